@@ -1,0 +1,93 @@
+#!/usr/bin/env python
+"""CIFAR-10 with All-CNN-32 (paper §8; figures 1, 3b, 5 and 6).
+
+    ./cifar.py train with dropout=information beta=3.0 filter_percentage=0.25
+    ./cifar.py test with dropout=information beta=3.0 filter_percentage=0.25
+    ./cifar.py train with softplus filter_percentage=0.25 beta=1.0
+    ./cifar.py correlation with softplus filter_percentage=0.25 beta=1.0
+    ./cifar.py print_config
+
+The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (or the authors' archive).
+"""
+
+from infodropout.experiment import (
+    COMMON_RULES, PROBABILITY, add_classifier_commands, fail, load_checkpoint, make_experiment, number_in, one_of,
+)
+
+DEFAULTS = dict(
+    dropout="information",
+    activations="relu",
+    prior="log_uniform",
+    beta=3.0,
+    max_alpha=0.7,
+    weight_decay=0.001,
+    filter_percentage=1.0,
+    keep_prob=0.5,
+    input_keep_prob=0.8,
+    batch_size=100,
+    learning_rate=0.05,
+    lr_drops=[80, 120, 160],
+    epochs=200,
+    num_train=0,
+    num_test=0,
+    seed=0,
+    verbose="auto",
+    datasets_dir="datasets",
+    models_dir="models",
+)
+RULES = {
+    **COMMON_RULES,
+    "dropout": one_of("information", "binary", "none"),
+    "activations": one_of("relu", "softplus"),
+    "prior": one_of("log_uniform", "log_normal"),
+    "filter_percentage": number_in(0, 1, True, False),
+    "input_keep_prob": PROBABILITY,
+}
+ex = make_experiment("cifar", DEFAULTS, RULES)
+
+
+@ex.named_config
+def softplus():
+    """Softplus activations with the log-normal prior (Prop. 3), as for figures 3b and 5."""
+    activations = "softplus"  # noqa: F841
+    prior = "log_normal"  # noqa: F841
+
+
+def load_data(config):
+    from infodropout.data import load_cifar10, subset
+
+    return subset(load_cifar10(config["datasets_dir"]), config["num_train"], config["num_test"])
+
+
+def build_network(config, n_train):
+    from infodropout.models import all_cnn_32
+
+    return all_cnn_32(
+        config["filter_percentage"], dropout=config["dropout"], activation=config["activations"],
+        prior=config["prior"], max_alpha=config["max_alpha"], kl_weight=1.0 / n_train,
+        keep_prob=config["keep_prob"], input_keep_prob=config["input_keep_prob"],
+    )
+
+
+add_classifier_commands(ex, DEFAULTS, load_data, build_network)
+
+
+@ex.command
+def correlation(_config, _run):
+    """Total correlation (per unit) of the log of the noisy activations of the last dropout layer
+    on the test set (SPEC §7; the paper's figure 5 uses Softplus)."""
+    from infodropout.analysis import layer_readouts, total_correlation
+
+    if _config["dropout"] != "information":
+        fail("correlation reads the last Information Dropout layer: use dropout=information.")
+    network = load_checkpoint("cifar", _config, DEFAULTS)
+    data = load_data(_config)
+    readout = layer_readouts(network, data.x_test, layer=-1, batch_size=_config["batch_size"], noisy=True)
+    tc = total_correlation(readout["log_z"])
+    _run.log_scalar("total_correlation", tc)
+    print(f"Total correlation: {tc:.6f}")
+    return tc
+
+
+if __name__ == "__main__":
+    ex.run_commandline()

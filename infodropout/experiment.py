@@ -1,0 +1,234 @@
+"""The sacred glue the scripts share: experiment set-up, config validation and run naming.
+
+This is the only module of the package that imports sacred; everything it hands on is plain values.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from numbers import Integral, Real
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+# Quiet TensorFlow's C++ start-up banner before anything imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from sacred import Experiment  # noqa: E402
+from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
+
+from infodropout.data import Dataset  # noqa: E402
+
+if TYPE_CHECKING:
+    import keras
+
+    from infodropout.training import TrainSettings
+
+# Config entries that never enter a run's name: where things go, and the lists a multi-run
+# command loops over (each run it starts is named by its own values).
+NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "widths", "methods"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table of valid config values."""
+
+    description: str
+    check: Callable[[object], bool]
+
+
+def _number(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _integer(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def one_of(*choices) -> Rule:
+    return Rule("one of " + ", ".join(map(repr, choices)), lambda v: v in choices)
+
+
+def integer_at_least(low: int) -> Rule:
+    return Rule(f"an integer >= {low}", lambda v: _integer(v) and v >= low)
+
+
+def number_in(low: float, high: float, low_open: bool, high_open: bool) -> Rule:
+    text = f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    return Rule(text, lambda v: _number(v) and (v > low if low_open else v >= low)
+                and (v < high if high_open else v <= high))
+
+
+POSITIVE = number_in(0, float("inf"), True, True)
+NON_NEGATIVE = number_in(0, float("inf"), False, True)
+PROBABILITY = number_in(0, 1, True, False)
+
+# The rules shared by the classification scripts; each script adds its own keys.
+COMMON_RULES: dict[str, Rule] = {
+    "beta": NON_NEGATIVE,
+    "max_alpha": POSITIVE,
+    "weight_decay": NON_NEGATIVE,
+    "learning_rate": POSITIVE,
+    "lr_drops": Rule("a list of epochs (integers >= 1)",
+                     lambda v: isinstance(v, (list, tuple)) and all(_integer(e) and e >= 1 for e in v)),
+    "epochs": integer_at_least(1),
+    "batch_size": integer_at_least(1),
+    "keep_prob": PROBABILITY,
+    "num_train": Rule("an integer >= 0 (0: the whole training set)", lambda v: _integer(v) and v >= 0),
+    "num_test": Rule("an integer >= 0 (0: the whole test set)", lambda v: _integer(v) and v >= 0),
+    "seed": integer_at_least(0),
+    "verbose": one_of("auto", 0, 1, 2),
+    "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "models_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+}
+
+
+def validate(config: Mapping, rules: Mapping[str, Rule]) -> None:
+    """Raise ``ValueError`` naming the first config key whose value breaks its rule."""
+    for key, rule in rules.items():
+        if key in config and not rule.check(config[key]):
+            raise ValueError(f"invalid config value {key}={config[key]!r}: must be {rule.description}.")
+
+
+def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
+    """``experiment`` followed by ``.key=value`` for each entry that differs from its default
+    (SPEC §8), in key order, so that `test with` the same values finds what `train with` wrote."""
+    changed = [
+        f".{key}={config[key]}"
+        for key in sorted(config)
+        if key in defaults and key not in NAME_EXCLUDED_KEYS and config[key] != defaults[key]
+    ]
+    return experiment + "".join(changed)
+
+
+def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule]) -> Experiment:
+    """A sacred Experiment with ``defaults`` as its config and ``rules`` checked before any command.
+
+    An invalid value ends the program at once with one line on stderr and exit status 2.
+    """
+    experiment = Experiment(name, save_git_info=False)
+    experiment.captured_out_filter = apply_backspaces_and_linefeeds
+    experiment.add_config(dict(defaults))
+
+    @experiment.config_hook
+    def _validate(config, command_name, logger):
+        try:
+            validate(config, rules)
+        except ValueError as error:
+            fail(str(error))
+        return {}
+
+    return experiment
+
+
+def checkpoint_path(models_dir: str, name: str) -> Path:
+    """Where the run ``name`` keeps its network (SPEC §8)."""
+    return Path(models_dir) / f"{name}.keras"
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table, which reads well both in a terminal and pasted into the README."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def train_settings(config: Mapping) -> "TrainSettings":
+    """The optimisation entries of a script's config as :class:`TrainSettings`."""
+    # Imported here so that print_config and invalid values answer without loading TensorFlow.
+    from infodropout.training import TrainSettings
+
+    return TrainSettings(
+        batch_size=config["batch_size"],
+        epochs=config["epochs"],
+        learning_rate=config["learning_rate"],
+        lr_drops=tuple(config["lr_drops"]),
+        nesterov=config.get("nesterov", True),
+        beta=config["beta"],
+        weight_decay=config["weight_decay"],
+        seed=config["seed"],
+    )
+
+
+def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "keras.Model":
+    """The network that `train with` the same values saved; a missing one ends the program with a
+    one-line message."""
+    from infodropout.training import load_network
+
+    try:
+        return load_network(checkpoint_path(config["models_dir"], run_name(experiment, config, defaults)))
+    except FileNotFoundError as error:
+        fail(str(error), status=1)
+
+
+def train_and_test(
+    experiment: str,
+    config: Mapping,
+    defaults: Mapping,
+    load_data: Callable[[Mapping], Dataset],
+    build_network: Callable[[Mapping, int], "keras.Model"],
+    log_scalar: Callable[..., None] | None = None,
+) -> dict:
+    """Train one run with the config's values, save it to models/<run name>.keras, then test it.
+
+    ``load_data(config)`` returns the (possibly reduced) data set; ``build_network(config, n_train)``
+    the logits network whose KL is divided by ``n_train``.
+    """
+    import keras
+
+    from infodropout.training import test_classifier, train_classifier
+
+    settings = train_settings(config)
+    keras.utils.set_random_seed(settings.seed)
+    data = load_data(config)
+    checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
+    network = build_network(config, len(data.x_train))
+    print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
+          f"{network.count_params():,} parameters.")
+    train_classifier(network, data.x_train, data.y_train, settings, checkpoint,
+                     log_scalar=log_scalar, verbose=config["verbose"])
+    print(f"Saved {checkpoint}. Testing (batch-norm dry run, then noise off)...")
+    return test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
+
+
+def add_classifier_commands(
+    experiment: Experiment,
+    defaults: Mapping,
+    load_data: Callable[[Mapping], Dataset],
+    build_network: Callable[[Mapping, int], "keras.Model"],
+) -> None:
+    """Register the ``train`` (then test; also the default command) and ``test`` commands that
+    every classification script shares."""
+    name = experiment.path
+
+    def train(_config, _run):
+        """Train with the config's values, save to models/<run name>.keras, then test."""
+        return _report(train_and_test(name, _config, defaults, load_data, build_network, _run.log_scalar), _run)
+
+    def test(_config, _run):
+        """Load models/<run name>.keras (trained `with` the same values) and test it."""
+        from infodropout.training import test_classifier
+
+        network = load_checkpoint(name, _config, defaults)
+        data = load_data(_config)
+        return _report(test_classifier(network, data.x_train, data.x_test, data.y_test,
+                                       train_settings(_config), verbose=_config["verbose"]), _run)
+
+    experiment.command(train)
+    experiment.command(test)
+    experiment.main(train)
+
+
+def _report(metrics: Mapping[str, float], run) -> dict:
+    for key, value in metrics.items():
+        run.log_scalar(f"test.{key}", value)
+    print("Test: " + "  ".join(f"{key} {value:.4f}" for key, value in metrics.items()))
+    return dict(metrics)
+
+
+def fail(message: str, status: int = 2) -> None:
+    """End a command with one line on stderr, naming the cause and the fix."""
+    print(f"{Path(sys.argv[0]).name}: {message}", file=sys.stderr)
+    raise SystemExit(status)

@@ -1,0 +1,148 @@
+"""The networks of the paper (Table II and §8), as Keras functional models that output logits.
+
+Every convolution is followed by batch normalisation (momentum 0.9, no scale, as the original code's
+``batch_norm``) and then the activation; padding is SAME. In the convolutional networks the dropout
+layer IS the stride-2 convolution of each block ("information pooling"): Information Dropout wraps
+that convolution, so α is computed from the convolution's input; the binary baseline applies dropout
+after it. The models' Information Dropout layers carry ``kl_weight = 1 / n_train``, so
+``sum(model.losses)`` is the paper's Lz, and the trainer multiplies it by β.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+
+from infodropout.layers import BinaryDropout, InformationDropout, LogNormalDropout
+
+CONV_DROPOUTS = ("information", "binary", "none")
+DENSE_DROPOUTS = ("information", "binary", "lognormal", "none")
+ACTIVATIONS = ("relu", "softplus")
+
+
+def _check_choice(name: str, value, choices: Sequence) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
+
+
+def _conv_bn(x, filters: int, kernel_size: int, activation: str, strides: int = 1, name: str | None = None):
+    x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, scale=False)(x)
+    return keras.layers.Activation(activation)(x)
+
+
+def _dropout_conv(x, filters: int, index: int, *, dropout: str, activation: str, prior: str | None,
+                  max_alpha: float, kl_weight: float, keep_prob: float):
+    """The stride-2 3×3 convolution of a block, with its dropout."""
+    if dropout == "information":
+        conv = keras.layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"pool{index}_conv")
+        return InformationDropout(conv, kl_weight=kl_weight, activation=activation, prior=prior,
+                                  max_alpha=max_alpha, batch_norm=True, name=f"information_dropout{index}")(x)
+    x = _conv_bn(x, filters, 3, activation, strides=2, name=f"pool{index}_conv")
+    if dropout == "binary":
+        x = BinaryDropout(1.0 - keep_prob, name=f"binary_dropout{index}")(x)
+    return x
+
+
+def all_cnn(
+    input_shape: tuple[int, int, int],
+    block_filters: Sequence[int],
+    head_filters: int,
+    *,
+    num_classes: int = 10,
+    dropout: str = "information",
+    activation: str = "relu",
+    prior: str | None = None,
+    max_alpha: float = 0.7,
+    kl_weight: float = 1.0,
+    keep_prob: float = 0.5,
+    input_keep_prob: float = 1.0,
+    name: str = "all_cnn",
+) -> keras.Model:
+    """An All-CNN of Springenberg et al. with batch norm, as in Table II.
+
+    Each entry of ``block_filters`` is a block (3×3 conv, 3×3 conv, 3×3 conv stride 2 + dropout);
+    then 3×3 conv ``head_filters``, 1×1 conv ``head_filters``, 1×1 conv ``num_classes``, spatial mean
+    and a linear layer to the logits. ``input_keep_prob < 1`` drops input pixels in training (CIFAR).
+    """
+    _check_choice("dropout", dropout, CONV_DROPOUTS)
+    _check_choice("activation", activation, ACTIVATIONS)
+    if not 0 < keep_prob <= 1 or not 0 < input_keep_prob <= 1:
+        raise ValueError(f"keep_prob and input_keep_prob must be in (0, 1], got {keep_prob}, {input_keep_prob}.")
+    inputs = keras.Input(input_shape, name="image")
+    x = inputs
+    if input_keep_prob < 1:
+        x = BinaryDropout(1.0 - input_keep_prob, name="input_dropout")(x)
+    for index, filters in enumerate(block_filters, start=1):
+        x = _conv_bn(x, filters, 3, activation)
+        x = _conv_bn(x, filters, 3, activation)
+        x = _dropout_conv(x, filters, index, dropout=dropout, activation=activation, prior=prior,
+                          max_alpha=max_alpha, kl_weight=kl_weight, keep_prob=keep_prob)
+    x = _conv_bn(x, head_filters, 3, activation)
+    x = _conv_bn(x, head_filters, 1, activation, name="representation")
+    x = _conv_bn(x, num_classes, 1, activation)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name=name)
+
+
+def scaled_filters(base: int, filter_percentage: float) -> int:
+    """The original code's ``int(base · filter_percentage)``, refusing widths that vanish."""
+    if not 0 < filter_percentage <= 1:
+        raise ValueError(f"filter_percentage must be in (0, 1], got {filter_percentage}.")
+    filters = int(base * filter_percentage)
+    if filters < 1:
+        raise ValueError(f"filter_percentage={filter_percentage} leaves no filter of the {base} of a layer.")
+    return filters
+
+
+def all_cnn_32(filter_percentage: float = 1.0, **kwargs) -> keras.Model:
+    """All-CNN-32 (Table II a) for 32×32×3 inputs: blocks of 96 and 192 filters, head of 192.
+
+    ``kwargs`` go to :func:`all_cnn` (dropout, activation, max_alpha, kl_weight, keep_prob, ...).
+    """
+    n1, n2 = scaled_filters(96, filter_percentage), scaled_filters(192, filter_percentage)
+    return all_cnn((32, 32, 3), (n1, n2), n2, name="all_cnn_32", **kwargs)
+
+
+def all_cnn_96(filter_percentage: float = 1.0, **kwargs) -> keras.Model:
+    """All-CNN-96 (Table II b) for 96×96×1 inputs: blocks of 32, 64, 96, 192 filters, head of 192."""
+    blocks = tuple(scaled_filters(n, filter_percentage) for n in (32, 64, 96, 192))
+    return all_cnn((96, 96, 1), blocks, blocks[-1], name="all_cnn_96", **kwargs)
+
+
+def fully_connected(
+    width: int,
+    *,
+    depth: int = 3,
+    input_shape: tuple[int, ...] = (28, 28, 1),
+    num_classes: int = 10,
+    dropout: str = "information",
+    max_alpha: float = 0.7,
+    kl_weight: float = 1.0,
+    keep_prob: float = 0.5,
+    name: str = "fully_connected",
+) -> keras.Model:
+    """The MNIST network of figure 3a: ``depth`` ReLU hidden layers of ``width`` units, each with dropout.
+
+    ``lognormal`` is constant log-normal noise with α = ``max_alpha``, the largest noise Information
+    Dropout may use. No batch norm, as the paper lists none for this network.
+    """
+    _check_choice("dropout", dropout, DENSE_DROPOUTS)
+    if width < 1 or depth < 1:
+        raise ValueError(f"width and depth must be >= 1, got {width}, {depth}.")
+    inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.Flatten()(inputs)
+    for index in range(1, depth + 1):
+        if dropout == "information":
+            x = InformationDropout(keras.layers.Dense(width, name=f"dense{index}"), kl_weight=kl_weight,
+                                   activation="relu", max_alpha=max_alpha, name=f"information_dropout{index}")(x)
+            continue
+        x = keras.layers.Dense(width, activation="relu", name=f"dense{index}")(x)
+        if dropout == "binary":
+            x = BinaryDropout(1.0 - keep_prob, name=f"binary_dropout{index}")(x)
+        elif dropout == "lognormal":
+            x = LogNormalDropout(max_alpha, name=f"lognormal_dropout{index}")(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name=name)

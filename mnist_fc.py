@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""MNIST with a fully connected network of 3 hidden ReLU layers (paper §8, figure 3a).
+
+    ./mnist_fc.py train with dropout=information width=256
+    ./mnist_fc.py test with dropout=information width=256
+    ./mnist_fc.py compare with widths=[64,256] methods=[information,binary]
+    ./mnist_fc.py print_config
+
+``dataset=sample`` (the default until the MNIST download lands) uses the 10,000 real MNIST digits
+shipped in infodropout/resources/; the last ``sample_test`` of them are the test set.
+"""
+
+from infodropout.experiment import (
+    COMMON_RULES, Rule, add_classifier_commands, integer_at_least, make_experiment, markdown_table, one_of,
+    train_and_test,
+)
+
+METHODS = ("information", "binary", "lognormal", "none")
+DEFAULTS = dict(
+    dataset="sample",
+    sample_test=2000,
+    dropout="information",
+    width=512,
+    beta=3.0,
+    max_alpha=0.7,
+    keep_prob=0.5,
+    weight_decay=0.0,
+    batch_size=100,
+    learning_rate=0.07,
+    lr_drops=[30, 70],
+    nesterov=False,
+    epochs=80,
+    num_train=0,
+    num_test=0,
+    seed=0,
+    verbose="auto",
+    widths=[64, 128, 256, 512, 1024],
+    methods=list(METHODS),
+    datasets_dir="datasets",
+    models_dir="models",
+)
+RULES = {
+    **COMMON_RULES,
+    "dataset": one_of("sample"),
+    "sample_test": Rule("an integer in [1, 9999]", lambda v: isinstance(v, int) and 1 <= v <= 9999),
+    "dropout": one_of(*METHODS),
+    "width": integer_at_least(1),
+    "nesterov": one_of(True, False),
+    "widths": Rule("a non-empty list of integers >= 1",
+                   lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+                   and all(isinstance(w, int) and w >= 1 for w in v)),
+    "methods": Rule(f"a non-empty list of {METHODS}",
+                    lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(m in METHODS for m in v)),
+}
+ex = make_experiment("mnist_fc", DEFAULTS, RULES)
+
+
+def load_data(config):
+    from infodropout.data import load_mnist_sample, subset
+
+    return subset(load_mnist_sample(num_test=config["sample_test"]), config["num_train"], config["num_test"])
+
+
+def build_network(config, n_train):
+    from infodropout.models import fully_connected
+
+    return fully_connected(config["width"], dropout=config["dropout"], max_alpha=config["max_alpha"],
+                           kl_weight=1.0 / n_train, keep_prob=config["keep_prob"])
+
+
+add_classifier_commands(ex, DEFAULTS, load_data, build_network)
+
+
+@ex.command
+def compare(_config, _run):
+    """Train every method of ``methods`` at every width of ``widths`` and print the test errors (%)."""
+    errors = {}
+    for width in _config["widths"]:
+        for method in _config["methods"]:
+            config = {**_config, "dropout": method, "width": width}
+            errors[method, width] = train_and_test("mnist_fc", config, DEFAULTS, load_data, build_network)["error"]
+            _run.log_scalar(f"error.{method}.{width}", errors[method, width])
+    table = markdown_table(
+        ["hidden units"] + [f"{m} error %" for m in _config["methods"]],
+        [[w] + [f"{errors[m, w]:.2f}" for m in _config["methods"]] for w in _config["widths"]],
+    )
+    print(table)
+    return table
+
+
+if __name__ == "__main__":
+    ex.run_commandline()
