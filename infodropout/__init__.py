@@ -8,22 +8,28 @@ The paper's networks, training protocol and analyses live in the submodules ``mo
 ``training``, ``analysis`` and ``data``; ``experiment`` is the sacred glue of the top-level scripts.
 """
 
-from infodropout.kl import kl_gaussian, kl_log_normal, kl_log_uniform
-from infodropout.layers import (
-    BinaryDropout,
-    InformationDropout,
-    LogNormalDropout,
-    information_dropout_layers,
-    noise_scale,
-)
+import importlib
 
-__all__ = [
-    "BinaryDropout",
-    "InformationDropout",
-    "LogNormalDropout",
-    "information_dropout_layers",
-    "kl_gaussian",
-    "kl_log_normal",
-    "kl_log_uniform",
-    "noise_scale",
-]
+# Where each public name lives. They are imported on first use (PEP 562), so that the scripts can
+# validate their config and print it without paying for TensorFlow's start-up.
+_PUBLIC = {
+    "InformationDropout": "infodropout.layers",
+    "BinaryDropout": "infodropout.layers",
+    "LogNormalDropout": "infodropout.layers",
+    "information_dropout_layers": "infodropout.layers",
+    "noise_scale": "infodropout.layers",
+    "kl_log_uniform": "infodropout.kl",
+    "kl_log_normal": "infodropout.kl",
+    "kl_gaussian": "infodropout.kl",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'infodropout' has no attribute {name!r}")
+    return getattr(importlib.import_module(_PUBLIC[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
