@@ -1,0 +1,356 @@
+"""Tests of infodropout.data and process_cifar.py (numpy only, no TensorFlow)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from infodropout import data
+from infodropout.data import (
+    DataError,
+    Dataset,
+    apply_zca,
+    fit_zca,
+    load_cifar10,
+    load_mnist_sample,
+    load_npz,
+    per_image_standardize,
+    read_cifar_batch,
+    read_cifar_folder,
+    save_npz,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A pixel with three distinct channel values at a position with distinct row and column, so that a
+# swapped channel order or a transposed image both fail the check.
+PIXEL_ROW, PIXEL_COL, PIXEL_RGB = 3, 5, (200, 50, 10)
+
+
+# --------------------------------------------------------------------------------------------------
+# Embedded MNIST sample
+
+
+@pytest.fixture(scope="module")
+def mnist() -> Dataset:
+    return load_mnist_sample()
+
+
+def test_mnist_sample_shapes_dtypes_and_range(mnist):
+    assert mnist.x_train.shape == (8000, 28, 28, 1) and mnist.x_test.shape == (2000, 28, 28, 1)
+    assert mnist.x_train.dtype == np.float32 and mnist.x_test.dtype == np.float32
+    assert mnist.y_train.shape == (8000,) and mnist.y_test.shape == (2000,)
+    assert mnist.y_train.dtype == np.int64 and mnist.y_test.dtype == np.int64
+    for x in (mnist.x_train, mnist.x_test):
+        assert x.min() == 0.0 and x.max() == 1.0
+    # Real digits: mostly background, with some ink in every image.
+    assert 0.05 < mnist.x_train.mean() < 0.25
+    assert np.all(mnist.x_train.reshape(8000, -1).max(axis=1) > 0.5)
+
+
+def test_mnist_sample_has_every_class_in_both_splits(mnist):
+    assert set(np.unique(mnist.y_train)) == set(range(10))
+    assert set(np.unique(mnist.y_test)) == set(range(10))
+    # Shuffled once at creation: each class is 8-12 % of the 2000 test digits.
+    counts = np.bincount(mnist.y_test, minlength=10)
+    assert counts.min() > 150 and counts.max() < 250
+
+
+def test_mnist_sample_split_is_last_examples(mnist):
+    other = load_mnist_sample(num_test=500)
+    assert len(other.x_train) == 9500 and len(other.x_test) == 500
+    assert set(np.unique(other.y_test)) == set(range(10))
+    # Same file order, the test split being the tail: the last 500 are the tail of the 2000.
+    np.testing.assert_array_equal(other.x_test, mnist.x_test[-500:])
+    np.testing.assert_array_equal(other.y_train[:8000], mnist.y_train)
+
+
+@pytest.mark.parametrize("num_test", [0, -1, 10000, 2.5, True, "10"])
+def test_mnist_sample_rejects_invalid_num_test(num_test):
+    with pytest.raises(ValueError, match="num_test"):
+        load_mnist_sample(num_test=num_test)
+
+
+# --------------------------------------------------------------------------------------------------
+# Pre-processed archives
+
+
+def test_load_npz_converts_one_hot_labels(tmp_path):
+    labels = np.array([3, 0, 9, 3])
+    path = tmp_path / "one-hot.npz"
+    np.savez(path, data=np.zeros((4, 2, 2, 1), np.float32), labels=np.eye(10, dtype=np.float32)[labels])
+    x, y = load_npz(path)
+    assert x.shape == (4, 2, 2, 1)
+    assert y.dtype == np.int64 and y.shape == (4,)
+    np.testing.assert_array_equal(y, labels)
+
+
+def test_load_npz_missing_file_names_file_and_fix(tmp_path):
+    path = tmp_path / "absent.npz"
+    with pytest.raises(DataError, match="absent.npz") as error:
+        load_npz(path, hint="run ./make_it.py")
+    assert "run ./make_it.py" in str(error.value)
+
+
+def test_load_npz_missing_key(tmp_path):
+    path = tmp_path / "no-labels.npz"
+    np.savez(path, data=np.zeros((2, 3)))
+    with pytest.raises(DataError, match=r"no-labels\.npz.*'labels'"):
+        load_npz(path)
+
+
+def test_load_npz_length_mismatch(tmp_path):
+    path = tmp_path / "mismatch.npz"
+    np.savez(path, data=np.zeros((3, 2)), labels=np.zeros(2, np.int64))
+    with pytest.raises(DataError, match=r"mismatch\.npz.*3 examples.*2"):
+        load_npz(path)
+
+
+def test_load_npz_truncated_file(tmp_path):
+    good = tmp_path / "good.npz"
+    np.savez(good, data=np.random.default_rng(0).random((50, 8)), labels=np.arange(50))
+    content = good.read_bytes()
+    bad = tmp_path / "truncated.npz"
+    bad.write_bytes(content[: len(content) // 2])
+    with pytest.raises(DataError, match=r"truncated\.npz"):
+        load_npz(bad)
+
+
+def test_load_cifar10_missing_files_say_how_to_make_them(tmp_path):
+    with pytest.raises(DataError, match="process_cifar.py") as error:
+        load_cifar10(str(tmp_path))
+    assert "cifar10-train.npz" in str(error.value)
+
+
+def test_load_cifar10_checks_nhwc_shape(tmp_path):
+    for split in ("train", "test"):
+        nchw = np.zeros((2, 3, 32, 32), np.float32)
+        save_npz(tmp_path / f"cifar10-{split}.npz", nchw, np.zeros(2, np.int64))
+    with pytest.raises(DataError, match=r"cifar10-train\.npz.*NHWC"):
+        load_cifar10(str(tmp_path))
+
+
+def test_load_cifar10_reads_archives(tmp_path):
+    rng = np.random.default_rng(1)
+    for split, n in (("train", 6), ("test", 4)):
+        images = rng.random((n, 32, 32, 3)).astype(np.float32)
+        save_npz(tmp_path / f"cifar10-{split}.npz", images, np.arange(n))
+    loaded = load_cifar10(str(tmp_path))
+    assert loaded.x_train.shape == (6, 32, 32, 3) and loaded.x_test.shape == (4, 32, 32, 3)
+    assert loaded.x_train.dtype == np.float32 and loaded.y_test.dtype == np.int64
+
+
+def test_save_npz_is_atomic_and_round_trips(tmp_path):
+    folder = tmp_path / "new" / "folder"
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    save_npz(folder / "out.npz", x, np.array([1, 2]))
+    assert sorted(p.name for p in folder.iterdir()) == ["out.npz"]
+    loaded_x, loaded_y = load_npz(folder / "out.npz")
+    np.testing.assert_array_equal(loaded_x, x)
+    np.testing.assert_array_equal(loaded_y, [1, 2])
+
+
+def test_save_npz_failure_leaves_no_file(tmp_path, monkeypatch):
+    def failing_savez(handle, **arrays):
+        handle.write(b"PK partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", failing_savez)
+    with pytest.raises(OSError, match="disk full"):
+        save_npz(tmp_path / "out.npz", np.zeros(2), np.zeros(2))
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Official CIFAR-10 python version
+
+
+def write_cifar_batch(path: Path, raw: np.ndarray, labels: list[int]) -> None:
+    """A batch in the official format: a pickled dict of bytes keys, protocol 2."""
+    batch = {
+        b"batch_label": b"testing batch 1 of 1",
+        b"labels": labels,
+        b"data": raw,
+        b"filenames": [f"image_{i}.png".encode() for i in range(len(labels))],
+    }
+    with open(path, "wb") as handle:
+        pickle.dump(batch, handle, protocol=2)
+
+
+def raw_cifar_images(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Random uint8 rows; the first image has PIXEL_RGB at (PIXEL_ROW, PIXEL_COL), channel-major."""
+    raw = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+    for channel, value in enumerate(PIXEL_RGB):
+        raw[0, channel * 1024 + PIXEL_ROW * 32 + PIXEL_COL] = value
+    return raw
+
+
+@pytest.fixture
+def cifar_folder(tmp_path) -> Path:
+    """A miniature cifar-10-batches-py: 5 training batches and a test batch of 12 images each."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for index, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+        write_cifar_batch(folder / name, raw_cifar_images(rng, 12), [(index + i) % 10 for i in range(12)])
+    return folder
+
+
+def test_read_cifar_batch_converts_channel_major_rows_to_nhwc(tmp_path):
+    raw = raw_cifar_images(np.random.default_rng(3), 4)
+    path = tmp_path / "data_batch_1"
+    write_cifar_batch(path, raw, [7, 1, 2, 3])
+    images, labels = read_cifar_batch(path)
+    assert images.shape == (4, 32, 32, 3) and images.dtype == np.uint8
+    assert labels.dtype == np.int64
+    np.testing.assert_array_equal(labels, [7, 1, 2, 3])
+    assert tuple(images[0, PIXEL_ROW, PIXEL_COL]) == PIXEL_RGB
+    expected = raw.reshape(4, 3, 32, 32).transpose(0, 2, 3, 1)
+    np.testing.assert_array_equal(images, expected)
+
+
+def test_read_cifar_batch_accepts_legacy_numpy_module_name(tmp_path):
+    """The official files (pickled by numpy 1) name numpy.core.multiarray, not numpy._core."""
+    path = tmp_path / "data_batch_1"
+    write_cifar_batch(path, raw_cifar_images(np.random.default_rng(4), 2), [0, 1])
+    content = path.read_bytes().replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+    assert b"cnumpy.core.multiarray\n_reconstruct" in content
+    path.write_bytes(content)
+    images, _ = read_cifar_batch(path)
+    assert tuple(images[0, PIXEL_ROW, PIXEL_COL]) == PIXEL_RGB
+
+
+class _RunsCommand:
+    """Unpickling this calls os.system(command): what a tampered data file could do."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+def test_safe_unpickler_refuses_code_and_never_runs_it(tmp_path):
+    marker = tmp_path / "executed"
+    path = tmp_path / "data_batch_1"
+    with open(path, "wb") as handle:
+        evil = _RunsCommand(f"touch {shlex.quote(str(marker))}")
+        pickle.dump({b"data": evil, b"labels": [0]}, handle, protocol=2)
+    with pytest.raises(DataError, match="system"):
+        read_cifar_batch(path)
+    assert not marker.exists()
+
+
+def test_read_cifar_batch_truncated_file(tmp_path):
+    path = tmp_path / "data_batch_1"
+    write_cifar_batch(path, raw_cifar_images(np.random.default_rng(5), 3), [0, 1, 2])
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(DataError, match="data_batch_1"):
+        read_cifar_batch(path)
+
+
+def test_read_cifar_folder_concatenates_training_batches(cifar_folder):
+    dataset = read_cifar_folder(cifar_folder)
+    assert dataset.x_train.shape == (60, 32, 32, 3) and dataset.x_test.shape == (12, 32, 32, 3)
+    assert len(dataset.y_train) == 60 and len(dataset.y_test) == 12
+
+
+def test_read_cifar_folder_missing_batch(cifar_folder):
+    (cifar_folder / "data_batch_3").unlink()
+    with pytest.raises(DataError, match="data_batch_3"):
+        read_cifar_folder(cifar_folder)
+
+
+# --------------------------------------------------------------------------------------------------
+# Preprocessing
+
+
+def test_per_image_standardize_gives_zero_mean_unit_std():
+    x = np.random.default_rng(0).integers(0, 256, size=(7, 8, 8, 3)).astype(np.uint8)
+    x[2] = x[2] // 8  # a low-contrast image
+    out = per_image_standardize(x)
+    assert out.dtype == np.float32 and out.shape == x.shape
+    flat = out.reshape(7, -1).astype(np.float64)
+    np.testing.assert_allclose(flat.mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(flat.std(axis=1, ddof=1), 1.0, atol=1e-5)
+
+
+def test_zca_whitens_correlated_gaussian_to_identity_covariance():
+    """The whitened training covariance must be the identity within 0.05.
+
+    Fitted and evaluated on the same sample, W C W = U diag(S / (S + 1e-5)) U^T, so the only departures
+    from the identity are the epsilon shrinkage (< 1e-3 here, the smallest variance being >> 1e-2) and
+    float32 rounding; 0.05 leaves a wide margin while still failing for a missing square root, a
+    transposed W or a forgotten mean. 5000 rows also exercise the chunking (CHUNK_ROWS = 4096).
+    """
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(20, 20)) + 2 * np.eye(20)
+    x = (rng.normal(size=(5000, 20)) @ mixing + rng.normal(size=20) * 10).astype(np.float32)
+    assert np.abs(np.corrcoef(x, rowvar=False) - np.eye(20)).max() > 0.3  # really correlated
+    mean, whitening = fit_zca(x)
+    np.testing.assert_allclose(whitening, whitening.T, atol=1e-8)
+    white = apply_zca(x, mean, whitening)
+    assert white.dtype == np.float32 and white.shape == x.shape
+    np.testing.assert_allclose(white.mean(axis=0), 0.0, atol=1e-3)
+    covariance = np.cov(white.astype(np.float64), rowvar=False, ddof=0)
+    assert np.abs(covariance - np.eye(20)).max() < 0.05
+
+
+def test_zca_is_closest_whitening_to_the_input():
+    """ZCA (unlike PCA whitening) keeps the whitened data aligned with the input: W is positive definite."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2000, 5)) @ np.diag([1.0, 2.0, 3.0, 4.0, 5.0])
+    _, whitening = fit_zca(x)
+    np.testing.assert_allclose(whitening, np.diag(1 / np.array([1.0, 2.0, 3.0, 4.0, 5.0])), atol=0.05)
+
+
+def test_process_cifar_end_to_end(cifar_folder, tmp_path):
+    out = tmp_path / "datasets"
+    # Run from another folder: the script must find the package next to itself.
+    command = [sys.executable, str(REPO / "process_cifar.py"), str(cifar_folder), "--out", str(out)]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for step in ("reading", "standardising", "fitting ZCA", "whitening", "writing"):
+        assert step in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["cifar10-test.npz", "cifar10-train.npz"]
+    dataset = load_cifar10(str(out))
+    assert dataset.x_train.shape == (60, 32, 32, 3) and dataset.x_test.shape == (12, 32, 32, 3)
+    assert dataset.x_train.dtype == np.float32 and dataset.y_train.dtype == np.int64
+    assert np.all(np.isfinite(dataset.x_train)) and np.all(np.isfinite(dataset.x_test))
+    raw = read_cifar_folder(cifar_folder)
+    np.testing.assert_array_equal(dataset.y_train, raw.y_train)
+    np.testing.assert_array_equal(dataset.y_test, raw.y_test)
+    with np.load(out / "cifar10-train.npz", allow_pickle=False) as archive:
+        assert archive["labels"].dtype == np.int64 and archive["data"].dtype == np.float32
+    # Whitened with the training statistics: the training pixels are centred.
+    np.testing.assert_allclose(dataset.x_train.mean(axis=0), 0.0, atol=1e-3)
+
+
+def test_process_cifar_without_folder_exits_2(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "process_cifar.py")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "later issue" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_process_cifar_bad_folder_is_one_line_error(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "process_cifar.py"), str(tmp_path / "nowhere")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "nowhere" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_module_does_not_import_tensorflow():
+    assert "tensorflow" not in data.__dict__
+    code = "import sys, infodropout.data; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
