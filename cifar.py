@@ -11,7 +11,8 @@ The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (o
 """
 
 from infodropout.experiment import (
-    COMMON_RULES, PROBABILITY, add_classifier_commands, fail, load_checkpoint, make_experiment, number_in, one_of,
+    COMMON_RULES, PROBABILITY, add_classifier_commands, checked_load, fail, load_checkpoint, make_experiment,
+    number_in, one_of,
 )
 
 DEFAULTS = dict(
@@ -48,7 +49,7 @@ ex = make_experiment("cifar", DEFAULTS, RULES)
 
 @ex.named_config
 def softplus():
-    """Softplus activations with the log-normal prior (Prop. 3), as for figures 3b and 5."""
+    # Softplus activations with the log-normal prior (Prop. 3), as for figures 3b and 5.
     activations = "softplus"  # noqa: F841
     prior = "log_normal"  # noqa: F841
 
@@ -81,7 +82,7 @@ def correlation(_config, _run):
     if _config["dropout"] != "information":
         fail("correlation reads the last Information Dropout layer: use dropout=information.")
     network = load_checkpoint("cifar", _config, DEFAULTS)
-    data = load_data(_config)
+    data = checked_load(load_data, _config)
     readout = layer_readouts(network, data.x_test, layer=-1, batch_size=_config["batch_size"], noisy=True)
     tc = total_correlation(readout["log_z"])
     _run.log_scalar("total_correlation", tc)

@@ -12,7 +12,7 @@ shipped in infodropout/resources/; the last ``sample_test`` of them are the test
 
 from infodropout.experiment import (
     COMMON_RULES, Rule, add_classifier_commands, integer_at_least, make_experiment, markdown_table, one_of,
-    train_and_test,
+    train_and_test, word_list,
 )
 
 METHODS = ("information", "binary", "lognormal", "none")
@@ -50,7 +50,7 @@ RULES = {
                    lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                    and all(isinstance(w, int) and w >= 1 for w in v)),
     "methods": Rule(f"a non-empty list of {METHODS}",
-                    lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(m in METHODS for m in v)),
+                    lambda v: bool(word_list(v)) and all(m in METHODS for m in word_list(v))),
 }
 ex = make_experiment("mnist_fc", DEFAULTS, RULES)
 
@@ -75,14 +75,15 @@ add_classifier_commands(ex, DEFAULTS, load_data, build_network)
 def compare(_config, _run):
     """Train every method of ``methods`` at every width of ``widths`` and print the test errors (%)."""
     errors = {}
+    methods = word_list(_config["methods"])
     for width in _config["widths"]:
-        for method in _config["methods"]:
+        for method in methods:
             config = {**_config, "dropout": method, "width": width}
             errors[method, width] = train_and_test("mnist_fc", config, DEFAULTS, load_data, build_network)["error"]
             _run.log_scalar(f"error.{method}.{width}", errors[method, width])
     table = markdown_table(
-        ["hidden units"] + [f"{m} error %" for m in _config["methods"]],
-        [[w] + [f"{errors[m, w]:.2f}" for m in _config["methods"]] for w in _config["widths"]],
+        ["hidden units"] + [f"{m} error %" for m in methods],
+        [[w] + [f"{errors[m, w]:.2f}" for m in methods] for w in _config["widths"]],
     )
     print(table)
     return table

@@ -46,7 +46,7 @@ def layer_readouts(
         if not layers:
             raise ValueError(f"model {model.name!r} has no InformationDropout layer.")
         layer = layers[layer]
-    features = keras.Model(model.inputs, layer.input)
+    features = keras.Model(model.input, layer.input)
     chunks: dict[str, list[np.ndarray]] = {}
     with frozen_batch_norm(model):
         for start in range(0, len(x), batch_size):

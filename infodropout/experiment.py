@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from sacred import Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
-from infodropout.data import Dataset  # noqa: E402
+from infodropout.data import DataError, Dataset  # noqa: E402
 
 if TYPE_CHECKING:
     import keras
@@ -45,6 +45,16 @@ def _number(value) -> bool:
 
 def _integer(value) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def word_list(value) -> list | None:
+    """A list of words from the config: a list, or the string sacred keeps for ``[a,b]`` typed
+    without quotes on the command line. None if it is neither."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        return [word.strip(" '\"") for word in value[1:-1].split(",") if word.strip(" '\"")]
+    return None
 
 
 def one_of(*choices) -> Rule:
@@ -163,6 +173,14 @@ def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "ker
         fail(str(error), status=1)
 
 
+def checked_load(load_data: Callable[[Mapping], Dataset], config: Mapping) -> Dataset:
+    """``load_data(config)``, with a missing or malformed data file ending the program in one line."""
+    try:
+        return load_data(config)
+    except DataError as error:
+        fail(str(error), status=1)
+
+
 def train_and_test(
     experiment: str,
     config: Mapping,
@@ -182,7 +200,7 @@ def train_and_test(
 
     settings = train_settings(config)
     keras.utils.set_random_seed(settings.seed)
-    data = load_data(config)
+    data = checked_load(load_data, config)
     checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     network = build_network(config, len(data.x_train))
     print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
@@ -212,13 +230,12 @@ def add_classifier_commands(
         from infodropout.training import test_classifier
 
         network = load_checkpoint(name, _config, defaults)
-        data = load_data(_config)
+        data = checked_load(load_data, _config)
         return _report(test_classifier(network, data.x_train, data.x_test, data.y_test,
                                        train_settings(_config), verbose=_config["verbose"]), _run)
 
-    experiment.command(train)
+    experiment.main(train)  # registers the command too
     experiment.command(test)
-    experiment.main(train)
 
 
 def _report(metrics: Mapping[str, float], run) -> dict:

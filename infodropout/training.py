@@ -172,12 +172,14 @@ def train_classifier(
             nesterov=settings.nesterov,
         )
     )
+    Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
     history_path(checkpoint).unlink(missing_ok=True)
     fit = classifier.fit(
         batches(x_train, y_train, settings.batch_size, shuffle_seed=settings.seed),
         epochs=settings.epochs,
         validation_data=None if validation is None else batches(*validation, settings.batch_size),
         callbacks=[EpochRecorder(checkpoint, network, log_scalar)],
+        shuffle=False,  # the pipeline shuffles, with the run's seed
         verbose=verbose,
     )
     return [

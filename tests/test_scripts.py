@@ -1,0 +1,95 @@
+"""The command line as a user types it: print_config, train then test, correlation, bad values.
+
+The CIFAR runs read a few hundred random images written in the real cifar10-*.npz layout: they
+check the plumbing (files, names, numbers printed), not any result.
+"""
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+
+
+def run(script, *args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def cifar_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cifar")
+    (folder / "datasets").mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 200), ("test", 700)):
+        np.savez(folder / "datasets" / f"cifar10-{split}.npz",
+                 data=rng.normal(size=(n, 32, 32, 3)).astype("float32"), labels=rng.integers(0, 10, size=n))
+    return folder
+
+
+# A 1-epoch All-CNN-32 with 5 % of the filters: its last dropout layer has 8·8·9 = 576 units, fewer
+# than the 700 test images, so the total correlation's covariance can be full rank.
+TINY_CIFAR = ["softplus", "filter_percentage=0.05", "epochs=1", "batch_size=50", "beta=1.0", "verbose=0"]
+
+
+def test_print_config_shows_the_paper_defaults(tmp_path):
+    result = run("cifar.py", "print_config", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for line in ("beta = 3.0", "dropout = 'information'", "max_alpha = 0.7", "learning_rate = 0.05",
+                 "epochs = 200", "weight_decay = 0.001"):
+        assert line in result.stdout
+
+
+def test_cifar_train_then_test_then_correlation(cifar_dir):
+    trained = run("cifar.py", "train", "with", *TINY_CIFAR, cwd=cifar_dir)
+    assert trained.returncode == 0, trained.stderr
+    name = "cifar.activations=softplus.batch_size=50.beta=1.0.epochs=1.filter_percentage=0.05.prior=log_normal"
+    checkpoint = cifar_dir / "models" / f"{name}.keras"
+    assert checkpoint.exists()
+    history = [json.loads(line) for line in (cifar_dir / "models" / f"{name}.history.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1] and {"loss", "Lx", "Lz", "error"} <= set(history[0])
+    train_error = float(re.search(r"Test: .*error (\d+\.\d+)", trained.stdout).group(1))
+
+    tested = run("cifar.py", "test", "with", *TINY_CIFAR, cwd=cifar_dir)
+    assert tested.returncode == 0, tested.stderr
+    assert float(re.search(r"Test: .*error (\d+\.\d+)", tested.stdout).group(1)) == pytest.approx(train_error, abs=1e-3)
+
+    correlated = run("cifar.py", "correlation", "with", *TINY_CIFAR, cwd=cifar_dir)
+    assert correlated.returncode == 0, correlated.stderr
+    tc = float(re.search(r"Total correlation: (-?\d+\.\d+)", correlated.stdout).group(1))
+    assert math.isfinite(tc) and tc >= 0
+
+
+def test_test_without_a_trained_run_says_how_to_get_one(cifar_dir):
+    result = run("cifar.py", "test", "with", "beta=2.5", "verbose=0", cwd=cifar_dir)
+    assert result.returncode != 0
+    assert "no checkpoint" in result.stderr and "beta=2.5" in result.stderr
+
+
+@pytest.mark.parametrize("value, key", [
+    ("dropout=gaussian", "dropout"), ("beta=-1.0", "beta"), ("filter_percentage=1.5", "filter_percentage"),
+    ("filter_percentage=0", "filter_percentage"), ("max_alpha=0", "max_alpha"), ("epochs=0", "epochs"),
+])
+def test_invalid_values_exit_at_once_with_one_line_naming_the_key(tmp_path, value, key):
+    result = run("cifar.py", "train", "with", value, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{key}=" in lines[0]
+    assert not (tmp_path / "models").exists()
+
+
+def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
+    result = run("mnist_fc.py", "compare", "with", "methods=[information,binary]", "widths=[16]", "epochs=1",
+                 "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    row = re.search(r"^\| 16 \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
+    assert row and all(0 <= float(e) <= 100 for e in row.groups())
+    assert len(list((tmp_path / "models").glob("*.keras"))) == 2
