@@ -86,7 +86,6 @@ def compare(_config, _run):
         [[w] + [f"{errors[m, w]:.2f}" for m in methods] for w in _config["widths"]],
     )
     print(table)
-    return table
 
 
 if __name__ == "__main__":
