@@ -12,29 +12,17 @@ The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (o
 
 from infodropout.experiment import (
     COMMON_RULES, PROBABILITY, add_classifier_commands, checked_load, fail, load_checkpoint, make_experiment,
-    number_in, one_of,
+    number_in, one_of, training_defaults,
 )
 
 DEFAULTS = dict(
     dropout="information",
     activations="relu",
     prior="log_uniform",
-    beta=3.0,
-    max_alpha=0.7,
-    weight_decay=0.001,
     filter_percentage=1.0,
-    keep_prob=0.5,
     input_keep_prob=0.8,
-    batch_size=100,
-    learning_rate=0.05,
-    lr_drops=[80, 120, 160],
-    epochs=200,
-    num_train=0,
-    num_test=0,
-    seed=0,
-    verbose="auto",
-    datasets_dir="datasets",
-    models_dir="models",
+    **training_defaults(batch_size=100, learning_rate=0.05, lr_drops=[80, 120, 160], epochs=200, beta=3.0,
+                        weight_decay=0.001, max_alpha=0.7),
 )
 RULES = {
     **COMMON_RULES,

@@ -12,7 +12,7 @@ shipped in infodropout/resources/; the last ``sample_test`` of them are the test
 
 from infodropout.experiment import (
     COMMON_RULES, Rule, add_classifier_commands, integer_at_least, make_experiment, markdown_table, one_of,
-    train_and_test, word_list,
+    train_and_test, training_defaults, word_list,
 )
 
 METHODS = ("information", "binary", "lognormal", "none")
@@ -21,23 +21,12 @@ DEFAULTS = dict(
     sample_test=2000,
     dropout="information",
     width=512,
-    beta=3.0,
-    max_alpha=0.7,
-    keep_prob=0.5,
-    weight_decay=0.0,
-    batch_size=100,
-    learning_rate=0.07,
-    lr_drops=[30, 70],
     nesterov=False,
-    epochs=80,
-    num_train=0,
-    num_test=0,
-    seed=0,
-    verbose="auto",
     widths=[64, 128, 256, 512, 1024],
     methods=list(METHODS),
-    datasets_dir="datasets",
-    models_dir="models",
+    # The paper gives the schedule; β, the batch size and the weight decay are our choices (README).
+    **training_defaults(batch_size=100, learning_rate=0.07, lr_drops=[30, 70], epochs=80, beta=3.0,
+                        weight_decay=0.0, max_alpha=0.7),
 )
 RULES = {
     **COMMON_RULES,

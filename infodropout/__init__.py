@@ -21,6 +21,9 @@ _PUBLIC = {
     "kl_log_uniform": "infodropout.kl",
     "kl_log_normal": "infodropout.kl",
     "kl_gaussian": "infodropout.kl",
+    "mc_predict": "infodropout.prediction",
+    "stochastic_inference": "infodropout.prediction",
+    "AlphaMonitor": "infodropout.callbacks",
 }
 __all__ = sorted(_PUBLIC)
 

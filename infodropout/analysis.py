@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import keras
 import numpy as np
 
-from infodropout.layers import InformationDropout, information_dropout_layers, iter_layers
-
-
-@contextlib.contextmanager
-def frozen_batch_norm(model: keras.layers.Layer) -> Iterator[None]:
-    """Batch norm in inference mode even under ``training=True`` (Keras runs a non-trainable
-    BatchNormalization with its moving statistics), so the noise can be on while the
-    normalisation is that of test time, as in the original ``correlation`` command."""
-    layers = [layer for layer in iter_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
-    previous = [layer.trainable for layer in layers]
-    for layer in layers:
-        layer.trainable = False
-    try:
-        yield
-    finally:
-        for layer, old in zip(layers, previous):
-            layer.trainable = old
+from infodropout.layers import InformationDropout, information_dropout_layers
+from infodropout.prediction import stochastic_inference
 
 
 def layer_readouts(
@@ -48,7 +30,7 @@ def layer_readouts(
         layer = layers[layer]
     features = keras.Model(model.input, layer.input)
     chunks: dict[str, list[np.ndarray]] = {}
-    with frozen_batch_norm(model):
+    with stochastic_inference(model):
         for start in range(0, len(x), batch_size):
             inputs = features(x[start:start + batch_size], training=noisy)
             readout = layer.readout(inputs, noise_scale=1.0 if noisy else 0.0, training=False)

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 # Config entries that never enter a run's name: where things go, and the lists a multi-run
 # command loops over (each run it starts is named by its own values).
-NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "widths", "methods"})
+NAME_EXCLUDED_KEYS = frozenset(
+    {"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "widths", "methods"})
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,22 @@ COMMON_RULES: dict[str, Rule] = {
     "num_test": Rule("an integer >= 0 (0: the whole test set)", lambda v: _integer(v) and v >= 0),
     "seed": integer_at_least(0),
     "verbose": one_of("auto", 0, 1, 2),
+    "tensorboard": one_of(True, False),
     "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "models_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
 }
+
+
+def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[int], epochs: int, beta: float,
+                      weight_decay: float, max_alpha: float, keep_prob: float = 0.5) -> dict:
+    """The config entries every classification script has: its protocol (a row of SPEC §5), given
+    explicitly, and the subset, seed, output and location entries, which are the same everywhere."""
+    return dict(
+        beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
+        batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
+        num_train=0, num_test=0, seed=0, verbose="auto", tensorboard=False, datasets_dir="datasets",
+        models_dir="models",
+    )
 
 
 def validate(config: Mapping, rules: Mapping[str, Rule]) -> None:
@@ -205,8 +219,9 @@ def train_and_test(
     network = build_network(config, len(data.x_train))
     print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
           f"{network.count_params():,} parameters.")
-    train_classifier(network, data.x_train, data.y_train, settings, checkpoint,
-                     log_scalar=log_scalar, verbose=config["verbose"])
+    tensorboard_dir = checkpoint.with_suffix(".tensorboard") if config["tensorboard"] else None
+    train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
+                     verbose=config["verbose"], tensorboard_dir=tensorboard_dir)
     print(f"Saved {checkpoint}. Testing (batch-norm dry run, then noise off)...")
     return test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
 

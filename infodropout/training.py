@@ -7,7 +7,6 @@ L2 = Σ_w ‖w‖²/2 over every trainable variable, as ``tf.nn.l2_loss`` in the
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
@@ -20,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from infodropout.callbacks import AlphaMonitor, EpochRecorder, history_path
 from infodropout.layers import noise_scale
 
 METRICS = ("loss", "Lx", "Lz", "error")
@@ -121,33 +121,6 @@ def save_atomically(network: keras.Model, path: str | os.PathLike) -> None:
             os.remove(tmp)
 
 
-def history_path(checkpoint: str | os.PathLike) -> Path:
-    """The per-epoch metrics file that lives beside a checkpoint."""
-    return Path(checkpoint).with_suffix(".history.jsonl")
-
-
-class EpochRecorder(keras.callbacks.Callback):
-    """After each epoch: append the metrics to the history file, hand them to ``log_scalar``
-    (sacred's, in the scripts) and save the network atomically."""
-
-    def __init__(self, checkpoint: str | os.PathLike, network: keras.Model,
-                 log_scalar: Callable[[str, float, int], None] | None = None):
-        super().__init__()
-        self.checkpoint = Path(checkpoint)
-        self.network = network
-        self.log_scalar = log_scalar
-
-    def on_epoch_end(self, epoch, logs=None):
-        record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
-        with open(history_path(self.checkpoint), "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-        if self.log_scalar is not None:
-            for key, value in record.items():
-                if key != "epoch":
-                    self.log_scalar(key, value, epoch + 1)
-        save_atomically(self.network, self.checkpoint)
-
-
 def train_classifier(
     network: keras.Model,
     x_train: np.ndarray,
@@ -157,11 +130,15 @@ def train_classifier(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     log_scalar: Callable[[str, float, int], None] | None = None,
     verbose: int | str = "auto",
+    monitor_alpha: bool = True,
+    tensorboard_dir: str | os.PathLike | None = None,
 ) -> list[dict]:
     """Train with SGD (Nesterov momentum) and the piecewise schedule; returns the per-epoch records.
 
     The network is saved to ``checkpoint`` after every epoch and the metrics appended to the history
-    file beside it (a new run starts a new history).
+    file beside it (a new run starts a new history). ``monitor_alpha`` adds each Information Dropout
+    layer's α statistics on the first 1,000 training inputs to every epoch's record;
+    ``tensorboard_dir`` also writes the records there for TensorBoard.
     """
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
     classifier = Classifier(network, beta=settings.beta, weight_decay=settings.weight_decay)
@@ -174,11 +151,16 @@ def train_classifier(
     )
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
     history_path(checkpoint).unlink(missing_ok=True)
+    # Order matters: each callback sees the logs the ones before it added.
+    callbacks = [AlphaMonitor(x_train[:1000], network, settings.batch_size)] if monitor_alpha else []
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
+    callbacks.append(EpochRecorder(checkpoint, network, save_atomically, log_scalar))
     fit = classifier.fit(
         batches(x_train, y_train, settings.batch_size, shuffle_seed=settings.seed),
         epochs=settings.epochs,
         validation_data=None if validation is None else batches(*validation, settings.batch_size),
-        callbacks=[EpochRecorder(checkpoint, network, log_scalar)],
+        callbacks=callbacks,
         shuffle=False,  # the pipeline shuffles, with the run's seed
         verbose=verbose,
     )

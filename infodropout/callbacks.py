@@ -1,0 +1,98 @@
+"""Keras callbacks for training runs: per-epoch records and checkpoints, and α monitoring."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from infodropout.analysis import layer_readouts
+from infodropout.kl import ALPHA_FLOOR
+from infodropout.layers import information_dropout_layers
+
+
+def history_path(checkpoint: str | os.PathLike) -> Path:
+    """The per-epoch metrics file that lives beside a checkpoint."""
+    return Path(checkpoint).with_suffix(".history.jsonl")
+
+
+class AlphaCollapseWarning(UserWarning):
+    """Most of a layer's α sit at a bound: the noise no longer adapts to the input."""
+
+
+class AlphaMonitor(keras.callbacks.Callback):
+    """Adds, after each epoch, every Information Dropout layer's α statistics to the epoch's logs.
+
+    For each layer ``L`` of ``network`` (a functional model; by default the model being trained) it
+    reads α and the KL on ``probe`` inputs with the noise off and batch norm in test mode, and sets
+    ``L.alpha_mean``, ``L.alpha_min``, ``L.alpha_max`` and ``L.kl_per_unit`` (the mean KL of one unit on
+    one example). Callbacks after this one see them: the history file, sacred and
+    ``keras.callbacks.TensorBoard`` record them. If more than ``collapse_fraction`` of a layer's α lie
+    within 1 % of max_alpha of either bound, it warns (:class:`AlphaCollapseWarning`).
+
+    Example::
+
+        model.fit(x, y, callbacks=[AlphaMonitor(x[:500]), keras.callbacks.TensorBoard("logs")])
+    """
+
+    def __init__(self, probe: np.ndarray, network: keras.Model | None = None, batch_size: int = 100,
+                 collapse_fraction: float = 0.9):
+        super().__init__()
+        self.probe = probe
+        self.network = network
+        self.batch_size = batch_size
+        self.collapse_fraction = collapse_fraction
+
+    def statistics(self) -> dict[str, float]:
+        network = self.network if self.network is not None else self.model
+        stats = {}
+        for layer in information_dropout_layers(network):
+            readout = layer_readouts(network, self.probe, layer=layer, batch_size=self.batch_size)
+            alpha, kl = readout["alpha"], readout["kl"]
+            stats.update({
+                f"{layer.name}.alpha_mean": float(alpha.mean()),
+                f"{layer.name}.alpha_min": float(alpha.min()),
+                f"{layer.name}.alpha_max": float(alpha.max()),
+                f"{layer.name}.kl_per_unit": float(kl.mean()),
+            })
+            margin = 0.01 * layer.max_alpha
+            at_bound = np.mean((alpha <= ALPHA_FLOOR + margin) | (alpha >= ALPHA_FLOOR + layer.max_alpha - margin))
+            if at_bound > self.collapse_fraction:
+                warnings.warn(
+                    f"{layer.name}: α is at a bound for {at_bound:.0%} of the units; the noise has stopped "
+                    "adapting to the input (try another beta, max_alpha or learning rate).",
+                    AlphaCollapseWarning, stacklevel=2)
+        return stats
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self.statistics())
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """After each epoch: append the metrics to the history file, hand them to ``log_scalar``
+    (sacred's, in the scripts) and save the network atomically."""
+
+    def __init__(self, checkpoint: str | os.PathLike, network: keras.Model,
+                 save: Callable[[keras.Model, Path], None],
+                 log_scalar: Callable[[str, float, int], None] | None = None):
+        super().__init__()
+        self.checkpoint = Path(checkpoint)
+        self.network = network
+        self.save = save
+        self.log_scalar = log_scalar
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        with open(history_path(self.checkpoint), "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if self.log_scalar is not None:
+            for key, value in record.items():
+                if key != "epoch":
+                    self.log_scalar(key, value, epoch + 1)
+        self.save(self.network, self.checkpoint)
