@@ -12,7 +12,7 @@ The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (o
 
 from infodropout.experiment import (
     COMMON_RULES, PROBABILITY, add_classifier_commands, checked_load, fail, load_checkpoint, make_experiment,
-    number_in, one_of, training_defaults,
+    number_in, one_of, run_experiment, training_defaults,
 )
 
 DEFAULTS = dict(
@@ -79,4 +79,4 @@ def correlation(_config, _run):
 
 
 if __name__ == "__main__":
-    ex.run_commandline()
+    run_experiment(ex)

@@ -12,7 +12,7 @@ shipped in infodropout/resources/; the last ``sample_test`` of them are the test
 
 from infodropout.experiment import (
     COMMON_RULES, Rule, add_classifier_commands, integer_at_least, make_experiment, markdown_table, one_of,
-    train_and_test, training_defaults, word_list,
+    run_experiment, train_and_test, training_defaults, word_list,
 )
 
 METHODS = ("information", "binary", "lognormal", "none")
@@ -78,4 +78,4 @@ def compare(_config, _run):
 
 
 if __name__ == "__main__":
-    ex.run_commandline()
+    run_experiment(ex)

@@ -75,15 +75,14 @@ class AlphaMonitor(keras.callbacks.Callback):
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """After each epoch: append the metrics to the history file, hand them to ``log_scalar``
-    (sacred's, in the scripts) and save the network atomically."""
+    """After each epoch: append the record to the history file, hand it to ``log_scalar`` (sacred's,
+    in the scripts), then ``save(completed_epochs)``. The history is written first, so after a crash
+    it can only be ahead of the saved state, and resuming trims it back."""
 
-    def __init__(self, checkpoint: str | os.PathLike, network: keras.Model,
-                 save: Callable[[keras.Model, Path], None],
+    def __init__(self, checkpoint: str | os.PathLike, save: Callable[[int], None],
                  log_scalar: Callable[[str, float, int], None] | None = None):
         super().__init__()
         self.checkpoint = Path(checkpoint)
-        self.network = network
         self.save = save
         self.log_scalar = log_scalar
 
@@ -95,4 +94,4 @@ class EpochRecorder(keras.callbacks.Callback):
             for key, value in record.items():
                 if key != "epoch":
                     self.log_scalar(key, value, epoch + 1)
-        self.save(self.network, self.checkpoint)
+        self.save(epoch + 1)

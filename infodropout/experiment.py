@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # Config entries that never enter a run's name: where things go, and the lists a multi-run
 # command loops over (each run it starts is named by its own values).
 NAME_EXCLUDED_KEYS = frozenset(
-    {"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "widths", "methods"})
+    {"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart", "widths", "methods"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ COMMON_RULES: dict[str, Rule] = {
     "seed": integer_at_least(0),
     "verbose": one_of("auto", 0, 1, 2),
     "tensorboard": one_of(True, False),
+    "restart": one_of(True, False),
     "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "models_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
 }
@@ -104,8 +105,8 @@ def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[i
     return dict(
         beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
         batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
-        num_train=0, num_test=0, seed=0, verbose="auto", tensorboard=False, datasets_dir="datasets",
-        models_dir="models",
+        num_train=0, num_test=0, seed=0, restart=False, verbose="auto", tensorboard=False,
+        datasets_dir="datasets", models_dir="models",
     )
 
 
@@ -181,9 +182,11 @@ def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "ker
     one-line message."""
     from infodropout.training import load_network
 
+    from infodropout.checkpoint import CheckpointError
+
     try:
         return load_network(checkpoint_path(config["models_dir"], run_name(experiment, config, defaults)))
-    except FileNotFoundError as error:
+    except (FileNotFoundError, CheckpointError) as error:
         fail(str(error), status=1)
 
 
@@ -209,19 +212,28 @@ def train_and_test(
     the logits network whose KL is divided by ``n_train``.
     """
     import keras
+    import tensorflow as tf
 
-    from infodropout.training import test_classifier, train_classifier
+    from infodropout.checkpoint import CheckpointError
+    from infodropout.training import TrainingInterrupted, TrainingStopped, test_classifier, train_classifier
 
     settings = train_settings(config)
+    # The same seed gives the same run, to the last bit on the same CPU.
     keras.utils.set_random_seed(settings.seed)
+    tf.config.experimental.enable_op_determinism()
     data = checked_load(load_data, config)
     checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     network = build_network(config, len(data.x_train))
     print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
           f"{network.count_params():,} parameters.")
     tensorboard_dir = checkpoint.with_suffix(".tensorboard") if config["tensorboard"] else None
-    train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
-                     verbose=config["verbose"], tensorboard_dir=tensorboard_dir)
+    try:
+        train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
+                         verbose=config["verbose"], tensorboard_dir=tensorboard_dir, restart=config["restart"])
+    except TrainingInterrupted as error:
+        fail(str(error), status=130)
+    except (TrainingStopped, CheckpointError) as error:
+        fail(str(error), status=1)
     print(f"Saved {checkpoint}. Testing (batch-norm dry run, then noise off)...")
     return test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
 
@@ -260,7 +272,24 @@ def _report(metrics: Mapping[str, float], run) -> dict:
     return dict(metrics)
 
 
+class CommandFailed(SystemExit):
+    """Ends a command with a one-line message and an exit status (see :func:`run_experiment`)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(status)
+        self.message = message
+
+
 def fail(message: str, status: int = 2) -> None:
-    """End a command with one line on stderr, naming the cause and the fix."""
-    print(f"{Path(sys.argv[0]).name}: {message}", file=sys.stderr)
-    raise SystemExit(status)
+    """End the command with one line on stderr, naming the cause and the fix, and exit ``status``."""
+    raise CommandFailed(message, status)
+
+
+def run_experiment(experiment: Experiment) -> None:
+    """The scripts' entry point: sacred's command line, with :func:`fail`'s message printed last, after
+    sacred's own log lines, and no traceback."""
+    try:
+        experiment.run_commandline()
+    except CommandFailed as failure:
+        print(f"{Path(sys.argv[0]).name}: {failure.message}", file=sys.stderr)
+        sys.exit(failure.code)

@@ -7,10 +7,14 @@ L2 = Σ_w ‖w‖²/2 over every trainable variable, as ``tf.nn.l2_loss`` in the
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+import signal
+import threading
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 from infodropout.callbacks import AlphaMonitor, EpochRecorder, history_path
+from infodropout.checkpoint import CheckpointError, TrainingState, atomic_write
 from infodropout.layers import noise_scale
 
 METRICS = ("loss", "Lx", "Lz", "error")
@@ -99,26 +104,74 @@ class Classifier(keras.Model):
         return self._record(self._objective(labels, self.network(images, training=False)))
 
 
-def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
-    """A tf.data pipeline over in-memory arrays, shuffled each epoch when a seed is given."""
-    dataset = tf.data.Dataset.from_tensor_slices((x, y.astype("int64")))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+class TrainingStopped(RuntimeError):
+    """Training ended early; the message says why and what was kept."""
 
 
-def save_atomically(network: keras.Model, path: str | os.PathLike) -> None:
-    """Save ``network`` as .keras through a temporary file, so a crash never leaves half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{path.stem}.", dir=path.parent)
-    os.close(fd)
+class TrainingDiverged(TrainingStopped):
+    """A loss term became NaN or infinite."""
+
+
+class TrainingInterrupted(TrainingStopped):
+    """SIGINT or SIGTERM arrived."""
+
+
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    """Batches of in-memory arrays in their order (evaluation and the batch-norm dry run)."""
+    return tf.data.Dataset.from_tensor_slices((x, y.astype("int64"))).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int,
+                  epochs: int) -> tf.data.Dataset:
+    """The training batches of epochs ``first_epoch`` to ``epochs − 1``, each epoch in its own order.
+
+    An epoch's order is a function of (seed, epoch) alone, so a run resumed at any epoch sees the
+    batches an uninterrupted one would. The arrays stay in numpy and batches are gathered from them,
+    which avoids copying the data set into the graph (and its 2 GB limit).
+    """
+    labels = y.astype("int64")
+
+    def gather(indices):
+        return x[indices], labels[indices]
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(len(x), dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def load(indices):
+        images, targets = tf.numpy_function(gather, [indices], (tf.as_dtype(x.dtype), tf.int64), stateful=False)
+        images.set_shape((None, *x.shape[1:]))
+        targets.set_shape((None,))
+        return images, targets
+
+    epochs_range = tf.data.Dataset.range(first_epoch, epochs)
+    return epochs_range.flat_map(one_epoch).map(load).prefetch(tf.data.AUTOTUNE)
+
+
+def save_network(network: keras.Model, path: str | os.PathLike) -> None:
+    """Save ``network`` as .keras atomically: a crash never leaves half a checkpoint."""
+    atomic_write(path, network.save)
+
+
+@contextlib.contextmanager
+def interrupt_requests() -> Iterator[list[str]]:
+    """While inside, SIGINT and SIGTERM only record their name in the yielded list (the training loop
+    stops at the end of the current batch), instead of killing the process mid-write."""
+    received: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers can only be installed from the main thread
+        return
+
+    def handler(signum, frame):
+        received.append(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        network.save(tmp)
-        os.replace(tmp, path)
+        yield received
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def train_classifier(
@@ -127,47 +180,124 @@ def train_classifier(
     y_train: np.ndarray,
     settings: TrainSettings,
     checkpoint: str | os.PathLike,
-    validation: tuple[np.ndarray, np.ndarray] | None = None,
     log_scalar: Callable[[str, float, int], None] | None = None,
     verbose: int | str = "auto",
     monitor_alpha: bool = True,
     tensorboard_dir: str | os.PathLike | None = None,
+    restart: bool = False,
 ) -> list[dict]:
     """Train with SGD (Nesterov momentum) and the piecewise schedule; returns the per-epoch records.
 
-    The network is saved to ``checkpoint`` after every epoch and the metrics appended to the history
-    file beside it (a new run starts a new history). ``monitor_alpha`` adds each Information Dropout
-    layer's α statistics on the first 1,000 training inputs to every epoch's record;
+    After every epoch the network is saved to ``checkpoint``, its record appended to the history file
+    beside it, and the training state (see :mod:`infodropout.checkpoint`) saved. If a state exists,
+    training continues after its last completed epoch, unless ``restart``. ``monitor_alpha`` adds
+    each Information Dropout layer's α statistics on the first 1,000 training inputs to every record;
     ``tensorboard_dir`` also writes the records there for TensorBoard.
+
+    Raises :class:`TrainingDiverged` (a NaN or infinite loss term) and :class:`TrainingInterrupted`
+    (SIGINT/SIGTERM), in both cases after the current batch, keeping the last completed epoch's files.
     """
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
     classifier = Classifier(network, beta=settings.beta, weight_decay=settings.weight_decay)
-    classifier.compile(
-        optimizer=keras.optimizers.SGD(
-            learning_rate=piecewise_learning_rate(settings, steps_per_epoch),
-            momentum=settings.momentum,
-            nesterov=settings.nesterov,
-        )
+    optimizer = keras.optimizers.SGD(
+        learning_rate=piecewise_learning_rate(settings, steps_per_epoch),
+        momentum=settings.momentum,
+        nesterov=settings.nesterov,
     )
+    classifier.compile(optimizer=optimizer)
+    optimizer.build(network.trainable_variables)
+    # The learning rate is left out: it follows from the config and the iteration count.
+    state_variables = [*network.variables, *(v for v in optimizer.variables if v.name != "learning_rate")]
+    state = TrainingState(checkpoint)
+    history = history_path(checkpoint)
+    if restart:
+        state.clear()
+    first_epoch = state.restore(state_variables)
+    records = read_history(history)[:first_epoch]
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-    history_path(checkpoint).unlink(missing_ok=True)
-    # Order matters: each callback sees the logs the ones before it added.
-    callbacks = [AlphaMonitor(x_train[:1000], network, settings.batch_size)] if monitor_alpha else []
-    if tensorboard_dir is not None:
-        callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
-    callbacks.append(EpochRecorder(checkpoint, network, save_atomically, log_scalar))
-    fit = classifier.fit(
-        batches(x_train, y_train, settings.batch_size, shuffle_seed=settings.seed),
-        epochs=settings.epochs,
-        validation_data=None if validation is None else batches(*validation, settings.batch_size),
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles, with the run's seed
-        verbose=verbose,
-    )
-    return [
-        {"epoch": epoch + 1, **{k: float(v[epoch]) for k, v in fit.history.items()}}
-        for epoch in range(len(fit.history["loss"]))
-    ]
+    atomic_write(history, lambda path: Path(path).write_text("".join(json.dumps(r) + "\n" for r in records)))
+    if first_epoch >= settings.epochs:
+        print(f"{checkpoint} has completed its {settings.epochs} epochs; nothing to train (restart=True starts over).")
+        return records
+    if first_epoch:
+        print(f"Resuming {checkpoint} after epoch {first_epoch}.")
+
+    def save(epoch: int) -> None:
+        save_network(network, checkpoint)
+        state.save(epoch, state_variables)
+
+    with interrupt_requests() as signals:
+        # Order matters: each callback sees the logs the ones before it added.
+        callbacks = [StopOnRequest(signals, checkpoint, steps_per_epoch), DivergenceGuard(checkpoint, steps_per_epoch)]
+        if monitor_alpha:
+            callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
+        if tensorboard_dir is not None:
+            callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
+        callbacks.append(EpochRecorder(checkpoint, save, log_scalar))
+        classifier.fit(
+            epoch_batches(x_train, y_train, settings.batch_size, settings.seed, first_epoch, settings.epochs),
+            epochs=settings.epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            shuffle=False,  # epoch_batches orders each epoch itself
+            verbose=verbose,
+        )
+    return read_history(history)
+
+
+class StopOnRequest(keras.callbacks.Callback):
+    """Turns a recorded SIGINT/SIGTERM into :class:`TrainingInterrupted` at the end of a batch.
+
+    Raising, rather than setting ``stop_training``, keeps Keras from closing the epoch: a partial
+    epoch must not be saved as a completed one."""
+
+    def __init__(self, signals: list[str], checkpoint: str | os.PathLike, steps_per_epoch: int):
+        super().__init__()
+        self.signals, self.checkpoint, self.steps_per_epoch = signals, checkpoint, steps_per_epoch
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.signals:
+            raise TrainingInterrupted(
+                f"{self.signals[0]} in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: "
+                f"{self.checkpoint} keeps the last completed epoch ({self.epoch}); run the same command "
+                "to resume from there.")
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, naming the term responsible."""
+
+    def __init__(self, checkpoint: str | os.PathLike, steps_per_epoch: int):
+        super().__init__()
+        self.checkpoint, self.steps_per_epoch = checkpoint, steps_per_epoch
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        if math.isfinite(float(logs.get("loss", 0.0))):
+            return
+        # The logs hold running means over the epoch, which stay non-finite once a batch was.
+        term = next((name for name in ("Lx", "Lz") if not math.isfinite(float(logs[name]))), "L2 (weight decay)")
+        kept = f"{self.checkpoint} keeps epoch {self.epoch}" if self.epoch else "no epoch was completed"
+        raise TrainingDiverged(
+            f"training diverged in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: {term} is "
+            f"{float(logs[term]) if term in logs else float(logs['loss'])}; {kept}. Lower learning_rate (or beta) "
+            "and run again with restart=True.")
+
+
+def read_history(path: str | os.PathLike) -> list[dict]:
+    """The per-epoch records of a history file (empty if there is none)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def recalibrate_batch_norm(network: keras.Model, x_train: np.ndarray, batch_size: int) -> None:
@@ -197,12 +327,18 @@ def evaluate_classifier(
 
 
 def load_network(checkpoint: str | os.PathLike) -> keras.Model:
-    """Load a network saved by :func:`train_classifier`, with a clear error when it is missing."""
+    """Load a network saved by :func:`train_classifier`; a missing file is a FileNotFoundError and an
+    unreadable one a :class:`CheckpointError`, both saying what to do."""
     if not Path(checkpoint).exists():
         raise FileNotFoundError(
             f"no checkpoint at {checkpoint}: train it first with the same `with` values (`train with ...`)."
         )
-    return keras.models.load_model(checkpoint)
+    try:
+        return keras.models.load_model(checkpoint)
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError) as error:
+        raise CheckpointError(
+            f"{checkpoint} is unreadable ({type(error).__name__}); train it again with `train with` the same "
+            "values and restart=True.") from error
 
 
 def test_classifier(network: keras.Model, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
