@@ -93,3 +93,14 @@ def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
     row = re.search(r"^\| 16 \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
     assert row and all(0 <= float(e) <= 100 for e in row.groups())
     assert len(list((tmp_path / "models").glob("*.keras"))) == 2
+
+
+def test_every_config_key_is_in_the_readme_reference():
+    import importlib
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("### Config reference"):readme.index("### Interrupting and resuming")]
+    for script in ("cifar", "mnist_fc"):
+        module = importlib.import_module(script)
+        for key in module.DEFAULTS:
+            assert f"`{key}`" in table, f"{script}.py's {key} is missing from the README's config reference"
