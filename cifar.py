@@ -54,7 +54,7 @@ def build_network(config, n_train):
     return all_cnn_32(
         config["filter_percentage"], dropout=config["dropout"], activation=config["activations"],
         prior=config["prior"], max_alpha=config["max_alpha"], kl_weight=1.0 / n_train,
-        keep_prob=config["keep_prob"], input_keep_prob=config["input_keep_prob"],
+        keep_prob=config["keep_prob"], input_keep_prob=config["input_keep_prob"], fused=config["fused"],
     )
 
 

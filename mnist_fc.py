@@ -54,7 +54,7 @@ def build_network(config, n_train):
     from infodropout.models import fully_connected
 
     return fully_connected(config["width"], dropout=config["dropout"], max_alpha=config["max_alpha"],
-                           kl_weight=1.0 / n_train, keep_prob=config["keep_prob"])
+                           kl_weight=1.0 / n_train, keep_prob=config["keep_prob"], fused=config["fused"])
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, build_network)

@@ -5,9 +5,10 @@ This is the only module of the package that imports sacred; everything it hands 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
@@ -26,10 +27,11 @@ if TYPE_CHECKING:
 
     from infodropout.training import TrainSettings
 
-# Config entries that never enter a run's name: where things go, and the lists a multi-run
-# command loops over (each run it starts is named by its own values).
-NAME_EXCLUDED_KEYS = frozenset(
-    {"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart", "widths", "methods"})
+# Config entries that never enter a run's name: where things go, how fast (the speed options leave
+# the mathematics unchanged), and the lists a multi-run command loops over (each run it starts is
+# named by its own values).
+NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
+                                "fused", "jit_compile", "widths", "methods"})
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ COMMON_RULES: dict[str, Rule] = {
     "verbose": one_of("auto", 0, 1, 2),
     "tensorboard": one_of(True, False),
     "restart": one_of(True, False),
+    "fused": one_of(True, False),
+    "jit_compile": one_of(True, False),
     "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "models_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
 }
@@ -105,8 +109,8 @@ def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[i
     return dict(
         beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
         batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
-        num_train=0, num_test=0, seed=0, restart=False, verbose="auto", tensorboard=False,
-        datasets_dir="datasets", models_dir="models",
+        num_train=0, num_test=0, seed=0, restart=False, fused=True, jit_compile=False, verbose="auto",
+        tensorboard=False, datasets_dir="datasets", models_dir="models",
     )
 
 
@@ -174,6 +178,8 @@ def train_settings(config: Mapping) -> "TrainSettings":
         beta=config["beta"],
         weight_decay=config["weight_decay"],
         seed=config["seed"],
+        optimizer=config.get("optimizer", "sgd"),
+        jit_compile=config["jit_compile"],
     )
 
 
@@ -211,31 +217,52 @@ def train_and_test(
     ``load_data(config)`` returns the (possibly reduced) data set; ``build_network(config, n_train)``
     the logits network whose KL is divided by ``n_train``.
     """
-    import keras
-    import tensorflow as tf
-
-    from infodropout.checkpoint import CheckpointError
-    from infodropout.training import TrainingInterrupted, TrainingStopped, test_classifier, train_classifier
+    from infodropout.training import test_classifier, train_classifier
 
     settings = train_settings(config)
-    # The same seed gives the same run, to the last bit on the same CPU.
-    keras.utils.set_random_seed(settings.seed)
-    tf.config.experimental.enable_op_determinism()
+    seed_run(settings)
     data = checked_load(load_data, config)
     checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     network = build_network(config, len(data.x_train))
     print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
           f"{network.count_params():,} parameters.")
-    tensorboard_dir = checkpoint.with_suffix(".tensorboard") if config["tensorboard"] else None
-    try:
+    with training_failures():
         train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
-                         verbose=config["verbose"], tensorboard_dir=tensorboard_dir, restart=config["restart"])
+                         **fit_options(config, checkpoint))
+    print(f"Saved {checkpoint}. Testing (batch-norm dry run, then noise off)...")
+    return test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
+
+
+def seed_run(settings: "TrainSettings") -> None:
+    """Seed Python, NumPy and TensorFlow from the run's seed; without XLA also make TensorFlow's ops
+    deterministic, so that the same seed gives the same run to the last bit on the same CPU (Keras
+    refuses XLA under op determinism, so a jit_compile run gives up bit-exact repeatability)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(settings.seed)
+    if not settings.jit_compile:
+        tf.config.experimental.enable_op_determinism()
+
+
+def fit_options(config: Mapping, checkpoint: Path) -> dict:
+    """The keyword arguments of ``fit_trainer`` that come from the common config entries."""
+    return dict(verbose=config["verbose"], restart=config["restart"],
+                tensorboard_dir=checkpoint.with_suffix(".tensorboard") if config["tensorboard"] else None)
+
+
+@contextlib.contextmanager
+def training_failures() -> Iterator[None]:
+    """Turn the ways training can stop early into one line and an exit status (130 for a signal)."""
+    from infodropout.checkpoint import CheckpointError
+    from infodropout.training import TrainingInterrupted, TrainingStopped
+
+    try:
+        yield
     except TrainingInterrupted as error:
         fail(str(error), status=130)
     except (TrainingStopped, CheckpointError) as error:
         fail(str(error), status=1)
-    print(f"Saved {checkpoint}. Testing (batch-norm dry run, then noise off)...")
-    return test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
 
 
 def add_classifier_commands(

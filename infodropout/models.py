@@ -33,12 +33,13 @@ def _conv_bn(x, filters: int, kernel_size: int, activation: str, strides: int = 
 
 
 def _dropout_conv(x, filters: int, index: int, *, dropout: str, activation: str, prior: str | None,
-                  max_alpha: float, kl_weight: float, keep_prob: float):
+                  max_alpha: float, kl_weight: float, keep_prob: float, fused: bool):
     """The stride-2 3×3 convolution of a block, with its dropout."""
     if dropout == "information":
         conv = keras.layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"pool{index}_conv")
         return InformationDropout(conv, kl_weight=kl_weight, activation=activation, prior=prior,
-                                  max_alpha=max_alpha, batch_norm=True, name=f"information_dropout{index}")(x)
+                                  max_alpha=max_alpha, batch_norm=True, fused=fused,
+                                  name=f"information_dropout{index}")(x)
     x = _conv_bn(x, filters, 3, activation, strides=2, name=f"pool{index}_conv")
     if dropout == "binary":
         x = BinaryDropout(1.0 - keep_prob, name=f"binary_dropout{index}")(x)
@@ -58,6 +59,7 @@ def all_cnn(
     kl_weight: float = 1.0,
     keep_prob: float = 0.5,
     input_keep_prob: float = 1.0,
+    fused: bool = False,
     name: str = "all_cnn",
 ) -> keras.Model:
     """An All-CNN of Springenberg et al. with batch norm, as in Table II.
@@ -65,6 +67,7 @@ def all_cnn(
     Each entry of ``block_filters`` is a block (3×3 conv, 3×3 conv, 3×3 conv stride 2 + dropout);
     then 3×3 conv ``head_filters``, 1×1 conv ``head_filters``, 1×1 conv ``num_classes``, spatial mean
     and a linear layer to the logits. ``input_keep_prob < 1`` drops input pixels in training (CIFAR).
+    ``fused`` is InformationDropout's speed option (one convolution for f and α).
     """
     _check_choice("dropout", dropout, CONV_DROPOUTS)
     _check_choice("activation", activation, ACTIVATIONS)
@@ -78,7 +81,7 @@ def all_cnn(
         x = _conv_bn(x, filters, 3, activation)
         x = _conv_bn(x, filters, 3, activation)
         x = _dropout_conv(x, filters, index, dropout=dropout, activation=activation, prior=prior,
-                          max_alpha=max_alpha, kl_weight=kl_weight, keep_prob=keep_prob)
+                          max_alpha=max_alpha, kl_weight=kl_weight, keep_prob=keep_prob, fused=fused)
     x = _conv_bn(x, head_filters, 3, activation)
     x = _conv_bn(x, head_filters, 1, activation, name="representation")
     x = _conv_bn(x, num_classes, 1, activation)
@@ -122,6 +125,7 @@ def fully_connected(
     max_alpha: float = 0.7,
     kl_weight: float = 1.0,
     keep_prob: float = 0.5,
+    fused: bool = False,
     name: str = "fully_connected",
 ) -> keras.Model:
     """The MNIST network of figure 3a: ``depth`` ReLU hidden layers of ``width`` units, each with dropout.
@@ -137,7 +141,8 @@ def fully_connected(
     for index in range(1, depth + 1):
         if dropout == "information":
             x = InformationDropout(keras.layers.Dense(width, name=f"dense{index}"), kl_weight=kl_weight,
-                                   activation="relu", max_alpha=max_alpha, name=f"information_dropout{index}")(x)
+                                   activation="relu", max_alpha=max_alpha, fused=fused,
+                                   name=f"information_dropout{index}")(x)
             continue
         x = keras.layers.Dense(width, activation="relu", name=f"dense{index}")(x)
         if dropout == "binary":

@@ -27,9 +27,6 @@ from infodropout.callbacks import AlphaMonitor, EpochRecorder, history_path
 from infodropout.checkpoint import CheckpointError, TrainingState, atomic_write
 from infodropout.layers import noise_scale
 
-METRICS = ("loss", "Lx", "Lz", "error")
-
-
 @dataclass(frozen=True)
 class TrainSettings:
     """The optimisation protocol of one experiment (a row of SPEC §5)."""
@@ -44,6 +41,9 @@ class TrainSettings:
     beta: float = 3.0
     weight_decay: float = 0.001
     seed: int = 0
+    optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
+    # XLA: off by default, as it made every network slower on CPU (README, Speed).
+    jit_compile: bool = False
 
 
 def piecewise_learning_rate(settings: TrainSettings, steps_per_epoch: int):
@@ -56,15 +56,18 @@ def piecewise_learning_rate(settings: TrainSettings, steps_per_epoch: int):
     return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
 
-class Classifier(keras.Model):
-    """Wraps a logits network with the paper's loss; its metrics are the per-epoch Lx, Lz, loss, error."""
+class Trainer(keras.Model):
+    """Wraps a network with the paper's objective ``Lx + β·Lz + weight_decay·L2``; subclasses say what
+    the task loss Lx is. Its metrics, averaged over an epoch, are ``metric_names``."""
+
+    metric_names: tuple[str, ...] = ("loss", "Lx", "Lz")
 
     def __init__(self, network: keras.Model, beta: float, weight_decay: float, **kwargs):
         super().__init__(**kwargs)
         self.network = network
         self.beta = float(beta)
         self.weight_decay = float(weight_decay)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
 
     @property
     def metrics(self):
@@ -73,18 +76,17 @@ class Classifier(keras.Model):
     def call(self, inputs, training=None):
         return self.network(inputs, training=training)
 
-    def _objective(self, labels, logits) -> dict:
-        lx = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+    def task_terms(self, targets, outputs) -> dict:
+        """``Lx`` and any further per-batch metrics of the task."""
+        raise NotImplementedError
+
+    def _objective(self, targets, outputs) -> dict:
+        terms = self.task_terms(targets, outputs)
         losses = self.network.losses
-        lz = ops.sum(ops.stack(losses)) if losses else ops.zeros(())
+        terms["Lz"] = ops.sum(ops.stack(losses)) if losses else ops.zeros(())
         l2 = ops.sum(ops.stack([ops.sum(ops.square(w)) for w in self.network.trainable_variables])) / 2
-        correct = ops.equal(ops.argmax(logits, axis=-1), ops.cast(labels, "int64"))
-        return {
-            "loss": lx + self.beta * lz + self.weight_decay * l2,
-            "Lx": lx,
-            "Lz": lz,
-            "error": 100.0 * (1.0 - ops.mean(ops.cast(correct, "float32"))),
-        }
+        terms["loss"] = terms["Lx"] + self.beta * terms["Lz"] + self.weight_decay * l2
+        return terms
 
     def _record(self, terms: dict) -> dict:
         for name, tracker in self.trackers.items():
@@ -92,16 +94,29 @@ class Classifier(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
-        images, labels = data
+        inputs, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
-            terms = self._objective(labels, self.network(images, training=True))
+            terms = self._objective(targets, self.network(inputs, training=True))
         variables = self.network.trainable_variables
         self.optimizer.apply(tape.gradient(terms["loss"], variables), variables)
         return self._record(terms)
 
     def test_step(self, data):
-        images, labels = data
-        return self._record(self._objective(labels, self.network(images, training=False)))
+        inputs, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self._record(self._objective(targets, self.network(inputs, training=False)))
+
+
+class Classifier(Trainer):
+    """Lx is the batch-mean softmax cross-entropy of the logits; also reports the error in %."""
+
+    metric_names = ("loss", "Lx", "Lz", "error")
+
+    def task_terms(self, labels, logits) -> dict:
+        correct = ops.equal(ops.argmax(logits, axis=-1), ops.cast(labels, "int64"))
+        return {
+            "Lx": ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)),
+            "error": 100.0 * (1.0 - ops.mean(ops.cast(correct, "float32"))),
+        }
 
 
 class TrainingStopped(RuntimeError):
@@ -129,21 +144,25 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, firs
     batches an uninterrupted one would. The arrays stay in numpy and batches are gathered from them,
     which avoids copying the data set into the graph (and its 2 GB limit).
     """
-    labels = y.astype("int64")
+    targets = y.astype("int64") if np.issubdtype(y.dtype, np.integer) else y  # labels, or images for a VAE
 
     def gather(indices):
-        return x[indices], labels[indices]
+        return x[indices], targets[indices]
 
+    # Plain TensorFlow already: AutoGraph has nothing to convert in these closures.
+    @tf.autograph.experimental.do_not_convert
     def one_epoch(epoch):
         order = tf.random.experimental.stateless_shuffle(
             tf.range(len(x), dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
+    @tf.autograph.experimental.do_not_convert
     def load(indices):
-        images, targets = tf.numpy_function(gather, [indices], (tf.as_dtype(x.dtype), tf.int64), stateful=False)
-        images.set_shape((None, *x.shape[1:]))
-        targets.set_shape((None,))
-        return images, targets
+        inputs, outputs = tf.numpy_function(gather, [indices], (tf.as_dtype(x.dtype), tf.as_dtype(targets.dtype)),
+                                            stateful=False)
+        inputs.set_shape((None, *x.shape[1:]))
+        outputs.set_shape((None, *targets.shape[1:]))
+        return inputs, outputs
 
     epochs_range = tf.data.Dataset.range(first_epoch, epochs)
     return epochs_range.flat_map(one_epoch).map(load).prefetch(tf.data.AUTOTUNE)
@@ -174,8 +193,26 @@ def interrupt_requests() -> Iterator[list[str]]:
             signal.signal(sig, old)
 
 
-def train_classifier(
-    network: keras.Model,
+def train_classifier(network: keras.Model, x_train: np.ndarray, y_train: np.ndarray, settings: TrainSettings,
+                     checkpoint: str | os.PathLike, **kwargs) -> list[dict]:
+    """Train a logits network on (x, y) with the paper's classification loss: see :func:`fit_trainer`."""
+    return fit_trainer(Classifier(network, beta=settings.beta, weight_decay=settings.weight_decay),
+                       x_train, y_train, settings, checkpoint, **kwargs)
+
+
+def make_optimizer(settings: TrainSettings, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """SGD with (Nesterov) momentum or Adam, on the piecewise learning-rate schedule."""
+    learning_rate = piecewise_learning_rate(settings, steps_per_epoch)
+    if settings.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate)
+    if settings.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=settings.momentum,
+                                    nesterov=settings.nesterov)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {settings.optimizer!r}.")
+
+
+def fit_trainer(
+    trainer: Trainer,
     x_train: np.ndarray,
     y_train: np.ndarray,
     settings: TrainSettings,
@@ -186,7 +223,8 @@ def train_classifier(
     tensorboard_dir: str | os.PathLike | None = None,
     restart: bool = False,
 ) -> list[dict]:
-    """Train with SGD (Nesterov momentum) and the piecewise schedule; returns the per-epoch records.
+    """Train ``trainer.network`` with the settings' optimizer and piecewise schedule; returns the
+    per-epoch records.
 
     After every epoch the network is saved to ``checkpoint``, its record appended to the history file
     beside it, and the training state (see :mod:`infodropout.checkpoint`) saved. If a state exists,
@@ -198,13 +236,9 @@ def train_classifier(
     (SIGINT/SIGTERM), in both cases after the current batch, keeping the last completed epoch's files.
     """
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
-    classifier = Classifier(network, beta=settings.beta, weight_decay=settings.weight_decay)
-    optimizer = keras.optimizers.SGD(
-        learning_rate=piecewise_learning_rate(settings, steps_per_epoch),
-        momentum=settings.momentum,
-        nesterov=settings.nesterov,
-    )
-    classifier.compile(optimizer=optimizer)
+    network = trainer.network
+    optimizer = make_optimizer(settings, steps_per_epoch)
+    trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
     optimizer.build(network.trainable_variables)
     # The learning rate is left out: it follows from the config and the iteration count.
     state_variables = [*network.variables, *(v for v in optimizer.variables if v.name != "learning_rate")]
@@ -234,7 +268,7 @@ def train_classifier(
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         callbacks.append(EpochRecorder(checkpoint, save, log_scalar))
-        classifier.fit(
+        trainer.fit(
             epoch_batches(x_train, y_train, settings.batch_size, settings.seed, first_epoch, settings.epochs),
             epochs=settings.epochs,
             initial_epoch=first_epoch,
@@ -321,7 +355,7 @@ def evaluate_classifier(
 ) -> dict:
     """Loss, Lx, Lz and error (%) of the deterministic network (noise off) on (x, y)."""
     classifier = Classifier(network, beta=beta, weight_decay=weight_decay)
-    classifier.compile()
+    classifier.compile(jit_compile=False)  # Keras would pick XLA, slower on CPU
     return {k: float(v) for k, v in classifier.evaluate(
         batches(x, y, batch_size), return_dict=True, verbose=verbose).items()}
 

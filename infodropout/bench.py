@@ -1,0 +1,200 @@
+"""Training speed against the machine's limit: ``python -m infodropout.bench``.
+
+Measures, in one process, the dense float32 matmul rate (the roofline), the training throughput of
+the paper's networks for each dropout method, the FLOPs of a training image counted from the layers
+(hence the fraction of the roofline reached), the Information/binary step-time ratio, the cost of
+the real input pipeline, and the peak memory. Prints a Markdown table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from infodropout.layers import InformationDropout, iter_layers  # noqa: E402
+from infodropout.models import all_cnn_32, all_cnn_96  # noqa: E402
+from infodropout.training import Classifier, epoch_batches  # noqa: E402
+
+# (builder, filter_percentage): the configurations the speed targets are about.
+NETWORKS = {
+    "All-CNN-32 @ 0.25": (all_cnn_32, 0.25, (32, 32, 3)),
+    "All-CNN-32 @ 1.0": (all_cnn_32, 1.0, (32, 32, 3)),
+    "All-CNN-96 @ 0.25": (all_cnn_96, 0.25, (96, 96, 1)),
+}
+DROPOUTS = ("none", "binary", "information")
+
+
+def matmul_rate(size: int = 2048, repeats: int = 10) -> float:
+    """The machine's dense float32 matmul rate in GFLOP/s (median of ``repeats`` timed products)."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    product = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(a, b)))
+    product().numpy()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product().numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def training_flops_per_image(network: keras.Model) -> float:
+    """FLOPs of one training image: 3× the forward multiply-adds (forward, and the gradients with
+    respect to the inputs and to the weights) of every convolution and dense layer, each counted 2
+    FLOPs; element-wise work is left out, so the roofline fraction is a slight underestimate."""
+    forward = 0
+    for layer in iter_layers(network):
+        if isinstance(layer, keras.layers.Conv2D):
+            out_h, out_w, out_c = layer.compute_output_shape(layer._build_shapes_dict["input_shape"])[1:]
+            k_h, k_w, in_c, _ = layer.kernel.shape
+            forward += 2 * k_h * k_w * in_c * out_c * out_h * out_w
+        elif isinstance(layer, keras.layers.Dense):
+            forward += 2 * int(np.prod(layer.kernel.shape))
+    return 3.0 * forward
+
+
+def step_times(train_step: Callable[[], None], warmup: int, windows: int, steps: int) -> list[float]:
+    """Seconds per step in each of ``windows`` timed windows of ``steps`` steps, after ``warmup`` steps."""
+    for _ in range(warmup):
+        train_step()
+    times = []
+    for _ in range(windows):
+        start = time.perf_counter()
+        for _ in range(steps):
+            train_step()
+        times.append((time.perf_counter() - start) / steps)
+    return times
+
+
+def classifier_for(builder, filter_percentage: float, dropout: str, jit_compile: bool, fused: bool) -> Classifier:
+    network = builder(filter_percentage, dropout=dropout, kl_weight=1 / 50_000, fused=fused)
+    classifier = Classifier(network, beta=3.0, weight_decay=0.001)
+    classifier.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), jit_compile=jit_compile)
+    return classifier
+
+
+def measure_network(name: str, dropout: str, batch_size: int, jit_compile: bool, fused: bool, warmup: int,
+                    windows: int, steps: int) -> dict:
+    builder, filter_percentage, shape = NETWORKS[name]
+    classifier = classifier_for(builder, filter_percentage, dropout, jit_compile, fused)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(batch_size, *shape)).astype("float32"))
+    y = tf.constant(rng.integers(0, 10, size=batch_size))
+    times = step_times(lambda: classifier.train_on_batch(x, y), warmup, windows, steps)
+    median = statistics.median(times)
+    return {
+        "network": name, "dropout": dropout, "batch_size": batch_size, "jit_compile": jit_compile, "fused": fused,
+        "step_s": median, "step_s_windows": times, "images_per_s": batch_size / median,
+        "training_flops_per_image": training_flops_per_image(classifier.network),
+    }
+
+
+def input_pipeline_cost(batch_size: int, steps: int, jit_compile: bool, fused: bool, rounds: int = 8) -> dict:
+    """The real input path's cost per training step of All-CNN-32 @ 0.25: ``epoch_batches`` over
+    CIFAR-sized arrays in memory against one batch already held as a tensor.
+
+    Windows of ``steps`` steps fed by each path alternate for ``rounds`` rounds, and the medians are
+    compared: on 2 cores the machine's own drift between two long runs is larger than the effect.
+    The start of an epoch (its shuffle, the first batch) is timed apart and spread over an epoch."""
+    builder, filter_percentage, shape = NETWORKS["All-CNN-32 @ 0.25"]
+    classifier = classifier_for(builder, filter_percentage, "information", jit_compile, fused)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50_000, *shape)).astype("float32")
+    y = rng.integers(0, 10, size=50_000)
+    epochs = rounds * steps * batch_size // len(x) + 2
+    start = time.perf_counter()
+    real = iter(epoch_batches(x, y, batch_size, seed=0, first_epoch=0, epochs=epochs))
+    next(real)
+    epoch_start = time.perf_counter() - start
+    in_memory = (tf.constant(x[:batch_size]), tf.constant(y[:batch_size]))
+    paths = {"real": lambda: classifier.train_on_batch(*next(real)),
+             "in_memory": lambda: classifier.train_on_batch(*in_memory)}
+    for step in paths.values():
+        step_times(step, warmup=3, windows=0, steps=0)
+    windows: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, step in paths.items():
+            windows[name] += step_times(step, warmup=0, windows=1, steps=steps)
+    real_s, memory_s = statistics.median(windows["real"]), statistics.median(windows["in_memory"])
+    steps_per_epoch = len(x) // batch_size
+    per_epoch = (real_s * steps_per_epoch + epoch_start) / (memory_s * steps_per_epoch)
+    return {"rounds": rounds, "steps_per_window": steps, "real_step_s": real_s, "in_memory_step_s": memory_s,
+            "real_windows": windows["real"], "in_memory_windows": windows["in_memory"],
+            "epoch_start_s": epoch_start, "overhead": per_epoch - 1}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("results/bench.json"))
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
+    parser.add_argument("--dropouts", nargs="+", default=list(DROPOUTS), choices=list(DROPOUTS))
+    parser.add_argument("--jit-compile", choices=("true", "false"), default="false")
+    parser.add_argument("--fused", choices=("true", "false"), default="true",
+                        help="compute f and α in one convolution (InformationDropout(fused=...))")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--windows", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--pipeline-steps", type=int, default=25, help="steps per timed window of each path")
+    args = parser.parse_args(argv)
+    jit_compile, fused = args.jit_compile == "true", args.fused == "true"
+
+    roofline = matmul_rate()
+    print(f"dense float32 matmul: {roofline:.1f} GFLOP/s", flush=True)
+    rows = []
+    for name in args.networks:
+        for dropout in args.dropouts:
+            row = measure_network(name, dropout, args.batch_size, jit_compile, fused, args.warmup, args.windows,
+                                  args.steps)
+            row["roofline_fraction"] = row["images_per_s"] * row["training_flops_per_image"] / 1e9 / roofline
+            rows.append(row)
+            print(f"{name:18} {dropout:12} {row['step_s'] * 1000:8.1f} ms/step {row['images_per_s']:8.1f} img/s "
+                  f"{row['roofline_fraction']:6.1%} of roofline", flush=True)
+    ratios = {}
+    for name in args.networks:
+        steps = {r["dropout"]: r["step_s"] for r in rows if r["network"] == name}
+        if "information" in steps and "binary" in steps:
+            ratios[name] = steps["information"] / steps["binary"]
+    pipeline = input_pipeline_cost(args.batch_size, args.pipeline_steps, jit_compile, fused)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+                    "tensorflow": tf.__version__, "keras": keras.__version__},
+        "settings": vars(args) | {"out": str(args.out)},
+        "matmul_gflops": roofline, "runs": rows, "information_binary_ratio": ratios,
+        "input_pipeline": pipeline, "peak_rss_mb": peak_rss_mb,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+    print(f"\nMachine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}; "
+          f"matmul roofline {roofline:.1f} GFLOP/s; batch {args.batch_size}; jit_compile={jit_compile}, fused={fused}\n")
+    print("| network | dropout | ms/step | images/s | GFLOP/image (train) | % of roofline |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['network']} | {r['dropout']} | {r['step_s'] * 1000:.0f} | {r['images_per_s']:.1f} | "
+              f"{r['training_flops_per_image'] / 1e9:.3f} | {r['roofline_fraction']:.1%} |")
+    for name, ratio in ratios.items():
+        print(f"information/binary step time, {name}: {ratio:.2f}")
+    print(f"input pipeline: {pipeline['overhead']:+.1%} per epoch over in-memory tensors "
+          f"(median step {pipeline['real_step_s'] * 1000:.1f} vs {pipeline['in_memory_step_s'] * 1000:.1f} ms, "
+          f"epoch start {pipeline['epoch_start_s'] * 1000:.0f} ms)")
+    print(f"peak RSS: {peak_rss_mb:.0f} MB; written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
