@@ -63,3 +63,47 @@ def total_correlation(samples: np.ndarray, per_unit: bool = True) -> float:
         raise ValueError("total_correlation: the sample covariance is singular.")
     tc = -0.5 * logdet
     return float(tc / data.shape[1]) if per_unit else float(tc)
+
+
+def kl_heatmaps(model: keras.Model, x: np.ndarray, batch_size: int = 100) -> list[np.ndarray]:
+    """Figures 2 and 7: for each Information Dropout layer, the KL summed over channels at each
+    spatial position, minus the map's minimum, one (N, H, W) array per layer (deterministic network)."""
+    maps = []
+    for layer in information_dropout_layers(model):
+        kl = layer_readouts(model, x, layer=layer, batch_size=batch_size)["kl"]
+        if kl.ndim != 4:
+            raise ValueError(f"kl_heatmaps needs convolutional layers; {layer.name} has a KL of shape {kl.shape[1:]}.")
+        summed = kl.sum(axis=-1)
+        maps.append(summed - summed.min(axis=(1, 2), keepdims=True))
+    return maps
+
+
+def box_mask(box: np.ndarray, map_shape: tuple[int, int], input_shape: tuple[int, int]) -> np.ndarray:
+    """The cells of a (H, W) map whose centre lies in ``box`` = (top, left, bottom, right), given in
+    input pixels with bottom and right exclusive, for a map that covers an input of ``input_shape``."""
+    (height, width), (in_height, in_width) = map_shape, input_shape
+    rows = (np.arange(height) + 0.5) * in_height / height
+    cols = (np.arange(width) + 0.5) * in_width / width
+    top, left, bottom, right = box
+    return ((rows >= top) & (rows < bottom))[:, None] & ((cols >= left) & (cols < right))[None, :]
+
+
+def localisation_score(maps: np.ndarray, boxes: np.ndarray, input_shape: tuple[int, int]) -> dict[str, float]:
+    """How much of each KL map falls on the object: figure 2 in numbers.
+
+    ``maps`` is (N, H, W) (non-negative, e.g. from :func:`kl_heatmaps`), ``boxes`` (N, 4) as in
+    :func:`box_mask`. Returns ``mass_inside``, the mean over images of the share of the map's mass
+    inside the box (images whose map is all zero are left out), and ``max_inside``, the share of
+    images whose map peaks inside the box.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3 or len(maps) != len(boxes):
+        raise ValueError(f"localisation_score needs (N, H, W) maps and N boxes, got {maps.shape} and {len(boxes)}.")
+    shares, peaks = [], []
+    for heatmap, box in zip(maps, boxes):
+        inside = box_mask(box, heatmap.shape, input_shape)
+        total = heatmap.sum()
+        if total > 0:
+            shares.append(heatmap[inside].sum() / total)
+        peaks.append(bool(inside.flat[np.argmax(heatmap)]))
+    return {"mass_inside": float(np.mean(shares)) if shares else float("nan"), "max_inside": float(np.mean(peaks))}

@@ -1,0 +1,79 @@
+"""Figures, drawn with matplotlib's file backend (no display needed)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def save_figure(figure, path_without_suffix: str | os.PathLike, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """Write the figure once per format and close it; returns the files."""
+    path = Path(path_without_suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files = [path.with_name(f"{path.name}.{fmt}") for fmt in formats]
+    for file in files:
+        figure.savefig(file, bbox_inches="tight", dpi=150)
+    plt.close(figure)
+    return files
+
+
+def plot_kl_heatmaps(images: np.ndarray, maps: Sequence[np.ndarray], layer_names: Sequence[str],
+                     out_dir: str | os.PathLike, title: str = "") -> list[Path]:
+    """Figures 2 and 7: for each image, its input and one KL heatmap per dropout layer.
+
+    Writes ``image<i>-input.png`` and ``image<i>-<layer>.png`` for every image and layer, and
+    ``heatmaps.png`` / ``.pdf`` combining them (rows: images; columns: input, then the layers from
+    the first to the last). Returns the files written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i, image in enumerate(images):
+        files.append(out_dir / f"image{i}-input.png")
+        plt.imsave(files[-1], np.squeeze(image), cmap="gray")
+        for name, layer_maps in zip(layer_names, maps):
+            files.append(out_dir / f"image{i}-{name}.png")
+            plt.imsave(files[-1], layer_maps[i], cmap="inferno")
+    columns = 1 + len(maps)
+    figure, axes = plt.subplots(len(images), columns, figsize=(2.2 * columns, 2.2 * len(images)), squeeze=False)
+    for i, image in enumerate(images):
+        axes[i, 0].imshow(np.squeeze(image), cmap="gray")
+        for j, layer_maps in enumerate(maps, start=1):
+            axes[i, j].imshow(layer_maps[i], cmap="inferno")
+        for axis in axes[i]:
+            axis.set_xticks([])
+            axis.set_yticks([])
+    axes[0, 0].set_title("input")
+    for j, (name, layer_maps) in enumerate(zip(layer_names, maps), start=1):
+        axes[0, j].set_title(f"{name}\n{layer_maps.shape[1]}×{layer_maps.shape[2]}", fontsize=9)
+    if title:
+        figure.suptitle(title)
+    return files + save_figure(figure, out_dir / "heatmaps")
+
+
+def plot_vae_samples(network, images: np.ndarray, out_dir: str | os.PathLike, prior_samples: bool,
+                     seed: int = 0) -> list[Path]:
+    """A grid of test digits, their reconstructions (the decoder's Bernoulli means, with z at its
+    deterministic value) and, if ``prior_samples``, decoded draws from the N(0, I) prior."""
+    import keras
+
+    rows = [("test digits", np.squeeze(images, -1)),
+            ("reconstructions", np.squeeze(keras.ops.convert_to_numpy(keras.ops.sigmoid(network(images))), -1))]
+    if prior_samples:
+        decoder = keras.Model(network.get_layer("decoder").input, network.output)
+        z = np.random.default_rng(seed).normal(size=(len(images), decoder.input.shape[-1])).astype("float32")
+        rows.append(("prior samples", np.squeeze(keras.ops.convert_to_numpy(keras.ops.sigmoid(decoder(z))), -1)))
+    figure, axes = plt.subplots(len(rows), len(images), figsize=(1.1 * len(images), 1.25 * len(rows)), squeeze=False)
+    for row, (label, pictures) in enumerate(rows):
+        for column, picture in enumerate(pictures):
+            axes[row, column].imshow(picture, cmap="gray", vmin=0, vmax=1)
+            axes[row, column].axis("off")
+        axes[row, 0].set_title(label, fontsize=8, loc="left")
+    return save_figure(figure, Path(out_dir) / "samples")
