@@ -28,10 +28,10 @@ if TYPE_CHECKING:
     from infodropout.training import TrainSettings
 
 # Config entries that never enter a run's name: where things go, how fast (the speed options leave
-# the mathematics unchanged), and the lists a multi-run command loops over (each run it starts is
-# named by its own values).
+# the mathematics unchanged), how a trained run is tested, and the lists a multi-run command loops
+# over (each run it starts is named by its own values).
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
-                                "fused", "jit_compile", "widths", "methods"})
+                                "fused", "jit_compile", "test_samples", "widths", "methods", "ks"})
 
 
 @dataclass(frozen=True)
