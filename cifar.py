@@ -11,8 +11,8 @@ The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (o
 """
 
 from infodropout.experiment import (
-    COMMON_RULES, PROBABILITY, add_classifier_commands, checked_load, fail, load_checkpoint, make_experiment,
-    number_in, one_of, run_experiment, training_defaults,
+    ALL_CNN_RULES, COMMON_RULES, PROBABILITY, add_classifier_commands, all_cnn_network, checked_load, fail,
+    load_checkpoint, make_experiment, run_experiment, training_defaults,
 )
 
 DEFAULTS = dict(
@@ -24,14 +24,7 @@ DEFAULTS = dict(
     **training_defaults(batch_size=100, learning_rate=0.05, lr_drops=[80, 120, 160], epochs=200, beta=3.0,
                         weight_decay=0.001, max_alpha=0.7),
 )
-RULES = {
-    **COMMON_RULES,
-    "dropout": one_of("information", "binary", "none"),
-    "activations": one_of("relu", "softplus"),
-    "prior": one_of("log_uniform", "log_normal"),
-    "filter_percentage": number_in(0, 1, True, False),
-    "input_keep_prob": PROBABILITY,
-}
+RULES = {**COMMON_RULES, **ALL_CNN_RULES, "input_keep_prob": PROBABILITY}
 ex = make_experiment("cifar", DEFAULTS, RULES)
 
 
@@ -51,11 +44,7 @@ def load_data(config):
 def build_network(config, n_train):
     from infodropout.models import all_cnn_32
 
-    return all_cnn_32(
-        config["filter_percentage"], dropout=config["dropout"], activation=config["activations"],
-        prior=config["prior"], max_alpha=config["max_alpha"], kl_weight=1.0 / n_train,
-        keep_prob=config["keep_prob"], input_keep_prob=config["input_keep_prob"], fused=config["fused"],
-    )
+    return all_cnn_network(all_cnn_32, config, n_train, input_keep_prob=config["input_keep_prob"])
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, build_network)

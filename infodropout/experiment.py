@@ -114,6 +114,22 @@ def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[i
     )
 
 
+# The entries of the All-CNN scripts (cifar, cluttered, occluded), besides the common ones.
+ALL_CNN_RULES: dict[str, Rule] = {
+    "dropout": one_of("information", "binary", "none"),
+    "activations": one_of("relu", "softplus"),
+    "prior": one_of("log_uniform", "log_normal"),
+    "filter_percentage": number_in(0, 1, True, False),
+}
+
+
+def all_cnn_network(builder: Callable[..., "keras.Model"], config: Mapping, n_train: int, **extra) -> "keras.Model":
+    """An All-CNN from the config's entries, its KL divided by ``n_train``; ``extra`` goes to the builder."""
+    return builder(config["filter_percentage"], dropout=config["dropout"], activation=config["activations"],
+                   prior=config["prior"], max_alpha=config["max_alpha"], kl_weight=1.0 / n_train,
+                   keep_prob=config["keep_prob"], fused=config["fused"], **extra)
+
+
 def validate(config: Mapping, rules: Mapping[str, Rule]) -> None:
     """Raise ``ValueError`` naming the first config key whose value breaks its rule."""
     for key, rule in rules.items():

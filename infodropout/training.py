@@ -88,9 +88,10 @@ class Trainer(keras.Model):
         terms["loss"] = terms["Lx"] + self.beta * terms["Lz"] + self.weight_decay * l2
         return terms
 
-    def _record(self, terms: dict) -> dict:
+    def _record(self, terms: dict, batch_size) -> dict:
+        # Weighted by the batch's size, so that a last, smaller batch counts for what it holds.
         for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name])
+            tracker.update_state(terms[name], sample_weight=ops.cast(batch_size, "float32"))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
@@ -99,11 +100,11 @@ class Trainer(keras.Model):
             terms = self._objective(targets, self.network(inputs, training=True))
         variables = self.network.trainable_variables
         self.optimizer.apply(tape.gradient(terms["loss"], variables), variables)
-        return self._record(terms)
+        return self._record(terms, ops.shape(inputs)[0])
 
     def test_step(self, data):
         inputs, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self._record(self._objective(targets, self.network(inputs, training=False)))
+        return self._record(self._objective(targets, self.network(inputs, training=False)), ops.shape(inputs)[0])
 
 
 class Classifier(Trainer):

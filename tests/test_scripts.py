@@ -104,3 +104,17 @@ def test_every_config_key_is_in_the_readme_reference():
         module = importlib.import_module(script)
         for key in module.DEFAULTS:
             assert f"`{key}`" in table, f"{script}.py's {key} is missing from the README's config reference"
+
+
+def test_cluttered_train_then_plot_writes_heatmaps_and_scores(tmp_path):
+    values = ["digits=sample", "num_train=100", "num_test=40", "epochs=1", "filter_percentage=0.1", "plot_images=2",
+              "verbose=0"]
+    trained = run("cluttered.py", "train", "with", *values, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert list((tmp_path / "datasets").glob("cluttered-sample-*"))  # generated from the embedded sample
+    plotted = run("cluttered.py", "plot", "with", *values, cwd=tmp_path)
+    assert plotted.returncode == 0, plotted.stderr
+    folder = next((tmp_path / "plots").iterdir())
+    assert len(list(folder.glob("image*-*.png"))) == 2 * (1 + 4) and (folder / "heatmaps.pdf").exists()
+    scores = re.findall(r"^\| information_dropout\d \| \d+×\d+ \| (\d\.\d+) \| (\d\.\d+) \|$", plotted.stdout, re.MULTILINE)
+    assert len(scores) == 4 and all(0 <= float(v) <= 1 for row in scores for v in row)
