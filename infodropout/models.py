@@ -83,11 +83,23 @@ def all_cnn(
         x = _dropout_conv(x, filters, index, dropout=dropout, activation=activation, prior=prior,
                           max_alpha=max_alpha, kl_weight=kl_weight, keep_prob=keep_prob, fused=fused)
     x = _conv_bn(x, head_filters, 3, activation)
-    x = _conv_bn(x, head_filters, 1, activation, name="representation")
+    # The learned representation that the nuisance probe of figure 4 reads.
+    x = keras.layers.Identity(name="representation")(_conv_bn(x, head_filters, 1, activation))
     x = _conv_bn(x, num_classes, 1, activation)
     x = keras.layers.GlobalAveragePooling2D()(x)
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, logits, name=name)
+
+
+def nuisance_probe(representation_shape: tuple[int, int, int], filters: int = 192, num_classes: int = 10) -> keras.Model:
+    """The classifier that reads a frozen representation to predict the nuisance (figure 4): a 3×3
+    convolution of ``filters`` with batch norm and ReLU, a 1×1 convolution to ``num_classes``, the
+    spatial mean and a linear layer, i.e. the head of an All-CNN."""
+    inputs = keras.Input(representation_shape, name="representation")
+    x = _conv_bn(inputs, filters, 3, "relu")
+    x = keras.layers.Conv2D(num_classes, 1)(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(keras.layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, logits, name="nuisance_probe")
 
 
 def scaled_filters(base: int, filter_percentage: float) -> int:

@@ -53,3 +53,13 @@ def mc_predict(model: keras.Model, x: np.ndarray, samples: int = 10, batch_size:
             means.append(draws.mean(axis=0))
             stds.append(draws.std(axis=0))
     return np.concatenate(means), np.concatenate(stds)
+
+
+def noisy_error(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 100) -> float:
+    """Classification error (%) with the noise on and batch norm in test mode: the paper's "noisy
+    representation (N)", one noise draw per image."""
+    with stochastic_inference(model):
+        logits = tf.function(lambda images: model(images, training=True))
+        wrong = sum(int(np.sum(np.argmax(logits(x[i:i + batch_size]).numpy(), axis=-1) != y[i:i + batch_size]))
+                    for i in range(0, len(x), batch_size))
+    return 100.0 * wrong / len(x)

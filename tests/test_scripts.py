@@ -100,7 +100,7 @@ def test_every_config_key_is_in_the_readme_reference():
 
     readme = (ROOT / "README.md").read_text()
     table = readme[readme.index("### Config reference"):readme.index("### Interrupting and resuming")]
-    for script in ("cifar", "cluttered", "mnist_fc", "vae"):
+    for script in ("cifar", "cluttered", "mnist_fc", "occluded", "vae"):
         module = importlib.import_module(script)
         for key in module.DEFAULTS:
             assert f"`{key}`" in table, f"{script}.py's {key} is missing from the README's config reference"
