@@ -12,20 +12,16 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 """
 
 from infodropout.experiment import (
-    ALL_CNN_RULES, COMMON_RULES, Rule, add_classifier_commands, all_cnn_network, checked_load, fail,
-    integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name, training_defaults,
+    ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_defaults, all_cnn_network,
+    checked_load, fail, integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name,
 )
 
 DEFAULTS = dict(
-    dropout="information",
-    activations="relu",
-    prior="log_uniform",
-    filter_percentage=1.0,
+    **all_cnn_defaults(batch_size=128, learning_rate=0.01, lr_drops=[30, 60], epochs=80, beta=0.5,
+                       weight_decay=0.0, max_alpha=1.0),
     digits="mnist",
     plot_images=5,
     plots_dir="plots",
-    **training_defaults(batch_size=128, learning_rate=0.01, lr_drops=[30, 60], epochs=80, beta=0.5,
-                        weight_decay=0.0, max_alpha=1.0),
 )
 RULES = {
     **COMMON_RULES,
@@ -34,14 +30,7 @@ RULES = {
     "plot_images": integer_at_least(1),
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
 }
-ex = make_experiment("cluttered", DEFAULTS, RULES)
-
-
-@ex.named_config
-def softplus():
-    # Softplus activations with the log-normal prior (Prop. 3).
-    activations = "softplus"  # noqa: F841
-    prior = "log_normal"  # noqa: F841
+ex = make_experiment("cluttered", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
 
 
 def load_data(config):

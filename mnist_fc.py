@@ -6,18 +6,18 @@
     ./mnist_fc.py compare with widths=[64,256] methods=[information,binary]
     ./mnist_fc.py print_config
 
-``dataset=sample`` (the default until the MNIST download lands) uses the 10,000 real MNIST digits
-shipped in infodropout/resources/; the last ``sample_test`` of them are the test set.
+The full MNIST is downloaded into datasets/ on first use; ``dataset=sample`` uses instead the 10,000 real
+MNIST digits shipped in infodropout/resources/, the last ``sample_test`` of them as the test set.
 """
 
 from infodropout.experiment import (
-    COMMON_RULES, Rule, add_classifier_commands, integer_at_least, make_experiment, markdown_table, one_of,
-    run_experiment, train_and_test, training_defaults, word_list,
+    COMMON_RULES, MNIST_RULES, Rule, add_classifier_commands, integer_at_least, load_mnist_data, make_experiment,
+    markdown_table, one_of, run_experiment, train_and_test, training_defaults, word_list,
 )
 
 METHODS = ("information", "binary", "lognormal", "none")
 DEFAULTS = dict(
-    dataset="sample",
+    dataset="mnist",
     sample_test=2000,
     dropout="information",
     width=512,
@@ -30,8 +30,7 @@ DEFAULTS = dict(
 )
 RULES = {
     **COMMON_RULES,
-    "dataset": one_of("sample"),
-    "sample_test": Rule("an integer in [1, 9999]", lambda v: isinstance(v, int) and 1 <= v <= 9999),
+    **MNIST_RULES,
     "dropout": one_of(*METHODS),
     "width": integer_at_least(1),
     "nesterov": one_of(True, False),
@@ -44,12 +43,6 @@ RULES = {
 ex = make_experiment("mnist_fc", DEFAULTS, RULES)
 
 
-def load_data(config):
-    from infodropout.data import load_mnist_sample, subset
-
-    return subset(load_mnist_sample(num_test=config["sample_test"]), config["num_train"], config["num_test"])
-
-
 def build_network(config, n_train):
     from infodropout.models import fully_connected
 
@@ -57,7 +50,7 @@ def build_network(config, n_train):
                            kl_weight=1.0 / n_train, keep_prob=config["keep_prob"], fused=config["fused"])
 
 
-add_classifier_commands(ex, DEFAULTS, load_data, build_network)
+add_classifier_commands(ex, DEFAULTS, load_mnist_data, build_network)
 
 
 @ex.command
@@ -68,7 +61,7 @@ def compare(_config, _run):
     for width in _config["widths"]:
         for method in methods:
             config = {**_config, "dropout": method, "width": width}
-            errors[method, width] = train_and_test("mnist_fc", config, DEFAULTS, load_data, build_network)["error"]
+            errors[method, width] = train_and_test("mnist_fc", config, DEFAULTS, load_mnist_data, build_network)["error"]
             _run.log_scalar(f"error.{method}.{width}", errors[method, width])
     table = markdown_table(
         ["hidden units"] + [f"{m} error %" for m in methods],

@@ -11,30 +11,14 @@ downloaded on first use); the compositing rule is in infodropout.generate.occlud
 """
 
 from infodropout.experiment import (
-    ALL_CNN_RULES, COMMON_RULES, PROBABILITY, add_classifier_commands, all_cnn_network, checked_load,
-    checkpoint_path, fail, fit_options, integer_at_least, load_checkpoint, make_experiment, markdown_table,
-    run_experiment, run_name, seed_run, train_settings, training_defaults, training_failures,
+    CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, add_classifier_commands, all_cnn_32_network,
+    checked_load, checkpoint_path, fail, fit_options, integer_at_least, load_checkpoint, make_experiment,
+    markdown_table, run_experiment, run_name, seed_run, train_settings, training_failures,
 )
 
-DEFAULTS = dict(
-    dropout="information",
-    activations="relu",
-    prior="log_uniform",
-    filter_percentage=1.0,
-    input_keep_prob=0.8,
-    probe_epochs=20,
-    **training_defaults(batch_size=100, learning_rate=0.05, lr_drops=[80, 120, 160], epochs=200, beta=3.0,
-                        weight_decay=0.001, max_alpha=0.7),
-)
-RULES = {**COMMON_RULES, **ALL_CNN_RULES, "input_keep_prob": PROBABILITY, "probe_epochs": integer_at_least(1)}
-ex = make_experiment("occluded", DEFAULTS, RULES)
-
-
-@ex.named_config
-def softplus():
-    # Softplus activations with the log-normal prior (Prop. 3).
-    activations = "softplus"  # noqa: F841
-    prior = "log_normal"  # noqa: F841
+DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20}
+RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1)}
+ex = make_experiment("occluded", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
 
 
 def load_data(config):
@@ -43,13 +27,7 @@ def load_data(config):
     return subset(load_occluded_cifar(config["datasets_dir"]), config["num_train"], config["num_test"])
 
 
-def build_network(config, n_train):
-    from infodropout.models import all_cnn_32
-
-    return all_cnn_network(all_cnn_32, config, n_train, input_keep_prob=config["input_keep_prob"])
-
-
-add_classifier_commands(ex, DEFAULTS, load_data, build_network)
+add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
 
 
 @ex.command

@@ -11,15 +11,15 @@ from q(z|x) and averaged over ``test_samples`` draws (infodropout.vae.variationa
 """
 
 from infodropout.experiment import (
-    COMMON_RULES, Rule, checked_load, checkpoint_path, fit_options, integer_at_least, load_checkpoint,
-    make_experiment, markdown_table, one_of, run_experiment, run_name, seed_run, train_settings, training_defaults,
-    training_failures,
+    COMMON_RULES, MNIST_RULES, Rule, checked_load, checkpoint_path, fit_options, integer_at_least, load_checkpoint,
+    load_mnist_data, make_experiment, markdown_table, one_of, run_experiment, run_name, seed_run, train_settings,
+    training_defaults, training_failures,
 )
 
 # Table I of the paper: test lower bound (nats) for k = 1, 2, 3.
 PAPER = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -100.0, 2: -99.1, 3: -99.1}}
 DEFAULTS = dict(
-    dataset="sample",
+    dataset="mnist",
     sample_test=2000,
     latent="gaussian",
     k=1,
@@ -34,8 +34,7 @@ DEFAULTS = dict(
 )
 RULES = {
     **COMMON_RULES,
-    "dataset": one_of("sample"),
-    "sample_test": Rule("an integer in [1, 9999]", lambda v: isinstance(v, int) and 1 <= v <= 9999),
+    **MNIST_RULES,
     "latent": one_of("gaussian", "information"),
     "k": integer_at_least(1),
     "optimizer": one_of("adam", "sgd"),
@@ -48,10 +47,10 @@ ex = make_experiment("vae", DEFAULTS, RULES)
 
 
 def load_data(config):
-    from infodropout.data import Dataset, load_mnist_sample, subset
+    from infodropout.data import Dataset
     from infodropout.vae import binarize
 
-    data = subset(load_mnist_sample(num_test=config["sample_test"]), config["num_train"], config["num_test"])
+    data = load_mnist_data(config)
     return Dataset(binarize(data.x_train, seed=0), data.y_train, binarize(data.x_test, seed=1), data.y_test)
 
 

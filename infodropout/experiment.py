@@ -123,11 +123,58 @@ ALL_CNN_RULES: dict[str, Rule] = {
 }
 
 
+# Named config of the All-CNN scripts: Softplus activations with the log-normal prior (Prop. 3).
+SOFTPLUS = {"activations": "softplus", "prior": "log_normal"}
+
+
+def all_cnn_defaults(**protocol) -> dict:
+    """The config of an All-CNN script: the network's entries, then :func:`training_defaults` of ``protocol``."""
+    return dict(dropout="information", activations="relu", prior="log_uniform", filter_percentage=1.0,
+                **training_defaults(**protocol))
+
+
+# CIFAR-10's row of SPEC §5 (cifar.py, occluded.py), with the input dropout of the original code.
+CIFAR_DEFAULTS = dict(
+    **all_cnn_defaults(batch_size=100, learning_rate=0.05, lr_drops=[80, 120, 160], epochs=200, beta=3.0,
+                       weight_decay=0.001, max_alpha=0.7),
+    input_keep_prob=0.8,
+)
+
+
+CIFAR_RULES = {**COMMON_RULES, **ALL_CNN_RULES, "input_keep_prob": PROBABILITY}
+
+
+def all_cnn_32_network(config: Mapping, n_train: int) -> "keras.Model":
+    """All-CNN-32 from a CIFAR-like config (input dropout included)."""
+    from infodropout.models import all_cnn_32
+
+    return all_cnn_network(all_cnn_32, config, n_train, input_keep_prob=config["input_keep_prob"])
+
+
 def all_cnn_network(builder: Callable[..., "keras.Model"], config: Mapping, n_train: int, **extra) -> "keras.Model":
     """An All-CNN from the config's entries, its KL divided by ``n_train``; ``extra`` goes to the builder."""
     return builder(config["filter_percentage"], dropout=config["dropout"], activation=config["activations"],
                    prior=config["prior"], max_alpha=config["max_alpha"], kl_weight=1.0 / n_train,
                    keep_prob=config["keep_prob"], fused=config["fused"], **extra)
+
+
+# The entries of the MNIST scripts (mnist_fc, vae) that choose their data.
+MNIST_RULES: dict[str, Rule] = {
+    "dataset": one_of("mnist", "sample"),
+    "sample_test": Rule("an integer in [1, 9999]", lambda v: _integer(v) and 1 <= v <= 9999),
+}
+
+
+def load_mnist_data(config: Mapping) -> Dataset:
+    """The full MNIST (``dataset=mnist``, downloaded on first use) or the embedded sample with its last
+    ``sample_test`` digits as the test set, cut to ``num_train`` / ``num_test``."""
+    from infodropout.data import load_mnist, load_mnist_sample, subset
+
+    if config["dataset"] == "mnist":
+        data = load_mnist(config["datasets_dir"])
+    else:
+        data = load_mnist_sample(num_test=config["sample_test"])
+    return subset(data, config["num_train"], config["num_test"])
 
 
 def validate(config: Mapping, rules: Mapping[str, Rule]) -> None:
@@ -148,14 +195,18 @@ def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
     return experiment + "".join(changed)
 
 
-def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule]) -> Experiment:
-    """A sacred Experiment with ``defaults`` as its config and ``rules`` checked before any command.
+def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
+                    named_configs: Mapping[str, Mapping] | None = None) -> Experiment:
+    """A sacred Experiment with ``defaults`` as its config, ``named_configs`` (e.g. ``softplus``) and
+    ``rules`` checked before any command.
 
     An invalid value ends the program at once with one line on stderr and exit status 2.
     """
     experiment = Experiment(name, save_git_info=False)
     experiment.captured_out_filter = apply_backspaces_and_linefeeds
     experiment.add_config(dict(defaults))
+    for config_name, values in (named_configs or {}).items():
+        experiment.add_named_config(config_name, dict(values))
 
     @experiment.config_hook
     def _validate(config, command_name, logger):

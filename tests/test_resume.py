@@ -20,8 +20,8 @@ from infodropout.training import TrainingDiverged, TrainSettings, train_classifi
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 # About a second an epoch on 2 cores, so that a kill lands between epochs with epochs still to go.
-RUN = ["train", "with", "width=256", "num_train=4000", "num_test=500", "epochs=6", "lr_drops=[4]", "verbose=0"]
-NAME = "mnist_fc.epochs=6.lr_drops=[4].num_test=500.num_train=4000.width=256"
+RUN = ["train", "with", "dataset=sample", "width=256", "num_train=4000", "num_test=500", "epochs=6", "lr_drops=[4]", "verbose=0"]
+NAME = "mnist_fc.dataset=sample.epochs=6.lr_drops=[4].num_test=500.num_train=4000.width=256"
 
 
 def start(cwd, *args):

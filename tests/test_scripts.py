@@ -87,7 +87,7 @@ def test_invalid_values_exit_at_once_with_one_line_naming_the_key(tmp_path, valu
 
 
 def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
-    result = run("mnist_fc.py", "compare", "with", "methods=[information,binary]", "widths=[16]", "epochs=1",
+    result = run("mnist_fc.py", "compare", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]", "epochs=1",
                  "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     row = re.search(r"^\| 16 \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
