@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 # the mathematics unchanged), how a trained run is tested, and the lists a multi-run command loops
 # over (each run it starts is named by its own values).
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
-                                "fused", "jit_compile", "test_samples", "widths", "methods", "ks"})
+                                "fused", "jit_compile", "test_samples", "plot_images", "probe_epochs", "widths",
+                                "methods", "ks"})
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,13 @@ def test_cluttered_train_then_plot_writes_heatmaps_and_scores(tmp_path):
     assert len(list(folder.glob("image*-*.png"))) == 2 * (1 + 4) and (folder / "heatmaps.pdf").exists()
     scores = re.findall(r"^\| information_dropout\d \| \d+×\d+ \| (\d\.\d+) \| (\d\.\d+) \|$", plotted.stdout, re.MULTILINE)
     assert len(scores) == 4 and all(0 <= float(v) <= 1 for row in scores for v in row)
+
+
+def test_run_names_follow_the_changed_values_only():
+    from infodropout.experiment import run_name
+
+    defaults = {"beta": 3.0, "filter_percentage": 1.0, "dropout": "information", "models_dir": "models",
+                "plot_images": 5, "verbose": "auto"}
+    changed = {**defaults, "filter_percentage": 0.25, "beta": 1.0, "models_dir": "elsewhere", "plot_images": 9}
+    assert run_name("cifar", defaults, defaults) == "cifar"
+    assert run_name("cifar", changed, defaults) == "cifar.beta=1.0.filter_percentage=0.25"
