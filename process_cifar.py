@@ -7,7 +7,11 @@ and ZCA whitening fitted on the training set, and writes ``OUT/cifar10-train.npz
 the files ``infodropout.data.load_cifar10`` reads. Takes about 20 s on 2 CPU cores, with a peak of
 about 2 GB of memory.
 
-Usage: ./process_cifar.py PATH/cifar-10-batches-py [--out datasets]
+Without a folder, CIFAR-10 is taken from OUT: ``OUT/cifar-10-batches-py`` if it is there, else the
+tarball ``cifar-10-python.tar.gz`` is downloaded into OUT (163 MB, checked against its published
+MD5; ``--base-url`` or ``$INFODROPOUT_CIFAR_URL`` name a mirror) and extracted safely.
+
+Usage: ./process_cifar.py [PATH/cifar-10-batches-py] [--out datasets] [--base-url URL]
 """
 
 from __future__ import annotations
@@ -20,21 +24,21 @@ from pathlib import Path
 # The package sits next to this script; make it importable whatever the working directory.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from infodropout.data import DataError, preprocess_cifar, read_cifar_folder, save_npz  # noqa: E402
+from infodropout.data import DataError, build_cifar10  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Preprocess CIFAR-10 (per-image standardisation + ZCA) "
                                                  "into OUT/cifar10-{train,test}.npz.")
     parser.add_argument("folder", nargs="?", type=Path,
-                        help="the extracted cifar-10-batches-py folder of the CIFAR-10 python version")
+                        help="the extracted cifar-10-batches-py folder of the CIFAR-10 python version "
+                             "(default: OUT/cifar-10-batches-py, downloaded and extracted if missing)")
     parser.add_argument("--out", type=Path, default=Path("datasets"),
                         help="folder for cifar10-train.npz and cifar10-test.npz (default: datasets)")
+    parser.add_argument("--base-url", default=None,
+                        help="mirror of https://www.cs.toronto.edu/~kriz/ holding cifar-10-python.tar.gz "
+                             "(default: $INFODROPOUT_CIFAR_URL, else that address)")
     args = parser.parse_args(argv)
-    if args.folder is None:
-        print("process_cifar.py: give the cifar-10-batches-py folder; downloading CIFAR-10 is not supported "
-              "yet (it arrives with a later issue).", file=sys.stderr)
-        return 2
 
     started = time.monotonic()
 
@@ -42,13 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:7.1f}s] {line}", flush=True)
 
     try:
-        progress(f"reading {args.folder}")
-        dataset = preprocess_cifar(read_cifar_folder(args.folder), progress=progress)
-        for split, data, labels in (("train", dataset.x_train, dataset.y_train),
-                                    ("test", dataset.x_test, dataset.y_test)):
-            path = args.out / f"cifar10-{split}.npz"
-            progress(f"writing {path} ({len(data)} images)")
-            save_npz(path, data, labels)
+        # The download's own progress goes to stderr; these step lines stay on stdout.
+        build_cifar10(args.out, args.folder, args.base_url, progress=progress)
     except DataError as error:
         print(f"process_cifar.py: {error}", file=sys.stderr)
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import pickle
 import shlex
@@ -14,8 +15,12 @@ import pytest
 
 from infodropout import data
 from infodropout.data import (
+    IDX_IMAGES_MAGIC,
+    IDX_LABELS_MAGIC,
+    ClutteredDataset,
     DataError,
     Dataset,
+    OccludedDataset,
     apply_zca,
     fit_zca,
     load_cifar10,
@@ -24,7 +29,10 @@ from infodropout.data import (
     per_image_standardize,
     read_cifar_batch,
     read_cifar_folder,
+    read_idx,
+    read_mnist_idx,
     save_npz,
+    subset,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -123,10 +131,19 @@ def test_load_npz_truncated_file(tmp_path):
         load_npz(bad)
 
 
-def test_load_cifar10_missing_files_say_how_to_make_them(tmp_path):
+def test_load_cifar10_missing_files_are_built_and_offline_says_how_to_get_them(tmp_path):
+    # Nothing listens on port 1 of the loopback: the download fails as it would offline.
+    with pytest.raises(DataError, match="offline") as error:
+        load_cifar10(str(tmp_path), base_url="http://127.0.0.1:1/")
+    assert "cifar-10-python.tar.gz" in str(error.value) and "place it at" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_cifar10_with_one_file_missing_says_how_to_make_it(tmp_path):
+    save_npz(tmp_path / "cifar10-train.npz", np.zeros((2, 32, 32, 3), np.float32), np.zeros(2, np.int64))
     with pytest.raises(DataError, match="process_cifar.py") as error:
         load_cifar10(str(tmp_path))
-    assert "cifar10-train.npz" in str(error.value)
+    assert "cifar10-test.npz" in str(error.value)
 
 
 def test_load_cifar10_checks_nhwc_shape(tmp_path):
@@ -333,13 +350,6 @@ def test_process_cifar_end_to_end(cifar_folder, tmp_path):
     np.testing.assert_allclose(dataset.x_train.mean(axis=0), 0.0, atol=1e-3)
 
 
-def test_process_cifar_without_folder_exits_2(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "process_cifar.py")],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert "later issue" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-
-
 def test_process_cifar_bad_folder_is_one_line_error(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "process_cifar.py"), str(tmp_path / "nowhere")],
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -350,7 +360,112 @@ def test_process_cifar_bad_folder_is_one_line_error(tmp_path):
 
 def test_module_does_not_import_tensorflow():
     assert "tensorflow" not in data.__dict__
-    code = "import sys, infodropout.data; print('tensorflow' in sys.modules)"
+    code = ("import sys, infodropout.data, infodropout.download, infodropout.generate; "
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules or 'sacred' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO,
                             capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# IDX files (the full MNIST's format)
+
+
+def idx_bytes(array: np.ndarray, magic: int) -> bytes:
+    """An IDX file: big-endian magic, one big-endian uint32 per dimension, then the uint8 values."""
+    header = magic.to_bytes(4, "big") + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+@pytest.fixture
+def idx_split(tmp_path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+    """A 7-image split as gzipped IDX files, the images non-square-symmetric to catch transposes."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (7, 28, 28), dtype=np.uint8)
+    labels = np.array([5, 0, 4, 1, 9, 2, 1], dtype=np.uint8)
+    images_path, labels_path = tmp_path / "images-idx3-ubyte.gz", tmp_path / "labels-idx1-ubyte.gz"
+    images_path.write_bytes(gzip.compress(idx_bytes(images, 2051)))
+    labels_path.write_bytes(gzip.compress(idx_bytes(labels, 2049)))
+    return images_path, labels_path, images, labels
+
+
+def test_idx_magic_numbers_are_the_published_ones():
+    assert IDX_IMAGES_MAGIC == 2051 and IDX_LABELS_MAGIC == 2049
+
+
+def test_read_idx_gzipped_and_raw(idx_split, tmp_path):
+    images_path, labels_path, images, labels = idx_split
+    read_images, read_labels = read_mnist_idx(images_path, labels_path)
+    np.testing.assert_array_equal(read_images, images)
+    assert read_images.flags.writeable and read_labels.dtype == np.int64
+    np.testing.assert_array_equal(read_labels, labels)
+    raw = tmp_path / "raw-idx3-ubyte"
+    raw.write_bytes(idx_bytes(images, 2051))
+    np.testing.assert_array_equal(read_idx(raw, 2051), images)
+
+
+def test_read_idx_wrong_magic_names_the_file(idx_split):
+    images_path, labels_path, _, _ = idx_split
+    with pytest.raises(DataError, match=r"labels-idx1-ubyte\.gz: IDX magic number 2049, expected 2051"):
+        read_mnist_idx(labels_path, labels_path)
+    with pytest.raises(DataError, match=r"magic number 2051, expected 2049 \(MNIST labels\)"):
+        read_mnist_idx(images_path, images_path)
+
+
+@pytest.mark.parametrize("cut", [3, 10, 16 + 28 * 28 * 7 - 1])
+def test_read_idx_truncated_payload_or_header(tmp_path, cut):
+    images = np.zeros((7, 28, 28), np.uint8)
+    path = tmp_path / "cut-idx3-ubyte"
+    path.write_bytes(idx_bytes(images, 2051)[:cut])
+    with pytest.raises(DataError, match=r"cut-idx3-ubyte: .*(short|truncated)"):
+        read_idx(path, 2051)
+
+
+def test_read_idx_extra_bytes(tmp_path):
+    path = tmp_path / "long-idx1-ubyte"
+    path.write_bytes(idx_bytes(np.arange(5, dtype=np.uint8), 2049) + b"\0")
+    with pytest.raises(DataError, match="too long"):
+        read_idx(path, 2049)
+
+
+def test_read_idx_truncated_gzip(idx_split):
+    images_path = idx_split[0]
+    images_path.write_bytes(images_path.read_bytes()[:-100])
+    with pytest.raises(DataError, match=r"images-idx3-ubyte\.gz: truncated or corrupt gzip"):
+        read_idx(images_path, 2051)
+
+
+def test_read_mnist_idx_checks_the_split(idx_split, tmp_path):
+    images_path, _, _, _ = idx_split
+    fewer = tmp_path / "fewer-idx1-ubyte"
+    fewer.write_bytes(idx_bytes(np.zeros(6, np.uint8), 2049))
+    with pytest.raises(DataError, match="7 images but .* 6 labels"):
+        read_mnist_idx(images_path, fewer)
+    bad = tmp_path / "bad-idx1-ubyte"
+    bad.write_bytes(idx_bytes(np.full(7, 10, np.uint8), 2049))
+    with pytest.raises(DataError, match="label 10 outside 0..9"):
+        read_mnist_idx(images_path, bad)
+    small = tmp_path / "small-idx3-ubyte"
+    small.write_bytes(idx_bytes(np.zeros((7, 14, 14), np.uint8), 2051))
+    with pytest.raises(DataError, match="14x14"):
+        read_mnist_idx(small, fewer)
+
+
+# --------------------------------------------------------------------------------------------------
+# subset on the extended data sets
+
+
+def test_subset_keeps_boxes_and_nuisance_labels_aligned():
+    cluttered = ClutteredDataset(np.arange(5), np.arange(5) + 10, np.arange(3), np.arange(3) + 20,
+                                 np.arange(20).reshape(5, 4), None)
+    small = subset(cluttered, 2, 1)
+    assert isinstance(small, ClutteredDataset)
+    np.testing.assert_array_equal(small.boxes_train, [[0, 1, 2, 3], [4, 5, 6, 7]])
+    assert small.boxes_test is None and list(small.y_test) == [20]
+    assert isinstance(small.as_dataset(), Dataset)
+    occluded = OccludedDataset(np.arange(5), np.arange(5), np.arange(3), np.arange(3), np.arange(5) + 1,
+                               np.arange(3) + 7)
+    small = subset(occluded, 0, 2)
+    assert list(small.nuisance_train) == [1, 2, 3, 4, 5] and list(small.nuisance_test) == [7, 8]
+    with pytest.raises(DataError, match="num_test=4"):
+        subset(occluded, 0, 4)
