@@ -189,11 +189,18 @@ def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
     """``experiment`` followed by ``.key=value`` for each entry that differs from its default
     (SPEC §8), in key order, so that `test with` the same values finds what `train with` wrote."""
     changed = [
-        f".{key}={config[key]}"
+        f".{key}={_name_value(config[key])}"
         for key in sorted(config)
         if key in defaults and key not in NAME_EXCLUDED_KEYS and config[key] != defaults[key]
     ]
     return experiment + "".join(changed)
+
+
+def _name_value(value) -> str:
+    """A value as it is typed after `with`: lists without spaces, so that names need no quoting."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_name_value(item) for item in value) + "]"
+    return str(value)
 
 
 def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],

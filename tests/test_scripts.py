@@ -128,3 +128,4 @@ def test_run_names_follow_the_changed_values_only():
     changed = {**defaults, "filter_percentage": 0.25, "beta": 1.0, "models_dir": "elsewhere", "plot_images": 9}
     assert run_name("cifar", defaults, defaults) == "cifar"
     assert run_name("cifar", changed, defaults) == "cifar.beta=1.0.filter_percentage=0.25"
+    assert run_name("cifar", {"lr_drops": [12, 16]}, {"lr_drops": [80, 120]}) == "cifar.lr_drops=[12,16]"
