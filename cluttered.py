@@ -22,6 +22,7 @@ DEFAULTS = dict(
     digits="mnist",
     plot_images=5,
     plots_dir="plots",
+    betas=[0.01, 0.05, 0.1, 0.5],
 )
 RULES = {
     **COMMON_RULES,
@@ -48,15 +49,26 @@ def build_network(config, n_train):
 add_classifier_commands(ex, DEFAULTS, load_data, build_network)
 
 
+def localisation(network, data, batch_size):
+    """The KL heatmaps of every dropout layer over the test set, their layer names, and each layer's
+    localisation score (None without digit boxes)."""
+    from infodropout.analysis import kl_heatmaps, localisation_score
+    from infodropout.layers import information_dropout_layers
+
+    maps = kl_heatmaps(network, data.x_test, batch_size=batch_size)
+    layers = [layer.name for layer in information_dropout_layers(network)]
+    if data.boxes_test is None:
+        return maps, layers, None
+    return maps, layers, [localisation_score(m, data.boxes_test, data.x_test.shape[1:3]) for m in maps]
+
+
 @ex.command
 def plot(_config, _run):
     """KL heatmaps of the first ``plot_images`` test images (figures 2 and 7) into plots/<run name>/,
     and the localisation score of every dropout layer over the test set."""
     from pathlib import Path
 
-    from infodropout.analysis import kl_heatmaps, localisation_score
     from infodropout.experiment import markdown_table
-    from infodropout.layers import information_dropout_layers
     from infodropout.plots import plot_kl_heatmaps
 
     if _config["dropout"] != "information":
@@ -64,24 +76,50 @@ def plot(_config, _run):
     network = load_checkpoint("cluttered", _config, DEFAULTS)
     data = checked_load(load_data, _config)
     name = run_name("cluttered", _config, DEFAULTS)
-    maps = kl_heatmaps(network, data.x_test, batch_size=_config["batch_size"])
-    layers = [layer.name for layer in information_dropout_layers(network)]
+    maps, layers, scores = localisation(network, data, _config["batch_size"])
     count = _config["plot_images"]
     files = plot_kl_heatmaps(data.x_test[:count], [m[:count] for m in maps], layers,
                              Path(_config["plots_dir"]) / name, title=f"{name}: KL per position")
     print(f"Wrote {len(files)} files to {Path(_config['plots_dir']) / name}")
-    if data.boxes_test is None:
+    if scores is None:
         print("The data have no digit boxes (the authors' archive): no localisation score.")
         return None
-    rows = []
-    for layer, layer_maps in zip(layers, maps):
-        score = localisation_score(layer_maps, data.boxes_test, data.x_test.shape[1:3])
+    for layer, score in zip(layers, scores):
         for key, value in score.items():
             _run.log_scalar(f"{layer}.{key}", value)
-        rows.append([layer, f"{layer_maps.shape[1]}×{layer_maps.shape[2]}", f"{score['mass_inside']:.3f}",
-                     f"{score['max_inside']:.3f}"])
     print(f"Localisation over {len(data.x_test)} test images:")
-    print(markdown_table(["layer", "map", "KL mass inside the digit's box", "peak inside the box"], rows))
+    print(markdown_table(["layer", "map", "KL mass inside the digit's box", "peak inside the box"],
+                         [[layer, f"{m.shape[1]}×{m.shape[2]}", f"{score['mass_inside']:.3f}", f"{score['max_inside']:.3f}"]
+                          for layer, m, score in zip(layers, maps, scores)]))
+
+
+@ex.command
+def sweep(_config, _run):
+    """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
+    localisation score against β into plots/cluttered-sweep<values>/ (results.json holds the numbers)."""
+    from infodropout.experiment import run_sweep, train_and_test
+    from infodropout.plots import plot_against_beta
+
+    if _config["dropout"] != "information":
+        fail("sweep scores the KL of Information Dropout layers: use dropout=information.")
+
+    def run_one(config):
+        error = train_and_test("cluttered", config, DEFAULTS, load_data, build_network)["error"]
+        network = load_checkpoint("cluttered", config, DEFAULTS)
+        _, layers, scores = localisation(network, checked_load(load_data, config), config["batch_size"])
+        result = {"error": error}
+        for layer, score in zip(layers, scores or []):
+            result.update({f"{layer}.{key}": value for key, value in score.items()})
+        return result
+
+    results, folder = run_sweep("cluttered", _config, DEFAULTS, run_one)
+    layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
+    plot_against_beta(results, {f"{layer}.mass_inside": layer for layer in layers}, folder / "localisation_mass",
+                      "KL mass inside the digit's box", "Cluttered MNIST: localisation vs β")
+    plot_against_beta(results, {f"{layer}.max_inside": layer for layer in layers}, folder / "localisation_peak",
+                      "share of maps peaking inside the box", "Cluttered MNIST: localisation vs β")
+    plot_against_beta(results, {"error": "test error"}, folder / "error", "test error (%)", "Cluttered MNIST")
+    print(f"Wrote {folder}/results.json and its figures.")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,14 @@ downloaded on first use); the compositing rule is in infodropout.generate.occlud
 """
 
 from infodropout.experiment import (
-    CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, add_classifier_commands, all_cnn_32_network,
+    CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
     checked_load, checkpoint_path, fail, fit_options, integer_at_least, load_checkpoint, make_experiment,
     markdown_table, run_experiment, run_name, seed_run, train_settings, training_failures,
 )
 
-DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20}
-RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1)}
+DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0]}
+RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1),
+         "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != "")}
 ex = make_experiment("occluded", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
 
 
@@ -30,43 +31,74 @@ def load_data(config):
 add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
 
 
-@ex.command
-def nuisance(_config, _run):
+def nuisance_errors(config) -> dict:
     """Train the nuisance probe (infodropout.models.nuisance_probe) on the frozen, noisy representation
-    of the run trained `with` the same values, and report the nuisance error and the main task's
-    error with the noisy (N) and the deterministic (D) representation."""
+    of the run trained with ``config``; return the nuisance error and the main task's error with the
+    noisy (N) and the deterministic (D) representation, in %."""
     import dataclasses
 
     from infodropout.models import nuisance_probe
     from infodropout.prediction import noisy_error
     from infodropout.training import evaluate_classifier, recalibrate_batch_norm, train_nuisance_probe
 
-    if _config["dropout"] == "none":
-        fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
-    network = load_checkpoint("occluded", _config, DEFAULTS)
-    data = checked_load(load_data, _config)
-    settings = train_settings(_config)
+    network = load_checkpoint("occluded", config, DEFAULTS)
+    data = checked_load(load_data, config)
+    settings = train_settings(config)
     seed_run(settings)
     recalibrate_batch_norm(network, data.x_train, settings.batch_size)
     main_d = evaluate_classifier(network, data.x_test, data.y_test, settings.batch_size, settings.beta,
                                  settings.weight_decay, verbose=0)["error"]
     main_n = noisy_error(network, data.x_test, data.y_test, settings.batch_size)
     probe = nuisance_probe(tuple(network.get_layer("representation").output.shape[1:]))
-    name = run_name("occluded", _config, DEFAULTS)
-    probe_settings = dataclasses.replace(settings, epochs=_config["probe_epochs"],
-                                         lr_drops=tuple(e * _config["probe_epochs"] // settings.epochs
+    probe_settings = dataclasses.replace(settings, epochs=config["probe_epochs"],
+                                         lr_drops=tuple(e * config["probe_epochs"] // settings.epochs
                                                         for e in settings.lr_drops))
-    checkpoint = checkpoint_path(_config["models_dir"], f"{name}.nuisance")
+    checkpoint = checkpoint_path(config["models_dir"], run_name("occluded", config, DEFAULTS) + ".nuisance")
     with training_failures():
         stacked = train_nuisance_probe(network, probe, data.x_train, data.nuisance_train, probe_settings,
-                                       checkpoint, **fit_options(_config, checkpoint))
+                                       checkpoint, **fit_options(config, checkpoint))
     nuisance_error = noisy_error(stacked, data.x_test, data.nuisance_test, settings.batch_size)
-    results = {"main_error_N": main_n, "main_error_D": main_d, "nuisance_error": nuisance_error}
+    return {"main_error_N": main_n, "main_error_D": main_d, "nuisance_error": nuisance_error}
+
+
+def error_table(results) -> str:
+    return markdown_table(["β", "main error N %", "main error D %", "nuisance error %"],
+                          [[r["beta"], f"{r['main_error_N']:.2f}", f"{r['main_error_D']:.2f}",
+                            f"{r['nuisance_error']:.2f}"] for r in results])
+
+
+@ex.command
+def nuisance(_config, _run):
+    """The nuisance probe of the run trained `with` the same values, and the main errors N and D."""
+    if _config["dropout"] == "none":
+        fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
+    results = nuisance_errors(_config)
     for key, value in results.items():
         _run.log_scalar(key, value)
-    print(markdown_table(["β", "main error N %", "main error D %", "nuisance error %"],
-                         [[_config["beta"], f"{main_n:.2f}", f"{main_d:.2f}", f"{nuisance_error:.2f}"]]))
+    print(error_table([{"beta": _config["beta"], **results}]))
     return results
+
+
+@ex.command
+def sweep(_config, _run):
+    """Figure 4: train (or reuse) a run and its nuisance probe for each β of ``betas``, then plot the
+    main error (N and D) and the nuisance error against β into plots/occluded-sweep<values>/."""
+    from infodropout.experiment import run_sweep, train_and_test
+    from infodropout.plots import plot_against_beta
+
+    if _config["dropout"] == "none":
+        fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
+
+    def run_one(config):
+        train_and_test("occluded", config, DEFAULTS, load_data, all_cnn_32_network)
+        return nuisance_errors(config)
+
+    results, folder = run_sweep("occluded", _config, DEFAULTS, run_one)
+    plot_against_beta(results, {"main_error_N": "main task (N)", "main_error_D": "main task (D)",
+                                "nuisance_error": "nuisance (digit)"}, folder / "figure4", "test error (%)",
+                      "Occluded CIFAR")
+    print(error_table(sorted(results, key=lambda r: r["beta"])))
+    print(f"Wrote {folder}/results.json and figure4.png/.pdf.")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # over (each run it starts is named by its own values).
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
                                 "fused", "jit_compile", "test_samples", "plot_images", "probe_epochs", "widths",
-                                "methods", "ks"})
+                                "methods", "ks", "betas"})
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ COMMON_RULES: dict[str, Rule] = {
     "verbose": one_of("auto", 0, 1, 2),
     "tensorboard": one_of(True, False),
     "restart": one_of(True, False),
+    "betas": Rule("a non-empty list of numbers >= 0",
+                  lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(_number(b) and b >= 0 for b in v)),
     "fused": one_of(True, False),
     "jit_compile": one_of(True, False),
     "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
@@ -338,6 +340,27 @@ def training_failures() -> Iterator[None]:
         fail(str(error), status=130)
     except (TrainingStopped, CheckpointError) as error:
         fail(str(error), status=1)
+
+
+def run_sweep(experiment: str, config: Mapping, defaults: Mapping, run_one: Callable[[Mapping], dict]) -> tuple[list[dict], Path]:
+    """Run ``run_one(config with beta=β)`` for each β of ``config["betas"]`` and keep the results, one
+    dict per β, in ``plots/<experiment>-sweep<values>/results.json``, rewritten after every β: an
+    interrupted sweep loses nothing, and running it again skips the β already done (each run
+    itself is also resumed or reused from models/). Returns the results and the folder."""
+    import json
+
+    from infodropout.checkpoint import atomic_write
+
+    name = run_name(f"{experiment}-sweep", {**config, "beta": defaults["beta"]}, defaults)
+    folder = Path(config["plots_dir"]) / name
+    path = folder / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else []
+    for beta in config["betas"]:
+        if any(result["beta"] == beta for result in results):
+            continue
+        results.append({"beta": beta, **run_one({**config, "beta": beta})})
+        atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(results, indent=1) + "\n"))
+    return results, folder
 
 
 def add_classifier_commands(

@@ -77,3 +77,23 @@ def plot_vae_samples(network, images: np.ndarray, out_dir: str | os.PathLike, pr
             axes[row, column].axis("off")
         axes[row, 0].set_title(label, fontsize=8, loc="left")
     return save_figure(figure, Path(out_dir) / "samples")
+
+
+def plot_against_beta(results: Sequence[dict], series: dict[str, str], path_without_suffix: str | os.PathLike,
+                      ylabel: str, title: str = "") -> list[Path]:
+    """One line per entry of ``series`` (key in each result → legend label) against β, log-scaled
+    when every β is positive: figure 4's error curves, or the localisation score per layer."""
+    results = sorted(results, key=lambda r: r["beta"])
+    betas = [r["beta"] for r in results]
+    figure, axis = plt.subplots(figsize=(5, 3.6))
+    for key, label in series.items():
+        axis.plot(betas, [r[key] for r in results], marker="o", label=label)
+    if all(b > 0 for b in betas):
+        axis.set_xscale("log")
+    axis.set_xlabel("β")
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    if title:
+        axis.set_title(title, fontsize=9)
+    return save_figure(figure, path_without_suffix)

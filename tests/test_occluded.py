@@ -1,5 +1,6 @@
 """The nuisance probe of figure 4 reads the frozen representation, and occluded.py runs end to end."""
 
+import json
 import re
 
 import numpy as np
@@ -25,7 +26,7 @@ def test_the_probe_trains_on_a_frozen_network(tmp_path):
     assert stacked.output.shape[1:] == (10,)
 
 
-def test_occluded_train_then_nuisance(tmp_path):
+def test_occluded_train_then_nuisance_then_sweep(tmp_path):
     (tmp_path / "datasets").mkdir()
     for split, n in (("train", 120), ("test", 60)):  # stand-in arrays in the real layout: plumbing only
         np.savez(tmp_path / "datasets" / f"occluded-cifar-{split}.npz",
@@ -38,3 +39,9 @@ def test_occluded_train_then_nuisance(tmp_path):
     assert result.returncode == 0, result.stderr
     row = re.search(r"^\| 3.0 \| (\d+\.\d+) \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
     assert row and all(0 <= float(v) <= 100 for v in row.groups())
+    swept = run("occluded.py", "sweep", "with", *values, "betas=[0.5,3.0]", cwd=tmp_path)
+    assert swept.returncode == 0, swept.stderr
+    folder = next((tmp_path / "plots").glob("occluded-sweep*"))
+    results = json.loads((folder / "results.json").read_text())
+    assert [r["beta"] for r in results] == [0.5, 3.0]
+    assert (folder / "figure4.png").exists() and (folder / "figure4.pdf").exists()

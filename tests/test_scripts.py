@@ -129,3 +129,16 @@ def test_run_names_follow_the_changed_values_only():
     assert run_name("cifar", defaults, defaults) == "cifar"
     assert run_name("cifar", changed, defaults) == "cifar.beta=1.0.filter_percentage=0.25"
     assert run_name("cifar", {"lr_drops": [12, 16]}, {"lr_drops": [80, 120]}) == "cifar.lr_drops=[12,16]"
+
+
+def test_cluttered_sweep_keeps_results_and_draws_localisation_against_beta(tmp_path):
+    values = ["digits=sample", "num_train=60", "num_test=20", "epochs=1", "filter_percentage=0.1", "verbose=0"]
+    result = run("cluttered.py", "sweep", "with", *values, "betas=[0.01,0.5]", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = next((tmp_path / "plots").glob("cluttered-sweep*"))
+    results = json.loads((folder / "results.json").read_text())
+    assert [r["beta"] for r in results] == [0.01, 0.5]
+    assert all(0 <= r["information_dropout2.mass_inside"] <= 1 for r in results)
+    assert {p.name for p in folder.iterdir()} >= {"localisation_mass.png", "localisation_peak.pdf", "error.png"}
+    again = run("cluttered.py", "sweep", "with", *values, "betas=[0.01,0.5]", cwd=tmp_path)
+    assert again.returncode == 0 and "Run " not in again.stdout  # both β were reused from results.json
