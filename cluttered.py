@@ -112,7 +112,7 @@ def sweep(_config, _run):
             result.update({f"{layer}.{key}": value for key, value in score.items()})
         return result
 
-    results, folder = run_sweep("cluttered", _config, DEFAULTS, run_one)
+    results, folder = run_sweep("cluttered", _config, DEFAULTS, [{"beta": b} for b in _config["betas"]], run_one)
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
     plot_against_beta(results, {f"{layer}.mass_inside": layer for layer in layers}, folder / "localisation_mass",
                       "KL mass inside the digit's box", "Cluttered MNIST: localisation vs β")

@@ -23,6 +23,8 @@ DEFAULTS = dict(
     width=512,
     nesterov=False,
     widths=[64, 128, 256, 512, 1024],
+    seeds=[0, 1, 2],
+    plots_dir="plots",
     methods=list(METHODS),
     # The paper gives the schedule; β, the batch size and the weight decay are our choices (README).
     **training_defaults(batch_size=100, learning_rate=0.07, lr_drops=[30, 70], epochs=80, beta=3.0,
@@ -37,6 +39,9 @@ RULES = {
     "widths": Rule("a non-empty list of integers >= 1",
                    lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                    and all(isinstance(w, int) and w >= 1 for w in v)),
+    "seeds": Rule("a non-empty list of integers >= 0",
+                  lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(isinstance(s, int) and s >= 0 for s in v)),
+    "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "methods": Rule(f"a non-empty list of {METHODS}",
                     lambda v: bool(word_list(v)) and all(m in METHODS for m in word_list(v))),
 }
@@ -55,19 +60,34 @@ add_classifier_commands(ex, DEFAULTS, load_mnist_data, build_network)
 
 @ex.command
 def compare(_config, _run):
-    """Train every method of ``methods`` at every width of ``widths`` and print the test errors (%)."""
-    errors = {}
+    """Figure 3a: train every method of ``methods`` at every width of ``widths`` for every seed of
+    ``seeds``; print the test errors (%) as a table (mean ± std over seeds) and draw them against the
+    number of hidden units into plots/mnist_fc-sweep<values>/ (results.json holds every run)."""
+    import numpy as np
+
+    from infodropout.experiment import run_sweep
+    from infodropout.plots import plot_error_vs_width
+
     methods = word_list(_config["methods"])
-    for width in _config["widths"]:
-        for method in methods:
-            config = {**_config, "dropout": method, "width": width}
-            errors[method, width] = train_and_test("mnist_fc", config, DEFAULTS, load_mnist_data, build_network)["error"]
-            _run.log_scalar(f"error.{method}.{width}", errors[method, width])
-    table = markdown_table(
+    points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]
+
+    def run_one(config):
+        return {"error": train_and_test("mnist_fc", config, DEFAULTS, load_mnist_data, build_network)["error"]}
+
+    results, folder = run_sweep("mnist_fc", _config, DEFAULTS, points, run_one)
+    errors = {}
+    for result in results:
+        errors.setdefault((result["dropout"], result["width"]), []).append(result["error"])
+    for (method, width), values in errors.items():
+        _run.log_scalar(f"error.{method}.{width}", float(np.mean(values)))
+    spread = len(_config["seeds"]) > 1
+    print(markdown_table(
         ["hidden units"] + [f"{m} error %" for m in methods],
-        [[w] + [f"{errors[m, w]:.2f}" for m in methods] for w in _config["widths"]],
-    )
-    print(table)
+        [[w] + [f"{np.mean(errors[m, w]):.2f}" + (f" ± {np.std(errors[m, w]):.2f}" if spread else "") for m in methods]
+         for w in _config["widths"]],
+    ))
+    plot_error_vs_width(results, folder / "figure3a", methods)
+    print(f"Wrote {folder}/results.json and figure3a.png/.pdf.")
 
 
 if __name__ == "__main__":

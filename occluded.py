@@ -93,7 +93,7 @@ def sweep(_config, _run):
         train_and_test("occluded", config, DEFAULTS, load_data, all_cnn_32_network)
         return nuisance_errors(config)
 
-    results, folder = run_sweep("occluded", _config, DEFAULTS, run_one)
+    results, folder = run_sweep("occluded", _config, DEFAULTS, [{"beta": b} for b in _config["betas"]], run_one)
     plot_against_beta(results, {"main_error_N": "main task (N)", "main_error_D": "main task (D)",
                                 "nuisance_error": "nuisance (digit)"}, folder / "figure4", "test error (%)",
                       "Occluded CIFAR")

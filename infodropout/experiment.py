@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # over (each run it starts is named by its own values).
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
                                 "fused", "jit_compile", "test_samples", "plot_images", "probe_epochs", "widths",
-                                "methods", "ks", "betas"})
+                                "methods", "seeds", "ks", "betas"})
 
 
 @dataclass(frozen=True)
@@ -342,23 +342,25 @@ def training_failures() -> Iterator[None]:
         fail(str(error), status=1)
 
 
-def run_sweep(experiment: str, config: Mapping, defaults: Mapping, run_one: Callable[[Mapping], dict]) -> tuple[list[dict], Path]:
-    """Run ``run_one(config with beta=β)`` for each β of ``config["betas"]`` and keep the results, one
-    dict per β, in ``plots/<experiment>-sweep<values>/results.json``, rewritten after every β: an
-    interrupted sweep loses nothing, and running it again skips the β already done (each run
-    itself is also resumed or reused from models/). Returns the results and the folder."""
+def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[dict],
+              run_one: Callable[[Mapping], dict]) -> tuple[list[dict], Path]:
+    """Run ``run_one(config updated with point)`` for each point (e.g. ``{"beta": 0.1}``) and keep the
+    results, one dict per point, in ``plots/<experiment>-sweep<values>/results.json``, rewritten after
+    every point: an interrupted sweep loses nothing, and running it again skips the points already
+    done (each run itself is also resumed or reused from models/). Returns the results and the folder."""
     import json
 
     from infodropout.checkpoint import atomic_write
 
-    name = run_name(f"{experiment}-sweep", {**config, "beta": defaults["beta"]}, defaults)
+    swept = {key for point in points for key in point}
+    name = run_name(f"{experiment}-sweep", {**config, **{key: defaults[key] for key in swept}}, defaults)
     folder = Path(config["plots_dir"]) / name
     path = folder / "results.json"
     results = json.loads(path.read_text()) if path.exists() else []
-    for beta in config["betas"]:
-        if any(result["beta"] == beta for result in results):
+    for point in points:
+        if any(all(result.get(key) == value for key, value in point.items()) for result in results):
             continue
-        results.append({"beta": beta, **run_one({**config, "beta": beta})})
+        results.append({**point, **run_one({**config, **point})})
         atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(results, indent=1) + "\n"))
     return results, folder
 

@@ -97,3 +97,23 @@ def plot_against_beta(results: Sequence[dict], series: dict[str, str], path_with
     if title:
         axis.set_title(title, fontsize=9)
     return save_figure(figure, path_without_suffix)
+
+
+def plot_error_vs_width(results: Sequence[dict], path_without_suffix: str | os.PathLike,
+                        methods: Sequence[str]) -> list[Path]:
+    """Figure 3a: test error against the number of hidden units, one line per dropout method, the
+    mean over seeds with their standard deviation as error bars."""
+    labels = {"information": "Information Dropout", "binary": "binary dropout",
+              "lognormal": "constant log-normal", "none": "no dropout"}
+    figure, axis = plt.subplots(figsize=(5, 3.6))
+    for method in methods:
+        widths = sorted({r["width"] for r in results if r["dropout"] == method})
+        errors = [[r["error"] for r in results if r["dropout"] == method and r["width"] == w] for w in widths]
+        axis.errorbar(widths, [np.mean(e) for e in errors], yerr=[np.std(e) for e in errors], marker="o",
+                      capsize=3, label=labels.get(method, method))
+    axis.set_xscale("log", base=2)
+    axis.set_xlabel("hidden units per layer")
+    axis.set_ylabel("test error (%)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return save_figure(figure, path_without_suffix)

@@ -87,12 +87,17 @@ def test_invalid_values_exit_at_once_with_one_line_naming_the_key(tmp_path, valu
 
 
 def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
-    result = run("mnist_fc.py", "compare", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]", "epochs=1",
-                 "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
+    result = run("mnist_fc.py", "compare", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
+                 "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    row = re.search(r"^\| 16 \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
+    row = re.search(r"^\| 16 \| (\d+\.\d+) ± (\d+\.\d+) \| (\d+\.\d+) ± (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
     assert row and all(0 <= float(e) <= 100 for e in row.groups())
-    assert len(list((tmp_path / "models").glob("*.keras"))) == 2
+    assert len(list((tmp_path / "models").glob("*.keras"))) == 4  # 2 methods × 2 seeds
+    folder = next((tmp_path / "plots").glob("mnist_fc-sweep*"))
+    results = json.loads((folder / "results.json").read_text())
+    assert sorted((r["dropout"], r["seed"]) for r in results) == [("binary", 0), ("binary", 1),
+                                                                   ("information", 0), ("information", 1)]
+    assert (folder / "figure3a.png").exists() and (folder / "figure3a.pdf").exists()
 
 
 def test_every_config_key_is_in_the_readme_reference():
