@@ -24,7 +24,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from infodropout.layers import InformationDropout, iter_layers  # noqa: E402
+from infodropout.layers import iter_layers  # noqa: E402
 from infodropout.models import all_cnn_32, all_cnn_96  # noqa: E402
 from infodropout.training import Classifier, epoch_batches  # noqa: E402
 
