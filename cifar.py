@@ -11,12 +11,27 @@ The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (o
 """
 
 from infodropout.experiment import (
-    CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, add_classifier_commands, all_cnn_32_network,
-    checked_load, fail, load_checkpoint, make_experiment, run_experiment,
+    CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network, checked_load, fail,
+    load_checkpoint, make_experiment, one_of, run_experiment, run_name, word_list,
 )
 
-DEFAULTS = CIFAR_DEFAULTS
-RULES = CIFAR_RULES
+DEFAULTS = dict(
+    **CIFAR_DEFAULTS,
+    plots_dir="plots",
+    sweep_over="beta",
+    betas=[0.5, 1.0, 2.0, 3.0, 5.0],
+    filter_percentages=[0.1, 0.25, 0.5, 1.0],
+    methods=["information", "binary", "none"],
+)
+RULES = {
+    **CIFAR_RULES,
+    "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "sweep_over": one_of("beta", "filter_percentage"),
+    "filter_percentages": Rule("a non-empty list of numbers in (0, 1]", lambda v: isinstance(v, (list, tuple))
+                               and len(v) > 0 and all(isinstance(f, (int, float)) and 0 < f <= 1 for f in v)),
+    "methods": Rule("a non-empty list of information, binary, none", lambda v: bool(word_list(v))
+                    and all(m in ("information", "binary", "none") for m in word_list(v))),
+}
 # softplus: Softplus activations with the log-normal prior, as for figures 3b and 5.
 ex = make_experiment("cifar", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
 
@@ -45,6 +60,90 @@ def correlation(_config, _run):
     _run.log_scalar("total_correlation", tc)
     print(f"Total correlation: {tc:.6f}")
     return tc
+
+
+@ex.command
+def histograms(_config):
+    """Figure 1: the histogram of the log of the last dropout layer's noisy activations on the test set
+    against the proposed prior (log-uniform for ReLU, the learned log-normal for Softplus), into
+    plots/<run name>/histogram.png and .pdf."""
+    from pathlib import Path
+
+    from infodropout.analysis import layer_readouts
+    from infodropout.layers import information_dropout_layers
+    from infodropout.plots import plot_activation_histogram
+
+    if _config["dropout"] != "information":
+        fail("histograms reads the last Information Dropout layer: use dropout=information.")
+    network = load_checkpoint("cifar", _config, DEFAULTS)
+    data = checked_load(load_data, _config)
+    layer = information_dropout_layers(network)[-1]
+    log_z = layer_readouts(network, data.x_test, layer=layer, batch_size=_config["batch_size"], noisy=True)["log_z"]
+    name = run_name("cifar", _config, DEFAULTS)
+    prior = {"prior_mean": float(layer.prior_mean.numpy()), "prior_std": float(layer.prior_std.numpy())} \
+        if layer.prior == "log_normal" else {}
+    files = plot_activation_histogram(log_z, layer.prior, Path(_config["plots_dir"]) / name / "histogram",
+                                      title=f"{name}: {layer.name}", **prior)
+    print("Wrote " + ", ".join(str(f) for f in files))
+
+
+def sweep_result(config) -> dict:
+    """Test error of a trained run, and for Information Dropout the KL through each dropout layer and,
+    with Softplus, the total correlation of the last one."""
+    from infodropout.analysis import information_per_layer, layer_readouts, total_correlation
+    from infodropout.experiment import train_settings
+    from infodropout.training import test_classifier
+
+    network = load_checkpoint("cifar", config, DEFAULTS)
+    data = checked_load(load_data, config)
+    result = {"error": test_classifier(network, data.x_train, data.x_test, data.y_test, train_settings(config),
+                                       verbose=0)["error"]}
+    if config["dropout"] == "information":
+        for layer, information in information_per_layer(network, data.x_test, config["batch_size"]).items():
+            result.update({f"{layer}.{key}": value for key, value in information.items()})
+        if config["activations"] == "softplus":
+            log_z = layer_readouts(network, data.x_test, layer=-1, batch_size=config["batch_size"], noisy=True)["log_z"]
+            try:
+                result["total_correlation"] = total_correlation(log_z)
+            except ValueError as error:  # fewer test images than units: no full-rank covariance
+                print(f"No total correlation: {error}")
+                result["total_correlation"] = None
+    return result
+
+
+@ex.command
+def sweep(_config, _run):
+    """``sweep_over=beta``: figure 5, the test error and total correlation against each β of ``betas``.
+    ``sweep_over=filter_percentage``: figures 3b and 6, the test error of each method of ``methods`` and
+    the information through each dropout layer against each share of ``filter_percentages``. Runs are
+    trained or reused; results.json and the figures go to plots/cifar-sweep<values>/."""
+    from infodropout.experiment import run_sweep, train_and_test, word_list
+    from infodropout.plots import plot_error_by_method, plot_series
+
+    if _config["sweep_over"] == "beta":
+        points = [{"beta": b} for b in _config["betas"]]
+    else:
+        points = [{"filter_percentage": f, "dropout": m} for f in _config["filter_percentages"]
+                  for m in word_list(_config["methods"])]
+
+    def run_one(config):
+        train_and_test("cifar", config, DEFAULTS, load_data, all_cnn_32_network)
+        return sweep_result(config)
+
+    results, folder = run_sweep("cifar", _config, DEFAULTS, points, run_one)
+    if _config["sweep_over"] == "beta":
+        plot_series(results, "beta", {"error": "test error"}, folder / "figure5-error", "β", "test error (%)")
+        plot_series(results, "beta", {"total_correlation": "total correlation"}, folder / "figure5-tc", "β",
+                    "total correlation per unit (nats)")
+    else:
+        plot_error_by_method(results, "filter_percentage", folder / "figure3b", word_list(_config["methods"]),
+                             "share of the filters")
+        information = [r for r in results if r["dropout"] == "information"]
+        layers = sorted({key.rsplit(".", 1)[0] for r in information for key in r if key.endswith(".total")})
+        for measure, label in (("total", "total KL (nats)"), ("per_unit", "KL per unit (nats)")):
+            plot_series(information, "filter_percentage", {f"{layer}.{measure}": layer for layer in layers},
+                        folder / f"figure6-{measure}", "share of the filters", label)
+    print(f"Wrote {folder}/results.json and its figures.")
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def sweep(_config, _run):
     """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
     localisation score against β into plots/cluttered-sweep<values>/ (results.json holds the numbers)."""
     from infodropout.experiment import run_sweep, train_and_test
-    from infodropout.plots import plot_against_beta
+    from infodropout.plots import plot_series
 
     if _config["dropout"] != "information":
         fail("sweep scores the KL of Information Dropout layers: use dropout=information.")
@@ -114,11 +114,12 @@ def sweep(_config, _run):
 
     results, folder = run_sweep("cluttered", _config, DEFAULTS, [{"beta": b} for b in _config["betas"]], run_one)
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
-    plot_against_beta(results, {f"{layer}.mass_inside": layer for layer in layers}, folder / "localisation_mass",
-                      "KL mass inside the digit's box", "Cluttered MNIST: localisation vs β")
-    plot_against_beta(results, {f"{layer}.max_inside": layer for layer in layers}, folder / "localisation_peak",
-                      "share of maps peaking inside the box", "Cluttered MNIST: localisation vs β")
-    plot_against_beta(results, {"error": "test error"}, folder / "error", "test error (%)", "Cluttered MNIST")
+    title = "Cluttered MNIST: localisation vs β"
+    plot_series(results, "beta", {f"{layer}.mass_inside": layer for layer in layers}, folder / "localisation_mass",
+                "β", "KL mass inside the digit's box", title)
+    plot_series(results, "beta", {f"{layer}.max_inside": layer for layer in layers}, folder / "localisation_peak",
+                "β", "share of maps peaking inside the box", title)
+    plot_series(results, "beta", {"error": "test error"}, folder / "error", "β", "test error (%)", "Cluttered MNIST")
     print(f"Wrote {folder}/results.json and its figures.")
 
 

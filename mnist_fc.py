@@ -66,7 +66,7 @@ def compare(_config, _run):
     import numpy as np
 
     from infodropout.experiment import run_sweep
-    from infodropout.plots import plot_error_vs_width
+    from infodropout.plots import plot_error_by_method
 
     methods = word_list(_config["methods"])
     points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]
@@ -86,7 +86,7 @@ def compare(_config, _run):
         [[w] + [f"{np.mean(errors[m, w]):.2f}" + (f" ± {np.std(errors[m, w]):.2f}" if spread else "") for m in methods]
          for w in _config["widths"]],
     ))
-    plot_error_vs_width(results, folder / "figure3a", methods)
+    plot_error_by_method(results, "width", folder / "figure3a", methods, "hidden units per layer")
     print(f"Wrote {folder}/results.json and figure3a.png/.pdf.")
 
 

@@ -84,7 +84,7 @@ def sweep(_config, _run):
     """Figure 4: train (or reuse) a run and its nuisance probe for each β of ``betas``, then plot the
     main error (N and D) and the nuisance error against β into plots/occluded-sweep<values>/."""
     from infodropout.experiment import run_sweep, train_and_test
-    from infodropout.plots import plot_against_beta
+    from infodropout.plots import plot_series
 
     if _config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
@@ -94,9 +94,9 @@ def sweep(_config, _run):
         return nuisance_errors(config)
 
     results, folder = run_sweep("occluded", _config, DEFAULTS, [{"beta": b} for b in _config["betas"]], run_one)
-    plot_against_beta(results, {"main_error_N": "main task (N)", "main_error_D": "main task (D)",
-                                "nuisance_error": "nuisance (digit)"}, folder / "figure4", "test error (%)",
-                      "Occluded CIFAR")
+    plot_series(results, "beta", {"main_error_N": "main task (N)", "main_error_D": "main task (D)",
+                                  "nuisance_error": "nuisance (digit)"}, folder / "figure4", "β", "test error (%)",
+                "Occluded CIFAR")
     print(error_table(sorted(results, key=lambda r: r["beta"])))
     print(f"Wrote {folder}/results.json and figure4.png/.pdf.")
 

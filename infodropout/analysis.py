@@ -107,3 +107,15 @@ def localisation_score(maps: np.ndarray, boxes: np.ndarray, input_shape: tuple[i
             shares.append(heatmap[inside].sum() / total)
         peaks.append(bool(inside.flat[np.argmax(heatmap)]))
     return {"mass_inside": float(np.mean(shares)) if shares else float("nan"), "max_inside": float(np.mean(peaks))}
+
+
+def information_per_layer(model: keras.Model, x: np.ndarray, batch_size: int = 100) -> dict[str, dict[str, float]]:
+    """Figure 6: for each Information Dropout layer, the information it lets through, measured by its
+    KL: ``total`` (summed over the layer's units, averaged over the inputs, in nats) and ``per_unit``
+    (``total`` divided by the number of units). Deterministic network."""
+    result = {}
+    for layer in information_dropout_layers(model):
+        kl = layer_readouts(model, x, layer=layer, batch_size=batch_size)["kl"].reshape(len(x), -1)
+        total = float(kl.sum(axis=1).mean())
+        result[layer.name] = {"total": total, "per_unit": total / kl.shape[1]}
+    return result

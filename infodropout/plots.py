@@ -79,18 +79,19 @@ def plot_vae_samples(network, images: np.ndarray, out_dir: str | os.PathLike, pr
     return save_figure(figure, Path(out_dir) / "samples")
 
 
-def plot_against_beta(results: Sequence[dict], series: dict[str, str], path_without_suffix: str | os.PathLike,
-                      ylabel: str, title: str = "") -> list[Path]:
-    """One line per entry of ``series`` (key in each result → legend label) against β, log-scaled
-    when every β is positive: figure 4's error curves, or the localisation score per layer."""
-    results = sorted(results, key=lambda r: r["beta"])
-    betas = [r["beta"] for r in results]
+def plot_series(results: Sequence[dict], x_key: str, series: dict[str, str], path_without_suffix: str | os.PathLike,
+                xlabel: str, ylabel: str, title: str = "") -> list[Path]:
+    """One line per entry of ``series`` (key in each result → legend label) against ``x_key``, log-scaled
+    when every x is positive: figure 4's errors or the localisation per layer against β, figure 5's error
+    and total correlation, figure 6's information per layer against the share of filters."""
+    results = sorted((r for r in results if all(r.get(key) is not None for key in series)), key=lambda r: r[x_key])
+    xs = [r[x_key] for r in results]
     figure, axis = plt.subplots(figsize=(5, 3.6))
     for key, label in series.items():
-        axis.plot(betas, [r[key] for r in results], marker="o", label=label)
-    if all(b > 0 for b in betas):
+        axis.plot(xs, [r[key] for r in results], marker="o", label=label)
+    if xs and all(x > 0 for x in xs):
         axis.set_xscale("log")
-    axis.set_xlabel("β")
+    axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
@@ -99,21 +100,44 @@ def plot_against_beta(results: Sequence[dict], series: dict[str, str], path_with
     return save_figure(figure, path_without_suffix)
 
 
-def plot_error_vs_width(results: Sequence[dict], path_without_suffix: str | os.PathLike,
-                        methods: Sequence[str]) -> list[Path]:
-    """Figure 3a: test error against the number of hidden units, one line per dropout method, the
-    mean over seeds with their standard deviation as error bars."""
+def plot_error_by_method(results: Sequence[dict], x_key: str, path_without_suffix: str | os.PathLike,
+                         methods: Sequence[str], xlabel: str) -> list[Path]:
+    """Figures 3a and 3b: test error against ``x_key`` (hidden units, share of filters), one line per
+    dropout method, the mean over seeds with their standard deviation as error bars."""
     labels = {"information": "Information Dropout", "binary": "binary dropout",
               "lognormal": "constant log-normal", "none": "no dropout"}
     figure, axis = plt.subplots(figsize=(5, 3.6))
     for method in methods:
-        widths = sorted({r["width"] for r in results if r["dropout"] == method})
-        errors = [[r["error"] for r in results if r["dropout"] == method and r["width"] == w] for w in widths]
-        axis.errorbar(widths, [np.mean(e) for e in errors], yerr=[np.std(e) for e in errors], marker="o",
+        xs = sorted({r[x_key] for r in results if r["dropout"] == method})
+        errors = [[r["error"] for r in results if r["dropout"] == method and r[x_key] == x] for x in xs]
+        axis.errorbar(xs, [np.mean(e) for e in errors], yerr=[np.std(e) for e in errors], marker="o",
                       capsize=3, label=labels.get(method, method))
     axis.set_xscale("log", base=2)
-    axis.set_xlabel("hidden units per layer")
+    axis.set_xlabel(xlabel)
     axis.set_ylabel("test error (%)")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
+    return save_figure(figure, path_without_suffix)
+
+
+def plot_activation_histogram(log_z: np.ndarray, prior: str, path_without_suffix: str | os.PathLike,
+                              prior_mean: float = 0.0, prior_std: float = 1.0, title: str = "") -> list[Path]:
+    """Figure 1: the histogram of the noisy activations' logarithm against the proposed prior. For
+    ReLU units the log-uniform prior q(z) ∝ 1/z is flat in log z (drawn over the histogram's range);
+    for Softplus units the log-normal prior logN(μ, σ²) is N(μ, σ²) in log z."""
+    values = np.asarray(log_z, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]  # ReLU units at 0 have no logarithm
+    figure, axis = plt.subplots(figsize=(5, 3.6))
+    axis.hist(values, bins=100, density=True, alpha=0.6, label="log of noisy activations")
+    grid = np.linspace(values.min(), values.max(), 400)
+    if prior == "log_normal":
+        density = np.exp(-0.5 * ((grid - prior_mean) / prior_std) ** 2) / (prior_std * np.sqrt(2 * np.pi))
+        axis.plot(grid, density, label=f"log-normal prior (μ={prior_mean:.2f}, σ={prior_std:.2f})")
+    else:
+        axis.plot(grid, np.full_like(grid, 1.0 / (grid[-1] - grid[0])), label="log-uniform prior")
+    axis.set_xlabel("log z")
+    axis.set_ylabel("density")
+    axis.legend(fontsize=8)
+    if title:
+        axis.set_title(title, fontsize=9)
     return save_figure(figure, path_without_suffix)

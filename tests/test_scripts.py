@@ -147,3 +147,24 @@ def test_cluttered_sweep_keeps_results_and_draws_localisation_against_beta(tmp_p
     assert {p.name for p in folder.iterdir()} >= {"localisation_mass.png", "localisation_peak.pdf", "error.png"}
     again = run("cluttered.py", "sweep", "with", *values, "betas=[0.01,0.5]", cwd=tmp_path)
     assert again.returncode == 0 and "Run " not in again.stdout  # both β were reused from results.json
+
+
+def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
+    tiny = ["filter_percentage=0.05", "epochs=1", "batch_size=50", "verbose=0"]
+    assert run("cifar.py", "train", "with", "softplus", *tiny, cwd=cifar_dir).returncode == 0
+    drawn = run("cifar.py", "histograms", "with", "softplus", *tiny, cwd=cifar_dir)
+    assert drawn.returncode == 0, drawn.stderr
+    assert list((cifar_dir / "plots").glob("cifar.*/histogram.pdf"))
+    by_beta = run("cifar.py", "sweep", "with", "softplus", *tiny, "betas=[1.0,3.0]", cwd=cifar_dir)
+    assert by_beta.returncode == 0, by_beta.stderr
+    folder = next((cifar_dir / "plots").glob("cifar-sweep.activations=softplus*"))
+    results = json.loads((folder / "results.json").read_text())
+    assert [r["beta"] for r in results] == [1.0, 3.0] and all(r["total_correlation"] >= 0 for r in results)
+    assert (folder / "figure5-error.png").exists() and (folder / "figure5-tc.pdf").exists()
+    by_width = run("cifar.py", "sweep", "with", "sweep_over=filter_percentage", "filter_percentages=[0.05,0.1]",
+                   "methods=[information,none]", "epochs=1", "batch_size=50", "verbose=0", cwd=cifar_dir)
+    assert by_width.returncode == 0, by_width.stderr
+    folder = cifar_dir / "plots" / "cifar-sweep.batch_size=50.epochs=1"
+    results = json.loads((folder / "results.json").read_text())
+    assert len(results) == 4 and all(r["information_dropout2.per_unit"] > 0 for r in results if r["dropout"] == "information")
+    assert {"figure3b.png", "figure6-total.pdf", "figure6-per_unit.png"} <= {p.name for p in folder.iterdir()}
