@@ -49,14 +49,14 @@ add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
 def correlation(_config, _run):
     """Total correlation (per unit) of the log of the noisy activations of the last dropout layer
     on the test set (SPEC §7; the paper's figure 5 uses Softplus)."""
-    from infodropout.analysis import layer_readouts, total_correlation
-
     if _config["dropout"] != "information":
         fail("correlation reads the last Information Dropout layer: use dropout=information.")
     network = load_checkpoint("cifar", _config, DEFAULTS)
     data = checked_load(load_data, _config)
-    readout = layer_readouts(network, data.x_test, layer=-1, batch_size=_config["batch_size"], noisy=True)
-    tc = total_correlation(readout["log_z"])
+    try:
+        tc = last_layer_total_correlation(network, data.x_test, _config["batch_size"])
+    except ValueError as error:
+        fail(f"{error} Use more test images (num_test) or fewer filters.", status=1)
     _run.log_scalar("total_correlation", tc)
     print(f"Total correlation: {tc:.6f}")
     return tc
@@ -87,24 +87,26 @@ def histograms(_config):
     print("Wrote " + ", ".join(str(f) for f in files))
 
 
-def sweep_result(config) -> dict:
-    """Test error of a trained run, and for Information Dropout the KL through each dropout layer and,
-    with Softplus, the total correlation of the last one."""
-    from infodropout.analysis import information_per_layer, layer_readouts, total_correlation
-    from infodropout.experiment import train_settings
-    from infodropout.training import test_classifier
+def last_layer_total_correlation(network, x, batch_size) -> float:
+    """TC per unit of the log of the last dropout layer's noisy activations on ``x`` (SPEC §7)."""
+    from infodropout.analysis import layer_readouts, total_correlation
 
-    network = load_checkpoint("cifar", config, DEFAULTS)
-    data = checked_load(load_data, config)
-    result = {"error": test_classifier(network, data.x_train, data.x_test, data.y_test, train_settings(config),
-                                       verbose=0)["error"]}
+    return total_correlation(layer_readouts(network, x, layer=-1, batch_size=batch_size, noisy=True)["log_z"])
+
+
+def sweep_result(config, run) -> dict:
+    """The test error of a trained run and, for Information Dropout, the KL through each dropout layer
+    and, with Softplus, the total correlation of the last one."""
+    from infodropout.analysis import information_per_layer
+
+    result = {"error": run.metrics["error"]}
     if config["dropout"] == "information":
-        for layer, information in information_per_layer(network, data.x_test, config["batch_size"]).items():
+        for layer, information in information_per_layer(run.network, run.data.x_test, config["batch_size"]).items():
             result.update({f"{layer}.{key}": value for key, value in information.items()})
         if config["activations"] == "softplus":
-            log_z = layer_readouts(network, data.x_test, layer=-1, batch_size=config["batch_size"], noisy=True)["log_z"]
             try:
-                result["total_correlation"] = total_correlation(log_z)
+                result["total_correlation"] = last_layer_total_correlation(run.network, run.data.x_test,
+                                                                           config["batch_size"])
             except ValueError as error:  # fewer test images than units: no full-rank covariance
                 print(f"No total correlation: {error}")
                 result["total_correlation"] = None
@@ -127,8 +129,7 @@ def sweep(_config, _run):
                   for m in word_list(_config["methods"])]
 
     def run_one(config):
-        train_and_test("cifar", config, DEFAULTS, load_data, all_cnn_32_network)
-        return sweep_result(config)
+        return sweep_result(config, train_and_test("cifar", config, DEFAULTS, load_data, all_cnn_32_network))
 
     results, folder = run_sweep("cifar", _config, DEFAULTS, points, run_one)
     if _config["sweep_over"] == "beta":

@@ -104,10 +104,9 @@ def sweep(_config, _run):
         fail("sweep scores the KL of Information Dropout layers: use dropout=information.")
 
     def run_one(config):
-        error = train_and_test("cluttered", config, DEFAULTS, load_data, build_network)["error"]
-        network = load_checkpoint("cluttered", config, DEFAULTS)
-        _, layers, scores = localisation(network, checked_load(load_data, config), config["batch_size"])
-        result = {"error": error}
+        run = train_and_test("cluttered", config, DEFAULTS, load_data, build_network)
+        _, layers, scores = localisation(run.network, run.data, config["batch_size"])
+        result = {"error": run.metrics["error"]}
         for layer, score in zip(layers, scores or []):
             result.update({f"{layer}.{key}": value for key, value in score.items()})
         return result

@@ -72,7 +72,7 @@ def compare(_config, _run):
     points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]
 
     def run_one(config):
-        return {"error": train_and_test("mnist_fc", config, DEFAULTS, load_mnist_data, build_network)["error"]}
+        return {"error": train_and_test("mnist_fc", config, DEFAULTS, load_mnist_data, build_network).metrics["error"]}
 
     results, folder = run_sweep("mnist_fc", _config, DEFAULTS, points, run_one)
     errors = {}

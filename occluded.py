@@ -31,21 +31,18 @@ def load_data(config):
 add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
 
 
-def nuisance_errors(config) -> dict:
+def nuisance_errors(config, network, data) -> dict:
     """Train the nuisance probe (infodropout.models.nuisance_probe) on the frozen, noisy representation
-    of the run trained with ``config``; return the nuisance error and the main task's error with the
-    noisy (N) and the deterministic (D) representation, in %."""
+    of ``network`` (tested: batch norm recalibrated); return the nuisance error and the main task's
+    error with the noisy (N) and the deterministic (D) representation, in %."""
     import dataclasses
 
     from infodropout.models import nuisance_probe
     from infodropout.prediction import noisy_error
-    from infodropout.training import evaluate_classifier, recalibrate_batch_norm, train_nuisance_probe
+    from infodropout.training import evaluate_classifier, train_nuisance_probe
 
-    network = load_checkpoint("occluded", config, DEFAULTS)
-    data = checked_load(load_data, config)
     settings = train_settings(config)
     seed_run(settings)
-    recalibrate_batch_norm(network, data.x_train, settings.batch_size)
     main_d = evaluate_classifier(network, data.x_test, data.y_test, settings.batch_size, settings.beta,
                                  settings.weight_decay, verbose=0)["error"]
     main_n = noisy_error(network, data.x_test, data.y_test, settings.batch_size)
@@ -72,7 +69,12 @@ def nuisance(_config, _run):
     """The nuisance probe of the run trained `with` the same values, and the main errors N and D."""
     if _config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
-    results = nuisance_errors(_config)
+    from infodropout.training import recalibrate_batch_norm
+
+    network = load_checkpoint("occluded", _config, DEFAULTS)
+    data = checked_load(load_data, _config)
+    recalibrate_batch_norm(network, data.x_train, _config["batch_size"])  # the test protocol's dry run
+    results = nuisance_errors(_config, network, data)
     for key, value in results.items():
         _run.log_scalar(key, value)
     print(error_table([{"beta": _config["beta"], **results}]))
@@ -90,8 +92,8 @@ def sweep(_config, _run):
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
 
     def run_one(config):
-        train_and_test("occluded", config, DEFAULTS, load_data, all_cnn_32_network)
-        return nuisance_errors(config)
+        run = train_and_test("occluded", config, DEFAULTS, load_data, all_cnn_32_network)
+        return nuisance_errors(config, run.network, run.data)
 
     results, folder = run_sweep("occluded", _config, DEFAULTS, [{"beta": b} for b in _config["betas"]], run_one)
     plot_series(results, "beta", {"main_error_N": "main task (N)", "main_error_D": "main task (D)",

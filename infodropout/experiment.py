@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 # Quiet TensorFlow's C++ start-up banner before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -281,6 +281,14 @@ def checked_load(load_data: Callable[[Mapping], Dataset], config: Mapping) -> Da
         fail(str(error), status=1)
 
 
+class TrainedRun(NamedTuple):
+    """What :func:`train_and_test` leaves: the test metrics, the tested network and its data."""
+
+    metrics: dict
+    network: "keras.Model"
+    data: Dataset
+
+
 def train_and_test(
     experiment: str,
     config: Mapping,
@@ -288,11 +296,12 @@ def train_and_test(
     load_data: Callable[[Mapping], Dataset],
     build_network: Callable[[Mapping, int], "keras.Model"],
     log_scalar: Callable[..., None] | None = None,
-) -> dict:
+) -> TrainedRun:
     """Train one run with the config's values, save it to models/<run name>.keras, then test it.
 
     ``load_data(config)`` returns the (possibly reduced) data set; ``build_network(config, n_train)``
-    the logits network whose KL is divided by ``n_train``.
+    the logits network whose KL is divided by ``n_train``. Returns the test metrics with the network,
+    as tested (batch norm recalibrated), and the data, for analyses that follow.
     """
     from infodropout.training import test_classifier, train_classifier
 
@@ -307,7 +316,8 @@ def train_and_test(
         train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
                          **fit_options(config, checkpoint))
     print(f"Saved {checkpoint}. Testing (batch-norm dry run, then noise off)...")
-    return test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
+    metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
+    return TrainedRun(metrics, network, data)
 
 
 def seed_run(settings: "TrainSettings") -> None:
@@ -377,7 +387,8 @@ def add_classifier_commands(
 
     def train(_config, _run):
         """Train with the config's values, save to models/<run name>.keras, then test."""
-        return _report(train_and_test(name, _config, defaults, load_data, build_network, _run.log_scalar), _run)
+        return _report(train_and_test(name, _config, defaults, load_data, build_network, _run.log_scalar).metrics,
+                       _run)
 
     def test(_config, _run):
         """Load models/<run name>.keras (trained `with` the same values) and test it."""
