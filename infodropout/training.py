@@ -369,6 +369,9 @@ def load_network(checkpoint: str | os.PathLike) -> keras.Model:
         raise FileNotFoundError(
             f"no checkpoint at {checkpoint}: train it first with the same `with` values (`train with ...`)."
         )
+    # Importing the modules that define the package's layers registers them with Keras's loader.
+    import infodropout.vae  # noqa: F401  (infodropout.layers comes with this module)
+
     try:
         return keras.models.load_model(checkpoint)
     except (zipfile.BadZipFile, ValueError, OSError, KeyError) as error:

@@ -53,3 +53,21 @@ def test_both_latents_train(latent, tmp_path):
                 verbose=0, monitor_alpha=False)
     after = variational_lower_bound(network, IMAGES[500:], samples=2)["elbo"]
     assert after > before + 100  # about −545 nats at initialisation, about −200 after three epochs
+
+
+def test_vae_script_train_test_samples_and_table(tmp_path):
+    from test_scripts import run
+
+    values = ["dataset=sample", "num_train=300", "num_test=100", "epochs=1", "test_samples=2", "verbose=0"]
+    trained = run("vae.py", "train", "with", *values, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    bound = float(next(line for line in trained.stdout.splitlines() if line.startswith("Test lower bound")).split()[3])
+    tested = run("vae.py", "test", "with", *values, cwd=tmp_path)
+    assert tested.returncode == 0, tested.stderr
+    assert bound < 0 and "Test lower bound" in tested.stdout
+    drawn = run("vae.py", "samples", "with", *values, cwd=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    assert list((tmp_path / "plots").glob("vae.*/samples.pdf"))
+    table = run("vae.py", "table", "with", *values, "ks=[1]", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "| 1 | -" in table.stdout and "| -98.8 | -100.0 |" in table.stdout

@@ -1,0 +1,39 @@
+"""Every figure function writes its files from a small results list, without training."""
+
+import numpy as np
+import pytest
+
+from infodropout.plots import plot_activation_histogram, plot_error_by_method, plot_series
+
+RESULTS = [{"beta": b, "error": 10 + b, "total_correlation": 0.1 * b, "main_error_N": 20.0, "main_error_D": 19.0,
+            "nuisance_error": 50 + b} for b in (0.1, 1.0, 3.0)]
+
+
+def written(files):
+    return sorted(f.name for f in files if f.exists() and f.stat().st_size > 0)
+
+
+def test_series_against_beta(tmp_path):
+    files = plot_series(RESULTS, "beta", {"main_error_N": "N", "main_error_D": "D", "nuisance_error": "nuisance"},
+                        tmp_path / "figure4", "β", "test error (%)", "Occluded CIFAR")
+    assert written(files) == ["figure4.pdf", "figure4.png"]
+
+
+def test_series_leave_out_missing_values(tmp_path):
+    results = RESULTS + [{"beta": 10.0, "error": 20.0, "total_correlation": None}]
+    assert written(plot_series(results, "beta", {"total_correlation": "TC"}, tmp_path / "tc", "β", "TC")) == [
+        "tc.pdf", "tc.png"]
+
+
+def test_error_by_method_with_seeds(tmp_path):
+    results = [{"dropout": m, "width": w, "seed": s, "error": e + s}
+               for m, e in (("information", 2.0), ("binary", 3.0)) for w in (32, 128) for s in (0, 1, 2)]
+    files = plot_error_by_method(results, "width", tmp_path / "figure3a", ["information", "binary"], "hidden units")
+    assert written(files) == ["figure3a.pdf", "figure3a.png"]
+
+
+@pytest.mark.parametrize("prior", ["log_uniform", "log_normal"])
+def test_activation_histogram_against_each_prior(prior, tmp_path):
+    log_z = np.concatenate([np.random.default_rng(0).normal(size=1000), [-np.inf]])  # a dead ReLU unit is skipped
+    files = plot_activation_histogram(log_z, prior, tmp_path / "histogram", prior_mean=0.1, prior_std=0.9)
+    assert written(files) == ["histogram.pdf", "histogram.png"]
