@@ -9,6 +9,37 @@ from infodropout.layers import InformationDropout, information_dropout_layers
 from infodropout.prediction import stochastic_inference
 
 
+def all_layer_readouts(
+    model: keras.Model,
+    x: np.ndarray,
+    layers: list[InformationDropout] | None = None,
+    batch_size: int = 100,
+    noisy: bool = False,
+) -> list[dict[str, np.ndarray]]:
+    """``InformationDropout.readout`` of several layers of a functional ``model`` over the inputs ``x``,
+    from one pass of the network per batch (by default every Information Dropout layer, in order).
+
+    With ``noisy=True`` every noise layer of the network, these included, samples its noise (batch
+    norm stays in inference mode); otherwise the network is deterministic (σ0 = 0). Returns, per
+    layer, numpy arrays ``f``, ``alpha``, ``kl``, ``z`` and ``log_z`` with one row per input.
+    """
+    layers = information_dropout_layers(model) if layers is None else layers
+    if not layers:
+        raise ValueError(f"model {model.name!r} has no InformationDropout layer.")
+    features = keras.Model(model.input, [layer.input for layer in layers])
+    chunks: list[dict[str, list[np.ndarray]]] = [{} for _ in layers]
+    with stochastic_inference(model):
+        for start in range(0, len(x), batch_size):
+            inputs = features(x[start:start + batch_size], training=noisy)
+            if len(layers) == 1:  # Keras returns a one-output model's output bare, not in a list
+                inputs = [inputs]
+            for layer, layer_inputs, layer_chunks in zip(layers, inputs, chunks):
+                readout = layer.readout(layer_inputs, noise_scale=1.0 if noisy else 0.0, training=False)
+                for key, value in readout.items():
+                    layer_chunks.setdefault(key, []).append(keras.ops.convert_to_numpy(value))
+    return [{key: np.concatenate(values) for key, values in layer_chunks.items()} for layer_chunks in chunks]
+
+
 def layer_readouts(
     model: keras.Model,
     x: np.ndarray,
@@ -16,27 +47,14 @@ def layer_readouts(
     batch_size: int = 100,
     noisy: bool = False,
 ) -> dict[str, np.ndarray]:
-    """``InformationDropout.readout`` of one layer of a functional ``model`` over the inputs ``x``.
-
-    ``layer`` is the layer or its index among the model's Information Dropout layers. With
-    ``noisy=True`` every noise layer of the network, this one included, samples its noise (batch norm
-    stays in inference mode); otherwise the network is deterministic (σ0 = 0).
-    Returns numpy arrays ``f``, ``alpha``, ``kl``, ``z`` and ``log_z`` with one row per input.
-    """
+    """:func:`all_layer_readouts` of one layer, given as the layer or its index among the model's
+    Information Dropout layers."""
     if not isinstance(layer, InformationDropout):
         layers = information_dropout_layers(model)
         if not layers:
             raise ValueError(f"model {model.name!r} has no InformationDropout layer.")
         layer = layers[layer]
-    features = keras.Model(model.input, layer.input)
-    chunks: dict[str, list[np.ndarray]] = {}
-    with stochastic_inference(model):
-        for start in range(0, len(x), batch_size):
-            inputs = features(x[start:start + batch_size], training=noisy)
-            readout = layer.readout(inputs, noise_scale=1.0 if noisy else 0.0, training=False)
-            for key, value in readout.items():
-                chunks.setdefault(key, []).append(keras.ops.convert_to_numpy(value))
-    return {key: np.concatenate(values) for key, values in chunks.items()}
+    return all_layer_readouts(model, x, [layer], batch_size, noisy)[0]
 
 
 def total_correlation(samples: np.ndarray, per_unit: bool = True) -> float:
@@ -69,8 +87,8 @@ def kl_heatmaps(model: keras.Model, x: np.ndarray, batch_size: int = 100) -> lis
     """Figures 2 and 7: for each Information Dropout layer, the KL summed over channels at each
     spatial position, minus the map's minimum, one (N, H, W) array per layer (deterministic network)."""
     maps = []
-    for layer in information_dropout_layers(model):
-        kl = layer_readouts(model, x, layer=layer, batch_size=batch_size)["kl"]
+    for layer, readout in zip(information_dropout_layers(model), all_layer_readouts(model, x, batch_size=batch_size)):
+        kl = readout["kl"]
         if kl.ndim != 4:
             raise ValueError(f"kl_heatmaps needs convolutional layers; {layer.name} has a KL of shape {kl.shape[1:]}.")
         summed = kl.sum(axis=-1)
@@ -114,8 +132,8 @@ def information_per_layer(model: keras.Model, x: np.ndarray, batch_size: int = 1
     KL: ``total`` (summed over the layer's units, averaged over the inputs, in nats) and ``per_unit``
     (``total`` divided by the number of units). Deterministic network."""
     result = {}
-    for layer in information_dropout_layers(model):
-        kl = layer_readouts(model, x, layer=layer, batch_size=batch_size)["kl"].reshape(len(x), -1)
+    for layer, readout in zip(information_dropout_layers(model), all_layer_readouts(model, x, batch_size=batch_size)):
+        kl = readout["kl"].reshape(len(x), -1)
         total = float(kl.sum(axis=1).mean())
         result[layer.name] = {"total": total, "per_unit": total / kl.shape[1]}
     return result

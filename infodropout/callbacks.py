@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from infodropout.analysis import layer_readouts
+from infodropout.analysis import all_layer_readouts
 from infodropout.kl import ALPHA_FLOOR
 from infodropout.layers import information_dropout_layers
 
@@ -51,8 +51,10 @@ class AlphaMonitor(keras.callbacks.Callback):
     def statistics(self) -> dict[str, float]:
         network = self.network if self.network is not None else self.model
         stats = {}
-        for layer in information_dropout_layers(network):
-            readout = layer_readouts(network, self.probe, layer=layer, batch_size=self.batch_size)
+        layers = information_dropout_layers(network)
+        if not layers:
+            return stats
+        for layer, readout in zip(layers, all_layer_readouts(network, self.probe, layers, self.batch_size)):
             alpha, kl = readout["alpha"], readout["kl"]
             stats.update({
                 f"{layer.name}.alpha_mean": float(alpha.mean()),
