@@ -1,8 +1,10 @@
-"""Keras callbacks for training runs: per-epoch records and checkpoints, and α monitoring."""
+"""Keras callbacks for training runs: per-epoch records and checkpoints, α monitoring, and stopping
+on a signal or a diverging loss."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from collections.abc import Callable
@@ -97,3 +99,61 @@ class EpochRecorder(keras.callbacks.Callback):
                 if key != "epoch":
                     self.log_scalar(key, value, epoch + 1)
         self.save(epoch + 1)
+
+
+class TrainingStopped(RuntimeError):
+    """Training ended early; the message says why and what was kept."""
+
+
+class TrainingDiverged(TrainingStopped):
+    """A loss term became NaN or infinite."""
+
+
+class TrainingInterrupted(TrainingStopped):
+    """SIGINT or SIGTERM arrived."""
+
+
+class _EpochAware(keras.callbacks.Callback):
+    """Knows the epoch it is in, to name it in its messages."""
+
+    def __init__(self, checkpoint: str | os.PathLike, steps_per_epoch: int):
+        super().__init__()
+        self.checkpoint, self.steps_per_epoch = checkpoint, steps_per_epoch
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+
+class StopOnRequest(_EpochAware):
+    """Turns a recorded SIGINT/SIGTERM into :class:`TrainingInterrupted` at the end of a batch.
+
+    Raising, rather than setting ``stop_training``, keeps Keras from closing the epoch: a partial
+    epoch must not be saved as a completed one."""
+
+    def __init__(self, signals: list[str], checkpoint: str | os.PathLike, steps_per_epoch: int):
+        super().__init__(checkpoint, steps_per_epoch)
+        self.signals = signals
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.signals:
+            raise TrainingInterrupted(
+                f"{self.signals[0]} in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: "
+                f"{self.checkpoint} keeps the last completed epoch ({self.epoch}); run the same command "
+                "to resume from there.")
+
+
+class DivergenceGuard(_EpochAware):
+    """Stops training at the first batch whose loss is NaN or infinite, naming the term responsible."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        if math.isfinite(float(logs.get("loss", 0.0))):
+            return
+        # The logs hold running means over the epoch, which stay non-finite once a batch was.
+        term = next((name for name in ("Lx", "Lz") if not math.isfinite(float(logs[name]))), "L2 (weight decay)")
+        kept = f"{self.checkpoint} keeps epoch {self.epoch}" if self.epoch else "no epoch was completed"
+        raise TrainingDiverged(
+            f"training diverged in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: {term} is "
+            f"{float(logs[term]) if term in logs else float(logs['loss'])}; {kept}. Lower learning_rate (or beta) "
+            "and run again with restart=True.")

@@ -24,7 +24,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from infodropout.callbacks import AlphaMonitor, EpochRecorder, history_path
+from infodropout.callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
+    AlphaMonitor, DivergenceGuard, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted,
+    TrainingStopped, history_path,
+)
 from infodropout.checkpoint import CheckpointError, TrainingState, atomic_write
 from infodropout.layers import noise_scale
 
@@ -119,18 +122,6 @@ class Classifier(Trainer):
             "Lx": ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)),
             "error": 100.0 * (1.0 - ops.mean(ops.cast(correct, "float32"))),
         }
-
-
-class TrainingStopped(RuntimeError):
-    """Training ended early; the message says why and what was kept."""
-
-
-class TrainingDiverged(TrainingStopped):
-    """A loss term became NaN or infinite."""
-
-
-class TrainingInterrupted(TrainingStopped):
-    """SIGINT or SIGTERM arrived."""
 
 
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
@@ -280,52 +271,6 @@ def fit_trainer(
             verbose=verbose,
         )
     return read_history(history)
-
-
-class StopOnRequest(keras.callbacks.Callback):
-    """Turns a recorded SIGINT/SIGTERM into :class:`TrainingInterrupted` at the end of a batch.
-
-    Raising, rather than setting ``stop_training``, keeps Keras from closing the epoch: a partial
-    epoch must not be saved as a completed one."""
-
-    def __init__(self, signals: list[str], checkpoint: str | os.PathLike, steps_per_epoch: int):
-        super().__init__()
-        self.signals, self.checkpoint, self.steps_per_epoch = signals, checkpoint, steps_per_epoch
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.signals:
-            raise TrainingInterrupted(
-                f"{self.signals[0]} in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: "
-                f"{self.checkpoint} keeps the last completed epoch ({self.epoch}); run the same command "
-                "to resume from there.")
-
-
-class DivergenceGuard(keras.callbacks.Callback):
-    """Stops training at the first batch whose loss is NaN or infinite, naming the term responsible."""
-
-    def __init__(self, checkpoint: str | os.PathLike, steps_per_epoch: int):
-        super().__init__()
-        self.checkpoint, self.steps_per_epoch = checkpoint, steps_per_epoch
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        if math.isfinite(float(logs.get("loss", 0.0))):
-            return
-        # The logs hold running means over the epoch, which stay non-finite once a batch was.
-        term = next((name for name in ("Lx", "Lz") if not math.isfinite(float(logs[name]))), "L2 (weight decay)")
-        kept = f"{self.checkpoint} keeps epoch {self.epoch}" if self.epoch else "no epoch was completed"
-        raise TrainingDiverged(
-            f"training diverged in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: {term} is "
-            f"{float(logs[term]) if term in logs else float(logs['loss'])}; {kept}. Lower learning_rate (or beta) "
-            "and run again with restart=True.")
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
