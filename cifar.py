@@ -8,15 +8,19 @@
     ./cifar.py print_config
 
 The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (or the authors' archive).
+``dataset=sample`` runs the same experiment on a stand-in where CIFAR-10 is absent: the embedded MNIST
+digits padded to 32×32×3 (its last ``sample_test`` digits as the test set); its numbers are not CIFAR-10's.
 """
 
 from infodropout.experiment import (
-    CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network, checked_load, fail,
-    load_checkpoint, make_experiment, one_of, run_experiment, run_name, word_list,
+    CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
+    checked_load, fail, load_checkpoint, make_experiment, one_of, run_experiment, run_name, word_list,
 )
 
 DEFAULTS = dict(
     **CIFAR_DEFAULTS,
+    dataset="cifar10",
+    sample_test=2000,
     plots_dir="plots",
     sweep_over="beta",
     betas=[0.5, 1.0, 2.0, 3.0, 5.0],
@@ -25,6 +29,8 @@ DEFAULTS = dict(
 )
 RULES = {
     **CIFAR_RULES,
+    "dataset": one_of("cifar10", "sample"),
+    "sample_test": MNIST_RULES["sample_test"],
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "sweep_over": one_of("beta", "filter_percentage"),
     "filter_percentages": Rule("a non-empty list of numbers in (0, 1]", lambda v: isinstance(v, (list, tuple))
@@ -37,9 +43,13 @@ ex = make_experiment("cifar", DEFAULTS, RULES, named_configs={"softplus": SOFTPL
 
 
 def load_data(config):
-    from infodropout.data import load_cifar10, subset
+    from infodropout.data import load_cifar10, load_mnist_sample, mnist_as_cifar_shape, subset
 
-    return subset(load_cifar10(config["datasets_dir"]), config["num_train"], config["num_test"])
+    if config["dataset"] == "sample":
+        data = mnist_as_cifar_shape(load_mnist_sample(num_test=config["sample_test"]))
+    else:
+        data = load_cifar10(config["datasets_dir"])
+    return subset(data, config["num_train"], config["num_test"])
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
@@ -66,10 +76,13 @@ def correlation(_config, _run):
 def histograms(_config):
     """Figure 1: the histogram of the log of the last dropout layer's noisy activations on the test set
     against the proposed prior (log-uniform for ReLU, the learned log-normal for Softplus), into
-    plots/<run name>/histogram.png and .pdf."""
+    plots/<run name>/histogram.png and .pdf, with its summary (log z's mean and spread, the share of
+    zeros, the prior's parameters) in histogram.json."""
     from pathlib import Path
 
-    from infodropout.analysis import layer_readouts
+    import json
+
+    from infodropout.analysis import layer_readouts, log_activation_summary
     from infodropout.layers import information_dropout_layers
     from infodropout.plots import plot_activation_histogram
 
@@ -82,9 +95,13 @@ def histograms(_config):
     name = run_name("cifar", _config, DEFAULTS)
     prior = {"prior_mean": float(layer.prior_mean.numpy()), "prior_std": float(layer.prior_std.numpy())} \
         if layer.prior == "log_normal" else {}
-    files = plot_activation_histogram(log_z, layer.prior, Path(_config["plots_dir"]) / name / "histogram",
-                                      title=f"{name}: {layer.name}", **prior)
-    print("Wrote " + ", ".join(str(f) for f in files))
+    folder = Path(_config["plots_dir"]) / name
+    files = plot_activation_histogram(log_z, layer.prior, folder / "histogram", title=f"{name}: {layer.name}",
+                                      **prior)
+    summary = {"layer": layer.name, "prior": layer.prior, **prior, **log_activation_summary(log_z)}
+    (folder / "histogram.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print("Wrote " + ", ".join(str(f) for f in files) + f" and {folder / 'histogram.json'}")
+    print(", ".join(f"{key} {value:.3f}" for key, value in summary.items() if isinstance(value, float)))
 
 
 def last_layer_total_correlation(network, x, batch_size) -> float:

@@ -57,6 +57,17 @@ def layer_readouts(
     return all_layer_readouts(model, x, [layer], batch_size, noisy)[0]
 
 
+def log_activation_summary(log_z: np.ndarray) -> dict:
+    """What figure 1 shows, in numbers: the mean and standard deviation of the finite values of
+    log z, and the share of units at 0 (ReLU units that are off have no logarithm)."""
+    values = np.asarray(log_z, dtype=np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise ValueError("log_activation_summary: every activation is 0.")
+    return {"log_z_mean": float(finite.mean()), "log_z_std": float(finite.std()),
+            "zero_fraction": float(1.0 - finite.size / values.size)}
+
+
 def total_correlation(samples: np.ndarray, per_unit: bool = True) -> float:
     """Total correlation of Gaussian-approximated samples (SPEC §7):
     ``TC = −½ log det(Σ0⁻¹ Σ)`` with Σ the sample covariance and Σ0 its diagonal.

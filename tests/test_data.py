@@ -80,6 +80,20 @@ def test_mnist_sample_split_is_last_examples(mnist):
     np.testing.assert_array_equal(other.y_train[:8000], mnist.y_train)
 
 
+def test_mnist_as_cifar_shape_pads_copies_channels_and_centres(mnist):
+    small = Dataset(mnist.x_train[:100], mnist.y_train[:100], mnist.x_test[:50], mnist.y_test[:50])
+    shaped = data.mnist_as_cifar_shape(small)
+    assert shaped.x_train.shape == (100, 32, 32, 3) and shaped.x_test.shape == (50, 32, 32, 3)
+    assert shaped.x_train.dtype == np.float32
+    assert abs(float(shaped.x_train.mean())) < 1e-5  # centred on the training mean
+    shift = float(shaped.x_train[0, 0, 0, 0])  # a border pixel: 0 minus the mean
+    assert shift < 0
+    np.testing.assert_allclose(shaped.x_train[:, 2:30, 2:30, 1] - shift, small.x_train[..., 0], atol=1e-6)
+    np.testing.assert_array_equal(shaped.x_test[..., 0], shaped.x_test[..., 2])
+    np.testing.assert_allclose(shaped.x_test[:, 2:30, 2:30, 0] - shift, small.x_test[..., 0], atol=1e-6)
+    np.testing.assert_array_equal(shaped.y_test, small.y_test)
+
+
 @pytest.mark.parametrize("num_test", [0, -1, 10000, 2.5, True, "10"])
 def test_mnist_sample_rejects_invalid_num_test(num_test):
     with pytest.raises(ValueError, match="num_test"):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from infodropout.analysis import box_mask, kl_heatmaps, localisation_score
+from infodropout.analysis import box_mask, kl_heatmaps, localisation_score, log_activation_summary
 from infodropout.models import all_cnn_96
 from infodropout.plots import plot_kl_heatmaps
 
@@ -68,3 +68,11 @@ def test_heatmap_figures_are_written(square_maps, tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == 2 * (1 + 4) + 2 and "heatmaps.png" in names and "heatmaps.pdf" in names
     assert all(p.exists() and p.stat().st_size > 0 for p in files)
+
+
+def test_log_activation_summary_of_known_values():
+    log_z = np.array([[-np.inf, -np.inf], [1.0, 3.0]])  # two units off (log 0), two at log z = 1 and 3
+    summary = log_activation_summary(log_z)
+    assert summary == pytest.approx({"log_z_mean": 2.0, "log_z_std": 1.0, "zero_fraction": 0.5})
+    with pytest.raises(ValueError, match="every activation is 0"):
+        log_activation_summary(np.full(3, -np.inf))

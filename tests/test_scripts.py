@@ -155,6 +155,8 @@ def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
     drawn = run("cifar.py", "histograms", "with", "softplus", *tiny, cwd=cifar_dir)
     assert drawn.returncode == 0, drawn.stderr
     assert list((cifar_dir / "plots").glob("cifar.*/histogram.pdf"))
+    summary = json.loads(next((cifar_dir / "plots").glob("cifar.*/histogram.json")).read_text())
+    assert summary["prior"] == "log_normal" and summary["prior_std"] > 0 and summary["zero_fraction"] == 0.0
     by_beta = run("cifar.py", "sweep", "with", "softplus", *tiny, "betas=[1.0,3.0]", cwd=cifar_dir)
     assert by_beta.returncode == 0, by_beta.stderr
     folder = next((cifar_dir / "plots").glob("cifar-sweep.activations=softplus*"))
