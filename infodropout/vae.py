@@ -56,16 +56,20 @@ class GaussianLatent(keras.layers.Layer):
 
 
 def variational_autoencoder(k: int = 1, latent: str = "gaussian", max_alpha: float = 0.7,
-                            input_shape: tuple[int, ...] = (28, 28, 1)) -> keras.Model:
+                            input_shape: tuple[int, ...] = (28, 28, 1), prior: str = "log_uniform") -> keras.Model:
     """Encoder and decoder with ``512·k`` ReLU hidden units and a latent of ``256·k`` units; the
     output is the Bernoulli decoder's logits, in the input's shape.
 
-    ``latent="information"`` makes the latent an Information Dropout layer (ReLU, log-uniform prior)
-    around a dense map: z = f(h)·ε. The KL enters the model's losses with weight 1 (per image); the
+    ``latent="information"`` makes the latent an Information Dropout layer around a dense map:
+    z = f(h)·ε, with f ReLU and the log-uniform prior (``prior="log_uniform"``, the paper's), or f
+    Softplus and a learned log-normal prior (``prior="log_normal"``, a proper prior, so that the
+    lower bound is a true bound). The KL enters the model's losses with weight 1 (per image); the
     trainer multiplies it by β.
     """
     if latent not in LATENTS:
         raise ValueError(f"latent must be one of {LATENTS}, got {latent!r}.")
+    if prior not in ("log_uniform", "log_normal"):
+        raise ValueError(f"prior must be 'log_uniform' or 'log_normal', got {prior!r}.")
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}.")
     inputs = keras.Input(input_shape, name="image")
@@ -73,7 +77,8 @@ def variational_autoencoder(k: int = 1, latent: str = "gaussian", max_alpha: flo
     if latent == "gaussian":
         z = GaussianLatent(256 * k, name="latent")(h)
     else:
-        z = InformationDropout(keras.layers.Dense(256 * k, name="latent_map"), kl_weight=1.0, activation="relu",
+        z = InformationDropout(keras.layers.Dense(256 * k, name="latent_map"), kl_weight=1.0,
+                               activation="relu" if prior == "log_uniform" else "softplus", prior=prior,
                                max_alpha=max_alpha, name="latent")(h)
     h = keras.layers.Dense(512 * k, activation="relu", name="decoder")(z)
     logits = keras.layers.Dense(int(np.prod(input_shape)), name="logits")(h)

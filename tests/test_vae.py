@@ -1,11 +1,13 @@
 """The VAE's lower bound: its terms add up, the KLs are the closed forms, and both latents train."""
 
+import json
+
 import numpy as np
 import pytest
 from scipy.special import expit
 
 from infodropout.data import load_mnist_sample
-from infodropout.kl import kl_log_uniform
+from infodropout.kl import kl_log_normal, kl_log_uniform
 from infodropout.training import TrainSettings, fit_trainer
 from infodropout.vae import Autoencoder, binarize, variational_lower_bound, variational_autoencoder
 
@@ -43,6 +45,23 @@ def test_information_latent_kl_is_the_log_uniform_kl_of_its_alpha():
     assert variational_lower_bound(network, x, samples=2, batch_size=50)["kl"] == pytest.approx(expected, rel=1e-4)
 
 
+def test_log_normal_latent_kl_is_the_log_normal_kl_of_its_activations_and_alpha():
+    network = variational_autoencoder(1, "information", max_alpha=0.7, prior="log_normal")
+    x = IMAGES[:50]
+    layer = network.get_layer("latent")
+    assert layer.get_config()["activation"] == "softplus" and layer.prior == "log_normal"
+    layer.prior_mean.assign(-0.5)
+    layer.prior_std.assign(1.5)
+    h = network.get_layer("encoder")(x.reshape(50, -1))
+    activations, alpha = layer.activations_and_alpha(h)
+    expected = np.asarray(kl_log_normal(activations, alpha, -0.5, 1.5)).sum(axis=1).mean()
+    bound = variational_lower_bound(network, x, samples=2, batch_size=50)
+    assert bound["kl"] == pytest.approx(expected, rel=1e-4)
+    assert bound["elbo"] == pytest.approx(bound["reconstruction"] - bound["kl"], rel=1e-6)
+    with pytest.raises(ValueError, match="prior"):
+        variational_autoencoder(1, "information", prior="gaussian")
+
+
 @pytest.mark.parametrize("latent", ["gaussian", "information"])
 def test_both_latents_train(latent, tmp_path):
     network = variational_autoencoder(1, latent)
@@ -71,3 +90,9 @@ def test_vae_script_train_test_samples_and_table(tmp_path):
     table = run("vae.py", "table", "with", *values, "ks=[1]", cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     assert "| 1 | -" in table.stdout and "| -98.8 | -100.0 |" in table.stdout
+    results = json.loads(next((tmp_path / "plots").glob("vae-sweep.*/results.json")).read_text())
+    assert [(r["k"], r["latent"]) for r in results] == [(1, "gaussian"), (1, "information")]
+    assert all(r["elbo"] == pytest.approx(r["reconstruction"] - r["kl"], rel=1e-6) for r in results)
+    # The prior chooses the Information latent's; the Gaussian latent keeps its own.
+    refused = run("vae.py", "table", "with", *values, "ks=[1]", "prior=log_normal", cwd=tmp_path)
+    assert refused.returncode == 2 and "latents=[information]" in refused.stderr
