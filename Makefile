@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The demo: information vs binary dropout on the embedded real MNIST sample, a few minutes on 2 CPU cores.
 DEMO_ARGS ?= 'methods=[information,binary]' 'widths=[32,128,512]' 'seeds=[0]' epochs=30 'lr_drops=[12,26]' verbose=0
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test reproduce clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+
+# Every figure and table of the paper at one scale (tiny | small | full), then results/REPORT.md.
+SCALE ?= small
+reproduce: setup
+	$(PY) reproduce.py --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

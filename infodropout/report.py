@@ -1,0 +1,418 @@
+"""REPORT.md: every figure and table of a reproduction beside what the paper shows.
+
+Reads what the steps of a :class:`~infodropout.reproduce.Plan` left under the work folder (each
+sweep's results.json, each histogram's summary, the figures), copies the figures next to the
+report, and checks each of the paper's claims on our numbers, saying per claim whether it holds at
+this scale. The paper prints numbers only for Table I; for the figures its claims are qualitative
+(a trend, an ordering), so those are what is compared.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import rankdata
+
+from infodropout.reproduce import Plan
+
+# Table I of the paper (SPEC §7): test lower bound in nats per image.
+PAPER_TABLE1 = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -100.0, 2: -99.1, 3: -99.1}}
+
+
+class Report:
+    """The report's text as it is built, with the figures it embeds copied into ``out/figures``."""
+
+    def __init__(self, plan: Plan, work: Path, out: Path):
+        self.plan, self.work, self.out = plan, work, out
+        self.lines: list[str] = []
+        ledger = work / "steps.json"
+        self.ledger = json.loads(ledger.read_text()) if ledger.exists() else {}
+        self.steps = {step.name: step for step in plan.steps}
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence]) -> None:
+        self.add("| " + " | ".join(header) + " |", "|" + "---|" * len(header))
+        self.add(*("| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows))
+        self.add("")
+
+    def done(self, name: str) -> bool:
+        return self.ledger.get(name, {}).get("status") == "done"
+
+    def folder(self, name: str) -> Path | None:
+        """The one folder a done step drew into (a sweep's or a run's), None if it has not run."""
+        folders = sorted(p for p in (self.work / name).glob("*") if p.is_dir()) if self.done(name) else []
+        return folders[0] if folders else None
+
+    def results(self, name: str) -> list[dict] | None:
+        folder = self.folder(name)
+        path = folder / "results.json" if folder else None
+        return json.loads(path.read_text()) if path and path.exists() else None
+
+    def figure(self, name: str, filename: str, caption: str) -> None:
+        """Copy the figure ``filename`` that step ``name`` drew and embed it."""
+        folder = self.folder(name)
+        if folder is None or not (folder / filename).exists():
+            self.add(f"*(figure {filename} of step {name} not drawn)*", "")
+            return
+        target = self.out / "figures" / f"{name}-{filename}"
+        shutil.copyfile(folder / filename, target)
+        self.add(f"![{caption}](figures/{target.name})", "")
+
+    def provenance(self, *names: str) -> None:
+        """The commands behind a section, their time, and the data they stand on."""
+        for name in names:
+            entry = self.ledger.get(name)
+            if entry is None:
+                self.add(f"- `{name}`: not run yet.")
+                continue
+            command = " ".join(a for a in entry["argv"] if not a.startswith("plots_dir="))
+            self.add(f"- `./{command}` — {entry['status']}, {_duration(entry['seconds'])}, "
+                     f"finished {entry['finished']}")
+        stand_ins = {self.steps[name].stand_in for name in names if self.steps[name].stand_in}
+        for stand_in in sorted(stand_ins):
+            self.add(f"- **Data: {stand_in}.** The numbers below test the pipeline and the paper's qualitative "
+                     "claims on real images, not CIFAR-10's values.")
+        self.add("")
+
+    def missing(self, *names: str) -> bool:
+        """Say which steps have no results yet; True if any."""
+        absent = [name for name in names if not self.done(name)]
+        if absent:
+            self.add("Not reproduced in this run: " + ", ".join(
+                f"`{name}` ({self.ledger.get(name, {}).get('status', 'not run')})" for name in absent) + ".", "")
+        return bool(absent)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 0.01 and value != 0 else f"{value:.2f}"
+    return str(value)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def _verdict(holds: bool | None) -> str:
+    return "n/a" if holds is None else "yes" if holds else "no"
+
+
+def rank_correlation(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rank correlation of ``y`` with ``x``: +1 for a rising trend, −1 for a falling one;
+    None with fewer than 3 points or a constant series, where no trend can be read."""
+    pairs = [(a, b) for a, b in zip(x, y) if a is not None and b is not None and np.isfinite(b)]
+    if len(pairs) < 3:
+        return None
+    ranks = [rankdata(column) for column in zip(*pairs)]  # ties share their mean rank
+    if np.std(ranks[0]) == 0 or np.std(ranks[1]) == 0:
+        return None
+    return float(np.corrcoef(ranks[0], ranks[1])[0, 1])
+
+
+def _paper(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _trend(rho: float | None) -> str:
+    return "n/a (fewer than 3 points)" if rho is None else f"ρ = {rho:+.2f}"
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "n/a"
+    return f"{np.mean(values):.2f}" + (f" ± {np.std(values):.2f}" if len(values) > 1 else "")
+
+
+def _claims(report: Report, claims: Sequence[tuple[str, str, bool | None]]) -> dict:
+    """Tabulate each claim with what we measured and whether it holds; return the tally."""
+    report.table(["the paper's claim", "measured here", "holds here?"],
+                 [[claim, measured, _verdict(holds)] for claim, measured, holds in claims])
+    return {"holds": sum(holds is True for *_, holds in claims),
+            "claims": sum(holds is not None for *_, holds in claims)}
+
+
+# ---------------------------------------------------------------------------------------- sections
+
+def figure3a(report: Report) -> dict:
+    report.add("## Figure 3a: MNIST, fully connected network, error vs hidden units", "")
+    report.provenance("figure3a")
+    results = report.results("figure3a")
+    if report.missing("figure3a") or results is None:
+        return {}
+    methods = [m for m in ("information", "binary", "lognormal", "none") if any(r["dropout"] == m for r in results)]
+    widths = sorted({r["width"] for r in results})
+    errors = {(m, w): [r["error"] for r in results if r["dropout"] == m and r["width"] == w]
+              for m in methods for w in widths}
+    seeds = len({r["seed"] for r in results})
+    report.add(f"Test error (%), mean ± standard deviation over {seeds} seed(s):", "")
+    report.table(["hidden units"] + methods, [[w] + [_mean_std(errors[m, w]) for m in methods] for w in widths])
+    report.figure("figure3a", "figure3a.png", "Figure 3a")
+    mean = {key: float(np.mean(v)) for key, v in errors.items() if v}
+    claims = []
+    if "binary" in methods:
+        better = [w for w in widths if mean["information", w] < mean["binary", w]]
+        claims.append(("Information Dropout has a lower error than binary dropout",
+                       f"at {len(better)} of {len(widths)} widths", len(better) == len(widths)))
+        gaps = [mean["binary", w] - mean["information", w] for w in widths]
+        claims.append(("… especially on smaller networks",
+                       f"binary − information: {gaps[0]:+.2f} points at {widths[0]} units, "
+                       f"{gaps[-1]:+.2f} at {widths[-1]}", gaps[0] > gaps[-1] if len(widths) > 1 else None))
+    if "lognormal" in methods:
+        better = [w for w in widths if mean["information", w] < mean["lognormal", w]]
+        claims.append(("Information Dropout beats constant log-normal noise of the same variance",
+                       f"at {len(better)} of {len(widths)} widths", len(better) == len(widths)))
+    return _claims(report, claims)
+
+
+def table1(report: Report) -> dict:
+    report.add("## Table I: VAE on binarised MNIST, test variational lower bound (nats per image)", "")
+    report.provenance("table1", "table1-log-normal")
+    results = report.results("table1") or []
+    results += [{**r, "latent": "information-log-normal"} for r in report.results("table1-log-normal") or []]
+    if report.missing("table1") or not results:
+        return {}
+    bound = {(r["latent"], r["k"]): r for r in results}
+    ks = sorted({r["k"] for r in results})
+    report.add("Ours: the bound E log p(x|z) − KL on the test images (z drawn from q(z|x)); for the Information "
+               "latent with the paper's log-uniform prior the KL is only defined up to a constant (an improper "
+               "prior), so that column is not a bound and not comparable; the Softplus latent with a learned "
+               "log-normal prior is a proper bound.", "")
+
+    def value(latent, k, key="elbo"):
+        entry = bound.get((latent, k))
+        return None if entry is None else f"{entry[key]:.1f}"
+
+    report.table(["k", "Gaussian (ours)", "Information, log-uniform (ours; not a bound)",
+                  "Information, log-normal (ours)", "Gaussian (paper)", "Information (paper)"],
+                 [[k, value("gaussian", k), value("information", k), value("information-log-normal", k),
+                   _paper(PAPER_TABLE1["gaussian"].get(k)), _paper(PAPER_TABLE1["information"].get(k))] for k in ks])
+    report.add("Its parts, E log p(x|z) / KL:", "")
+    report.table(["k", "Gaussian", "Information, log-uniform", "Information, log-normal"],
+                 [[k] + [f"{value(latent, k, 'reconstruction')} / {value(latent, k, 'kl')}"
+                         if (latent, k) in bound else "n/a"
+                         for latent in ("gaussian", "information", "information-log-normal")] for k in ks])
+    report.figure("vae-samples-gaussian", "samples.png", "VAE samples, Gaussian latent")
+    report.figure("vae-samples-information", "samples.png", "VAE reconstructions, Information latent")
+    claims = []
+    proper = [k for k in ks if ("gaussian", k) in bound and ("information-log-normal", k) in bound]
+    if proper:
+        gaps = [bound["information-log-normal", k]["elbo"] - bound["gaussian", k]["elbo"] for k in proper]
+        claims.append(("the Information latent's bound is within about 1 nat of the Gaussian's (paper: −100.0 vs "
+                       "−98.8 at k = 1); checked as within ±1.5 nats",
+                       "log-normal minus Gaussian: " + ", ".join(f"{g:+.1f} (k = {k})" for g, k in zip(gaps, proper)),
+                       all(abs(g) <= 1.5 for g in gaps)))
+    gaussian = [k for k in ks if ("gaussian", k) in bound and k in PAPER_TABLE1["gaussian"]]
+    if gaussian:
+        gaps = [bound["gaussian", k]["elbo"] - PAPER_TABLE1["gaussian"][k] for k in gaussian]
+        claims.append(("the Gaussian VAE's bound is about −99 nats; checked as within ±2 nats of the paper's",
+                       "ours minus the paper's: " + ", ".join(
+            f"{g:+.1f} (k = {k})" for g, k in zip(gaps, gaussian)), all(abs(g) <= 2 for g in gaps)))
+    return _claims(report, claims)
+
+
+def figure1(report: Report) -> dict:
+    report.add("## Figure 1: post-noise activations of the last dropout layer against the prior", "")
+    names = ("figure1-relu-train", "figure1-relu", "figure1-softplus")
+    report.provenance(*names)
+    report.missing("figure1-relu", "figure1-softplus")
+    rows, claims = [], []
+    for name, label in (("figure1-relu", "ReLU, log-uniform prior"),
+                        ("figure1-softplus", "Softplus, log-normal prior")):
+        folder = report.folder(name)
+        if folder is None or not (folder / "histogram.json").exists():
+            continue
+        summary = json.loads((folder / "histogram.json").read_text())
+        rows.append([label, summary["log_z_mean"], summary["log_z_std"], f"{100 * summary['zero_fraction']:.1f}",
+                     summary.get("prior_mean", "– (flat in log z)"), summary.get("prior_std", "–")])
+        report.figure(name, "histogram.png", label)
+        if "prior_mean" in summary:
+            claims.append(("Softplus: log z follows the learned log-normal prior; checked as |mean − μ| ≤ σ/2 and "
+                           "std/σ within [0.5, 2]",
+                           f"log z mean {summary['log_z_mean']:.2f} vs μ {summary['prior_mean']:.2f}, "
+                           f"std {summary['log_z_std']:.2f} vs σ {summary['prior_std']:.2f}",
+                           abs(summary["log_z_mean"] - summary["prior_mean"]) <= 0.5 * summary["prior_std"]
+                           and 0.5 <= summary["log_z_std"] / summary["prior_std"] <= 2.0))
+        else:
+            claims.append(("ReLU: log z spreads over a wide range, roughly flat (log-uniform)",
+                           f"log z spans std {summary['log_z_std']:.2f}; {100 * summary['zero_fraction']:.1f} % of "
+                           "the units are 0 (no log); judge the flatness on the histogram", None))
+    if rows:
+        report.table(["network", "mean of log z", "std of log z", "units at 0 (%)", "prior μ", "prior σ"], rows)
+        return _claims(report, claims)
+
+
+def figure3b_6(report: Report) -> dict:
+    report.add("## Figures 3b and 6: All-CNN-32 (Softplus) vs the share of the filters", "")
+    report.provenance("figure3b-6")
+    results = report.results("figure3b-6")
+    if report.missing("figure3b-6") or results is None:
+        return {}
+    methods = [m for m in ("information", "binary", "none") if any(r["dropout"] == m for r in results)]
+    shares = sorted({r["filter_percentage"] for r in results})
+    error = {(r["dropout"], r["filter_percentage"]): r["error"] for r in results}
+    report.add("Figure 3b, test error (%):", "")
+    report.table(["share of the filters"] + methods, [[s] + [error.get((m, s)) for m in methods] for s in shares])
+    report.figure("figure3b-6", "figure3b.png", "Figure 3b")
+    information = {r["filter_percentage"]: r for r in results if r["dropout"] == "information"}
+    layers = sorted({key.rsplit(".", 1)[0] for r in information.values() for key in r if key.endswith(".total")})
+    report.add("Figure 6, information (KL, nats per image) through each dropout layer, in total and per unit:", "")
+    report.table(["share of the filters"] + [f"{layer} total" for layer in layers]
+                 + [f"{layer} per unit" for layer in layers],
+                 [[s] + [information[s].get(f"{layer}.total") for layer in layers]
+                  + [information[s].get(f"{layer}.per_unit") for layer in layers] for s in shares if s in information])
+    report.figure("figure3b-6", "figure6-total.png", "Figure 6a")
+    report.figure("figure3b-6", "figure6-per_unit.png", "Figure 6b")
+    claims = []
+    if "binary" in methods:
+        better = [s for s in shares if error.get(("information", s), np.inf) <= error.get(("binary", s), -np.inf)]
+        claims.append(("3b: Information Dropout's error at most binary dropout's",
+                       f"at {len(better)} of {len(shares)} shares", len(better) == len(shares)))
+    if len(layers) >= 2:
+        first, last = layers[0], layers[-1]
+        fewer = [s for s in information if information[s][f"{last}.total"] < information[s][f"{first}.total"]]
+        claims.append(("6a: the second layer transmits less information in total than the first",
+                       f"at {len(fewer)} of {len(information)} shares", len(fewer) == len(information)))
+        for layer in (first, last):
+            rho = rank_correlation(list(information), [information[s][f"{layer}.per_unit"] for s in information])
+            claims.append((f"6b: fewer filters, more information per unit ({layer})",
+                           f"information per unit vs share: {_trend(rho)}", None if rho is None else rho < 0))
+        more = [s for s in information if information[s][f"{last}.per_unit"] > information[s][f"{first}.per_unit"]]
+        claims.append(("6b: units of the top dropout layer carry more information than the bottom layer's",
+                       f"at {len(more)} of {len(information)} shares", len(more) == len(information)))
+    return _claims(report, claims)
+
+
+def figure5(report: Report) -> dict:
+    report.add("## Figure 5: test error and total correlation vs β (All-CNN-32, Softplus)", "")
+    report.provenance("figure5")
+    results = report.results("figure5")
+    if report.missing("figure5") or results is None:
+        return {}
+    results = sorted(results, key=lambda r: r["beta"])
+    report.table(["β", "test error (%)", "total correlation per unit (nats)"],
+                 [[r["beta"], r["error"], r.get("total_correlation")] for r in results])
+    report.figure("figure5", "figure5-error.png", "Figure 5, test error")
+    report.figure("figure5", "figure5-tc.png", "Figure 5, total correlation")
+    betas = [r["beta"] for r in results]
+    rho = rank_correlation(betas, [r.get("total_correlation") for r in results])
+    best = min(results, key=lambda r: r["error"])["beta"]
+    claims = [("total correlation falls as β grows", f"TC vs β: {_trend(rho)}", None if rho is None else rho < 0),
+              ("the error first falls with β, then rises when β is too large",
+               f"lowest error at β = {best} (range {betas[0]}–{betas[-1]})",
+               best not in (betas[0], betas[-1]) if len(betas) >= 3 else None)]
+    return _claims(report, claims)
+
+
+def figure4(report: Report) -> dict:
+    report.add("## Figure 4: Occluded CIFAR, main task and nuisance error vs β", "")
+    if "figure4" in report.plan.skipped:
+        report.add(f"Not run at this scale: {report.plan.skipped['figure4']}.", "")
+        return {}
+    report.provenance("figure4")
+    results = report.results("figure4")
+    if report.missing("figure4") or results is None:
+        return {}
+    results = sorted(results, key=lambda r: r["beta"])
+    report.table(["β", "main task, noisy N (%)", "main task, deterministic D (%)", "nuisance digit (%)"],
+                 [[r["beta"], r.get("main_error_N"), r.get("main_error_D"), r.get("nuisance_error")] for r in results])
+    report.figure("figure4", "figure4.png", "Figure 4")
+    rho = rank_correlation([r["beta"] for r in results], [r.get("nuisance_error") for r in results])
+    claims = [("the nuisance error grows with β (the representation becomes invariant to the digit)",
+               f"nuisance error vs β: {_trend(rho)}", None if rho is None else rho > 0)]
+    return _claims(report, claims)
+
+
+def figure2(report: Report) -> dict:
+    report.add("## Figures 2 and 7: Cluttered MNIST, KL heatmaps and localisation vs β", "")
+    betas = [step.name.removeprefix("figure2-beta") for step in report.plan.steps
+             if step.name.startswith("figure2-beta")]
+    report.provenance("figure2-sweep", *(f"figure2-beta{b}" for b in betas))
+    results = report.results("figure2-sweep")
+    if report.missing("figure2-sweep") or results is None:
+        return {}
+    results = sorted(results, key=lambda r: r["beta"])
+    layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
+    report.add("Test error, and per dropout layer the share of the KL mass inside the digit's box / the share of "
+               "test images whose map peaks inside it:", "")
+    report.table(["β", "test error (%)"] + layers,
+                 [[r["beta"], r["error"]] + [f"{r[f'{layer}.mass_inside']:.3f} / {r[f'{layer}.max_inside']:.3f}"
+                                             for layer in layers] for r in results])
+    for beta in betas:
+        report.figure(f"figure2-beta{beta}", "heatmaps.png", f"KL heatmaps at β = {beta}")
+    claims = []
+    for layer in layers[1:]:
+        rho = rank_correlation([r["beta"] for r in results], [r[f"{layer}.max_inside"] for r in results])
+        claims.append((f"at higher β the KL concentrates on the digit ({layer})",
+                       f"share of maps peaking in the box vs β: {_trend(rho)}", None if rho is None else rho > 0))
+    return _claims(report, claims)
+
+
+SECTIONS: tuple[tuple[str, Callable[[Report], dict]], ...] = (
+    ("Figure 1", figure1), ("Figures 2 and 7", figure2), ("Figure 3a", figure3a), ("Figures 3b and 6", figure3b_6),
+    ("Figure 4", figure4), ("Figure 5", figure5), ("Table I", table1),
+)
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("tensorflow", "keras"))
+    return f"{os.cpu_count()} CPU cores ({cpu or 'unknown CPU'}), {platform.system()} {platform.release()}; {versions}"
+
+
+def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Write ``<out_dir>/REPORT.md`` (figures in ``<out_dir>/figures/``) from what the plan's steps
+    left in ``work_dir``; steps not yet run are named as such. Returns the report's path."""
+    work, out = Path(work_dir), Path(out_dir)
+    report = Report(plan, work, out)
+    body = Report(plan, work, out)
+    body.ledger = report.ledger
+    outcomes = {title: section(body) for title, section in SECTIONS}
+    total = sum(entry["seconds"] for entry in report.ledger.values())
+    stand_ins = sorted({step.stand_in for step in plan.steps if step.stand_in})
+    report.add(f"# Reproduction report: the {plan.scale} scale", "",
+               f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {machine()}. "
+               f"The steps took {_duration(total)} in all (each step's own time is given in its section; a step "
+               "reused from an earlier invocation keeps the time it took then).", "")
+    if plan.scale != "full":
+        report.add(f"**Scale.** These are not the paper's runs: at the {plan.scale} scale every experiment trains on "
+                   "fewer images for fewer epochs (and some with fewer filters) than the paper, as each section's "
+                   "commands show; numbers are not expected to match the paper's, only its trends, and a claim "
+                   "that fails here is not refuted at full scale. `./reproduce.py --scale full` runs the paper's "
+                   "protocol.", "")
+    for stand_in in stand_ins:
+        report.add(f"**Stand-in data.** CIFAR-10 is not on this machine, so the All-CNN-32 experiments (figures 1, "
+                   f"3b, 5, 6) ran on the {stand_in}; their numbers are not CIFAR-10's.", "")
+    report.add("| figure / table | claims that hold here | of those checked |", "|---|---|---|")
+    for title, outcome in outcomes.items():
+        if outcome:
+            report.add(f"| {title} | {outcome['holds']} | {outcome['claims']} |")
+        else:
+            reason = "not run at this scale" if title == "Figure 4" and "figure4" in plan.skipped else "no results yet"
+            report.add(f"| {title} | {reason} | – |")
+    report.add("", "A claim reads “n/a” where it cannot be checked on these numbers (too few points for a trend, "
+               "or judged by eye on the figure).", "")
+    report.lines += body.lines
+    path = out / "REPORT.md"
+    path.write_text("\n".join(report.lines).rstrip() + "\n")
+    return path

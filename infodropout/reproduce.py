@@ -1,0 +1,204 @@
+"""Every experiment of the paper at a chosen scale, from one command (``./reproduce.py``).
+
+A *plan* is the list of script invocations (steps) that produce every figure and table at one
+scale; :func:`run_plan` runs them in turn, each in its own process exactly as a user would type it,
+and keeps a ledger (``steps.json``) of the steps done and their time, so that running the plan again
+redoes nothing: a finished step is skipped, and an interrupted one resumes, since the scripts
+themselves reuse or resume every run under ``models/``. :mod:`infodropout.report` then turns the
+results into ``REPORT.md``.
+
+The scales: ``full`` is the paper's protocol (SPEC §5) on the full data sets; ``small`` fits in
+under an hour on 2 CPU cores, on the embedded MNIST sample, with CIFAR-10's experiments on the
+MNIST stand-in (``cifar.py with dataset=sample``) where CIFAR-10 is absent; ``tiny`` is a few
+minutes, for testing the pipeline only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infodropout.checkpoint import atomic_write
+
+SCALES = ("tiny", "small", "full")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Step:
+    """One invocation of an experiment script: ``./<script> <command> with <args>``."""
+
+    name: str  # unique within a plan; also the folder its figures are drawn into
+    script: str
+    command: str
+    args: tuple[str, ...] = ()
+    # What the step's results stand for, for the report: "", or why they are not the paper's data.
+    stand_in: str = ""
+
+    def argv(self, plots_dir: Path, extra: Sequence[str] = ()) -> list[str]:
+        # verbose=2: one line per epoch in the step's log, not a progress bar redrawn per batch.
+        return [self.script, self.command, "with", *self.args, *extra, "verbose=2",
+                f"plots_dir={plots_dir / self.name}"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    scale: str
+    steps: tuple[Step, ...]
+    # Experiments left out at this scale, with the reason, e.g. {"figure4": "needs CIFAR-10"}.
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def _listed(values) -> str:
+    return "[" + ",".join(str(v) for v in values) + "]"
+
+
+# Per scale, the settings each experiment adds to its script's defaults. The learning-rate drops sit
+# at the same fractions of training as the paper's (SPEC §5).
+SETTINGS = {
+    "tiny": dict(
+        mnist=["dataset=sample", "num_train=300", "num_test=200", "epochs=1", "lr_drops=[]"],
+        fig3a=["widths=[16,32]", "seeds=[0,1]"],
+        vae=["dataset=sample", "num_train=300", "num_test=100", "epochs=1", "lr_drops=[]", "test_samples=2"],
+        ks=[1],
+        cifar_sample=["dataset=sample", "sample_test=700", "num_train=300", "epochs=1", "lr_drops=[]"],
+        cifar_real=["num_train=300", "num_test=700", "epochs=1", "lr_drops=[]"],
+        fig5_filters=0.05, fig5_betas=[1.0, 3.0], fig3b_filters=[0.05, 0.1], fig1_filters=0.05,
+        cluttered=["digits=sample", "num_train=64", "num_test=32", "epochs=1", "lr_drops=[]",
+                   "filter_percentage=0.1", "plot_images=2"],
+        cluttered_betas=[0.01, 0.5],
+        occluded=["num_train=300", "num_test=200", "epochs=1", "lr_drops=[]", "probe_epochs=1",
+                  "filter_percentage=0.1", "betas=[0.5,3.0]"],
+    ),
+    "small": dict(
+        mnist=["dataset=sample", "epochs=30", "lr_drops=[12,26]"],
+        fig3a=["widths=[32,128,512]", "seeds=[0,1]"],
+        vae=["dataset=sample", "epochs=20", "lr_drops=[15]", "test_samples=5"],
+        ks=[1, 2, 3],
+        # 4,000 test digits, so that the last dropout layer's 3,072 units at 25 % of the filters have
+        # more images than units for the total correlation's covariance.
+        cifar_sample=["dataset=sample", "sample_test=4000", "num_train=5000", "epochs=10", "lr_drops=[4,6,8]"],
+        cifar_real=["num_train=10000", "num_test=5000", "epochs=10", "lr_drops=[4,6,8]"],
+        fig5_filters=0.25, fig5_betas=[0.5, 1.0, 2.0, 3.0, 5.0], fig3b_filters=[0.1, 0.25, 0.5], fig1_filters=0.25,
+        cluttered=["digits=sample", "epochs=12", "lr_drops=[5,9]", "filter_percentage=0.25"],
+        cluttered_betas=[0.01, 0.05, 0.2],
+        occluded=["num_train=10000", "num_test=5000", "epochs=10", "lr_drops=[4,6,8]", "probe_epochs=5",
+                  "filter_percentage=0.25", "betas=[0.1,1.0,3.0]"],
+    ),
+    "full": dict(
+        mnist=[],
+        fig3a=[],
+        vae=[],
+        ks=[1, 2, 3],
+        cifar_sample=None,  # the full scale is the paper's, on CIFAR-10 itself
+        cifar_real=[],
+        fig5_filters=0.25, fig5_betas=[0.5, 1.0, 2.0, 3.0, 5.0], fig3b_filters=[0.1, 0.25, 0.5, 1.0],
+        fig1_filters=1.0,
+        cluttered=[],
+        cluttered_betas=[0.01, 0.05, 0.1, 0.5],
+        occluded=[],
+    ),
+}
+
+CIFAR_STAND_IN = "MNIST stand-in for CIFAR-10 (embedded digits padded to 32×32×3)"
+
+
+def cifar10_present(datasets_dir: str | os.PathLike = "datasets") -> bool:
+    """Whether CIFAR-10 is on this machine in the form cifar.py reads (or can build it from)."""
+    folder = Path(datasets_dir)
+    return (folder / "cifar10-train.npz").exists() and (folder / "cifar10-test.npz").exists() or \
+        (folder / "cifar-10-batches-py").is_dir() or (folder / "cifar-10-python.tar.gz").exists()
+
+
+def make_plan(scale: str, cifar10: bool) -> Plan:
+    """The steps that reproduce every figure and table at ``scale``; ``cifar10``: whether CIFAR-10 is
+    present (at the full scale it is downloaded if not, so the plan is the same either way)."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    s = SETTINGS[scale]
+    steps: list[Step] = [
+        Step("figure3a", "mnist_fc.py", "compare",
+             (*s["mnist"], *s["fig3a"], "methods=[information,binary,lognormal,none]")),
+        Step("table1", "vae.py", "table", (*s["vae"], f"ks={_listed(s['ks'])}")),
+        Step("table1-log-normal", "vae.py", "table",
+             (*s["vae"], f"ks={_listed(s['ks'])}", "prior=log_normal", "latents=[information]")),
+        Step("vae-samples-gaussian", "vae.py", "samples", (*s["vae"], "latent=gaussian", f"k={s['ks'][0]}")),
+        Step("vae-samples-information", "vae.py", "samples", (*s["vae"], "latent=information", f"k={s['ks'][0]}")),
+    ]
+    skipped = {}
+    use_stand_in = not cifar10 and s["cifar_sample"] is not None
+    cifar = s["cifar_sample"] if use_stand_in else s["cifar_real"]
+    stand_in = CIFAR_STAND_IN if use_stand_in else ""
+    steps += [
+        Step("figure5", "cifar.py", "sweep",
+             ("softplus", *cifar, "sweep_over=beta", f"betas={_listed(s['fig5_betas'])}",
+              f"filter_percentage={s['fig5_filters']}"), stand_in),
+        Step("figure3b-6", "cifar.py", "sweep",
+             ("softplus", *cifar, "sweep_over=filter_percentage", f"filter_percentages={_listed(s['fig3b_filters'])}",
+              "methods=[information,binary,none]"), stand_in),
+        Step("figure1-softplus", "cifar.py", "histograms",
+             ("softplus", *cifar, f"filter_percentage={s['fig1_filters']}"), stand_in),
+        Step("figure1-relu-train", "cifar.py", "train", (*cifar, f"filter_percentage={s['fig1_filters']}"), stand_in),
+        Step("figure1-relu", "cifar.py", "histograms", (*cifar, f"filter_percentage={s['fig1_filters']}"), stand_in),
+    ]
+    if cifar10 or scale == "full":
+        steps.append(Step("figure4", "occluded.py", "sweep", tuple(s["occluded"])))
+    else:
+        skipped["figure4"] = ("Occluded CIFAR needs CIFAR-10 itself (the digits occlude CIFAR images), which is not "
+                              "on this machine; no stand-in would test the paper's claim")
+    steps.append(Step("figure2-sweep", "cluttered.py", "sweep",
+                      (*s["cluttered"], f"betas={_listed(s['cluttered_betas'])}")))
+    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot", (*s["cluttered"], f"beta={beta}"))
+              for beta in s["cluttered_betas"]]
+    return Plan(scale, tuple(steps), skipped)
+
+
+def _format_seconds(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None] = print,
+             extra_args: Sequence[str] = (), python: str = sys.executable) -> dict:
+    """Run the plan's steps not yet done, each as ``python <script> <command> with <args>
+    <extra_args>`` in the project's root (``extra_args``: say, ``models_dir=...``), its output in
+    ``<work_dir>/logs/<step>.log``, its figures under ``<work_dir>/<step>/``. The ledger
+    ``<work_dir>/steps.json`` records each finished step's command, status and time and is
+    rewritten after every step; a step whose command is in the ledger as done
+    is skipped. A failed step is recorded and the others still run. Returns the ledger."""
+    work = Path(work_dir).resolve()
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    ledger_path = work / "steps.json"
+    ledger = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for number, step in enumerate(plan.steps, 1):
+        argv = step.argv(work, extra_args)
+        done = ledger.get(step.name, {})
+        prefix = f"[{number}/{len(plan.steps)}] {step.name}:"
+        if done.get("status") == "done" and done.get("argv") == argv:
+            echo(f"{prefix} done earlier ({_format_seconds(done['seconds'])}), reused")
+            continue
+        echo(f"{prefix} ./{' '.join(argv)}")
+        log = work / "logs" / f"{step.name}.log"
+        start = time.perf_counter()
+        with open(log, "w") as handle:
+            status = subprocess.run([python, *argv], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                                    env=env).returncode
+        seconds = time.perf_counter() - start
+        if status in (130, -2):  # interrupted: stop the plan, as the step itself did
+            raise KeyboardInterrupt
+        ledger[step.name] = {"argv": argv, "status": "done" if status == 0 else f"failed (exit {status})",
+                             "seconds": seconds, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+        atomic_write(ledger_path, lambda tmp: Path(tmp).write_text(json.dumps(ledger, indent=1) + "\n"))
+        if status == 0:
+            echo(f"{prefix} done in {_format_seconds(seconds)}")
+        else:
+            echo(f"{prefix} FAILED (exit {status}) after {_format_seconds(seconds)}; its last lines:\n"
+                 + "".join(log.read_text().splitlines(keepends=True)[-5:]))
+    return ledger

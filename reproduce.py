@@ -1,0 +1,73 @@
+#!/usr/bin/env python
+"""Reproduce every figure and table of the paper at one scale, then write the report.
+
+    ./reproduce.py --scale small          # under an hour on 2 CPU cores; results/REPORT.md
+    ./reproduce.py --scale full           # the paper's protocol (GPU-days)
+    ./reproduce.py --scale small --report-only
+
+Relative paths are taken from this script's folder. Steps already done are reused (plots/reproduce-<scale>/steps.json), and so are trained runs (models/):
+an interrupted reproduction picks up where it stopped. See infodropout/reproduce.py for each scale.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from infodropout.reproduce import SCALES, cifar10_present, make_plan, run_plan  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--out", default="results", help="where REPORT.md and its figures go (default: results)")
+    parser.add_argument("--work", default=None, help="where the steps' figures and logs go "
+                        "(default: plots/reproduce-<scale>)")
+    parser.add_argument("--datasets-dir", default="datasets", help="the scripts' datasets_dir")
+    parser.add_argument("--models-dir", default="models", help="the scripts' models_dir")
+    parser.add_argument("--report-only", action="store_true", help="write the report from the steps done so far")
+    args = parser.parse_args()
+    # The steps run in the project's folder, so every relative path is taken from there.
+    os.chdir(Path(__file__).resolve().parent)
+
+    work = args.work or f"plots/reproduce-{args.scale}"
+    plan = make_plan(args.scale, cifar10_present(args.datasets_dir))
+    start = time.perf_counter()
+    if not args.report_only:
+        print(f"Reproducing at the {args.scale} scale: {len(plan.steps)} steps on {platform.node() or 'this machine'}; "
+              f"logs in {work}/logs/.", flush=True)
+        try:
+            # Only non-default folders are passed on, so that the steps' commands stay the ones a user types.
+            extra = [f"{key}={value}" for key, value, default in (("datasets_dir", args.datasets_dir, "datasets"),
+                                                                    ("models_dir", args.models_dir, "models"))
+                     if value != default]
+            run_plan(plan, work, echo=lambda line: print(line, flush=True), extra_args=extra)
+        except KeyboardInterrupt:
+            print("Interrupted: run the same command again to go on from here.", file=sys.stderr)
+            return 130
+        print(f"All steps ran in {time.perf_counter() - start:.0f} s.")
+    from infodropout.report import write_report
+
+    report = write_report(plan, work, args.out)
+    print(f"Wrote {report}.")
+    ledger = _ledger(work)
+    failed = [step.name for step in plan.steps if ledger.get(step.name, {}).get("status", "done") != "done"]
+    if failed:
+        print(f"Failed steps: {', '.join(failed)} (logs in {work}/logs/).", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ledger(work: str) -> dict:
+    import json
+
+    path = Path(work) / "steps.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
