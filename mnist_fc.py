@@ -3,7 +3,7 @@
 
     ./mnist_fc.py train with dropout=information width=256
     ./mnist_fc.py test with dropout=information width=256
-    ./mnist_fc.py compare with widths=[64,256] methods=[information,binary]
+    ./mnist_fc.py compare with widths=[64,256] methods=[information,binary]    # figure 3a (also: sweep)
     ./mnist_fc.py print_config
 
 The full MNIST is downloaded into datasets/ on first use; ``dataset=sample`` uses instead the 10,000 real
@@ -63,6 +63,16 @@ def compare(_config, _run):
     """Figure 3a: train every method of ``methods`` at every width of ``widths`` for every seed of
     ``seeds``; print the test errors (%) as a table (mean ± std over seeds) and draw them against the
     number of hidden units into plots/mnist_fc-sweep<values>/ (results.json holds every run)."""
+    figure3a(_config, _run)
+
+
+@ex.command
+def sweep(_config, _run):
+    """The same as ``compare`` (figure 3a), under the name the other scripts give their sweeps."""
+    figure3a(_config, _run)
+
+
+def figure3a(_config, _run) -> None:
     import numpy as np
 
     from infodropout.experiment import run_sweep

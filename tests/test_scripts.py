@@ -98,6 +98,11 @@ def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
     assert sorted((r["dropout"], r["seed"]) for r in results) == [("binary", 0), ("binary", 1),
                                                                    ("information", 0), ("information", 1)]
     assert (folder / "figure3a.png").exists() and (folder / "figure3a.pdf").exists()
+    # `sweep` is the same command under the other scripts' name: the same runs, reused, the same table.
+    again = run("mnist_fc.py", "sweep", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
+                "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert row.group(0) in again.stdout and "Run " not in again.stdout
 
 
 def test_every_config_key_is_in_the_readme_reference():
