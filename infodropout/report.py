@@ -36,6 +36,7 @@ class Report:
         ledger = work / "steps.json"
         self.ledger = json.loads(ledger.read_text()) if ledger.exists() else {}
         self.steps = {step.name: step for step in plan.steps}
+        self.copied: set[Path] = set()
         (out / "figures").mkdir(parents=True, exist_ok=True)
 
     def add(self, *lines: str) -> None:
@@ -50,9 +51,10 @@ class Report:
         return self.ledger.get(name, {}).get("status") == "done"
 
     def folder(self, name: str) -> Path | None:
-        """The one folder a done step drew into (a sweep's or a run's), None if it has not run."""
-        folders = sorted(p for p in (self.work / name).glob("*") if p.is_dir()) if self.done(name) else []
-        return folders[0] if folders else None
+        """The folder a done step drew into (a sweep's or a run's), None if it has not run; the newest,
+        should a changed plan have left an older one beside it."""
+        folders = [p for p in (self.work / name).glob("*") if p.is_dir()] if self.done(name) else []
+        return max(folders, key=lambda folder: folder.stat().st_mtime) if folders else None
 
     def results(self, name: str) -> list[dict] | None:
         folder = self.folder(name)
@@ -67,6 +69,7 @@ class Report:
             return
         target = self.out / "figures" / f"{name}-{filename}"
         shutil.copyfile(folder / filename, target)
+        self.copied.add(target)
         self.add(f"![{caption}](figures/{target.name})", "")
 
     def provenance(self, *names: str) -> None:
@@ -79,6 +82,8 @@ class Report:
             command = " ".join(a for a in entry["argv"] if not a.startswith("plots_dir="))
             self.add(f"- `./{command}` — {entry['status']}, {_duration(entry['seconds'])}, "
                      f"finished {entry['finished']}")
+        for note in sorted({self.steps[name].note for name in names if self.steps[name].note}):
+            self.add(f"- {note[0].upper()}{note[1:]}.")
         stand_ins = {self.steps[name].stand_in for name in names if self.steps[name].stand_in}
         for stand_in in sorted(stand_ins):
             self.add(f"- **Data: {stand_in}.** The numbers below test the pipeline and the paper's qualitative "
@@ -388,7 +393,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     body = Report(plan, work, out)
     body.ledger = report.ledger
     outcomes = {title: section(body) for title, section in SECTIONS}
-    total = sum(entry["seconds"] for entry in report.ledger.values())
+    total = sum(report.ledger[step.name]["seconds"] for step in plan.steps if step.name in report.ledger)
     stand_ins = sorted({step.stand_in for step in plan.steps if step.stand_in})
     report.add(f"# Reproduction report: the {plan.scale} scale", "",
                f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {machine()}. "
@@ -415,4 +420,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     report.lines += body.lines
     path = out / "REPORT.md"
     path.write_text("\n".join(report.lines).rstrip() + "\n")
+    # figures/ belongs to the report: drop what an earlier report embedded and this one does not.
+    for stale in set((out / "figures").glob("*.png")) - body.copied:
+        stale.unlink()
     return path
