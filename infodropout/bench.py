@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from infodropout.layers import iter_layers  # noqa: E402
+from infodropout.machine import cpu_description  # noqa: E402
 from infodropout.models import all_cnn_32, all_cnn_96  # noqa: E402
 from infodropout.training import Classifier, epoch_batches  # noqa: E402
 
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = input_pipeline_cost(args.batch_size, args.pipeline_steps, jit_compile, fused)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+        "machine": {"platform": platform.platform(), "processor": cpu_description(), "cpus": os.cpu_count(),
                     "tensorflow": tf.__version__, "keras": keras.__version__},
         "settings": vars(args) | {"out": str(args.out)},
         "matmul_gflops": roofline, "runs": rows, "information_binary_ratio": ratios,
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 
-    print(f"\nMachine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}; "
+    print(f"\nMachine: {os.cpu_count()} CPUs, {cpu_description()}, TensorFlow {tf.__version__}; "
           f"matmul roofline {roofline:.1f} GFLOP/s; batch {args.batch_size}; jit_compile={jit_compile}, fused={fused}\n")
     print("| network | dropout | ms/step | images/s | GFLOP/image (train) | % of roofline |")
     print("|---|---|---|---|---|---|")

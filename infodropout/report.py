@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
+from infodropout.machine import cpu_description
 from infodropout.reproduce import Plan
 
 # Table I of the paper (SPEC §7): test lower bound in nats per image.
@@ -83,7 +84,8 @@ class Report:
             self.add(f"- `./{command}` — {entry['status']}, {_duration(entry['seconds'])}, "
                      f"finished {entry['finished']}")
         for note in sorted({self.steps[name].note for name in names if self.steps[name].note}):
-            self.add(f"- {note[0].upper()}{note[1:]}.")
+            # A sentence's first letter, unless it is a symbol such as β, which must keep its case.
+            self.add(f"- {note[0].upper() if note[0].isascii() else note[0]}{note[1:]}.")
         stand_ins = {self.steps[name].stand_in for name in names if self.steps[name].stand_in}
         for stand_in in sorted(stand_ins):
             self.add(f"- **Data: {stand_in}.** The numbers below test the pipeline and the paper's qualitative "
@@ -375,14 +377,8 @@ SECTIONS: tuple[tuple[str, Callable[[Report], dict]], ...] = (
 
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
-    except OSError:
-        pass
     versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("tensorflow", "keras"))
-    return f"{os.cpu_count()} CPU cores ({cpu or 'unknown CPU'}), {platform.system()} {platform.release()}; {versions}"
+    return f"{os.cpu_count()} CPU cores ({cpu_description()}), {platform.system()} {platform.release()}; {versions}"
 
 
 def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
