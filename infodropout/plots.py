@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,6 +80,20 @@ def plot_vae_samples(network, images: np.ndarray, out_dir: str | os.PathLike, pr
     return save_figure(figure, Path(out_dir) / "samples")
 
 
+def _set_title(axis, title: str) -> None:
+    # A run's name is one long word (cifar.activations=softplus.beta=0.3...): wrapped, it no longer
+    # widens the figure and squeezes the plot into a corner.
+    if title:
+        axis.set_title(textwrap.fill(title, 60), fontsize=7)
+
+
+def _tick_at(axis, xs: Sequence[float]) -> None:
+    """Label a log-scaled x axis at the measured values, as plain numbers (0.05, 0.1, 512): the
+    default labels (2^9, 3×10^-1) are harder to read and crowd each other between decades."""
+    axis.set_xticks(list(xs), [f"{x:g}" for x in xs])
+    axis.set_xticks([], minor=True)
+
+
 def plot_series(results: Sequence[dict], x_key: str, series: dict[str, str], path_without_suffix: str | os.PathLike,
                 xlabel: str, ylabel: str, title: str = "") -> list[Path]:
     """One line per entry of ``series`` (key in each result → legend label) against ``x_key``, log-scaled
@@ -91,12 +106,12 @@ def plot_series(results: Sequence[dict], x_key: str, series: dict[str, str], pat
         axis.plot(xs, [r[key] for r in results], marker="o", label=label)
     if xs and all(x > 0 for x in xs):
         axis.set_xscale("log")
+        _tick_at(axis, xs)
     axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    if title:
-        axis.set_title(title, fontsize=9)
+    _set_title(axis, title)
     return save_figure(figure, path_without_suffix)
 
 
@@ -113,6 +128,7 @@ def plot_error_by_method(results: Sequence[dict], x_key: str, path_without_suffi
         axis.errorbar(xs, [np.mean(e) for e in errors], yerr=[np.std(e) for e in errors], marker="o",
                       capsize=3, label=labels.get(method, method))
     axis.set_xscale("log", base=2)
+    _tick_at(axis, sorted({r[x_key] for r in results}))
     axis.set_xlabel(xlabel)
     axis.set_ylabel("test error (%)")
     axis.grid(alpha=0.3)
@@ -138,6 +154,5 @@ def plot_activation_histogram(log_z: np.ndarray, prior: str, path_without_suffix
     axis.set_xlabel("log z")
     axis.set_ylabel("density")
     axis.legend(fontsize=8)
-    if title:
-        axis.set_title(title, fontsize=9)
+    _set_title(axis, title)
     return save_figure(figure, path_without_suffix)

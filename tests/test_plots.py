@@ -37,3 +37,34 @@ def test_activation_histogram_against_each_prior(prior, tmp_path):
     log_z = np.concatenate([np.random.default_rng(0).normal(size=1000), [-np.inf]])  # a dead ReLU unit is skipped
     files = plot_activation_histogram(log_z, prior, tmp_path / "histogram", prior_mean=0.1, prior_std=0.9)
     assert written(files) == ["histogram.pdf", "histogram.png"]
+
+
+def test_log_axes_are_labelled_at_the_measured_values(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from infodropout import plots
+
+    labels = []
+
+    def keep_labels(figure, path, formats=("png",)):
+        figure.canvas.draw()
+        labels.append([tick.get_text() for tick in figure.axes[0].get_xticklabels()])
+        plt.close(figure)
+        return []
+
+    monkeypatch.setattr(plots, "save_figure", keep_labels)
+    plot_series(RESULTS, "beta", {"total_correlation": "TC"}, tmp_path / "tc", "β", "TC")
+    results = [{"dropout": "information", "width": w, "error": 1.0} for w in (32, 128, 512)]
+    plot_error_by_method(results, "width", tmp_path / "figure3a", ["information"], "hidden units")
+    assert labels == [["0.1", "1", "3"], ["32", "128", "512"]]
+
+
+def test_a_long_run_name_as_title_does_not_widen_the_figure(tmp_path):
+    from PIL import Image
+
+    name = "cifar.activations=softplus.beta=0.3.dataset=sample.epochs=10.filter_percentage=0.25.lr_drops=[4,6,8]"
+    log_z = np.random.default_rng(0).normal(size=1000)
+    plot_activation_histogram(log_z, "log_normal", tmp_path / "plain")
+    plot_activation_histogram(log_z, "log_normal", tmp_path / "titled", title=f"{name}: layer")
+    plain, titled = tmp_path / "plain.png", tmp_path / "titled.png"
+    assert Image.open(titled).width <= 1.1 * Image.open(plain).width
