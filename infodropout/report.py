@@ -84,8 +84,7 @@ class Report:
             self.add(f"- `./{command}` — {entry['status']}, {_duration(entry['seconds'])}, "
                      f"finished {entry['finished']}")
         for note in sorted({self.steps[name].note for name in names if self.steps[name].note}):
-            # A sentence's first letter, unless it is a symbol such as β, which must keep its case.
-            self.add(f"- {note[0].upper() if note[0].isascii() else note[0]}{note[1:]}.")
+            self.add(f"- {note}.")
         stand_ins = {self.steps[name].stand_in for name in names if self.steps[name].stand_in}
         for stand_in in sorted(stand_ins):
             self.add(f"- **Data: {stand_in}.** The numbers below test the pipeline and the paper's qualitative "

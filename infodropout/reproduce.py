@@ -40,7 +40,8 @@ class Step:
     args: tuple[str, ...] = ()
     # What the step's results stand for, for the report: "", or why they are not the paper's data.
     stand_in: str = ""
-    # A choice of the scale the report should state beside the step's commands.
+    # A sentence the report prints beside the step's commands, as written: where the scale departs
+    # from the paper, and why.
     note: str = ""
 
     def argv(self, plots_dir: Path, extra: Sequence[str] = ()) -> list[str]:
@@ -71,8 +72,8 @@ SETTINGS = {
         ks=[1],
         cifar_sample=["dataset=sample", "sample_test=700", "num_train=300", "epochs=1", "lr_drops=[]"],
         cifar_real=["num_train=300", "num_test=700", "epochs=1", "lr_drops=[]"],
-        fig5_filters=0.05, fig5_betas=[1.0, 3.0], fig3b_filters=[0.05, 0.1], fig3b_methods=["information", "binary", "none"],
-        fig1_filters=0.05,
+        fig5_filters=0.05, fig5_betas=[1.0, 3.0], fig3b_filters=[0.05, 0.1],
+        fig3b_methods=["information", "binary", "none"], fig1_filters=0.05,
         cluttered=["digits=sample", "num_train=64", "num_test=32", "epochs=1", "lr_drops=[]",
                    "filter_percentage=0.1", "plot_images=2"],
         cluttered_betas=[0.01, 0.5],
@@ -106,7 +107,7 @@ SETTINGS = {
         # (CIFAR's rate) it reaches 52 % test error in 7, as the quarter-size network did in 20 at 0.01.
         cluttered=["digits=sample", "epochs=7", "lr_drops=[4,6]", "learning_rate=0.05", "filter_percentage=0.125"],
         cluttered_betas=[0.01, 0.05, 0.2],
-        cluttered_note="on 8,000 training canvases instead of 50,000, a β here weighs on each image as 6.25 β "
+        cluttered_note="On 8,000 training canvases instead of 50,000, a β here weighs on each image as 6.25 β "
                        "would in the paper (the KL enters the loss as β/N·ΣKL): these β stand for the paper's "
                        "0.06, 0.3 and 1.25. The learning rate is 0.05, not the paper's 0.01, so that 7 epochs "
                        "learn (at 0.01 the training error was still 88 % after 3 of them)",
@@ -157,31 +158,33 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     use_stand_in = not cifar10 and s["cifar_sample"] is not None
     cifar = s["cifar_sample"] if use_stand_in else s["cifar_real"]
     stand_in = CIFAR_STAND_IN if use_stand_in else ""
-    note = s.get("cifar_note", "")
+
+    def cifar_step(name: str, command: str, *args: str, softplus: bool = False) -> Step:
+        # Every All-CNN-32 step shares the scale's CIFAR settings, its data and what the report says of them.
+        return Step(name, "cifar.py", command, ("softplus",) * softplus + (*cifar, *args), stand_in,
+                    s.get("cifar_note", ""))
+
+    fig1 = f"filter_percentage={s['fig1_filters']}"
     steps += [
-        Step("figure5", "cifar.py", "sweep",
-             ("softplus", *cifar, "sweep_over=beta", f"betas={_listed(s['fig5_betas'])}",
-              f"filter_percentage={s['fig5_filters']}"), stand_in, note),
-        Step("figure3b-6", "cifar.py", "sweep",
-             ("softplus", *cifar, "sweep_over=filter_percentage", f"filter_percentages={_listed(s['fig3b_filters'])}",
-              f"methods={_listed(s['fig3b_methods'])}"), stand_in, note),
-        Step("figure1-softplus", "cifar.py", "histograms",
-             ("softplus", *cifar, f"filter_percentage={s['fig1_filters']}"), stand_in, note),
-        Step("figure1-relu-train", "cifar.py", "train", (*cifar, f"filter_percentage={s['fig1_filters']}"), stand_in,
-             note),
-        Step("figure1-relu", "cifar.py", "histograms", (*cifar, f"filter_percentage={s['fig1_filters']}"), stand_in,
-             note),
+        cifar_step("figure5", "sweep", "sweep_over=beta", f"betas={_listed(s['fig5_betas'])}",
+                   f"filter_percentage={s['fig5_filters']}", softplus=True),
+        cifar_step("figure3b-6", "sweep", "sweep_over=filter_percentage",
+                   f"filter_percentages={_listed(s['fig3b_filters'])}", f"methods={_listed(s['fig3b_methods'])}",
+                   softplus=True),
+        cifar_step("figure1-softplus", "histograms", fig1, softplus=True),
+        cifar_step("figure1-relu-train", "train", fig1),
+        cifar_step("figure1-relu", "histograms", fig1),
     ]
     if cifar10 or scale == "full":
         steps.append(Step("figure4", "occluded.py", "sweep", tuple(s["occluded"])))
     else:
         skipped["figure4"] = ("Occluded CIFAR needs CIFAR-10 itself (the digits occlude CIFAR images), which is not "
                               "on this machine; no stand-in would test the paper's claim")
-    note = s.get("cluttered_note", "")
+    cluttered_note = s.get("cluttered_note", "")
     steps.append(Step("figure2-sweep", "cluttered.py", "sweep",
-                      (*s["cluttered"], f"betas={_listed(s['cluttered_betas'])}"), note=note))
-    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot", (*s["cluttered"], f"beta={beta}"), note=note)
-              for beta in s["cluttered_betas"]]
+                      (*s["cluttered"], f"betas={_listed(s['cluttered_betas'])}"), note=cluttered_note))
+    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot", (*s["cluttered"], f"beta={beta}"),
+                   note=cluttered_note) for beta in s["cluttered_betas"]]
     return Plan(scale, tuple(steps), skipped)
 
 
