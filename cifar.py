@@ -12,7 +12,7 @@ The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (o
 digits padded to 32×32×3 (its last ``sample_test`` digits as the test set); its numbers are not CIFAR-10's.
 """
 
-from infodropout.experiment import (
+from infodropout.paper.experiment import (
     CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
     checked_load, fail, load_checkpoint, make_experiment, one_of, run_experiment, run_name, word_list,
 )
@@ -43,7 +43,9 @@ ex = make_experiment("cifar", DEFAULTS, RULES, named_configs={"softplus": SOFTPL
 
 
 def load_data(config):
-    from infodropout.data import load_cifar10, load_mnist_sample, mnist_as_cifar_shape, subset
+    from infodropout.paper.data import load_cifar10
+    from infodropout.paper.formats import load_mnist_sample, subset
+    from infodropout.paper.preprocessing import mnist_as_cifar_shape
 
     if config["dataset"] == "sample":
         data = mnist_as_cifar_shape(load_mnist_sample(num_test=config["sample_test"]))
@@ -84,7 +86,7 @@ def histograms(_config):
 
     from infodropout.analysis import layer_readouts, log_activation_summary
     from infodropout.layers import information_dropout_layers
-    from infodropout.plots import plot_activation_histogram
+    from infodropout.paper.plots import plot_activation_histogram
 
     if _config["dropout"] != "information":
         fail("histograms reads the last Information Dropout layer: use dropout=information.")
@@ -136,8 +138,8 @@ def sweep(_config, _run):
     ``sweep_over=filter_percentage``: figures 3b and 6, the test error of each method of ``methods`` and
     the information through each dropout layer against each share of ``filter_percentages``. Runs are
     trained or reused; results.json and the figures go to plots/cifar-sweep<values>/."""
-    from infodropout.experiment import run_sweep, train_and_test, word_list
-    from infodropout.plots import plot_error_by_method, plot_series
+    from infodropout.paper.experiment import run_sweep, train_and_test, word_list
+    from infodropout.paper.plots import plot_error_by_method, plot_series
 
     if _config["sweep_over"] == "beta":
         points = [{"beta": b} for b in _config["betas"]]

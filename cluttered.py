@@ -11,7 +11,7 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 ``-sample``, so that they never pass for the real data set); the authors' archive is read as it is.
 """
 
-from infodropout.experiment import (
+from infodropout.paper.experiment import (
     ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_defaults, all_cnn_network,
     checked_load, fail, integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name,
 )
@@ -35,7 +35,7 @@ ex = make_experiment("cluttered", DEFAULTS, RULES, named_configs={"softplus": SO
 
 
 def load_data(config):
-    from infodropout.data import load_cluttered
+    from infodropout.paper.data import load_cluttered
 
     return load_cluttered(config["datasets_dir"], config["num_train"], config["num_test"], source=config["digits"])
 
@@ -68,8 +68,8 @@ def plot(_config, _run):
     and the localisation score of every dropout layer over the test set."""
     from pathlib import Path
 
-    from infodropout.experiment import markdown_table
-    from infodropout.plots import plot_kl_heatmaps
+    from infodropout.paper.experiment import markdown_table
+    from infodropout.paper.plots import plot_kl_heatmaps
 
     if _config["dropout"] != "information":
         fail("plot draws the KL of Information Dropout layers: use dropout=information.")
@@ -97,8 +97,8 @@ def plot(_config, _run):
 def sweep(_config, _run):
     """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
     localisation score against β into plots/cluttered-sweep<values>/ (results.json holds the numbers)."""
-    from infodropout.experiment import run_sweep, train_and_test
-    from infodropout.plots import plot_series
+    from infodropout.paper.experiment import run_sweep, train_and_test
+    from infodropout.paper.plots import plot_series
 
     if _config["dropout"] != "information":
         fail("sweep scores the KL of Information Dropout layers: use dropout=information.")

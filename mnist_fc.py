@@ -10,7 +10,7 @@ The full MNIST is downloaded into datasets/ on first use; ``dataset=sample`` use
 MNIST digits shipped in infodropout/resources/, the last ``sample_test`` of them as the test set.
 """
 
-from infodropout.experiment import (
+from infodropout.paper.experiment import (
     COMMON_RULES, MNIST_RULES, Rule, add_classifier_commands, integer_at_least, load_mnist_data, make_experiment,
     markdown_table, one_of, run_experiment, train_and_test, training_defaults, word_list,
 )
@@ -75,8 +75,8 @@ def sweep(_config, _run):
 def figure3a(_config, _run) -> None:
     import numpy as np
 
-    from infodropout.experiment import run_sweep
-    from infodropout.plots import plot_error_by_method
+    from infodropout.paper.experiment import run_sweep
+    from infodropout.paper.plots import plot_error_by_method
 
     methods = word_list(_config["methods"])
     points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]

@@ -7,10 +7,10 @@ MNIST digit is the nuisance.
     ./occluded.py nuisance with beta=1.0       # the nuisance probe, and the main error with noisy (N) and deterministic (D) representation
 
 The data are datasets/occluded-cifar-{train,test}.npz, built on first use from CIFAR-10 and MNIST (both
-downloaded on first use); the compositing rule is in infodropout.generate.occlude.
+downloaded on first use); the compositing rule is in infodropout.paper.generate.occlude.
 """
 
-from infodropout.experiment import (
+from infodropout.paper.experiment import (
     CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
     checked_load, checkpoint_path, fail, fit_options, integer_at_least, load_checkpoint, make_experiment,
     markdown_table, run_experiment, run_name, seed_run, train_settings, training_failures,
@@ -23,7 +23,8 @@ ex = make_experiment("occluded", DEFAULTS, RULES, named_configs={"softplus": SOF
 
 
 def load_data(config):
-    from infodropout.data import load_occluded_cifar, subset
+    from infodropout.paper.data import load_occluded_cifar
+    from infodropout.paper.formats import subset
 
     return subset(load_occluded_cifar(config["datasets_dir"]), config["num_train"], config["num_test"])
 
@@ -39,7 +40,7 @@ def nuisance_errors(config, network, data) -> dict:
 
     from infodropout.models import nuisance_probe
     from infodropout.prediction import noisy_error
-    from infodropout.training import evaluate_classifier, train_nuisance_probe
+    from infodropout.paper.training import evaluate_classifier, train_nuisance_probe
 
     settings = train_settings(config)
     seed_run(settings)
@@ -69,7 +70,7 @@ def nuisance(_config, _run):
     """The nuisance probe of the run trained `with` the same values, and the main errors N and D."""
     if _config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
-    from infodropout.training import recalibrate_batch_norm
+    from infodropout.paper.training import recalibrate_batch_norm
 
     network = load_checkpoint("occluded", _config, DEFAULTS)
     data = checked_load(load_data, _config)
@@ -85,8 +86,8 @@ def nuisance(_config, _run):
 def sweep(_config, _run):
     """Figure 4: train (or reuse) a run and its nuisance probe for each β of ``betas``, then plot the
     main error (N and D) and the nuisance error against β into plots/occluded-sweep<values>/."""
-    from infodropout.experiment import run_sweep, train_and_test
-    from infodropout.plots import plot_series
+    from infodropout.paper.experiment import run_sweep, train_and_test
+    from infodropout.paper.plots import plot_series
 
     if _config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")

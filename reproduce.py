@@ -18,7 +18,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from infodropout.reproduce import SCALES, cifar10_present, make_plan, run_plan  # noqa: E402
+from infodropout.paper.reproduce import SCALES, cifar10_present, make_plan, run_plan  # noqa: E402
 
 
 def main() -> int:
@@ -50,7 +50,7 @@ def main() -> int:
             print("Interrupted: run the same command again to go on from here.", file=sys.stderr)
             return 130
         print(f"All steps ran in {time.perf_counter() - start:.0f} s.")
-    from infodropout.report import write_report
+    from infodropout.paper.report import write_report
 
     report = write_report(plan, work, args.out)
     print(f"Wrote {report}.")

@@ -11,7 +11,7 @@ The bound is the test set's variational lower bound in nats per image, log p(x|z
 from q(z|x) and averaged over ``test_samples`` draws (infodropout.vae.variational_lower_bound).
 """
 
-from infodropout.experiment import (
+from infodropout.paper.experiment import (
     COMMON_RULES, MNIST_RULES, Rule, checked_load, checkpoint_path, fail, fit_options, integer_at_least,
     load_checkpoint, load_mnist_data, make_experiment, markdown_table, one_of, run_experiment, run_name, seed_run,
     train_settings, training_defaults, training_failures, word_list,
@@ -53,7 +53,7 @@ ex = make_experiment("vae", DEFAULTS, RULES)
 
 
 def load_data(config):
-    from infodropout.data import Dataset
+    from infodropout.paper.formats import Dataset
     from infodropout.vae import binarize
 
     data = load_mnist_data(config)
@@ -62,8 +62,9 @@ def load_data(config):
 
 def train_one(config, log_scalar=None) -> dict:
     """Train (or resume, or reuse if complete) the run of ``config``, then return its test bound."""
-    from infodropout.training import fit_trainer
-    from infodropout.vae import Autoencoder, variational_lower_bound, variational_autoencoder
+    from infodropout.paper.training import fit_trainer
+    from infodropout.paper.vae_training import Autoencoder
+    from infodropout.vae import variational_lower_bound, variational_autoencoder
 
     if config["latent"] == "gaussian" and config["prior"] != DEFAULTS["prior"]:
         fail("prior= chooses the Information latent's prior; the Gaussian latent has its own N(0, I).")
@@ -109,7 +110,7 @@ def test(_config, _run):
 def table(_config, _run):
     """Table I: the test lower bound for each k of ``ks`` and each latent of ``latents``, beside the
     paper's; every run is trained or reused, and results.json goes to plots/vae-sweep<values>/."""
-    from infodropout.experiment import run_sweep
+    from infodropout.paper.experiment import run_sweep
 
     latents = word_list(_config["latents"])
     if "gaussian" in latents and _config["prior"] != DEFAULTS["prior"]:
@@ -131,7 +132,7 @@ def samples(_config):
     """Reconstructions of test digits (and, for the Gaussian latent, decoded prior samples) into plots/."""
     from pathlib import Path
 
-    from infodropout.plots import plot_vae_samples
+    from infodropout.paper.plots import plot_vae_samples
 
     network = load_checkpoint("vae", _config, DEFAULTS)
     data = checked_load(load_data, _config)

@@ -1,11 +1,13 @@
-"""Information Dropout (Achille & Soatto, arXiv:1611.01353) in TensorFlow / Keras 3.
+"""Information Dropout (Achille & Soatto, arXiv:1611.01353) as a Keras 3 layer, on every backend.
 
 The layer for your own models::
 
     from infodropout import InformationDropout
 
-The paper's networks, training protocol and analyses live in the submodules ``models``,
-``training``, ``analysis`` and ``data``; ``experiment`` is the sacred glue of the top-level scripts.
+The library (this package's top-level modules: ``layers``, ``kl``, ``prediction``, ``callbacks``,
+``models``, ``vae``, ``analysis``) needs only Keras and NumPy and runs on TensorFlow, JAX and PyTorch.
+The harness of the paper's experiments (training protocol, data sets, sacred glue, figures, report)
+is :mod:`infodropout.paper`; it imports the library, never the other way round.
 """
 
 import importlib

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from infodropout.layers import iter_layers
 
@@ -32,24 +32,36 @@ def stochastic_inference(model: keras.layers.Layer) -> Iterator[None]:
             layer.trainable = old
 
 
+def _noisy_outputs(model: keras.Model, x: np.ndarray, batch_size: int, samples: int):
+    """For each batch of ``x``: a (samples, batch, ...) numpy array of outputs with the noise on."""
+    for start in range(0, len(x), batch_size):
+        batch = ops.convert_to_tensor(x[start:start + batch_size])
+        yield np.stack([keras.ops.convert_to_numpy(model(batch, training=True)) for _ in range(samples)])
+
+
 def mc_predict(model: keras.Model, x: np.ndarray, samples: int = 10, batch_size: int = 100,
                from_logits: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Average the softmax of ``samples`` noisy forward passes (noise on, batch norm at test mode).
 
     Returns the mean class probabilities and their standard deviation over the samples, both of shape
-    (len(x), classes). ``from_logits=False`` if the model already ends in a softmax.
-    """
-    if samples < 1:
-        raise ValueError(f"mc_predict: samples must be >= 1, got {samples}.")
-    with stochastic_inference(model):
-        @tf.function
-        def probabilities(images):
-            outputs = model(images, training=True)
-            return tf.nn.softmax(outputs) if from_logits else outputs
+    (len(x), classes). ``from_logits=False`` if the model already ends in a softmax. Runs eagerly on
+    every Keras backend (TensorFlow, JAX, PyTorch).
 
-        means, stds = [], []
-        for start in range(0, len(x), batch_size):
-            draws = np.stack([probabilities(x[start:start + batch_size]).numpy() for _ in range(samples)])
+    Example::
+
+        mean, spread = mc_predict(model, x_test, samples=20)
+        uncertain = spread.max(axis=-1) > 0.2
+    """
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise ValueError(f"mc_predict: samples must be an integer >= 1, got {samples!r}.")
+    if batch_size < 1:
+        raise ValueError(f"mc_predict: batch_size must be >= 1, got {batch_size!r}.")
+    means, stds = [], []
+    with stochastic_inference(model):
+        for draws in _noisy_outputs(model, x, batch_size, samples):
+            if from_logits:
+                draws = np.exp(draws - draws.max(axis=-1, keepdims=True))
+                draws /= draws.sum(axis=-1, keepdims=True)
             means.append(draws.mean(axis=0))
             stds.append(draws.std(axis=0))
     return np.concatenate(means), np.concatenate(stds)
@@ -59,7 +71,6 @@ def noisy_error(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: in
     """Classification error (%) with the noise on and batch norm in test mode: the paper's "noisy
     representation (N)", one noise draw per image."""
     with stochastic_inference(model):
-        logits = tf.function(lambda images: model(images, training=True))
-        wrong = sum(int(np.sum(np.argmax(logits(x[i:i + batch_size]).numpy(), axis=-1) != y[i:i + batch_size]))
-                    for i in range(0, len(x), batch_size))
+        wrong = sum(int(np.sum(np.argmax(draws[0], axis=-1) != y[start:start + batch_size]))
+                    for start, draws in zip(range(0, len(x), batch_size), _noisy_outputs(model, x, batch_size, 1)))
     return 100.0 * wrong / len(x)

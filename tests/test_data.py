@@ -13,27 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout import data
-from infodropout.data import (
-    IDX_IMAGES_MAGIC,
-    IDX_LABELS_MAGIC,
-    ClutteredDataset,
-    DataError,
-    Dataset,
-    OccludedDataset,
-    apply_zca,
-    fit_zca,
-    load_cifar10,
-    load_mnist_sample,
-    load_npz,
-    per_image_standardize,
-    read_cifar_batch,
-    read_cifar_folder,
-    read_idx,
-    read_mnist_idx,
-    save_npz,
-    subset,
-)
+from infodropout.paper import data
+from infodropout.paper.data import load_cifar10
+from infodropout.paper.errors import DataError
+from infodropout.paper.formats import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, ClutteredDataset, Dataset, OccludedDataset, load_mnist_sample, load_npz, read_cifar_batch, read_cifar_folder, read_idx, read_mnist_idx, save_npz, subset
+from infodropout.paper.preprocessing import apply_zca, fit_zca, mnist_as_cifar_shape, per_image_standardize
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -82,7 +66,7 @@ def test_mnist_sample_split_is_last_examples(mnist):
 
 def test_mnist_as_cifar_shape_pads_copies_channels_and_centres(mnist):
     small = Dataset(mnist.x_train[:100], mnist.y_train[:100], mnist.x_test[:50], mnist.y_test[:50])
-    shaped = data.mnist_as_cifar_shape(small)
+    shaped = mnist_as_cifar_shape(small)
     assert shaped.x_train.shape == (100, 32, 32, 3) and shaped.x_test.shape == (50, 32, 32, 3)
     assert shaped.x_train.dtype == np.float32
     assert abs(float(shaped.x_train.mean())) < 1e-5  # centred on the training mean
@@ -374,7 +358,7 @@ def test_process_cifar_bad_folder_is_one_line_error(tmp_path):
 
 def test_module_does_not_import_tensorflow():
     assert "tensorflow" not in data.__dict__
-    code = ("import sys, infodropout.data, infodropout.download, infodropout.generate; "
+    code = ("import sys, infodropout.paper.data; "
             "print('tensorflow' in sys.modules or 'keras' in sys.modules or 'sacred' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO,
                             capture_output=True, text=True, timeout=60)

@@ -1,4 +1,4 @@
-"""Tests of infodropout.download and of the real download path of load_mnist / process_cifar.py.
+"""Tests of infodropout.paper.download and of the real download path of load_mnist / process_cifar.py.
 
 Every download goes to an HTTP server on 127.0.0.1 started by the test (port 0, in a thread), serving
 files in the real formats (gzipped IDX, the CIFAR-10 tarball layout) that the tests write; the
@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout import data, download
-from infodropout.data import DataError, Dataset, load_mnist, read_cifar_folder
-from infodropout.download import (
+from infodropout.paper import data, download
+from infodropout.paper.data import load_mnist
+from infodropout.paper.errors import DataError
+from infodropout.paper.formats import Dataset, read_cifar_folder
+from infodropout.paper.download import (
     CIFAR_TARBALL,
     MNIST_TEST_IMAGES,
     MNIST_TEST_LABELS,

@@ -9,17 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout import data, generate
-from infodropout.data import (
-    DataError,
-    cluttered_path,
-    load_cluttered,
-    load_occluded_cifar,
-    mnist_sample_uint8,
-    read_npz,
-    save_npz,
-)
-from infodropout.generate import bright_colours, generate_cluttered, ink_boxes, occlude
+from infodropout.paper import data, generate, preprocessing
+from infodropout.paper.data import load_cluttered, load_occluded_cifar
+from infodropout.paper.errors import DataError
+from infodropout.paper.formats import cluttered_path, mnist_sample_uint8, read_npz, save_npz
+from infodropout.paper.generate import bright_colours, generate_cluttered, ink_boxes, occlude
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +245,7 @@ def test_load_occluded_cifar_builds_from_raw_data_then_reads(tmp_path, sample, m
         fitted.append(x.shape)
         return x.mean(axis=0, dtype=np.float64), np.eye(x.shape[1])
 
-    monkeypatch.setattr(data, "fit_zca", identity_zca)
+    monkeypatch.setattr(preprocessing, "fit_zca", identity_zca)
     dataset = load_occluded_cifar(tmp_path, progress=None)
     assert fitted == [(60, 3072)]  # fitted once, on the 60 occluded training images
     monkeypatch.undo()

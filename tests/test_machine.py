@@ -1,6 +1,6 @@
 """The machine a measurement ran on is named with its vector unit, which sets the CPU's speed."""
 
-from infodropout.machine import cpu_description
+from infodropout.paper.machine import cpu_description
 
 CPUINFO = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx fma {}\n"
 

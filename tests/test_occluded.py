@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from infodropout.models import all_cnn_32, nuisance_probe
-from infodropout.training import TrainSettings, train_nuisance_probe
+from infodropout.paper.training import TrainSettings, train_nuisance_probe
 from test_scripts import run
 
 RNG = np.random.default_rng(0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from infodropout.plots import plot_activation_histogram, plot_error_by_method, plot_series
+from infodropout.paper.plots import plot_activation_histogram, plot_error_by_method, plot_series
 
 RESULTS = [{"beta": b, "error": 10 + b, "total_correlation": 0.1 * b, "main_error_N": 20.0, "main_error_D": 19.0,
             "nuisance_error": 50 + b} for b in (0.1, 1.0, 3.0)]
@@ -42,7 +42,7 @@ def test_activation_histogram_against_each_prior(prior, tmp_path):
 def test_log_axes_are_labelled_at_the_measured_values(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from infodropout import plots
+    from infodropout.paper import plots
 
     labels = []
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from infodropout.report import rank_correlation
-from infodropout.reproduce import CIFAR_STAND_IN, ROOT, SCALES, Plan, Step, cifar10_present, make_plan, run_plan
+from infodropout.paper.report import rank_correlation
+from infodropout.paper.reproduce import CIFAR_STAND_IN, ROOT, SCALES, Plan, Step, cifar10_present, make_plan, run_plan
 
 
 def table_cells(markdown: str) -> list[str]:

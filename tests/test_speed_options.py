@@ -7,7 +7,7 @@ import pytest
 
 from infodropout.layers import noise_scale
 from infodropout.models import all_cnn_32, fully_connected
-from infodropout.training import TrainSettings, train_classifier
+from infodropout.paper.training import TrainSettings, train_classifier
 
 RNG = np.random.default_rng(0)
 X_IMAGES, X_DIGITS = RNG.normal(size=(60, 32, 32, 3)).astype("float32"), RNG.uniform(size=(60, 28, 28, 1)).astype("float32")

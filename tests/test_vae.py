@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from infodropout.data import load_mnist_sample
+from infodropout.paper.formats import load_mnist_sample
 from infodropout.kl import kl_log_normal, kl_log_uniform
-from infodropout.training import TrainSettings, fit_trainer
-from infodropout.vae import Autoencoder, binarize, variational_lower_bound, variational_autoencoder
+from infodropout.paper.training import TrainSettings, fit_trainer
+from infodropout.paper.vae_training import Autoencoder
+from infodropout.vae import binarize, variational_lower_bound, variational_autoencoder
 
 IMAGES = binarize(load_mnist_sample().x_train[:600])
 

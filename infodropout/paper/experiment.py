@@ -20,12 +20,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from sacred import Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
-from infodropout.data import DataError, Dataset  # noqa: E402
+from infodropout.paper.errors import DataError  # noqa: E402
+
+from infodropout.paper.formats import Dataset  # noqa: E402
 
 if TYPE_CHECKING:
     import keras
 
-    from infodropout.training import TrainSettings
+    from infodropout.paper.training import TrainSettings
 
 # Config entries that never enter a run's name: where things go, how fast (the speed options leave
 # the mathematics unchanged), how a trained run is tested, and the lists a multi-run command loops
@@ -171,7 +173,8 @@ MNIST_RULES: dict[str, Rule] = {
 def load_mnist_data(config: Mapping) -> Dataset:
     """The full MNIST (``dataset=mnist``, downloaded on first use) or the embedded sample with its last
     ``sample_test`` digits as the test set, cut to ``num_train`` / ``num_test``."""
-    from infodropout.data import load_mnist, load_mnist_sample, subset
+    from infodropout.paper.data import load_mnist
+    from infodropout.paper.formats import load_mnist_sample, subset
 
     if config["dataset"] == "mnist":
         data = load_mnist(config["datasets_dir"])
@@ -244,7 +247,7 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 def train_settings(config: Mapping) -> "TrainSettings":
     """The optimisation entries of a script's config as :class:`TrainSettings`."""
     # Imported here so that print_config and invalid values answer without loading TensorFlow.
-    from infodropout.training import TrainSettings
+    from infodropout.paper.training import TrainSettings
 
     return TrainSettings(
         batch_size=config["batch_size"],
@@ -263,9 +266,9 @@ def train_settings(config: Mapping) -> "TrainSettings":
 def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "keras.Model":
     """The network that `train with` the same values saved; a missing one ends the program with a
     one-line message."""
-    from infodropout.training import load_network
+    from infodropout.paper.training import load_network
 
-    from infodropout.checkpoint import CheckpointError
+    from infodropout.paper.checkpoint import CheckpointError
 
     try:
         return load_network(checkpoint_path(config["models_dir"], run_name(experiment, config, defaults)))
@@ -303,7 +306,7 @@ def train_and_test(
     the logits network whose KL is divided by ``n_train``. Returns the test metrics with the network,
     as tested (batch norm recalibrated), and the data, for analyses that follow.
     """
-    from infodropout.training import test_classifier, train_classifier
+    from infodropout.paper.training import test_classifier, train_classifier
 
     settings = train_settings(config)
     seed_run(settings)
@@ -341,8 +344,8 @@ def fit_options(config: Mapping, checkpoint: Path) -> dict:
 @contextlib.contextmanager
 def training_failures() -> Iterator[None]:
     """Turn the ways training can stop early into one line and an exit status (130 for a signal)."""
-    from infodropout.checkpoint import CheckpointError
-    from infodropout.training import TrainingInterrupted, TrainingStopped
+    from infodropout.paper.checkpoint import CheckpointError
+    from infodropout.paper.training import TrainingInterrupted, TrainingStopped
 
     try:
         yield
@@ -360,7 +363,7 @@ def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[
     done (each run itself is also resumed or reused from models/). Returns the results and the folder."""
     import json
 
-    from infodropout.checkpoint import atomic_write
+    from infodropout.paper.checkpoint import atomic_write
 
     swept = {key for point in points for key in point}
     name = run_name(f"{experiment}-sweep", {**config, **{key: defaults[key] for key in swept}}, defaults)
@@ -392,7 +395,7 @@ def add_classifier_commands(
 
     def test(_config, _run):
         """Load models/<run name>.keras (trained `with` the same values) and test it."""
-        from infodropout.training import test_classifier
+        from infodropout.paper.training import test_classifier
 
         network = load_checkpoint(name, _config, defaults)
         data = checked_load(load_data, _config)

@@ -1,4 +1,4 @@
-"""Training speed against the machine's limit: ``python -m infodropout.bench``.
+"""Training speed against the machine's limit: ``python -m infodropout.paper.bench``.
 
 Measures, in one process, the dense float32 matmul rate (the roofline), the training throughput of
 the paper's networks for each dropout method, the FLOPs of a training image counted from the layers
@@ -25,9 +25,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from infodropout.layers import iter_layers  # noqa: E402
-from infodropout.machine import cpu_description  # noqa: E402
+from infodropout.paper.machine import cpu_description  # noqa: E402
 from infodropout.models import all_cnn_32, all_cnn_96  # noqa: E402
-from infodropout.training import Classifier, epoch_batches  # noqa: E402
+from infodropout.paper.training import Classifier, epoch_batches  # noqa: E402
 
 # (builder, filter_percentage): the configurations the speed targets are about.
 NETWORKS = {

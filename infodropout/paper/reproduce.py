@@ -4,7 +4,7 @@ A *plan* is the list of script invocations (steps) that produce every figure and
 scale; :func:`run_plan` runs them in turn, each in its own process exactly as a user would type it,
 and keeps a ledger (``steps.json``) of the steps done and their time, so that running the plan again
 redoes nothing: a finished step is skipped, and an interrupted one resumes, since the scripts
-themselves reuse or resume every run under ``models/``. :mod:`infodropout.report` then turns the
+themselves reuse or resume every run under ``models/``. :mod:`infodropout.paper.report` then turns the
 results into ``REPORT.md``.
 
 The scales: ``full`` is the paper's protocol (SPEC §5) on the full data sets; ``small`` fits in
@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infodropout.checkpoint import atomic_write
+from infodropout.paper.checkpoint import atomic_write
 
 SCALES = ("tiny", "small", "full")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: the scripts live there
 
 
 @dataclass(frozen=True)

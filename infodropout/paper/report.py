@@ -1,6 +1,6 @@
 """REPORT.md: every figure and table of a reproduction beside what the paper shows.
 
-Reads what the steps of a :class:`~infodropout.reproduce.Plan` left under the work folder (each
+Reads what the steps of a :class:`~infodropout.paper.reproduce.Plan` left under the work folder (each
 sweep's results.json, each histogram's summary, the figures), copies the figures next to the
 report, and checks each of the paper's claims on our numbers, saying per claim whether it holds at
 this scale. The paper prints numbers only for Table I; for the figures its claims are qualitative
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
-from infodropout.machine import cpu_description
-from infodropout.reproduce import Plan
+from infodropout.paper.machine import cpu_description
+from infodropout.paper.reproduce import Plan
 
 # Table I of the paper (SPEC §7): test lower bound in nats per image.
 PAPER_TABLE1 = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -100.0, 2: -99.1, 3: -99.1}}

@@ -9,7 +9,7 @@ whether n or 10 n images are generated (a small run sees the beginning of the fu
 Pixel arithmetic is done on integers (uint8 digits summed in int16), so that the stored uint8
 values are exact sums and clips, not float round-offs.
 
-The loaders in :mod:`infodropout.data` (``load_cluttered``, ``load_occluded_cifar``) call the
+The loaders in :mod:`infodropout.paper.data` (``load_cluttered``, ``load_occluded_cifar``) call the
 ``write_*`` functions here when a data set's files are missing.
 """
 
@@ -23,19 +23,17 @@ from typing import NamedTuple, TextIO
 
 import numpy as np
 
-from infodropout.data import (
+from infodropout.paper.errors import STDERR
+from infodropout.paper.formats import (
     CIFAR_SIDE,
     CLUTTERED_DISTRACTORS,
     CLUTTERED_SIDE,
     MNIST_SIDE,
-    STDERR,
     Dataset,
     occluded_cifar_path,
-    preprocess_cifar,
-    read_cifar_folder,
-    read_mnist,
     save_npz,
 )
+from infodropout.paper.preprocessing import preprocess_cifar
 
 # Images per block: a block of 1,000 Cluttered MNIST canvases is 18 MB of int16, and the per-block
 # numpy calls are then few enough that their overhead is negligible.
@@ -322,28 +320,23 @@ def occlude(images: np.ndarray, labels: np.ndarray, digits: np.ndarray, digit_la
                     sources.astype(np.int64))
 
 
-def write_occluded_cifar(datasets_dir: str | os.PathLike = "datasets", *, seed: int = 0,
-                         cifar_base_url: str | None = None, mnist_base_url: str | None = None,
+def write_occluded_cifar(datasets_dir: str | os.PathLike, cifar: Dataset, mnist: Dataset, *, seed: int = 0,
                          progress: TextIO | None = STDERR) -> None:
     """Build ``occluded-cifar-{train,test}.npz`` in ``datasets_dir`` from CIFAR-10 and MNIST.
 
-    Reads the raw CIFAR-10 batches (downloading and extracting the tarball on first use) and the
-    full MNIST (downloading it), occludes the 50,000 training images with MNIST training digits and
+    ``cifar`` holds the raw CIFAR-10 images (uint8 NHWC) and ``mnist`` the raw MNIST digits (uint8
+    (N, 28, 28)), as the readers of :mod:`infodropout.paper.formats` return them; it occludes the 50,000 training images with MNIST training digits and
     the 10,000 test images with MNIST test digits (:func:`occlude`), then applies CIFAR-10's
     preprocessing unchanged (per-image standardisation, ZCA fitted on the occluded training set) and
     writes ``data`` float32 (N, 32, 32, 3), ``labels`` (CIFAR class), ``nuisance_labels`` (digit),
     plus ``positions``, ``colours`` and ``seed`` for the record.
     """
-    from infodropout.download import fetch_cifar10
-
     started = time.monotonic()
 
     def say(line: str) -> None:
         if progress is not None:
             print(f"[{time.monotonic() - started:7.1f}s] occluded CIFAR: {line}", file=progress, flush=True)
 
-    cifar = read_cifar_folder(fetch_cifar10(datasets_dir, cifar_base_url, progress=progress))
-    mnist = read_mnist(datasets_dir, mnist_base_url, progress=progress)
     made = []
     for split, images, labels, digits, digit_labels, stream in (
             ("train", cifar.x_train, cifar.y_train, mnist.x_train, mnist.y_train, 0),
@@ -351,7 +344,6 @@ def write_occluded_cifar(datasets_dir: str | os.PathLike = "datasets", *, seed: 
         say(f"occluding {len(images):,} {split} images with MNIST {split} digits")
         made.append(occlude(images, labels, digits, digit_labels, seed=seed, stream=stream,
                             progress=_reporter(progress, f"occluding {split}")))
-    del cifar, mnist
     train, test = made
     processed = preprocess_cifar(Dataset(train.images, train.labels, test.images, test.labels), progress=say)
     for split, data, record in (("train", processed.x_train, train), ("test", processed.x_test, test)):

@@ -24,12 +24,14 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from infodropout.callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
-    AlphaMonitor, DivergenceGuard, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted,
-    TrainingStopped, history_path,
-)
-from infodropout.checkpoint import CheckpointError, TrainingState, atomic_write
+import infodropout.vae  # noqa: F401  (registers the VAE's layer, and with it infodropout.layers, for load_network)
+from infodropout.callbacks import AlphaMonitor
 from infodropout.layers import noise_scale
+from infodropout.paper.checkpoint import CheckpointError, TrainingState, atomic_write
+from infodropout.paper.training_callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
+    DivergenceGuard, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
+    history_path,
+)
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -220,7 +222,7 @@ def fit_trainer(
     per-epoch records.
 
     After every epoch the network is saved to ``checkpoint``, its record appended to the history file
-    beside it, and the training state (see :mod:`infodropout.checkpoint`) saved. If a state exists,
+    beside it, and the training state (see :mod:`infodropout.paper.checkpoint`) saved. If a state exists,
     training continues after its last completed epoch, unless ``restart``. ``monitor_alpha`` adds
     each Information Dropout layer's α statistics on the first 1,000 training inputs to every record;
     ``tensorboard_dir`` also writes the records there for TensorBoard.
@@ -314,9 +316,6 @@ def load_network(checkpoint: str | os.PathLike) -> keras.Model:
         raise FileNotFoundError(
             f"no checkpoint at {checkpoint}: train it first with the same `with` values (`train with ...`)."
         )
-    # Importing the modules that define the package's layers registers them with Keras's loader.
-    import infodropout.vae  # noqa: F401  (infodropout.layers comes with this module)
-
     try:
         return keras.models.load_model(checkpoint)
     except (zipfile.BadZipFile, ValueError, OSError, KeyError) as error:

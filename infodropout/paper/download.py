@@ -22,7 +22,7 @@ as the ecosystem's tool: in Keras 3.15 ``get_file``
 What replaces it is short: ``urllib`` streams into a temporary file in the destination folder
 while hashing, the digest is compared, and only then is the file moved into place with
 ``os.replace`` (atomic on one file system). Every failure removes the temporary file and raises a
-one-line :class:`~infodropout.data.DataError` naming the file, the URL and how to place the file
+one-line :class:`~infodropout.paper.errors.DataError` naming the file, the URL and how to place the file
 by hand.
 
 Checksums. CIFAR-10: the MD5 published on the CIFAR-10 page, ``c58f30108f718f92721af3b95e74349a``
@@ -48,7 +48,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, TextIO
 
-from infodropout.data import STDERR, DataError
+from infodropout.paper.errors import STDERR, DataError
 
 
 class Checksum(NamedTuple):

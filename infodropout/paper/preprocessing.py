@@ -1,0 +1,110 @@
+"""Preprocessing of images before training: the authors' CIFAR-10 standardisation and ZCA whitening,
+and MNIST digits put in CIFAR-10's geometry for the stand-in runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from infodropout.paper.formats import CHUNK_ROWS, Dataset
+
+
+def mnist_as_cifar_shape(dataset: Dataset) -> Dataset:
+    """MNIST digits in CIFAR-10's geometry, for running the All-CNN-32 experiments where CIFAR-10 is
+    absent: each 28×28 digit zero-padded to 32×32, copied to 3 channels and shifted by the training
+    set's mean pixel (CIFAR-10 reaches the network centred too). A stand-in that exercises the
+    experiment on real images; its numbers say nothing about CIFAR-10's."""
+    def reshape(x: np.ndarray) -> np.ndarray:
+        padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))
+        return np.repeat(padded, 3, axis=-1)
+
+    x_train, x_test = reshape(dataset.x_train), reshape(dataset.x_test)
+    mean = np.float32(x_train.mean())
+    return Dataset((x_train - mean).astype(np.float32), dataset.y_train, (x_test - mean).astype(np.float32),
+                   dataset.y_test)
+
+
+def per_image_standardize(x: np.ndarray) -> np.ndarray:
+    """Each image minus its mean, divided by its standard deviation (ddof=1), as float32.
+
+    The statistics are over all pixels and channels of the image, as in the authors' preprocessing;
+    this removes brightness and contrast differences before whitening. Images are processed in
+    chunks in float64, so a 60,000-image set never needs a float64 copy. A constant image (std 0)
+    is only centred.
+    """
+    x = np.asarray(x)
+    out = np.empty(x.shape, dtype=np.float32)
+    for start in range(0, len(x), CHUNK_ROWS):
+        chunk = x[start:start + CHUNK_ROWS].reshape(min(CHUNK_ROWS, len(x) - start), -1).astype(np.float64)
+        centred = chunk - chunk.mean(axis=1, keepdims=True)
+        std = centred.std(axis=1, ddof=1, keepdims=True) if chunk.shape[1] > 1 else np.zeros((len(chunk), 1))
+        std[std == 0] = 1.0
+        out[start:start + len(chunk)] = (centred / std).reshape(out[start:start + len(chunk)].shape)
+    return out
+
+
+def fit_zca(x_train_flat: np.ndarray, epsilon: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and ZCA whitening matrix of a (N, D) training set.
+
+    With C = (X - mean)^T (X - mean) / N = U diag(S) U^T, the matrix is
+    W = U diag(1 / sqrt(S + epsilon)) U^T: it decorrelates the inputs and scales them to unit
+    variance while staying as close as possible to the original pixels, and epsilon = 1e-5 bounds
+    the amplification of near-null directions as in the authors' preprocessing. The covariance is
+    accumulated in float64 over chunks, so no float64 copy of the whole training set is made.
+    """
+    x = np.asarray(x_train_flat)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"fit_zca needs a (N, D) array with N >= 2, got shape {x.shape}")
+    mean = np.zeros(x.shape[1], dtype=np.float64)
+    for start in range(0, len(x), CHUNK_ROWS):
+        mean += x[start:start + CHUNK_ROWS].sum(axis=0, dtype=np.float64)
+    mean /= len(x)
+    covariance = np.zeros((x.shape[1], x.shape[1]), dtype=np.float64)
+    for start in range(0, len(x), CHUNK_ROWS):
+        centred = x[start:start + CHUNK_ROWS].astype(np.float64) - mean
+        covariance += centred.T @ centred
+    covariance /= len(x)
+    # The covariance is symmetric positive semi-definite, so its eigendecomposition is its SVD;
+    # eigh is the faster, symmetric-aware routine. Round-off can make null eigenvalues slightly negative.
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    eigenvalues = np.clip(eigenvalues, 0.0, None)
+    whitening = (eigenvectors / np.sqrt(eigenvalues + epsilon)) @ eigenvectors.T
+    return mean, whitening
+
+
+def apply_zca(x_flat: np.ndarray, mean: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """(x - mean) W as float32, in chunks of rows so 50,000 x 3,072 stays within a few GB.
+
+    W is symmetric, so right-multiplying rows equals applying W to each column vector.
+    """
+    x = np.asarray(x_flat)
+    out = np.empty((len(x), W.shape[1]), dtype=np.float32)
+    for start in range(0, len(x), CHUNK_ROWS):
+        out[start:start + CHUNK_ROWS] = (x[start:start + CHUNK_ROWS].astype(np.float64) - mean) @ W
+    return out
+
+
+def preprocess_cifar(dataset: Dataset, progress: Callable[[str], None] | None = None) -> Dataset:
+    """The authors' CIFAR preprocessing: per-image standardisation, then ZCA fitted on the training set.
+
+    Input images are NHWC (e.g. from :func:`read_cifar_folder`); the output is NHWC float32
+    (N, 32, 32, 3) with int64 labels. Images are flattened in NHWC order (height, width, channel)
+    for the ZCA. The order does not change the result: ZCA commutes with any fixed permutation of
+    the coordinates, so flattening channel-major would give the same images once reshaped back.
+    ``progress``, if given, is called with a short line before each step (the full data set takes
+    about 20 s on 2 CPU cores, peaking near 2 GB of memory).
+    """
+    report = progress or (lambda line: None)
+    report(f"standardising {len(dataset.x_train)} training and {len(dataset.x_test)} test images")
+    x_train = per_image_standardize(dataset.x_train)
+    x_test = per_image_standardize(dataset.x_test)
+    shape = x_train.shape[1:]
+    report(f"fitting ZCA on {len(x_train)} x {int(np.prod(shape))} training values")
+    mean, whitening = fit_zca(x_train.reshape(len(x_train), -1))
+    report("whitening training and test images")
+    white_train = apply_zca(x_train.reshape(len(x_train), -1), mean, whitening).reshape(-1, *shape)
+    del x_train
+    white_test = apply_zca(x_test.reshape(len(x_test), -1), mean, whitening).reshape(-1, *shape)
+    return Dataset(white_train, np.asarray(dataset.y_train, dtype=np.int64),
+                   white_test, np.asarray(dataset.y_test, dtype=np.int64))

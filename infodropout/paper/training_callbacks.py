@@ -1,0 +1,98 @@
+"""The callbacks of a training run: per-epoch records and checkpoints, and stopping on a signal or a
+diverging loss."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+
+
+def history_path(checkpoint: str | os.PathLike) -> Path:
+    """The per-epoch metrics file that lives beside a checkpoint."""
+    return Path(checkpoint).with_suffix(".history.jsonl")
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """After each epoch: append the record to the history file, hand it to ``log_scalar`` (sacred's,
+    in the scripts), then ``save(completed_epochs)``. The history is written first, so after a crash
+    it can only be ahead of the saved state, and resuming trims it back."""
+
+    def __init__(self, checkpoint: str | os.PathLike, save: Callable[[int], None],
+                 log_scalar: Callable[[str, float, int], None] | None = None):
+        super().__init__()
+        self.checkpoint = Path(checkpoint)
+        self.save = save
+        self.log_scalar = log_scalar
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        with open(history_path(self.checkpoint), "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if self.log_scalar is not None:
+            for key, value in record.items():
+                if key != "epoch":
+                    self.log_scalar(key, value, epoch + 1)
+        self.save(epoch + 1)
+
+
+class TrainingStopped(RuntimeError):
+    """Training ended early; the message says why and what was kept."""
+
+
+class TrainingDiverged(TrainingStopped):
+    """A loss term became NaN or infinite."""
+
+
+class TrainingInterrupted(TrainingStopped):
+    """SIGINT or SIGTERM arrived."""
+
+
+class _EpochAware(keras.callbacks.Callback):
+    """Knows the epoch it is in, to name it in its messages."""
+
+    def __init__(self, checkpoint: str | os.PathLike, steps_per_epoch: int):
+        super().__init__()
+        self.checkpoint, self.steps_per_epoch = checkpoint, steps_per_epoch
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+
+class StopOnRequest(_EpochAware):
+    """Turns a recorded SIGINT/SIGTERM into :class:`TrainingInterrupted` at the end of a batch.
+
+    Raising, rather than setting ``stop_training``, keeps Keras from closing the epoch: a partial
+    epoch must not be saved as a completed one."""
+
+    def __init__(self, signals: list[str], checkpoint: str | os.PathLike, steps_per_epoch: int):
+        super().__init__(checkpoint, steps_per_epoch)
+        self.signals = signals
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.signals:
+            raise TrainingInterrupted(
+                f"{self.signals[0]} in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: "
+                f"{self.checkpoint} keeps the last completed epoch ({self.epoch}); run the same command "
+                "to resume from there.")
+
+
+class DivergenceGuard(_EpochAware):
+    """Stops training at the first batch whose loss is NaN or infinite, naming the term responsible."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        if math.isfinite(float(logs.get("loss", 0.0))):
+            return
+        # The logs hold running means over the epoch, which stay non-finite once a batch was.
+        term = next((name for name in ("Lx", "Lz") if not math.isfinite(float(logs[name]))), "L2 (weight decay)")
+        kept = f"{self.checkpoint} keeps epoch {self.epoch}" if self.epoch else "no epoch was completed"
+        raise TrainingDiverged(
+            f"training diverged in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: {term} is "
+            f"{float(logs[term]) if term in logs else float(logs['loss'])}; {kept}. Lower learning_rate (or beta) "
+            "and run again with restart=True.")

@@ -1,0 +1,79 @@
+"""The library and the paper's harness: imports flow one way (harness → library), with no cycles, and the
+library needs nothing beyond Keras and NumPy."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "infodropout"
+HARNESS_ONLY = {"tensorflow", "sacred", "matplotlib", "scipy", "infodropout.paper"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth of the file (lazy imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+MODULES = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def test_library_modules_import_neither_the_harness_nor_its_packages():
+    library = {name: path for name, path in MODULES.items() if not name.startswith("infodropout.paper")}
+    assert {"infodropout.layers", "infodropout.kl", "infodropout.prediction"} <= set(library)
+    for name, path in library.items():
+        leaks = {m for m in _imports(path) if any(m == h or m.startswith(h + ".") for h in HARNESS_ONLY)}
+        assert not leaks, f"{name} imports {sorted(leaks)}"
+
+
+def test_no_import_cycles_between_the_package_modules():
+    graph = {name: {m for m in _imports(path) if m in MODULES and m != name} for name, path in MODULES.items()}
+    # A package's __init__ is imported with any of its submodules; it must not import them back.
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for target in graph[name]:
+            if state.get(target) == 1:
+                raise AssertionError("import cycle: " + " → ".join(trail[trail.index(target):] + [name, target]))
+            if target not in state:
+                visit(target, trail + [name])
+        state[name] = 2
+
+    for name in graph:
+        if name not in state:
+            visit(name, [])
+
+
+def test_every_module_opens_with_a_docstring():
+    for name, path in MODULES.items():
+        assert ast.get_docstring(ast.parse(path.read_text())), f"{name} has no module docstring"
+
+
+def test_the_library_imports_without_the_harness_packages():
+    # On JAX (when installed) nothing of the harness's packages may be imported; on TensorFlow, which itself
+    # imports SciPy and matplotlib where they are installed, sacred and the harness may not.
+    code = ("import os, sys\n"
+            "try:\n    import jax\n    os.environ['KERAS_BACKEND'] = 'jax'\n"
+            "except ImportError:\n    os.environ['KERAS_BACKEND'] = 'tensorflow'\n"
+            "import keras, infodropout.layers, infodropout.kl, infodropout.prediction, infodropout.callbacks, "
+            "infodropout.models, infodropout.vae, infodropout.analysis\n"
+            "forbidden = ['sacred', 'infodropout.paper']\n"
+            "forbidden += ['tensorflow', 'matplotlib', 'scipy'] if keras.backend.backend() != 'tensorflow' else []\n"
+            "print(sorted(m for m in forbidden if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
