@@ -6,6 +6,8 @@ This is the only module of the package that imports sacred; everything it hands 
 from __future__ import annotations
 
 import contextlib
+import difflib
+import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -16,6 +18,24 @@ from typing import TYPE_CHECKING, NamedTuple
 
 # Quiet TensorFlow's C++ start-up banner before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _interrupted_quietly(kind, value, traceback) -> None:
+    """Ctrl-C that escapes every handler (during the imports of sacred and TensorFlow, before
+    :func:`run_experiment` can catch it) ends the script as one caught inside does: one line and
+    status 130. The ``finally`` clauses that remove temporary files have already run by then."""
+    if not issubclass(kind, KeyboardInterrupt):
+        _previous_excepthook(kind, value, traceback)
+        return
+    print(f"{Path(sys.argv[0]).name}: {INTERRUPTED}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(130)  # Python would otherwise re-raise SIGINT on itself (status -2), not exit with 130
+
+
+INTERRUPTED = ("interrupted (Ctrl-C); nothing half-written was kept. Run the same command again to go on "
+               "(a training run resumes after its last completed epoch).")
+_previous_excepthook = sys.excepthook
+sys.excepthook = _interrupted_quietly
 
 from sacred import Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
@@ -87,8 +107,9 @@ COMMON_RULES: dict[str, Rule] = {
     "max_alpha": POSITIVE,
     "weight_decay": NON_NEGATIVE,
     "learning_rate": POSITIVE,
-    "lr_drops": Rule("a list of epochs (integers >= 1)",
-                     lambda v: isinstance(v, (list, tuple)) and all(_integer(e) and e >= 1 for e in v)),
+    "lr_drops": Rule("a list of epochs (integers >= 1) in strictly increasing order",
+                     lambda v: isinstance(v, (list, tuple)) and all(_integer(e) and e >= 1 for e in v)
+                     and all(a < b for a, b in zip(v, v[1:]))),
     "epochs": integer_at_least(1),
     "batch_size": integer_at_least(1),
     "keep_prob": PROBABILITY,
@@ -183,11 +204,44 @@ def load_mnist_data(config: Mapping) -> Dataset:
     return subset(data, config["num_train"], config["num_test"])
 
 
-def validate(config: Mapping, rules: Mapping[str, Rule]) -> None:
-    """Raise ``ValueError`` naming the first config key whose value breaks its rule."""
+def validate(config: Mapping, rules: Mapping[str, Rule], defaults: Mapping | None = None,
+             smallest_width: int | None = None) -> None:
+    """Raise ``ValueError`` naming the first config key whose value breaks its rule, then check the
+    rules that tie two keys together (:func:`validate_together`)."""
     for key, rule in rules.items():
         if key in config and not rule.check(config[key]):
             raise ValueError(f"invalid config value {key}={config[key]!r}: must be {rule.description}.")
+    validate_together(config, defaults or {}, smallest_width)
+
+
+# The widths that Table II scales by filter_percentage: All-CNN-32's 96 and 192, All-CNN-96's 32 to 192.
+# The smallest decides whether a share leaves every layer at least one filter.
+ALL_CNN_SMALLEST_WIDTH = {"cifar": 96, "occluded": 96, "cluttered": 32}
+
+
+def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | None = None) -> None:
+    """The checks that involve more than one key or the defaults, done before anything starts so that
+    they do not surface later as a raw traceback.
+
+    - ``filter_percentage`` (and each of ``filter_percentages``) must leave each layer at least one filter,
+      ``int(smallest_width · share) >= 1``, as the network builder would otherwise refuse mid-run.
+    - ``lr_drops`` typed on the command line (differing from the default) must fall before ``epochs``:
+      a drop at or after the last epoch never happens, so it is a typing error. The default schedule
+      is allowed to reach past a shortened run (``epochs=1`` keeps the paper's drops, which then simply
+      do not occur), since the user never typed it.
+    """
+    if smallest_width:
+        for key in ("filter_percentage", "filter_percentages"):
+            shares = config.get(key)
+            for share in shares if isinstance(shares, (list, tuple)) else [shares]:
+                if _number(share) and int(smallest_width * share) < 1:
+                    raise ValueError(f"invalid config value {key}={shares!r}: {share} leaves the narrowest layer "
+                                     f"({smallest_width} filters) no filter; use at least {1 / smallest_width:.4g}.")
+    drops, epochs = config.get("lr_drops"), config.get("epochs")
+    if ("lr_drops" in defaults and drops != defaults["lr_drops"] and isinstance(drops, (list, tuple))
+            and _integer(epochs) and any(_integer(d) and d >= epochs for d in drops)):
+        raise ValueError(f"invalid config value lr_drops={list(drops)!r}: every drop must be below epochs={epochs} "
+                         f"(a later one never happens); leave out the drops >= {epochs}.")
 
 
 def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
@@ -198,7 +252,23 @@ def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
         for key in sorted(config)
         if key in defaults and key not in NAME_EXCLUDED_KEYS and config[key] != defaults[key]
     ]
-    return experiment + "".join(changed)
+    return shortened(experiment + "".join(changed))
+
+
+# File systems allow 255 bytes a name; a run's files add up to 28 (".<name>.state.tmp.npz.XXXXXXXX.npz",
+# an atomic write's temporary), so names are kept well below.
+MAX_NAME_BYTES = 200
+
+
+def shortened(name: str) -> str:
+    """``name`` if it fits in :data:`MAX_NAME_BYTES`, else its beginning followed by ``.~`` and 16 hex
+    digits of its SHA-256: stable (the same values always give the same name, so `test with` finds what
+    `train with` wrote), and two names that share a long beginning still differ."""
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    head = name.encode()[:MAX_NAME_BYTES - len(digest) - 2].decode(errors="ignore")
+    return f"{head}.~{digest}"
 
 
 def _name_value(value) -> str:
@@ -221,15 +291,44 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     for config_name, values in (named_configs or {}).items():
         experiment.add_named_config(config_name, dict(values))
 
+    smallest_width = ALL_CNN_SMALLEST_WIDTH.get(name) if "filter_percentage" in rules else None
+
     @experiment.config_hook
     def _validate(config, command_name, logger):
         try:
-            validate(config, rules)
+            validate(config, rules, defaults, smallest_width)
         except ValueError as error:
             fail(str(error))
         return {}
 
+    # What check_config_keys compares the command line with.
+    experiment.valid_keys = frozenset(defaults)
+    experiment.valid_named_configs = frozenset(named_configs or {})
     return experiment
+
+
+def check_config_keys(experiment: Experiment, argv: list[str]) -> None:
+    """End with one line and status 2 if an entry after ``with`` names no config key (or a word names
+    no named config), suggesting the closest valid one, instead of sacred's three-line
+    ``ConfigAddedError`` and status 1."""
+    keys = getattr(experiment, "valid_keys", None)
+    if keys is None or "with" not in argv:
+        return
+    named = getattr(experiment, "valid_named_configs", frozenset())
+    for update in argv[argv.index("with") + 1:]:
+        if update.startswith("-"):  # sacred's options follow the updates
+            break
+        if "=" in update:
+            key, known, kind = update.split("=", 1)[0].split(".", 1)[0].strip(), keys, "config key"
+        elif update.endswith((".json", ".yaml", ".yml", ".pickle")):  # a config file, sacred reads it
+            continue
+        else:
+            key, known, kind = update.strip(), named, "named config"
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known | named if kind == "named config" else known), n=1)
+        hint = f"did you mean {close[0]}?" if close else f"valid keys: {', '.join(sorted(known))}."
+        fail(f"unknown {kind} {key!r} in `{update}`: {hint} (`print_config` lists every key.)")
 
 
 def checkpoint_path(models_dir: str, name: str) -> Path:
@@ -252,7 +351,7 @@ def train_settings(config: Mapping) -> "TrainSettings":
     return TrainSettings(
         batch_size=config["batch_size"],
         epochs=config["epochs"],
-        learning_rate=config["learning_rate"],
+        learning_rate=float(config["learning_rate"]),  # `learning_rate=1` is valid; Keras wants a float
         lr_drops=tuple(config["lr_drops"]),
         nesterov=config.get("nesterov", True),
         beta=config["beta"],
@@ -315,12 +414,24 @@ def train_and_test(
     network = build_network(config, len(data.x_train))
     print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
           f"{network.count_params():,} parameters.")
+    before = _modified(checkpoint)
     with training_failures():
         train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
                          **fit_options(config, checkpoint))
-    print(f"Saved {checkpoint}. Testing (batch-norm dry run, then noise off)...")
+    # "Saved" only if this run wrote the file; a completed run only loads it (and says so itself).
+    saved = f"Saved {checkpoint}. " if _modified(checkpoint) != before else ""
+    print(f"{saved}Testing (batch-norm dry run, then noise off)...")
     metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
     return TrainedRun(metrics, network, data)
+
+
+def _modified(path: Path) -> tuple[int, int] | None:
+    """The file's identity and modification time (None if absent): changes whenever it is rewritten."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def seed_run(settings: "TrainSettings") -> None:
@@ -369,13 +480,31 @@ def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[
     name = run_name(f"{experiment}-sweep", {**config, **{key: defaults[key] for key in swept}}, defaults)
     folder = Path(config["plots_dir"]) / name
     path = folder / "results.json"
-    results = json.loads(path.read_text()) if path.exists() else []
+    results = read_sweep_results(path)
     for point in points:
         if any(all(result.get(key) == value for key, value in point.items()) for result in results):
             continue
         results.append({**point, **run_one({**config, **point})})
         atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(results, indent=1) + "\n"))
     return results, folder
+
+
+def read_sweep_results(path: Path) -> list[dict]:
+    """The results a sweep kept in ``path`` (empty if there is none); a file that is not a JSON list of
+    records (truncated, edited) ends the program with one line saying how to recover."""
+    import json
+
+    if not path.exists():
+        return []
+    try:
+        results = json.loads(path.read_text())
+    except (ValueError, OSError) as error:
+        results = error
+    if not isinstance(results, list) or not all(isinstance(result, dict) for result in results):
+        detail = f" ({results})" if isinstance(results, Exception) else ""
+        fail(f"{path} is not a sweep's list of results{detail}: delete it and run the same command again (its "
+             "trained runs are reused from the models folder, so only their testing is repeated).", status=1)
+    return results
 
 
 def add_classifier_commands(
@@ -430,7 +559,13 @@ def run_experiment(experiment: Experiment) -> None:
     """The scripts' entry point: sacred's command line, with :func:`fail`'s message printed last, after
     sacred's own log lines, and no traceback."""
     try:
+        check_config_keys(experiment, sys.argv)
         experiment.run_commandline()
     except CommandFailed as failure:
         print(f"{Path(sys.argv[0]).name}: {failure.message}", file=sys.stderr)
         sys.exit(failure.code)
+    except KeyboardInterrupt:
+        # Ctrl-C outside training (start-up, test, a download, data generation): the temporary files
+        # were removed by the finally clauses the interrupt unwound through.
+        print(f"{Path(sys.argv[0]).name}: {INTERRUPTED}", file=sys.stderr)
+        sys.exit(130)

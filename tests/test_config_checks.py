@@ -1,0 +1,100 @@
+"""Issue 14, items 4, 5 and 7 (sweep results): values that would crash later are refused at once, in one
+line; an unknown key gets a suggestion; over-long run names are shortened stably; a corrupt results.json
+says how to recover."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infodropout.paper.experiment import (
+    CommandFailed, MAX_NAME_BYTES, check_config_keys, read_sweep_results, run_name, train_settings, validate,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+
+
+def cifar():
+    import cifar as script
+
+    return script
+
+
+def refusal(config_updates: dict) -> str | None:
+    """The message cifar.py's validation gives for its defaults updated with ``config_updates``."""
+    script = cifar()
+    try:
+        validate({**script.DEFAULTS, **config_updates}, script.RULES, script.DEFAULTS, 96)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+@pytest.mark.parametrize("updates, words", [
+    ({"lr_drops": [2, 1]}, "strictly increasing"),
+    ({"lr_drops": [1, 1]}, "strictly increasing"),
+    ({"lr_drops": [2, 5], "epochs": 5}, "below epochs=5"),
+    ({"filter_percentage": 0.001}, "leaves the narrowest layer (96 filters) no filter"),
+    ({"filter_percentages": [0.5, 0.005]}, "0.005 leaves"),
+])
+def test_values_that_would_crash_later_are_refused_naming_the_key(updates, words):
+    message = refusal(updates)
+    assert message is not None and words in message and f"{next(iter(updates))}=" in message
+
+
+def test_the_default_schedule_may_reach_past_a_shortened_run_and_integer_rates_are_floats():
+    # epochs=1 with the paper's drops [80, 120, 160] is every quick test's command: they simply never happen.
+    assert refusal({"epochs": 1}) is None
+    assert refusal({"lr_drops": [], "epochs": 1}) is None
+    assert refusal({"filter_percentage": 1 / 96 + 1e-9}) is None
+    settings = train_settings({**cifar().DEFAULTS, "learning_rate": 1000})
+    assert isinstance(settings.learning_rate, float) and settings.learning_rate == 1000.0
+
+
+def test_an_unknown_key_suggests_the_closest_one_with_status_2():
+    script = cifar()
+    with pytest.raises(CommandFailed) as failure:
+        check_config_keys(script.ex, ["cifar.py", "train", "with", "beta=1.0", "bta=3"])
+    assert failure.value.code == 2 and "'bta'" in failure.value.message and "did you mean beta?" in failure.value.message
+    with pytest.raises(CommandFailed) as failure:
+        check_config_keys(script.ex, ["cifar.py", "train", "with", "softplu"])
+    assert "did you mean softplus?" in failure.value.message
+    # Known keys, a named config, dotted updates and sacred's options after the updates pass.
+    check_config_keys(script.ex, ["cifar.py", "train", "with", "softplus", "beta=1", "lr_drops=[1]", "-l", "ERROR"])
+
+
+def test_over_long_run_names_are_shortened_stably_and_still_distinct():
+    defaults = {"betas": [1.0], "lr_drops": [80]}
+    long_a = {"betas": [1.0], "lr_drops": list(range(1, 120))}
+    long_b = {"betas": [1.0], "lr_drops": list(range(1, 121))}
+    name_a = run_name("cifar", long_a, defaults)
+    assert len(name_a.encode()) <= MAX_NAME_BYTES and name_a.startswith("cifar.lr_drops=[1,2,3,")
+    assert name_a == run_name("cifar", dict(long_a), defaults)  # `test with` the same values finds it
+    assert name_a != run_name("cifar", long_b, defaults)
+    assert run_name("cifar", {"lr_drops": [12]}, defaults) == "cifar.lr_drops=[12]"  # short names unchanged
+
+
+def test_a_corrupt_sweep_results_file_ends_in_one_line_with_the_fix(tmp_path):
+    path = tmp_path / "results.json"
+    assert read_sweep_results(path) == []
+    path.write_text('[{"beta": 1.0, "error": 5.0}, {"beta": 3.')  # truncated
+    with pytest.raises(CommandFailed) as failure:
+        read_sweep_results(path)
+    assert failure.value.code == 1 and "delete it" in failure.value.message and "\n" not in failure.value.message
+    path.write_text('{"beta": 1.0}')  # valid JSON, not a list of records
+    with pytest.raises(CommandFailed) as failure:
+        read_sweep_results(path)
+    assert "not a sweep's list of results" in failure.value.message
+
+
+def test_the_command_line_gives_one_line_and_status_2_for_an_unknown_key_and_a_bad_schedule(tmp_path):
+    for update, words in (("bta=3", "did you mean beta?"), ("lr_drops=[2,1]", "strictly increasing")):
+        result = subprocess.run([sys.executable, str(ROOT / "cifar.py"), "train", "with", update], cwd=tmp_path,
+                                env=ENV, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
+        assert not (tmp_path / "models").exists()
