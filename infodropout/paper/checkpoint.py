@@ -11,8 +11,12 @@ corrupt latest file falls back to it.
 from __future__ import annotations
 
 import errno
+import json
 import os
-import tempfile
+import re
+import secrets
+import socket
+import time
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
@@ -27,21 +31,135 @@ class CheckpointError(RuntimeError):
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Call ``write(temporary_path)`` then rename the file to ``path``: readers see the old file or the
-    complete new one, never half of one, and a failure (a full disk) leaves nothing behind."""
+    complete new one, never half of one, and a failure (a full disk, Ctrl-C) leaves nothing behind.
+
+    The temporary file is created with mode 0o666 less the umask, as ``open`` would create ``path``
+    (``tempfile.mkstemp`` forces 0o600, which made every checkpoint private whatever the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder, so the rename is atomic; same suffix, since Keras and numpy choose formats by it.
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix="".join(path.suffixes[-1:]), dir=path.parent)
-    os.close(fd)
+    temporary = temporary_path(path)
     try:
-        write(temporary)
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        write(str(temporary))
         os.replace(temporary, path)
     except OSError as error:
         hint = " Free some disk space and run the same command again." if error.errno == errno.ENOSPC else ""
         raise CheckpointError(f"could not write {path}: {error.strerror or error}.{hint}") from error
     finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        temporary.unlink(missing_ok=True)
+
+
+def temporary_path(path: Path) -> Path:
+    """A new hidden name beside ``path`` for its atomic write: same folder, so that the rename is
+    atomic; same last suffix, since Keras and numpy choose formats by it. :func:`remove_temporaries`
+    recognises these names."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMPORARY_MARK}{''.join(path.suffixes[-1:])}")
+
+
+TEMPORARY_MARK = ".partial"
+
+
+def remove_temporaries(checkpoint: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that a killed run on ``checkpoint`` left beside it (a SIGKILL runs
+    no ``finally``); returns them. Call it only while holding the run's :class:`RunLock`, so that no
+    live process is writing them. Only this run's own names are matched, not those of a run whose
+    name merely begins the same way."""
+    checkpoint = Path(checkpoint)
+    stem = checkpoint.name[:-len(".keras")] if checkpoint.name.endswith(".keras") else checkpoint.stem
+    targets = [checkpoint.name, *(f"{stem}{suffix}" for suffix in (".state.tmp.npz", ".history.jsonl",
+                                                                   ".state.npz", ".state.prev.npz"))]
+    pattern = re.compile(r"\.(" + "|".join(map(re.escape, targets)) + r")\.[0-9a-f]{12}"
+                         + re.escape(TEMPORARY_MARK) + r"(\.[a-z]+)?$")
+    removed = []
+    folder = checkpoint.parent
+    leftovers = [folder / f"{stem}.state.tmp.npz"]  # TrainingState.save's staging name
+    if folder.is_dir():
+        leftovers += [entry for entry in folder.iterdir() if pattern.match(entry.name)]
+    for leftover in leftovers:
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
+
+
+class RunLocked(RuntimeError):
+    """Another live process is training the same run; the message names it."""
+
+
+class RunLock:
+    """One process per run: ``<name>.lock`` beside the checkpoint, created with ``O_CREAT | O_EXCL``
+    (atomic on local file systems and on NFS v3 and later), holding the holder's pid, host and start.
+
+    A second process refuses at once (:class:`RunLocked`). A lock whose holder is a dead process on
+    this host is taken over; one held from another host cannot be checked and is reported with the
+    command that removes it, to be used once that run is known to have ended.
+    """
+
+    def __init__(self, checkpoint: str | os.PathLike):
+        checkpoint = Path(checkpoint)
+        self.path = checkpoint.with_name(checkpoint.name.removesuffix(".keras") + ".lock")
+        self.held = False
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+        # The lock appears complete or not at all: written under a private name, then hard-linked to
+        # the lock's name, which fails if it exists (atomic, also on NFS).
+        staging = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}{TEMPORARY_MARK}")
+        staging.write_text(text)
+        try:
+            self._take(staging)
+        finally:
+            staging.unlink(missing_ok=True)
+
+    def _take(self, staging: Path) -> None:
+        for _ in range(3):  # a stale lock removed, or one released between our two looks, is tried again
+            try:
+                os.link(staging, self.path)
+            except FileExistsError:
+                holder = self.holder()
+                if holder is not None and not self._dead(holder):
+                    raise RunLocked(
+                        f"{self.path.with_suffix('.keras').name} is being trained by process {holder.get('pid')} "
+                        f"on {holder.get('host')} since {holder.get('since')}: wait for it to end, or stop it; if "
+                        f"it has ended without removing its lock, delete {self.path}.") from None
+                self.path.unlink(missing_ok=True)  # the holder is dead: take the lock over
+                continue
+            self.held = True
+            return
+        raise RunLocked(f"could not take {self.path}: other processes keep taking it; try again.")
+
+    def holder(self) -> dict | None:
+        """What the lock file says of its holder; None if it is gone or unreadable."""
+        try:
+            holder = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        return holder if isinstance(holder, dict) else None
+
+    @staticmethod
+    def _dead(holder: dict) -> bool:
+        if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+            return False  # another machine's process cannot be checked: assume it runs
+        try:
+            os.kill(holder["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def __enter__(self) -> "RunLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 class TrainingState:

@@ -205,13 +205,13 @@ def load_mnist_data(config: Mapping) -> Dataset:
 
 
 def validate(config: Mapping, rules: Mapping[str, Rule], defaults: Mapping | None = None,
-             smallest_width: int | None = None) -> None:
+             smallest_width: int | None = None) -> list[str]:
     """Raise ``ValueError`` naming the first config key whose value breaks its rule, then check the
-    rules that tie two keys together (:func:`validate_together`)."""
+    rules that tie two keys together (:func:`validate_together`); returns its warnings."""
     for key, rule in rules.items():
         if key in config and not rule.check(config[key]):
             raise ValueError(f"invalid config value {key}={config[key]!r}: must be {rule.description}.")
-    validate_together(config, defaults or {}, smallest_width)
+    return validate_together(config, defaults or {}, smallest_width)
 
 
 # The widths that Table II scales by filter_percentage: All-CNN-32's 96 and 192, All-CNN-96's 32 to 192.
@@ -219,16 +219,18 @@ def validate(config: Mapping, rules: Mapping[str, Rule], defaults: Mapping | Non
 ALL_CNN_SMALLEST_WIDTH = {"cifar": 96, "occluded": 96, "cluttered": 32}
 
 
-def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | None = None) -> None:
+def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | None = None) -> list[str]:
     """The checks that involve more than one key or the defaults, done before anything starts so that
     they do not surface later as a raw traceback.
 
     - ``filter_percentage`` (and each of ``filter_percentages``) must leave each layer at least one filter,
       ``int(smallest_width · share) >= 1``, as the network builder would otherwise refuse mid-run.
-    - ``lr_drops`` typed on the command line (differing from the default) must fall before ``epochs``:
-      a drop at or after the last epoch never happens, so it is a typing error. The default schedule
-      is allowed to reach past a shortened run (``epochs=1`` keeps the paper's drops, which then simply
-      do not occur), since the user never typed it.
+    - ``lr_drops`` typed on the command line (differing from the default) with a drop at or after
+      ``epochs``: that drop never happens, which is returned as a warning, not refused, since shortening
+      a typed command with ``epochs=1`` is a common, deliberate test. The default schedule reaching past
+      a shortened run is not even warned about: the user never typed it.
+
+    Returns the warnings, one line each.
     """
     if smallest_width:
         for key in ("filter_percentage", "filter_percentages"):
@@ -238,10 +240,12 @@ def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | 
                     raise ValueError(f"invalid config value {key}={shares!r}: {share} leaves the narrowest layer "
                                      f"({smallest_width} filters) no filter; use at least {1 / smallest_width:.4g}.")
     drops, epochs = config.get("lr_drops"), config.get("epochs")
-    if ("lr_drops" in defaults and drops != defaults["lr_drops"] and isinstance(drops, (list, tuple))
-            and _integer(epochs) and any(_integer(d) and d >= epochs for d in drops)):
-        raise ValueError(f"invalid config value lr_drops={list(drops)!r}: every drop must be below epochs={epochs} "
-                         f"(a later one never happens); leave out the drops >= {epochs}.")
+    late = [d for d in drops if _integer(d) and _integer(epochs) and d >= epochs] \
+        if isinstance(drops, (list, tuple)) and "lr_drops" in defaults and drops != defaults["lr_drops"] else []
+    if late:
+        return [f"lr_drops={list(drops)!r}: the drops at epochs {late} never happen with epochs={epochs} "
+                "(a drop must be below epochs)."]
+    return []
 
 
 def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
@@ -296,9 +300,11 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     @experiment.config_hook
     def _validate(config, command_name, logger):
         try:
-            validate(config, rules, defaults, smallest_width)
+            warnings = validate(config, rules, defaults, smallest_width)
         except ValueError as error:
             fail(str(error))
+        for warning in warnings:
+            print(f"{Path(sys.argv[0]).name}: warning: {warning}", file=sys.stderr)
         return {}
 
     # What check_config_keys compares the command line with.
@@ -455,14 +461,14 @@ def fit_options(config: Mapping, checkpoint: Path) -> dict:
 @contextlib.contextmanager
 def training_failures() -> Iterator[None]:
     """Turn the ways training can stop early into one line and an exit status (130 for a signal)."""
-    from infodropout.paper.checkpoint import CheckpointError
+    from infodropout.paper.checkpoint import CheckpointError, RunLocked
     from infodropout.paper.training import TrainingInterrupted, TrainingStopped
 
     try:
         yield
     except TrainingInterrupted as error:
         fail(str(error), status=130)
-    except (TrainingStopped, CheckpointError) as error:
+    except (TrainingStopped, CheckpointError, RunLocked) as error:
         fail(str(error), status=1)
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import signal
 import threading
 import zipfile
@@ -27,7 +28,9 @@ from keras import ops
 import infodropout.vae  # noqa: F401  (registers the VAE's layer, and with it infodropout.layers, for load_network)
 from infodropout.callbacks import AlphaMonitor
 from infodropout.layers import noise_scale
-from infodropout.paper.checkpoint import CheckpointError, TrainingState, atomic_write
+from infodropout.paper.checkpoint import (
+    CheckpointError, RunLock, RunLocked, TrainingState, atomic_write, remove_temporaries,
+)
 from infodropout.paper.training_callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
     DivergenceGuard, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
     history_path,
@@ -54,7 +57,7 @@ class TrainSettings:
 
 def piecewise_learning_rate(settings: TrainSettings, steps_per_epoch: int):
     """The learning rate multiplied by ``lr_decay`` at each epoch of ``lr_drops``."""
-    drops = sorted(d for d in settings.lr_drops if 0 < d < settings.epochs)
+    drops = sorted({d for d in settings.lr_drops if 0 < d < settings.epochs})  # a repeated drop counts once
     if not drops:
         return settings.learning_rate
     boundaries = [d * steps_per_epoch for d in drops]
@@ -227,9 +230,25 @@ def fit_trainer(
     each Information Dropout layer's α statistics on the first 1,000 training inputs to every record;
     ``tensorboard_dir`` also writes the records there for TensorBoard.
 
-    Raises :class:`TrainingDiverged` (a NaN or infinite loss term) and :class:`TrainingInterrupted`
-    (SIGINT/SIGTERM), in both cases after the current batch, keeping the last completed epoch's files.
+    One process at a time trains a checkpoint (:class:`RunLock`, ``<name>.lock`` beside it); temporary
+    files that a killed run left are removed first. ``restart`` deletes nothing before the first new
+    epoch replaces the old files. A history that disagrees with the state is trimmed (ahead of it) or
+    refused (behind it: :func:`resumable_history`).
+
+    Raises :class:`TrainingDiverged` (a NaN, infinite or exploding loss) and :class:`TrainingInterrupted`
+    (SIGINT/SIGTERM), in both cases after the current batch, keeping the last completed epoch's files;
+    :class:`RunLocked` if another live process trains the same checkpoint; :class:`CheckpointError`.
     """
+    with RunLock(checkpoint):
+        # Under the lock, no live process writes this run's files: what a killed one left is litter.
+        remove_temporaries(checkpoint)
+        return _fit_locked(trainer, x_train, y_train, settings, checkpoint, log_scalar, verbose, monitor_alpha,
+                           tensorboard_dir, restart)
+
+
+def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, settings: TrainSettings,
+                checkpoint: str | os.PathLike, log_scalar, verbose, monitor_alpha: bool, tensorboard_dir,
+                restart: bool) -> list[dict]:
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
     network = trainer.network
     optimizer = make_optimizer(settings, steps_per_epoch)
@@ -239,12 +258,11 @@ def fit_trainer(
     state_variables = [*network.variables, *(v for v in optimizer.variables if v.name != "learning_rate")]
     state = TrainingState(checkpoint)
     history = history_path(checkpoint)
-    if restart:
-        state.clear()
-    first_epoch = state.restore(state_variables)
-    records = read_history(history)[:first_epoch]
+    # restart=True deletes nothing here: the old files stay until the new run's first epoch replaces
+    # them, so a restart that fails before then (bad data, a full disk, Ctrl-C) leaves the old run whole.
+    first_epoch = 0 if restart else state.restore(state_variables)
+    records = [] if restart else resumable_history(history, first_epoch, state.latest)
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(history, lambda path: Path(path).write_text("".join(json.dumps(r) + "\n" for r in records)))
     if first_epoch >= settings.epochs:
         print(f"{checkpoint} has completed its {settings.epochs} epochs; nothing to train (restart=True starts over).")
         return records
@@ -254,15 +272,19 @@ def fit_trainer(
     def save(epoch: int) -> None:
         save_network(network, checkpoint)
         state.save(epoch, state_variables)
+        if restart and epoch == first_epoch + 1:
+            state.previous.unlink(missing_ok=True)  # the old run's state: never fall back to it
 
     with interrupt_requests() as signals:
         # Order matters: each callback sees the logs the ones before it added.
-        callbacks = [StopOnRequest(signals, checkpoint, steps_per_epoch), DivergenceGuard(checkpoint, steps_per_epoch)]
+        callbacks = [StopOnRequest(signals, checkpoint, steps_per_epoch),
+                     DivergenceGuard(checkpoint, steps_per_epoch, trainer.beta, trainer.weight_decay)]
         if monitor_alpha:
             callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
-        callbacks.append(EpochRecorder(checkpoint, save, log_scalar))
+        recorder = EpochRecorder(checkpoint, save, log_scalar, records)
+        callbacks.append(recorder)
         trainer.fit(
             epoch_batches(x_train, y_train, settings.batch_size, settings.seed, first_epoch, settings.epochs),
             epochs=settings.epochs,
@@ -272,15 +294,51 @@ def fit_trainer(
             shuffle=False,  # epoch_batches orders each epoch itself
             verbose=verbose,
         )
-    return read_history(history)
+    return recorder.records
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
-    """The per-epoch records of a history file (empty if there is none)."""
-    path = Path(path)
+    """The per-epoch records of a history file (empty if there is none); a file that is not one
+    record per epoch from epoch 1 on is a :class:`CheckpointError` naming it."""
+    records, problem = _history_prefix(Path(path))
+    if problem:
+        raise CheckpointError(f"{path} is corrupt ({problem}); train again with restart=True.")
+    return records
+
+
+def _history_prefix(path: Path) -> tuple[list[dict], str | None]:
+    """The longest run of valid records (a JSON object per line, epochs 1, 2, ... in order) at the
+    start of ``path``, and what is wrong after it (None if nothing)."""
     if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return [], None
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        return [], f"unreadable: {error}"
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return records, f"line {number} is not a JSON record"
+        if not isinstance(record, dict) or record.get("epoch") != len(records) + 1:
+            return records, f"line {number} is not the record of epoch {len(records) + 1}"
+        records.append(record)
+    return records, None
+
+
+def resumable_history(path: Path, completed: int, state: Path) -> list[dict]:
+    """The history's records of the ``completed`` epochs that the state holds. Records beyond them (an
+    epoch written to the history but not to the state, or a torn line after them) are dropped; fewer
+    valid records than epochs (a history deleted, emptied, cut short or corrupt) cannot be rebuilt,
+    since the metrics of those epochs are gone, so the run is refused in one line."""
+    records, problem = _history_prefix(path)
+    if len(records) >= completed:
+        return records[:completed]
+    why = problem or ("missing" if not path.exists() else f"it holds {len(records)} epochs")
+    raise CheckpointError(
+        f"{path} does not match {state}, which has {completed} completed epochs ({why}): the records of the "
+        "missing epochs cannot be rebuilt. Put the history back, or start over with restart=True.")
 
 
 def recalibrate_batch_norm(network: keras.Model, x_train: np.ndarray, batch_size: int) -> None:
@@ -316,12 +374,22 @@ def load_network(checkpoint: str | os.PathLike) -> keras.Model:
         raise FileNotFoundError(
             f"no checkpoint at {checkpoint}: train it first with the same `with` values (`train with ...`)."
         )
+    again = "train it again with `train with` the same values and restart=True"
     try:
-        return keras.models.load_model(checkpoint)
-    except (zipfile.BadZipFile, ValueError, OSError, KeyError) as error:
-        raise CheckpointError(
-            f"{checkpoint} is unreadable ({type(error).__name__}); train it again with `train with` the same "
-            "values and restart=True.") from error
+        return keras.models.load_model(checkpoint)  # safe_mode: no Python code in a file is ever run
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError, AttributeError) as error:
+        text = str(error)
+        if "safe_mode" in text or "unsafe" in text.lower():
+            raise CheckpointError(
+                f"{checkpoint} was refused: it holds Python code (a Lambda layer or a function), which Keras's "
+                "safe mode will not run, as loading it could run anything; this project never writes such a "
+                f"file. Delete it and {again}.") from error
+        match = re.search(r"[Cc]ould not (?:locate|deserialize)[^'`]*['`]([\w.]+)['`]", text)
+        if match:
+            raise CheckpointError(
+                f"{checkpoint} names a class this code does not know ({match.group(1)}): it was written by other "
+                f"code or another version of infodropout. Use that code to read it, or {again}.") from error
+        raise CheckpointError(f"{checkpoint} is unreadable ({type(error).__name__}); {again}.") from error
 
 
 def test_classifier(network: keras.Model, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
