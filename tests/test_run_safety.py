@@ -241,3 +241,31 @@ def test_a_generated_data_set_altered_but_well_formed_is_refused(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(DataError, match="does not match the checksum written when it was made"):
         load_cluttered(tmp_path, num_train=20, num_test=10, source="sample", progress=None)
+
+
+def test_partial_files_of_a_killed_download_or_archive_write_are_removed_by_the_next_one(tmp_path):
+    import hashlib
+
+    import numpy as np
+
+    from infodropout.paper.download import Checksum, fetch
+    from infodropout.paper.formats import save_npz
+
+    killed = subprocess.Popen(["sleep", "60"])
+    killed.kill()
+    killed.wait()  # its pid is now free: the process that wrote the litter is dead
+    dead, live, token = killed.pid, os.getpid(), "0123456789abcdef" * 2
+    source = tmp_path / "mirror" / "f.gz"
+    source.parent.mkdir()
+    source.write_bytes(b"payload" * 100)
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    stale = [folder / f".f.gz.{dead}.{token}.part", folder / f".out.npz.{dead}.{token}.tmp"]
+    kept = [folder / f".f.gz.{live}.{token}.part", folder / f".other.npz.{dead}.{token}.tmp"]
+    for path in (*stale, *kept):
+        path.write_bytes(b"half")
+    checksum = Checksum("sha256", hashlib.sha256(source.read_bytes()).hexdigest(), source.stat().st_size)
+    fetch("f.gz", source.parent.as_uri() + "/", folder, checksum, progress=None)
+    save_npz(folder / "out.npz", np.zeros((2, 3)), np.arange(2))
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in kept)  # a live download's, and another archive's

@@ -48,7 +48,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, TextIO
 
-from infodropout.paper.errors import STDERR, DataError
+from infodropout.paper.errors import STDERR, DataError, remove_stale_partials
 
 
 class Checksum(NamedTuple):
@@ -196,6 +196,7 @@ def fetch(name: str, url_base: str, folder: str | os.PathLike, checksum: Checksu
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"{folder}: cannot create the data folder ({error}); choose another one") from None
+    remove_stale_partials(folder, name, ".part")  # a killed download's partial file
     temporary = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex}.part"
     try:
         received, digest = _download(url, temporary, checksum, progress, timeout)
@@ -344,6 +345,7 @@ def extract_cifar(tarball: str | os.PathLike, folder: str | os.PathLike,
     """
     tarball, folder = Path(tarball), Path(folder)
     target = folder / CIFAR_FOLDER
+    remove_stale_partials(folder, CIFAR_FOLDER, ".part")  # a killed extraction's half-filled folder
     staging = folder / f".{CIFAR_FOLDER}.{os.getpid()}.{uuid.uuid4().hex}.part"
     try:
         with tarfile.open(tarball, "r:*") as archive:

@@ -1,8 +1,13 @@
-"""The error every data reader raises, and the progress stream they write to."""
+"""The error every data reader raises, the progress stream they write to, and the removal of the
+temporary files a killed writer left."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import sys
+from pathlib import Path
 from typing import TextIO
 
 
@@ -29,3 +34,38 @@ STDERR: TextIO = _CurrentStderr()  # type: ignore[assignment]
 
 class DataError(ValueError):
     """A data file is missing, incomplete or malformed; the message names the file and the fix."""
+
+
+def remove_stale_partials(folder: str | os.PathLike, name: str, suffix: str) -> list[Path]:
+    """Delete the temporary files (or folders) ``.<name>.<pid>.<32 hex digits><suffix>`` in ``folder``
+    whose process no longer runs: what a download, an extraction or an archive write leaves when it
+    is killed (SIGKILL runs no cleanup). A live process's files, here or of this process, are kept.
+    Returns what was removed.
+
+    The pid is checked on this machine only; a folder shared with another machine that is writing
+    the same file at the same moment is not supported (its partial file could be removed)."""
+    folder = Path(folder)
+    pattern = re.compile(re.escape(f".{name}.") + r"(\d+)\.[0-9a-f]{32}" + re.escape(suffix) + "$")
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        match = pattern.match(entry.name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's live process (or a pid we cannot check): keep its files
+    return True

@@ -21,7 +21,7 @@ from typing import NamedTuple, TypeVar
 
 import numpy as np
 
-from infodropout.paper.errors import DataError
+from infodropout.paper.errors import DataError, remove_stale_partials
 
 MNIST_SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "mnist-sample.npz"
 CIFAR_SIDE = 32
@@ -240,6 +240,7 @@ def save_npz(path: str | os.PathLike, data: np.ndarray, labels: np.ndarray, **ex
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(path.parent, path.name, ".tmp")  # what a killed write of this archive left
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     # os.open with O_EXCL and mode 0o666 gives the usual umask-dependent permissions, unlike mkstemp's 0o600.
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
