@@ -101,3 +101,20 @@ def test_the_command_line_gives_one_line_and_status_2_for_an_unknown_key_and_a_b
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
         assert not (tmp_path / "models").exists()
+
+
+def test_ctrl_c_inside_any_command_ends_in_one_line_with_status_130(capsys, monkeypatch):
+    """`test`, a sweep between runs, a download or a data set's generation: KeyboardInterrupt reaches
+    run_experiment, which turns it into one line and status 130 (the start-up case is a subprocess
+    test in test_run_safety.py)."""
+    from infodropout.paper.experiment import run_experiment
+
+    class Interrupted:
+        def run_commandline(self):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "argv", ["cifar.py", "test"])
+    with pytest.raises(SystemExit) as exit_:
+        run_experiment(Interrupted())
+    err = capsys.readouterr().err
+    assert exit_.value.code == 130 and err.count("\n") == 1 and err.startswith("cifar.py: interrupted (Ctrl-C)")
