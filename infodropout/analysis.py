@@ -57,6 +57,40 @@ def layer_readouts(
     return all_layer_readouts(model, x, [layer], batch_size, noisy)[0]
 
 
+def relu_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers of ``model`` whose output is a ReLU of a dense map: Dense layers with a ReLU
+    activation and Information Dropout layers wrapping a Dense layer with one, in order."""
+    relu = keras.activations.get("relu")
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, InformationDropout):
+            if isinstance(layer.layer, keras.layers.Dense) and layer.activation is relu:
+                found.append(layer)
+        elif isinstance(layer, keras.layers.Dense) and getattr(layer, "activation", None) is relu:
+            found.append(layer)
+    return found
+
+
+def dead_unit_fractions(model: keras.Model, x: np.ndarray, batch_size: int = 100) -> dict[str, float]:
+    """For each ReLU dense layer of ``model`` (see :func:`relu_layers`), the share of its units that are
+    dead on the probe inputs ``x``: ReLU output exactly 0 on every one of them, so that no gradient
+    reaches their weights and they stay dead. Read with the noise off (an Information Dropout layer
+    then outputs f(x) itself; multiplicative noise never revives a zero). Keys are the layer names."""
+    layers = relu_layers(model)
+    if not layers:
+        return {}
+    features = keras.Model(model.input, [layer.output for layer in layers])
+    alive = [None] * len(layers)
+    for start in range(0, len(x), batch_size):
+        outputs = features(x[start:start + batch_size], training=False)  # noise off, batch norm in test mode
+        if len(layers) == 1:  # Keras returns a one-output model's output bare
+            outputs = [outputs]
+        for index, output in enumerate(outputs):
+            active = np.any(keras.ops.convert_to_numpy(output) > 0, axis=0)
+            alive[index] = active if alive[index] is None else alive[index] | active
+    return {layer.name: float(1.0 - np.mean(active)) for layer, active in zip(layers, alive)}
+
+
 def log_activation_summary(log_z: np.ndarray) -> dict:
     """What figure 1 shows, in numbers: the mean and standard deviation of the finite values of
     log z, and the share of units at 0 (ReLU units that are off have no logarithm)."""

@@ -25,7 +25,8 @@ import tensorflow as tf
 from keras import ops
 
 import infodropout.vae  # noqa: F401  (registers the VAE's layer, and with it infodropout.layers, for load_network)
-from infodropout.callbacks import AlphaMonitor
+from infodropout.analysis import relu_layers
+from infodropout.callbacks import AlphaMonitor, DeadUnitMonitor
 from infodropout.layers import noise_scale
 from infodropout.paper.checkpoint import CheckpointError, TrainingState, atomic_write
 from infodropout.paper.training_callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
@@ -225,6 +226,7 @@ def fit_trainer(
     beside it, and the training state (see :mod:`infodropout.paper.checkpoint`) saved. If a state exists,
     training continues after its last completed epoch, unless ``restart``. ``monitor_alpha`` adds
     each Information Dropout layer's α statistics on the first 1,000 training inputs to every record;
+    every ReLU dense layer's share of dead units on the same 1,000 inputs is added too (``L.dead_fraction``);
     ``tensorboard_dir`` also writes the records there for TensorBoard.
 
     Raises :class:`TrainingDiverged` (a NaN or infinite loss term) and :class:`TrainingInterrupted`
@@ -260,6 +262,8 @@ def fit_trainer(
         callbacks = [StopOnRequest(signals, checkpoint, steps_per_epoch), DivergenceGuard(checkpoint, steps_per_epoch)]
         if monitor_alpha:
             callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
+        if relu_layers(network):  # the fully connected networks: record dead ReLU units (issue 13)
+            callbacks.append(DeadUnitMonitor(x_train[:1000], network, settings.batch_size))
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         callbacks.append(EpochRecorder(checkpoint, save, log_scalar))
