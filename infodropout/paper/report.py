@@ -399,6 +399,10 @@ def figure2(report: Report) -> dict:
     report.table(["β", "test error (%)"] + layers,
                  [[r["beta"], r["error"]] + [f"{r[f'{layer}.mass_inside']:.3f} / {r[f'{layer}.max_inside']:.3f}"
                                              for layer in layers] for r in results])
+    report.add("In the heatmaps each layer has one colour scale, shared by every β, with its colour bar; the cyan "
+               "rectangle is the target digit's box; the last row is a blank canvas, whose maps show what the zero "
+               "padding of the SAME convolutions draws alone: the bands along the bottom and right edges of the "
+               "deeper layers are that padding (stride 2 pads after the input only), not signal.", "")
     for beta in betas:
         report.figure(f"figure2-beta{beta}", "heatmaps.png", f"KL heatmaps at β = {beta}")
     claims = []
