@@ -23,6 +23,8 @@ DEFAULTS = dict(
     plot_images=5,
     plots_dir="plots",
     betas=[0.01, 0.05, 0.1, 0.5],
+    # plot: the β whose trained runs share the heatmaps' colour scale per layer (empty: this run's own range).
+    scale_betas=[],
 )
 RULES = {
     **COMMON_RULES,
@@ -30,6 +32,8 @@ RULES = {
     "digits": one_of("mnist", "sample"),
     "plot_images": integer_at_least(1),
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "scale_betas": Rule("a list of numbers (β of trained runs)",
+                        lambda v: isinstance(v, (list, tuple)) and all(isinstance(b, (int, float)) for b in v)),
 }
 ex = make_experiment("cluttered", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
 
@@ -76,10 +80,32 @@ def plot(_config, _run):
     network = load_checkpoint("cluttered", _config, DEFAULTS)
     data = checked_load(load_data, _config)
     name = run_name("cluttered", _config, DEFAULTS)
+    import numpy as np
+
+    from infodropout.analysis import kl_heatmaps
+    from infodropout.paper.plots import heatmap_scales
+
     maps, layers, scores = localisation(network, data, _config["batch_size"])
     count = _config["plot_images"]
-    files = plot_kl_heatmaps(data.x_test[:count], [m[:count] for m in maps], layers,
-                             Path(_config["plots_dir"]) / name, title=f"{name}: KL per position")
+    shown = data.x_test[:count]
+    # A blank canvas has no content: whatever its maps show is the zero padding of the SAME convolutions
+    # (stride 2 pads one row and column after the input, none before, hence the bottom/right bands).
+    blank = np.zeros_like(data.x_test[:1])
+    blank_maps = kl_heatmaps(network, blank)
+    map_sets = [[m[:count] for m in maps], blank_maps]
+    for beta in _config["scale_betas"]:  # the other β of the sweep: one colour scale per layer across them
+        if beta != _config["beta"]:
+            other = load_checkpoint("cluttered", {**_config, "beta": beta}, DEFAULTS)
+            map_sets += [kl_heatmaps(other, shown), kl_heatmaps(other, blank)]
+    caption = ("KL per position (each map minus its minimum); cyan: the target digit's box. The last row is a blank "
+               "canvas: what it shows is the zero padding of the SAME convolutions alone, edge bands strongest "
+               "on the bottom and right (stride 2 pads after the input only); read the same bands above as "
+               "padding, not signal." + (f" One colour scale per layer shared by β = {_config['scale_betas']}."
+                                         if _config["scale_betas"] else ""))
+    files = plot_kl_heatmaps(shown, [m[:count] for m in maps], layers, Path(_config["plots_dir"]) / name,
+                             title=f"{name}: KL per position",
+                             boxes=None if data.boxes_test is None else data.boxes_test[:count],
+                             scales=heatmap_scales(*map_sets), blank_maps=blank_maps, caption=caption)
     print(f"Wrote {len(files)} files to {Path(_config['plots_dir']) / name}")
     if scores is None:
         print("The data have no digit boxes (the authors' archive): no localisation score.")

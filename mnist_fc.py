@@ -16,6 +16,8 @@ from infodropout.paper.experiment import (
 )
 
 METHODS = ("information", "binary", "lognormal", "none")
+DEAD_UNIT_PROBE = 1000  # training images on which a dead unit's ReLU output is 0
+DEAD_LIMIT = 0.1  # a larger share of dead units in a layer flags a run as an optimisation failure
 DEFAULTS = dict(
     dataset="mnist",
     sample_test=2000,
@@ -82,20 +84,29 @@ def figure3a(_config, _run) -> None:
     points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]
 
     def run_one(config):
-        return {"error": train_and_test("mnist_fc", config, DEFAULTS, load_mnist_data, build_network).metrics["error"]}
+        from infodropout.analysis import dead_unit_fractions
+
+        run = train_and_test("mnist_fc", config, DEFAULTS, load_mnist_data, build_network)
+        # Dead units (ReLU 0 on every probe image) mark an optimisation failure, not a regularisation effect.
+        dead = dead_unit_fractions(run.network, run.data.x_train[:DEAD_UNIT_PROBE], config["batch_size"])
+        return {"error": run.metrics["error"], **{f"{layer}.dead_fraction": value for layer, value in dead.items()},
+                "dead_fraction_max": max(dead.values())}
 
     results, folder = run_sweep("mnist_fc", _config, DEFAULTS, points, run_one)
-    errors = {}
+    errors, dead = {}, {}
     for result in results:
         errors.setdefault((result["dropout"], result["width"]), []).append(result["error"])
+        dead.setdefault((result["dropout"], result["width"]), []).append(result.get("dead_fraction_max", np.nan))
     for (method, width), values in errors.items():
         _run.log_scalar(f"error.{method}.{width}", float(np.mean(values)))
     spread = len(_config["seeds"]) > 1
     print(markdown_table(
-        ["hidden units"] + [f"{m} error %" for m in methods],
+        ["hidden units"] + [f"{m} error %" for m in methods] + [f"{m} dead units % (worst layer)" for m in methods],
         [[w] + [f"{np.mean(errors[m, w]):.2f}" + (f" ± {np.std(errors[m, w]):.2f}" if spread else "") for m in methods]
-         for w in _config["widths"]],
+         + [f"{100 * np.max(dead[m, w]):.1f}" for m in methods] for w in _config["widths"]],
     ))
+    print(f"Dead units: ReLU output 0 on each of the first {DEAD_UNIT_PROBE} training images; above "
+          f"{DEAD_LIMIT:.0%} a method's error reflects an optimisation failure, not its regularisation.")
     plot_error_by_method(results, "width", folder / "figure3a", methods, "hidden units per layer")
     print(f"Wrote {folder}/results.json and figure3a.png/.pdf.")
 

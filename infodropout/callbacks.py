@@ -7,7 +7,7 @@ import warnings
 import keras
 import numpy as np
 
-from infodropout.analysis import all_layer_readouts
+from infodropout.analysis import all_layer_readouts, dead_unit_fractions
 from infodropout.kl import ALPHA_FLOOR
 from infodropout.layers import information_dropout_layers
 
@@ -65,3 +65,22 @@ class AlphaMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs.update(self.statistics())
+
+
+class DeadUnitMonitor(keras.callbacks.Callback):
+    """Adds, after each epoch, ``L.dead_fraction`` for every ReLU dense layer ``L`` of ``network``: the share
+    of its units whose output is 0 on every ``probe`` input (:func:`infodropout.analysis.dead_unit_fractions`).
+    A dead unit gets no gradient again, so a large share is an optimisation failure (e.g. too large a
+    learning rate), which a comparison of regularisers must not read as their effect."""
+
+    def __init__(self, probe: np.ndarray, network: keras.Model | None = None, batch_size: int = 100):
+        super().__init__()
+        self.probe = probe
+        self.network = network
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            network = self.network if self.network is not None else self.model
+            fractions = dead_unit_fractions(network, self.probe, self.batch_size)
+            logs.update({f"{name}.dead_fraction": value for name, value in fractions.items()})

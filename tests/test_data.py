@@ -300,9 +300,9 @@ def test_per_image_standardize_gives_zero_mean_unit_std():
 def test_zca_whitens_correlated_gaussian_to_identity_covariance():
     """The whitened training covariance must be the identity within 0.05.
 
-    Fitted and evaluated on the same sample, W C W = U diag(S / (S + 1e-5)) U^T, so the only departures
-    from the identity are the epsilon shrinkage (< 1e-3 here, the smallest variance being >> 1e-2) and
-    float32 rounding; 0.05 leaves a wide margin while still failing for a missing square root, a
+    Fitted and evaluated on the same sample, W C W = U diag(λ / (√λ + 1e-5)²) U^T, so the only departures
+    from the identity are the epsilon shrinkage (< 1e-3 here, the smallest variance being >> 1e-2), the
+    N - 1 of the fit against the N of this check (2e-4) and float32 rounding; 0.05 leaves a wide margin while still failing for a missing square root, a
     transposed W or a forgotten mean. 5000 rows also exercise the chunking (CHUNK_ROWS = 4096).
     """
     rng = np.random.default_rng(0)
@@ -316,6 +316,32 @@ def test_zca_whitens_correlated_gaussian_to_identity_covariance():
     np.testing.assert_allclose(white.mean(axis=0), 0.0, atol=1e-3)
     covariance = np.cov(white.astype(np.float64), rowvar=False, ddof=0)
     assert np.abs(covariance - np.eye(20)).max() < 0.05
+
+
+def test_per_image_standardize_leaves_a_std_below_1e8_at_one():
+    """The authors' threshold: an image whose std is below 1e-8 is only centred, not divided by its std."""
+    x = np.full((2, 4, 4, 1), 5.0)
+    x[0, 0, 0, 0] += 1e-9  # std ~ 2.5e-10: dividing by it would give values of order 1
+    x[1] = np.arange(16.0).reshape(4, 4, 1)
+    out = per_image_standardize(x).astype(np.float64)
+    np.testing.assert_allclose(out[0], x[0] - x[0].mean(), atol=1e-12)
+    np.testing.assert_allclose(out[1].std(ddof=1), 1.0, atol=1e-6)
+
+
+def test_fit_zca_matches_a_hand_computation():
+    """Six centred rows ±(1, 1), ±(1, -1), ±(2, 2) around the mean (3, -1): XᵀX = [[12, 8], [8, 12]], so with
+    N - 1 = 5, C = [[2.4, 1.6], [1.6, 2.4]], eigenvalues 4 along (1, 1)/√2 and 0.8 along (1, -1)/√2, and
+    W = ½ [[a + b, a - b], [a - b, a + b]] with a = 1/(√4 + ε), b = 1/(√0.8 + ε). A large ε = 0.5 makes the
+    regulariser's place visible: 1/√(λ + ε) would give a = 0.471 instead of 0.4; N instead of N - 1 changes
+    both by 10 %."""
+    centred = np.array([[1, 1], [-1, -1], [1, -1], [-1, 1], [2, 2], [-2, -2]], dtype=np.float64)
+    mean, whitening = fit_zca(centred + np.array([3.0, -1.0]), epsilon=0.5)
+    np.testing.assert_allclose(mean, [3.0, -1.0], atol=1e-12)
+    a, b = 1 / (2.0 + 0.5), 1 / (np.sqrt(0.8) + 0.5)
+    np.testing.assert_allclose(whitening, 0.5 * np.array([[a + b, a - b], [a - b, a + b]]), atol=1e-12)
+    _, default = fit_zca(centred)  # the default ε = 1e-5, on the singular value
+    a, b = 1 / (2.0 + 1e-5), 1 / (np.sqrt(0.8) + 1e-5)
+    np.testing.assert_allclose(default, 0.5 * np.array([[a + b, a - b], [a - b, a + b]]), atol=1e-12)
 
 
 def test_zca_is_closest_whitening_to_the_input():

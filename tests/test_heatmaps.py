@@ -6,7 +6,7 @@ import pytest
 
 from infodropout.analysis import box_mask, kl_heatmaps, localisation_score, log_activation_summary
 from infodropout.models import all_cnn_96
-from infodropout.paper.plots import plot_kl_heatmaps
+from infodropout.paper.plots import heatmap_scales, plot_kl_heatmaps
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +62,17 @@ def test_box_mask_scales_to_the_map_resolution():
     assert mask.sum() == 2 * 3 and mask[1:3, 2:5].all()
 
 
+def test_heatmap_scales_cover_every_set_per_layer():
+    a = [np.array([[[0.0, 2.0]]]), np.array([[[1.0, 5.0]]])]
+    b = [np.array([[[-1.0, 1.0]]]), np.array([[[0.0, 9.0]]])]
+    assert heatmap_scales(a, b) == [(-1.0, 2.0), (0.0, 9.0)]
+
+
 def test_heatmap_figures_are_written(square_maps, tmp_path):
-    images, _, maps = square_maps
-    files = plot_kl_heatmaps(images, maps, ["layer1", "layer2", "layer3", "layer4"], tmp_path, title="test")
+    images, boxes, maps = square_maps
+    blank = [m[:1] * 0 for m in maps]
+    files = plot_kl_heatmaps(images, maps, ["layer1", "layer2", "layer3", "layer4"], tmp_path, title="test",
+                             boxes=boxes, scales=heatmap_scales(maps, blank), blank_maps=blank, caption="a caption")
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == 2 * (1 + 4) + 2 and "heatmaps.png" in names and "heatmaps.pdf" in names
     assert all(p.exists() and p.stat().st_size > 0 for p in files)

@@ -90,13 +90,20 @@ def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
     result = run("mnist_fc.py", "compare", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
                  "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    row = re.search(r"^\| 16 \| (\d+\.\d+) ± (\d+\.\d+) \| (\d+\.\d+) ± (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
+    row = re.search(r"^\| 16 \| (\d+\.\d+) ± (\d+\.\d+) \| (\d+\.\d+) ± (\d+\.\d+) \| (\d+\.\d) \| (\d+\.\d) \|$",
+                    result.stdout, re.MULTILINE)
     assert row and all(0 <= float(e) <= 100 for e in row.groups())
     assert len(list((tmp_path / "models").glob("*.keras"))) == 4  # 2 methods × 2 seeds
     folder = next((tmp_path / "plots").glob("mnist_fc-sweep*"))
     results = json.loads((folder / "results.json").read_text())
     assert sorted((r["dropout"], r["seed"]) for r in results) == [("binary", 0), ("binary", 1),
                                                                    ("information", 0), ("information", 1)]
+    for r in results:  # dead units per layer, and the worst layer's share
+        shares = [r[f"dense{i}.dead_fraction"] if r["dropout"] == "binary" else r[f"information_dropout{i}.dead_fraction"]
+                  for i in (1, 2, 3)]
+        assert all(0 <= share <= 1 for share in shares) and r["dead_fraction_max"] == max(shares)
+    history = [json.loads(line) for line in next((tmp_path / "models").glob("*binary*.history.jsonl")).read_text().splitlines()]
+    assert all(0 <= history[-1][f"dense{i}.dead_fraction"] <= 1 for i in (1, 2, 3))
     assert (folder / "figure3a.png").exists() and (folder / "figure3a.pdf").exists()
     # `sweep` is the same command under the other scripts' name: the same runs, reused, the same table.
     again = run("mnist_fc.py", "sweep", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
@@ -166,7 +173,10 @@ def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
     assert by_beta.returncode == 0, by_beta.stderr
     folder = next((cifar_dir / "plots").glob("cifar-sweep.activations=softplus*"))
     results = json.loads((folder / "results.json").read_text())
-    assert [r["beta"] for r in results] == [1.0, 3.0] and all(r["total_correlation"] >= 0 for r in results)
+    assert [r["beta"] for r in results] == [1.0, 3.0]
+    for r in results:  # the corrected value is the raw one minus its bias, which is positive
+        assert r["total_correlation_bias"] > 0
+        assert abs(r["total_correlation_raw"] - r["total_correlation_bias"] - r["total_correlation"]) < 1e-9
     assert (folder / "figure5-error.png").exists() and (folder / "figure5-tc.pdf").exists()
     by_width = run("cifar.py", "sweep", "with", "sweep_over=filter_percentage", "filter_percentages=[0.05,0.1]",
                    "methods=[information,none]", "epochs=1", "batch_size=50", "verbose=0", cwd=cifar_dir)

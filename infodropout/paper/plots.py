@@ -25,37 +25,81 @@ def save_figure(figure, path_without_suffix: str | os.PathLike, formats: Sequenc
     return files
 
 
+def heatmap_scales(*map_sets: Sequence[np.ndarray]) -> list[tuple[float, float]]:
+    """One (vmin, vmax) per layer covering every map of every set given (e.g. one set per β), so that
+    figures drawn with them share a colour scale per layer and their rows compare."""
+    return [(min(float(np.min(m)) for m in layer), max(float(np.max(m)) for m in layer))
+            for layer in zip(*map_sets)]
+
+
+def _draw_box(axis, box, map_shape: tuple[int, int], input_shape: tuple[int, int]) -> None:
+    """The box (top, left, bottom, right, in input pixels, bottom/right exclusive) on an image whose pixels
+    cover the input at the map's resolution (imshow puts pixel centres at integers, hence the −0.5)."""
+    from matplotlib.patches import Rectangle
+
+    top, left, bottom, right = (float(v) for v in box)
+    rows, cols = map_shape[0] / input_shape[0], map_shape[1] / input_shape[1]
+    axis.add_patch(Rectangle((left * cols - 0.5, top * rows - 0.5), (right - left) * cols, (bottom - top) * rows,
+                             fill=False, edgecolor="cyan", linewidth=1.2))
+
+
 def plot_kl_heatmaps(images: np.ndarray, maps: Sequence[np.ndarray], layer_names: Sequence[str],
-                     out_dir: str | os.PathLike, title: str = "") -> list[Path]:
+                     out_dir: str | os.PathLike, title: str = "", boxes: np.ndarray | None = None,
+                     scales: Sequence[tuple[float, float]] | None = None,
+                     blank_maps: Sequence[np.ndarray] | None = None, caption: str = "") -> list[Path]:
     """Figures 2 and 7: for each image, its input and one KL heatmap per dropout layer.
 
     Writes ``image<i>-input.png`` and ``image<i>-<layer>.png`` for every image and layer, and
     ``heatmaps.png`` / ``.pdf`` combining them (rows: images; columns: input, then the layers from
-    the first to the last). Returns the files written.
+    the first to the last), each layer's column on one colour scale with its colour bar. ``scales``
+    gives (vmin, vmax) per layer, e.g. :func:`heatmap_scales` over several β so that their figures
+    compare; by default the range of the maps shown. ``boxes`` (one (top, left, bottom, right) per
+    image, input pixels) draws the target digit's box on the input and on every map. ``blank_maps``
+    (one (1, H, W) array per layer: the maps of a blank canvas) adds a last row showing what the
+    network's padding alone draws. ``caption`` is printed under the figure. Returns the files written.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    shown = [list(m) for m in maps]
+    scales = list(scales) if scales is not None else heatmap_scales(maps, *([blank_maps] if blank_maps else []))
     files = []
     for i, image in enumerate(images):
         files.append(out_dir / f"image{i}-input.png")
         plt.imsave(files[-1], np.squeeze(image), cmap="gray")
-        for name, layer_maps in zip(layer_names, maps):
+        for name, layer_maps, (vmin, vmax) in zip(layer_names, maps, scales):
             files.append(out_dir / f"image{i}-{name}.png")
-            plt.imsave(files[-1], layer_maps[i], cmap="inferno")
+            plt.imsave(files[-1], layer_maps[i], cmap="inferno", vmin=vmin, vmax=vmax)
+    rows = [(np.squeeze(image), [layer[i] for layer in shown], None if boxes is None else boxes[i])
+            for i, image in enumerate(images)]
+    if blank_maps is not None:
+        rows.append((np.zeros_like(np.squeeze(images[0])), [m[0] for m in blank_maps], None))
     columns = 1 + len(maps)
-    figure, axes = plt.subplots(len(images), columns, figsize=(2.2 * columns, 2.2 * len(images)), squeeze=False)
-    for i, image in enumerate(images):
-        axes[i, 0].imshow(np.squeeze(image), cmap="gray")
-        for j, layer_maps in enumerate(maps, start=1):
-            axes[i, j].imshow(layer_maps[i], cmap="inferno")
+    figure, axes = plt.subplots(len(rows), columns, figsize=(2.3 * columns + 0.6, 2.2 * len(rows) + 0.4 * bool(caption)),
+                                squeeze=False)
+    input_shape = np.squeeze(images[0]).shape[:2]
+    for i, (image, layer_maps, box) in enumerate(rows):
+        axes[i, 0].imshow(image, cmap="gray")
+        if box is not None:
+            _draw_box(axes[i, 0], box, input_shape, input_shape)
+        for j, (layer_map, (vmin, vmax)) in enumerate(zip(layer_maps, scales), start=1):
+            drawn = axes[i, j].imshow(layer_map, cmap="inferno", vmin=vmin, vmax=vmax)
+            if box is not None:
+                _draw_box(axes[i, j], box, layer_map.shape, input_shape)
+            if i == len(rows) - 1:  # one colour bar per layer, under its column
+                figure.colorbar(drawn, ax=axes[:, j], orientation="horizontal", fraction=0.05, pad=0.02,
+                                label="KL (nats)")
         for axis in axes[i]:
             axis.set_xticks([])
             axis.set_yticks([])
+    if blank_maps is not None:
+        axes[-1, 0].set_ylabel("blank canvas", fontsize=9)
     axes[0, 0].set_title("input")
     for j, (name, layer_maps) in enumerate(zip(layer_names, maps), start=1):
         axes[0, j].set_title(f"{name}\n{layer_maps.shape[1]}×{layer_maps.shape[2]}", fontsize=9)
     if title:
         figure.suptitle(title)
+    if caption:
+        figure.text(0.01, 0.005, textwrap.fill(caption, 40 * columns), fontsize=7, va="bottom")
     return files + save_figure(figure, out_dir / "heatmaps")
 
 

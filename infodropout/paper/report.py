@@ -155,6 +155,10 @@ def _claims(report: Report, claims: Sequence[tuple[str, str, bool | None]]) -> d
 
 # ---------------------------------------------------------------------------------------- sections
 
+# A layer with a larger share of dead ReLU units marks its run as an optimisation failure (issue 13).
+DEAD_LIMIT = 0.1
+
+
 def figure3a(report: Report) -> dict:
     report.add("## Figure 3a: MNIST, fully connected network, error vs hidden units", "")
     report.provenance("figure3a")
@@ -170,19 +174,49 @@ def figure3a(report: Report) -> dict:
     report.table(["hidden units"] + methods, [[w] + [_mean_std(errors[m, w]) for m in methods] for w in widths])
     report.figure("figure3a", "figure3a.png", "Figure 3a")
     mean = {key: float(np.mean(v)) for key, v in errors.items() if v}
+    # The worst layer's share of dead ReLU units (0 on each of 1,000 training images), worst seed; runs of a
+    # plan made before it was recorded have none.
+    dead = {(m, w): max((r["dead_fraction_max"] for r in results if r["dropout"] == m and r["width"] == w
+                         and r.get("dead_fraction_max") is not None), default=None) for m in methods for w in widths}
+    if any(v is not None for v in dead.values()):
+        report.add(f"Dead units (%): the share of a layer's ReLU units that output 0 on each of 1,000 training "
+                   f"images, worst layer and seed. Above {DEAD_LIMIT:.0%} the method's error reflects an optimisation "
+                   "failure (those units get no gradient again), not a regularisation effect, and a comparison "
+                   "involving it is flagged below.", "")
+        report.table(["hidden units"] + methods,
+                     [[w] + ["n/a" if dead[m, w] is None else f"{100 * dead[m, w]:.1f}" for m in methods]
+                      for w in widths])
+
+    def failed(method, width) -> bool:
+        return dead.get((method, width)) is not None and dead[method, width] > DEAD_LIMIT
+
+    def flagged(other: str, widths_compared: list[int]) -> str:
+        bad = [w for w in widths_compared if failed("information", w) or failed(other, w)]
+        return (f"; at {', '.join(map(str, bad))} units a method has more than {DEAD_LIMIT:.0%} dead units: an "
+                "optimisation failure, not a regularisation effect") if bad else ""
+
     claims = []
     if "binary" in methods:
         better = [w for w in widths if mean["information", w] < mean["binary", w]]
         claims.append(("Information Dropout has a lower error than binary dropout",
-                       f"at {len(better)} of {len(widths)} widths", len(better) == len(widths)))
+                       f"at {len(better)} of {len(widths)} widths" + flagged("binary", widths),
+                       len(better) == len(widths)))
         gaps = [mean["binary", w] - mean["information", w] for w in widths]
         claims.append(("… especially on smaller networks",
                        f"binary − information: {gaps[0]:+.2f} points at {widths[0]} units, "
-                       f"{gaps[-1]:+.2f} at {widths[-1]}", gaps[0] > gaps[-1] if len(widths) > 1 else None))
+                       f"{gaps[-1]:+.2f} at {widths[-1]}" + flagged("binary", [widths[0], widths[-1]]),
+                       gaps[0] > gaps[-1] if len(widths) > 1 else None))
     if "lognormal" in methods:
         better = [w for w in widths if mean["information", w] < mean["lognormal", w]]
         claims.append(("Information Dropout beats constant log-normal noise of the same variance",
-                       f"at {len(better)} of {len(widths)} widths", len(better) == len(widths)))
+                       f"at {len(better)} of {len(widths)} widths" + flagged("lognormal", widths),
+                       len(better) == len(widths)))
+    if "none" in methods:
+        better = [w for w in widths if mean["information", w] < mean["none", w]]
+        claims.append(("Information Dropout has a lower error than no dropout",
+                       f"at {len(better)} of {len(widths)} widths; information − none: "
+                       + ", ".join(f"{mean['information', w] - mean['none', w]:+.2f} ({w})" for w in widths)
+                       + flagged("none", widths), len(better) == len(widths)))
     return _claims(report, claims)
 
 
@@ -311,8 +345,14 @@ def figure5(report: Report) -> dict:
     if report.missing("figure5") or results is None:
         return {}
     results = sorted(results, key=lambda r: r["beta"])
-    report.table(["β", "test error (%)", "total correlation per unit (nats)"],
-                 [[r["beta"], r["error"], r.get("total_correlation")] for r in results])
+    report.table(["β", "test error (%)", "total correlation per unit, bias-corrected (nats)",
+                  "raw plug-in value", "bias of the raw value"],
+                 [[r["beta"], r["error"], r.get("total_correlation"), r.get("total_correlation_raw"),
+                   r.get("total_correlation_bias")] for r in results])
+    report.add("The total correlation is the Gaussian log-determinant estimate on the test set's log activations; "
+               "its plug-in value is biased upward by an amount fixed by the numbers of samples and units "
+               "(`total_correlation_bias`, exact for Gaussian data), which is subtracted. The same bias at every β "
+               "shifts the raw curve but not its trend.", "")
     report.figure("figure5", "figure5-error.png", "Figure 5, test error")
     report.figure("figure5", "figure5-tc.png", "Figure 5, total correlation")
     betas = [r["beta"] for r in results]
@@ -359,6 +399,10 @@ def figure2(report: Report) -> dict:
     report.table(["β", "test error (%)"] + layers,
                  [[r["beta"], r["error"]] + [f"{r[f'{layer}.mass_inside']:.3f} / {r[f'{layer}.max_inside']:.3f}"
                                              for layer in layers] for r in results])
+    report.add("In the heatmaps each layer has one colour scale, shared by every β, with its colour bar; the cyan "
+               "rectangle is the target digit's box; the last row is a blank canvas, whose maps show what the zero "
+               "padding of the SAME convolutions draws alone: the bands along the bottom and right edges of the "
+               "deeper layers are that padding (stride 2 pads after the input only), not signal.", "")
     for beta in betas:
         report.figure(f"figure2-beta{beta}", "heatmaps.png", f"KL heatmaps at β = {beta}")
     claims = []

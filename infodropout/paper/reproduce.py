@@ -183,7 +183,9 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     cluttered_note = s.get("cluttered_note", "")
     steps.append(Step("figure2-sweep", "cluttered.py", "sweep",
                       (*s["cluttered"], f"betas={_listed(s['cluttered_betas'])}"), note=cluttered_note))
-    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot", (*s["cluttered"], f"beta={beta}"),
+    # Every β's heatmaps on one colour scale per layer, so that the rows compare (the sweep trained them all).
+    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot",
+                   (*s["cluttered"], f"beta={beta}", f"scale_betas={_listed(s['cluttered_betas'])}"),
                    note=cluttered_note) for beta in s["cluttered_betas"]]
     return Plan(scale, tuple(steps), skipped)
 

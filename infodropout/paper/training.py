@@ -26,7 +26,8 @@ import tensorflow as tf
 from keras import ops
 
 import infodropout.vae  # noqa: F401  (registers the VAE's layer, and with it infodropout.layers, for load_network)
-from infodropout.callbacks import AlphaMonitor
+from infodropout.analysis import relu_layers
+from infodropout.callbacks import AlphaMonitor, DeadUnitMonitor
 from infodropout.layers import noise_scale
 from infodropout.paper.checkpoint import (
     CheckpointError, RunLock, RunLocked, TrainingState, atomic_write, remove_temporaries,
@@ -228,6 +229,7 @@ def fit_trainer(
     beside it, and the training state (see :mod:`infodropout.paper.checkpoint`) saved. If a state exists,
     training continues after its last completed epoch, unless ``restart``. ``monitor_alpha`` adds
     each Information Dropout layer's α statistics on the first 1,000 training inputs to every record;
+    every ReLU dense layer's share of dead units on the same 1,000 inputs is added too (``L.dead_fraction``);
     ``tensorboard_dir`` also writes the records there for TensorBoard.
 
     One process at a time trains a checkpoint (:class:`RunLock`, ``<name>.lock`` beside it); temporary
@@ -281,6 +283,8 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
                      DivergenceGuard(checkpoint, steps_per_epoch, trainer.beta, trainer.weight_decay)]
         if monitor_alpha:
             callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
+        if relu_layers(network):  # the fully connected networks: record dead ReLU units (issue 13)
+            callbacks.append(DeadUnitMonitor(x_train[:1000], network, settings.batch_size))
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         recorder = EpochRecorder(checkpoint, save, log_scalar, records)

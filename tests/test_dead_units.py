@@ -1,0 +1,46 @@
+"""Dead ReLU units: a unit whose output is 0 on every probe input is counted, a unit active on one is not."""
+import keras
+import numpy as np
+
+from infodropout.analysis import dead_unit_fractions, relu_layers
+from infodropout.callbacks import DeadUnitMonitor
+from infodropout.models import fully_connected
+
+
+def test_dead_unit_fractions_counts_exactly_the_units_silenced_by_their_bias():
+    network = fully_connected(8, depth=2, input_shape=(4,), dropout="none")
+    first = network.get_layer("dense1")
+    kernel, bias = first.get_weights()
+    kernel[:] = np.abs(kernel)  # inputs are >= 0, so the sign of each pre-activation is set by its bias
+    bias[:] = 1.0
+    bias[[1, 4, 6]] = -1e6  # three of eight units can never fire
+    first.set_weights([kernel, bias])
+    x = np.random.default_rng(0).uniform(0, 1, size=(50, 4)).astype("float32")
+    fractions = dead_unit_fractions(network, x, batch_size=16)
+    assert set(fractions) == {"dense1", "dense2"}
+    assert fractions["dense1"] == 3 / 8
+    # A unit that fires on a single probe input is alive: unit 0 gets a bias that lets only the largest input through.
+    pre = x @ kernel[:, 0]
+    bias[0] = -np.sort(pre)[-2]  # positive only for the one largest pre-activation
+    first.set_weights([kernel, bias])
+    assert dead_unit_fractions(network, x)["dense1"] == 3 / 8
+    bias[0] = -pre.max() - 1.0
+    first.set_weights([kernel, bias])
+    assert dead_unit_fractions(network, x)["dense1"] == 4 / 8
+
+
+def test_information_dropout_layers_are_read_without_noise_and_the_monitor_logs_them():
+    network = fully_connected(6, depth=3, input_shape=(5,), dropout="information")
+    assert [layer.name for layer in relu_layers(network)] == [f"information_dropout{i}" for i in (1, 2, 3)]
+    inner = network.get_layer("information_dropout2").layer
+    kernel, bias = inner.get_weights()
+    inner.set_weights([np.zeros_like(kernel), np.full_like(bias, -1.0)])  # every unit of layer 2 is dead
+    x = np.random.default_rng(1).normal(size=(40, 5)).astype("float32")
+    logs = {}
+    monitor = DeadUnitMonitor(x, network)
+    monitor.on_epoch_end(0, logs)
+    assert logs["information_dropout2.dead_fraction"] == 1.0
+    # Layer 3 then sees only zeros, and its zero-initialised biases keep every output at ReLU(0) = 0.
+    assert logs["information_dropout3.dead_fraction"] == 1.0
+    assert 0.0 <= logs["information_dropout1.dead_fraction"] < 1.0
+    assert relu_layers(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])) == []
