@@ -10,6 +10,9 @@
 The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (or the authors' archive).
 ``dataset=sample`` runs the same experiment on a stand-in where CIFAR-10 is absent: the embedded MNIST
 digits padded to 32×32×3 (its last ``sample_test`` digits as the test set); its numbers are not CIFAR-10's.
+``dataset=fashion`` is the full-size stand-in: Fashion-MNIST (60,000 + 10,000 images) padded to 32×32×3 and
+preprocessed as CIFAR-10 is, cached as datasets/fashion-cifar-{train,test}.npz; its runs are named
+``cifar.dataset=fashion...`` and its numbers are Fashion-MNIST's, not CIFAR-10's.
 """
 
 from infodropout.paper.experiment import (
@@ -29,7 +32,7 @@ DEFAULTS = dict(
 )
 RULES = {
     **CIFAR_RULES,
-    "dataset": one_of("cifar10", "sample"),
+    "dataset": one_of("cifar10", "sample", "fashion"),
     "sample_test": MNIST_RULES["sample_test"],
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "sweep_over": one_of("beta", "filter_percentage"),
@@ -49,6 +52,10 @@ def load_data(config):
 
     if config["dataset"] == "sample":
         data = mnist_as_cifar_shape(load_mnist_sample(num_test=config["sample_test"]))
+    elif config["dataset"] == "fashion":
+        from infodropout.paper.data import load_fashion_cifar
+
+        data = load_fashion_cifar(config["datasets_dir"])
     else:
         data = load_cifar10(config["datasets_dir"])
     return subset(data, config["num_train"], config["num_test"])

@@ -8,6 +8,8 @@
 
 The full MNIST is downloaded into datasets/ on first use; ``dataset=sample`` uses instead the 10,000 real
 MNIST digits shipped in infodropout/resources/, the last ``sample_test`` of them as the test set.
+``dataset=fashion`` trains on Fashion-MNIST instead (28×28 in [0, 1], as MNIST; downloaded into
+datasets/fashion-mnist/ on first use, or from $INFODROPOUT_FASHION_URL); its runs are named apart.
 """
 
 from infodropout.paper.experiment import (
@@ -35,6 +37,7 @@ DEFAULTS = dict(
 RULES = {
     **COMMON_RULES,
     **MNIST_RULES,
+    "dataset": one_of("mnist", "sample", "fashion"),
     "dropout": one_of(*METHODS),
     "width": integer_at_least(1),
     "nesterov": one_of(True, False),

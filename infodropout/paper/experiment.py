@@ -193,12 +193,16 @@ MNIST_RULES: dict[str, Rule] = {
 
 
 def load_mnist_data(config: Mapping) -> Dataset:
-    """The full MNIST (``dataset=mnist``, downloaded on first use) or the embedded sample with its last
-    ``sample_test`` digits as the test set, cut to ``num_train`` / ``num_test``."""
-    from infodropout.paper.data import load_mnist
+    """The full MNIST (``dataset=mnist``, downloaded on first use), Fashion-MNIST in MNIST's form
+    (``dataset=fashion``: 28×28 in [0, 1], downloaded on first use; scripts that accept it say so in
+    their rules) or the embedded sample with its last ``sample_test`` digits as the test set, cut to
+    ``num_train`` / ``num_test``."""
+    from infodropout.paper.data import load_fashion_mnist, load_mnist
     from infodropout.paper.formats import load_mnist_sample, subset
 
-    if config["dataset"] == "mnist":
+    if config["dataset"] == "fashion":
+        data = load_fashion_mnist(config["datasets_dir"])
+    elif config["dataset"] == "mnist":
         data = load_mnist(config["datasets_dir"])
     else:
         data = load_mnist_sample(num_test=config["sample_test"])

@@ -434,3 +434,22 @@ def occluded_cifar_path(datasets_dir: str | os.PathLike, split: str, seed: int =
     """``occluded-cifar-{split}.npz`` for seed 0, ``occluded-cifar-seed{seed}-{split}.npz`` otherwise."""
     stem = "occluded-cifar" if seed == 0 else f"occluded-cifar-seed{seed}"
     return Path(datasets_dir) / f"{stem}-{split}.npz"
+
+
+def fashion_cifar_path(datasets_dir: str | os.PathLike, split: str) -> Path:
+    """``fashion-cifar-{split}.npz``: Fashion-MNIST in CIFAR-10's geometry and preprocessing (padded to
+    32×32×3, standardised per image, ZCA-whitened), named apart from ``cifar10-*.npz`` so that it can
+    never pass for CIFAR-10."""
+    return Path(datasets_dir) / f"fashion-cifar-{split}.npz"
+
+
+def occluded_fashion_path(datasets_dir: str | os.PathLike, split: str, digits: str = "mnist", seed: int = 0) -> Path:
+    """``occluded-fashion-{split}.npz`` for Fashion-MNIST occluded by the full MNIST's digits with seed 0;
+    ``-sample`` (the embedded 10,000 digits) and ``-seed{S}`` are added to the name otherwise, so that the
+    two occluder sources never share a file."""
+    parts = ["occluded-fashion"]
+    if digits != "mnist":
+        parts.append(digits)
+    if seed != 0:
+        parts.append(f"seed{seed}")
+    return Path(datasets_dir) / f"{'-'.join(parts)}-{split}.npz"

@@ -111,3 +111,17 @@ def preprocess_cifar(dataset: Dataset, progress: Callable[[str], None] | None = 
     white_test = apply_zca(x_test.reshape(len(x_test), -1), mean, whitening).reshape(-1, *shape)
     return Dataset(white_train, np.asarray(dataset.y_train, dtype=np.int64),
                    white_test, np.asarray(dataset.y_test, dtype=np.int64))
+
+
+def pad_to_cifar_shape(images: np.ndarray) -> np.ndarray:
+    """28×28 greyscale images (N, 28, 28) or (N, 28, 28, 1) in CIFAR-10's geometry: zero-padded by 2
+    pixels on every side to 32×32 and copied to 3 channels, in their own dtype (uint8 stays uint8, so
+    that the occluders of :func:`infodropout.paper.generate.occlude` can be painted on them exactly).
+    Fashion-MNIST's background is 0, so the padding continues it."""
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"images must be (N, 28, 28) or (N, 28, 28, 1), got shape {images.shape}")
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
+    return np.repeat(padded[..., np.newaxis], 3, axis=-1)
