@@ -221,14 +221,18 @@ class InformationDropout(NoiseLayer):
         i.e. for dead ReLU units; the total-correlation analysis uses Softplus layers).
         ``training`` only sets batch norm's mode.
         """
+        # Called outside the layer's __call__, so without mixed precision's autocasting of the weights: the
+        # read-outs are computed with the float32 weights, from inputs cast to match.
+        inputs = ops.cast(inputs, self.variable_dtype)
         f, alpha = self.activations_and_alpha(inputs, training=training)
+        f = ops.cast(f, "float32")  # the inner layers may still compute in 16 bits
         log_noise = noise_scale * alpha * keras.random.normal(ops.shape(f), seed=self.seed_generator)
         return {
             "f": f,
             "alpha": alpha,
             "kl": self.kl_divergence(f, alpha),
             "z": f * ops.exp(log_noise),
-            "log_z": ops.log(ops.cast(f, "float32")) + log_noise,
+            "log_z": ops.log(f) + log_noise,
         }
 
     def compute_output_shape(self, input_shape):

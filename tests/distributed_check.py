@@ -54,9 +54,10 @@ def train(strategy, folder, name, noise=0.0, epochs=1, **changes):
 
 
 def values(network):
-    """The floating-point variables (weights, batch-norm statistics, noise scales, the prior's μ and σ); the noise
-    generators' integer states are left out: a .keras file does not hold them."""
-    return [np.asarray(v.numpy()) for v in network.variables if "float" in str(v.dtype)]
+    """The weights, batch-norm statistics and the prior's μ and σ; left out are the noise generators' integer states
+    (a .keras file does not hold them) and the noise scales (train sets them to 0 while it trains)."""
+    return [np.asarray(v.numpy()) for v in network.variables
+            if "float" in str(v.dtype) and not v.path.endswith("noise_scale")]
 
 
 def largest_difference(a, b):
@@ -122,6 +123,7 @@ def precision(out: Path, default):
     mixed policy against float32."""
     import keras
 
+    from infodropout.analysis import all_layer_readouts
     from infodropout.layers import information_dropout_layers
     from infodropout.paper.training import set_precision
 
@@ -138,6 +140,8 @@ def precision(out: Path, default):
                 kls.append(np.asarray(keras.ops.convert_to_numpy(layer.losses[-1])))
             trained = train(default, out, f"precision-{policy}", noise=1.0, precision=policy)
             weights = values(trained)
+            # The read-outs the α monitor and the analyses take from a trained network (the scripts' runs).
+            readouts = all_layer_readouts(trained, X[:4], batch_size=4)
         finally:
             set_precision("float32")
         if reference is None:
@@ -147,6 +151,8 @@ def precision(out: Path, default):
             "kl_dtype": str(kls[0].dtype),
             "kl_relative": max(float(abs(a - b) / abs(b)) for a, b in zip(kls, reference[0])),
             "finite": bool(all(np.isfinite(w).all() for w in weights)),
+            "readouts_finite": bool(all(np.isfinite(r["kl"]).all() and np.isfinite(r["alpha"]).all()
+                                        for r in readouts)),
             "step_vs_float32": largest_difference(weights, reference[1]),
         }
     return result
