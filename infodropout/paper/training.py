@@ -180,7 +180,11 @@ class Trainer(keras.Model):
         # Weighted by the batch's size, so that a last, smaller batch counts for what it holds.
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name], sample_weight=ops.cast(batch_size, "float32"))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages a multi-worker step's logs over axis 0, which a scalar lacks: give it one.
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
 
     def replica_loss(self, terms: dict, batch_size):
         """The loss this replica differentiates, such that the sum of the replicas' gradients (what the
@@ -346,6 +350,11 @@ def fit_trainer(
     network = trainer.network
     if tf.distribute.has_strategy():
         synchronize_batch_norm(network)
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras's fit averages a first distributed batch across workers to build the model symbolically,
+            # which fails for a multi-worker batch (PerReplica to Tensor); the trainer is built already, and
+            # without a strategy of its own it uses the one in scope (fit runs inside strategy.scope()).
+            trainer._distribute_strategy = None
     optimizer = make_optimizer(settings, steps_per_epoch)
     trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
     optimizer.build(network.trainable_variables)
