@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import logging
 import math
 import os
 import signal
@@ -77,6 +78,8 @@ def make_strategy(name: str = "default", devices: int = 0) -> tf.distribute.Stra
     """
     if name == "default":
         return tf.distribute.get_strategy()
+    # tf.distribute logs a line per all-reduce it plans at INFO, which sacred's logging shows.
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
     if name == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name != "mirrored":
