@@ -4,6 +4,8 @@
     ./reproduce.py --scale small          # under an hour on 2 CPU cores; results/REPORT.md
     ./reproduce.py --scale full           # the paper's protocol (GPU-days)
     ./reproduce.py --scale small --report-only
+    ./reproduce.py --scale small --list     # one line a step: id, wave, the ids it needs, its command
+    ./reproduce.py --scale small --step figure3a    # one step only (several may run at once)
 
 Relative paths are taken from this script's folder. Steps already done are reused (plots/reproduce-<scale>/steps.json), and so are trained runs (models/):
 an interrupted reproduction picks up where it stopped. See infodropout/reproduce.py for each scale.
@@ -18,7 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from infodropout.paper.reproduce import SCALES, cifar10_present, make_plan, run_plan  # noqa: E402
+from infodropout.paper.reproduce import Plan, SCALES, cifar10_present, make_plan, run_plan, step_list  # noqa: E402
 
 
 def main() -> int:
@@ -30,12 +32,33 @@ def main() -> int:
     parser.add_argument("--datasets-dir", default="datasets", help="the scripts' datasets_dir")
     parser.add_argument("--models-dir", default="models", help="the scripts' models_dir")
     parser.add_argument("--report-only", action="store_true", help="write the report from the steps done so far")
+    parser.add_argument("--list", action="store_true", help="print every step, one a line, tab-separated: its id, its "
+                        "wave (the steps of a wave may run at once after the waves before), the ids it needs done "
+                        "first (- for none) and the shell command that runs it; the report last")
+    parser.add_argument("--step", action="append", metavar="ID", help="run only this step (repeatable); "
+                        "then write no report (--report-only gathers what is done)")
     args = parser.parse_args()
+    # The options a listed command passes on, so that every step works in the same folders.
+    options = [item for flag, value, default in (("--work", args.work, None), ("--datasets-dir", args.datasets_dir,
+                                                 "datasets"), ("--models-dir", args.models_dir, "models"))
+               if value != default for item in (flag, value)]
     # The steps run in the project's folder, so every relative path is taken from there.
     os.chdir(Path(__file__).resolve().parent)
 
     work = args.work or f"plots/reproduce-{args.scale}"
     plan = make_plan(args.scale, cifar10_present(args.datasets_dir))
+    if args.list:
+        for name, wave, needs, command in step_list(plan, options):
+            print(f"{name}\t{wave}\t{','.join(needs) or '-'}\t{command}")
+        return 0
+    if args.step:
+        known = {step.name: step for step in plan.steps}
+        unknown = [name for name in args.step if name not in known]
+        if unknown:
+            print(f"reproduce.py: no step {', '.join(unknown)} at the {args.scale} scale; --list shows them.",
+                  file=sys.stderr)
+            return 2
+        plan = Plan(plan.scale, tuple(known[name] for name in args.step), plan.skipped)
     start = time.perf_counter()
     if not args.report_only:
         print(f"Reproducing at the {args.scale} scale: {len(plan.steps)} steps on {platform.node() or 'this machine'}; "
@@ -50,6 +73,9 @@ def main() -> int:
             print("Interrupted: run the same command again to go on from here.", file=sys.stderr)
             return 130
         print(f"All steps ran in {time.perf_counter() - start:.0f} s.")
+    if args.step:
+        failed = [name for name in args.step if _ledger(work).get(name, {}).get("status") != "done"]
+        return 1 if failed else 0
     from infodropout.paper.report import write_report
 
     report = write_report(plan, work, args.out)

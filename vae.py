@@ -69,17 +69,18 @@ def train_one(config, log_scalar=None) -> dict:
     if config["latent"] == "gaussian" and config["prior"] != DEFAULTS["prior"]:
         fail("prior= chooses the Information latent's prior; the Gaussian latent has its own N(0, I).")
     settings = train_settings(config)
-    seed_run(settings)
+    strategy = seed_run(settings)
     data = checked_load(load_data, config)
     checkpoint = checkpoint_path(config["models_dir"], run_name("vae", config, DEFAULTS))
-    network = variational_autoencoder(config["k"], config["latent"], max_alpha=config["max_alpha"],
-                                      prior=config["prior"])
-    print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test images, "
-          f"{network.count_params():,} parameters.")
-    with training_failures():
-        fit_trainer(Autoencoder(network, beta=settings.beta, weight_decay=settings.weight_decay),
-                    data.x_train, data.x_train, settings, checkpoint, log_scalar=log_scalar,
-                    monitor_alpha=config["latent"] == "information", **fit_options(config, checkpoint))
+    with strategy.scope():  # the network, trainer and optimizer are made under the run's strategy
+        network = variational_autoencoder(config["k"], config["latent"], max_alpha=config["max_alpha"],
+                                          prior=config["prior"])
+        print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test images, "
+              f"{network.count_params():,} parameters.")
+        with training_failures():
+            fit_trainer(Autoencoder(network, beta=settings.beta, weight_decay=settings.weight_decay),
+                        data.x_train, data.x_train, settings, checkpoint, log_scalar=log_scalar,
+                        monitor_alpha=config["latent"] == "information", **fit_options(config, checkpoint))
     return variational_lower_bound(network, data.x_test, samples=config["test_samples"], batch_size=config["batch_size"])
 
 

@@ -166,11 +166,15 @@ class InformationDropout(NoiseLayer):
             if sublayer is not None and not sublayer.built:
                 sublayer.build(shape)
         if self.prior == "log_normal":
-            self.prior_mean = self.add_weight(name="prior_mean", shape=(), initializer="zeros")
-            self.prior_std = self.add_weight(name="prior_std", shape=(), initializer="ones")
+            # autocast=False: read in float32 under a mixed-precision policy too, as the KL is computed.
+            self.prior_mean = self.add_weight(name="prior_mean", shape=(), initializer="zeros", autocast=False)
+            self.prior_std = self.add_weight(name="prior_std", shape=(), initializer="ones", autocast=False)
 
     def activations_and_alpha(self, inputs, training=None):
-        """f(x) and α(x): the deterministic output and the noise's standard deviation in log space."""
+        """f(x) and α(x): the deterministic output and the noise's standard deviation in log space.
+
+        f is in the layer's compute dtype; α always in float32 (under a mixed-precision policy too), so
+        that log α and the KL neither underflow nor lose the floor's 0.001."""
         if self.fused:
             f, g = self._fused_linear_maps(inputs)
         else:
@@ -178,7 +182,7 @@ class InformationDropout(NoiseLayer):
         if self.normalization is not None:
             f = self.normalization(f, training=training)
         f = self.activation(f)
-        alpha = ALPHA_FLOOR + self.max_alpha * ops.sigmoid(g)
+        alpha = ALPHA_FLOOR + self.max_alpha * ops.sigmoid(ops.cast(g, "float32"))
         return f, alpha
 
     def _fused_linear_maps(self, inputs):
@@ -194,10 +198,11 @@ class InformationDropout(NoiseLayer):
         return f, g + self.alpha_layer.bias
 
     def kl_divergence(self, activations, alpha):
-        """The per-unit KL map, of the shape of f(x)."""
+        """The per-unit KL map, of the shape of f(x), in float32 whatever the dtype policy."""
+        alpha = ops.cast(alpha, "float32")
         if self.prior == "log_uniform":
             return kl_log_uniform(alpha, self.max_alpha)
-        return kl_log_normal(activations, alpha, self.prior_mean, self.prior_std)
+        return kl_log_normal(ops.cast(activations, "float32"), alpha, self.prior_mean, self.prior_std)
 
     def call(self, inputs, training=None):
         f, alpha = self.activations_and_alpha(inputs, training=training)
@@ -205,7 +210,8 @@ class InformationDropout(NoiseLayer):
         self.add_loss(self.kl_weight * ops.mean(ops.sum(ops.reshape(kl, (ops.shape(kl)[0], -1)), axis=1)))
         if not training:
             return f
-        return f * _log_normal_noise(ops.shape(f), self.noise_scale * alpha, self.seed_generator)
+        # The noise is drawn in float32 from the float32 α, then cast to f's dtype (a no-op in float32).
+        return f * ops.cast(_log_normal_noise(ops.shape(f), self.noise_scale * alpha, self.seed_generator), f.dtype)
 
     def readout(self, inputs, noise_scale: float = 1.0, training: bool = False) -> dict:
         """Everything the analyses need from one call, with the layer's own weights.
@@ -215,7 +221,11 @@ class InformationDropout(NoiseLayer):
         i.e. for dead ReLU units; the total-correlation analysis uses Softplus layers).
         ``training`` only sets batch norm's mode.
         """
+        # Called outside the layer's __call__, so without mixed precision's autocasting of the weights: the
+        # read-outs are computed with the float32 weights, from inputs cast to match.
+        inputs = ops.cast(inputs, self.variable_dtype)
         f, alpha = self.activations_and_alpha(inputs, training=training)
+        f = ops.cast(f, "float32")  # the inner layers may still compute in 16 bits
         log_noise = noise_scale * alpha * keras.random.normal(ops.shape(f), seed=self.seed_generator)
         return {
             "f": f,

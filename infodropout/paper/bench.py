@@ -27,7 +27,9 @@ import tensorflow as tf  # noqa: E402
 from infodropout.layers import iter_layers  # noqa: E402
 from infodropout.paper.machine import cpu_description  # noqa: E402
 from infodropout.models import all_cnn_32, all_cnn_96  # noqa: E402
-from infodropout.paper.training import Classifier, epoch_batches  # noqa: E402
+from infodropout.paper.training import (  # noqa: E402
+    Classifier, TrainSettings, epoch_batches, make_optimizer, make_strategy, set_precision, synchronize_batch_norm,
+)
 
 # (builder, filter_percentage): the configurations the speed targets are about.
 NETWORKS = {
@@ -137,6 +139,46 @@ def input_pipeline_cost(batch_size: int, steps: int, jit_compile: bool, fused: b
             "epoch_start_s": epoch_start, "overhead": per_epoch - 1}
 
 
+# The data-parallel and precision variants, against "default" (one device, float32): (strategy, precision).
+VARIANTS = {
+    "default": ("default", "float32"),
+    "mirrored": ("mirrored", "float32"),
+    "mixed_float16": ("default", "mixed_float16"),
+    "mixed_bfloat16": ("default", "mixed_bfloat16"),
+}
+
+
+def measure_variant(variant: str, name: str, batch_size: int, devices: int, warmup: int, windows: int,
+                    steps: int) -> dict:
+    """Step time of Information Dropout on ``name`` under a strategy/precision variant, through the path fit
+    takes (a distributed iterator, so that each replica gets its share of the global batch), with the
+    harness's optimizer (loss scaling under mixed_float16) and synchronised batch norm under mirrored."""
+    strategy_name, precision = VARIANTS[variant]
+    strategy = make_strategy(strategy_name, devices if strategy_name == "mirrored" else 0)
+    builder, filter_percentage, shape = NETWORKS[name]
+    set_precision(precision)
+    try:
+        with strategy.scope():
+            network = builder(filter_percentage, dropout="information", kl_weight=1 / 50_000, fused=True)
+            if strategy_name != "default":
+                synchronize_batch_norm(network)
+            classifier = Classifier(network, beta=3.0, weight_decay=0.001)
+            optimizer = make_optimizer(TrainSettings(learning_rate=0.01, lr_drops=(), precision=precision), 1)
+            classifier.compile(optimizer=optimizer, jit_compile=False)
+            optimizer.build(network.trainable_variables)
+            rng = np.random.default_rng(0)
+            batch = (rng.normal(size=(batch_size, *shape)).astype("float32"), rng.integers(0, 10, size=batch_size))
+            iterator = iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch).repeat()))
+            classifier.make_train_function()
+            train_function = classifier.train_function
+            times = step_times(lambda: train_function(iterator), warmup, windows, steps)
+    finally:
+        set_precision("float32")
+    median = statistics.median(times)
+    return {"variant": variant, "network": name, "replicas": strategy.num_replicas_in_sync, "precision": precision,
+            "batch_size": batch_size, "step_s": median, "step_s_windows": times, "images_per_s": batch_size / median}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/bench.json"))
@@ -150,8 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--windows", type=int, default=3)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--pipeline-steps", type=int, default=25, help="steps per timed window of each path")
+    parser.add_argument("--variants", nargs="*", default=[], choices=list(VARIANTS),
+                        help="also time Information Dropout on the first network under these strategy/precision "
+                             "variants, with their overhead against default (mirrored: over --devices)")
+    parser.add_argument("--devices", type=int, default=2, help="mirrored's devices (on a CPU: logical ones)")
+    parser.add_argument("--variants-only", action="store_true", help="time the variants alone")
     args = parser.parse_args(argv)
     jit_compile, fused = args.jit_compile == "true", args.fused == "true"
+    if "mirrored" in args.variants:
+        make_strategy("mirrored", args.devices)  # splits a CPU into logical devices, before TensorFlow starts
+    if args.variants_only:
+        return print_variants(args)
 
     roofline = matmul_rate()
     print(f"dense float32 matmul: {roofline:.1f} GFLOP/s", flush=True)
@@ -170,13 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         if "information" in steps and "binary" in steps:
             ratios[name] = steps["information"] / steps["binary"]
     pipeline = input_pipeline_cost(args.batch_size, args.pipeline_steps, jit_compile, fused)
+    variants = measure_variants(args)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
         "machine": {"platform": platform.platform(), "processor": cpu_description(), "cpus": os.cpu_count(),
                     "tensorflow": tf.__version__, "keras": keras.__version__},
         "settings": vars(args) | {"out": str(args.out)},
         "matmul_gflops": roofline, "runs": rows, "information_binary_ratio": ratios,
-        "input_pipeline": pipeline, "peak_rss_mb": peak_rss_mb,
+        "input_pipeline": pipeline, "variants": variants, "peak_rss_mb": peak_rss_mb,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
@@ -193,7 +245,45 @@ def main(argv: list[str] | None = None) -> int:
     print(f"input pipeline: {pipeline['overhead']:+.1%} per epoch over in-memory tensors "
           f"(median step {pipeline['real_step_s'] * 1000:.1f} vs {pipeline['in_memory_step_s'] * 1000:.1f} ms, "
           f"epoch start {pipeline['epoch_start_s'] * 1000:.0f} ms)")
+    print_variant_table(variants)
     print(f"peak RSS: {peak_rss_mb:.0f} MB; written to {args.out}")
+    return 0
+
+
+def measure_variants(args) -> list[dict]:
+    """The --variants rows, each with its step time's overhead against default's (measured first)."""
+    if not args.variants:
+        return []
+    name = args.networks[0]
+    rows = [measure_variant(variant, name, args.batch_size, args.devices, args.warmup, args.windows, args.steps)
+            for variant in ["default", *(v for v in args.variants if v != "default")]]
+    for row in rows:
+        row["overhead"] = row["step_s"] / rows[0]["step_s"] - 1
+        print(f"{row['variant']:15} {row['step_s'] * 1000:8.1f} ms/step {row['overhead']:+7.1%}", flush=True)
+    return rows
+
+
+def print_variant_table(rows: list[dict]) -> None:
+    if not rows:
+        return
+    print("\n| network | variant | replicas | ms/step | images/s | overhead vs default |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['network']} | {r['variant']} | {r['replicas']} | {r['step_s'] * 1000:.0f} | "
+              f"{r['images_per_s']:.1f} | {r['overhead']:+.1%} |")
+
+
+def print_variants(args) -> int:
+    """--variants-only: time the variants, print their table and write them alone to --out."""
+    rows = measure_variants(args)
+    print(f"\nMachine: {os.cpu_count()} CPUs, {cpu_description()}, TensorFlow {tf.__version__}, load average "
+          f"{os.getloadavg()[0]:.1f}; batch {args.batch_size}")
+    print_variant_table(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "machine": {"platform": platform.platform(), "processor": cpu_description(), "cpus": os.cpu_count(),
+                    "tensorflow": tf.__version__, "keras": keras.__version__, "load_average": os.getloadavg()},
+        "settings": vars(args) | {"out": str(args.out)}, "variants": rows}, indent=2) + "\n")
     return 0
 
 

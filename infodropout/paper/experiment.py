@@ -53,9 +53,9 @@ if TYPE_CHECKING:
 # the mathematics unchanged), how a trained run is tested, and the lists a multi-run command loops
 # over (each run it starts is named by its own values).
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
-                                "fused", "jit_compile", "test_samples", "plot_images", "probe_epochs", "widths",
-                                "methods", "seeds", "ks", "latents", "betas", "sweep_over", "filter_percentages",
-                                "scale_betas"})
+                                "fused", "jit_compile", "strategy", "devices", "test_samples", "plot_images",
+                                "probe_epochs", "widths", "methods", "seeds", "ks", "latents", "betas", "sweep_over",
+                                "filter_percentages", "scale_betas"})
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,10 @@ COMMON_RULES: dict[str, Rule] = {
                   lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(_number(b) and b >= 0 for b in v)),
     "fused": one_of(True, False),
     "jit_compile": one_of(True, False),
+    "strategy": one_of("default", "mirrored", "multi_worker"),
+    "devices": Rule("an integer >= 0 (0: every GPU; n > 1 on a host without GPUs: the CPU split in n)",
+                    lambda v: _integer(v) and v >= 0),
+    "precision": one_of("float32", "mixed_float16", "mixed_bfloat16"),
     "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "models_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
 }
@@ -136,7 +140,8 @@ def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[i
     return dict(
         beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
         batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
-        num_train=0, num_test=0, seed=0, restart=False, fused=True, jit_compile=False, verbose="auto",
+        num_train=0, num_test=0, seed=0, restart=False, fused=True, jit_compile=False, strategy="default",
+        devices=0, precision="float32", verbose="auto",
         tensorboard=False, datasets_dir="datasets", models_dir="models",
     )
 
@@ -370,6 +375,9 @@ def train_settings(config: Mapping) -> "TrainSettings":
         seed=config["seed"],
         optimizer=config.get("optimizer", "sgd"),
         jit_compile=config["jit_compile"],
+        strategy=config.get("strategy", "default"),
+        devices=config.get("devices", 0),
+        precision=config.get("precision", "float32"),
     )
 
 
@@ -419,20 +427,22 @@ def train_and_test(
     from infodropout.paper.training import test_classifier, train_classifier
 
     settings = train_settings(config)
-    seed_run(settings)
+    strategy = seed_run(settings)
     data = checked_load(load_data, config)
     checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
-    network = build_network(config, len(data.x_train))
-    print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
-          f"{network.count_params():,} parameters.")
-    before = _modified(checkpoint)
-    with training_failures():
-        train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
-                         **fit_options(config, checkpoint))
-    # "Saved" only if this run wrote the file; a completed run only loads it (and says so itself).
-    saved = f"Saved {checkpoint}. " if _modified(checkpoint) != before else ""
-    print(f"{saved}Testing (batch-norm dry run, then noise off)...")
-    metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=config["verbose"])
+    with strategy.scope():  # the network, trainer and optimizer are made under the run's strategy
+        network = build_network(config, len(data.x_train))
+        print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
+              f"{network.count_params():,} parameters" + _distribution_note(settings, strategy) + ".")
+        before = _modified(checkpoint)
+        with training_failures():
+            train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
+                             **fit_options(config, checkpoint))
+        # "Saved" only if this run wrote the file; a completed run only loads it (and says so itself).
+        saved = f"Saved {checkpoint}. " if _modified(checkpoint) != before else ""
+        print(f"{saved}Testing (batch-norm dry run, then noise off)...")
+        metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, settings,
+                                  verbose=config["verbose"])
     return TrainedRun(metrics, network, data)
 
 
@@ -445,16 +455,36 @@ def _modified(path: Path) -> tuple[int, int] | None:
     return stat.st_ino, stat.st_mtime_ns
 
 
-def seed_run(settings: "TrainSettings") -> None:
+def _distribution_note(settings: "TrainSettings", strategy) -> str:
+    parts = []
+    if settings.strategy != "default":
+        parts.append(f"{settings.strategy} over {strategy.num_replicas_in_sync} replicas")
+    if settings.precision != "float32":
+        parts.append(settings.precision)
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def seed_run(settings: "TrainSettings"):
     """Seed Python, NumPy and TensorFlow from the run's seed; without XLA also make TensorFlow's ops
     deterministic, so that the same seed gives the same run to the last bit on the same CPU (Keras
-    refuses XLA under op determinism, so a jit_compile run gives up bit-exact repeatability)."""
+    refuses XLA under op determinism, so a jit_compile run gives up bit-exact repeatability).
+
+    Also sets the run's dtype policy and returns its ``tf.distribute`` strategy, made first, since
+    splitting the CPU into logical devices must come before TensorFlow starts."""
     import keras
     import tensorflow as tf
 
+    from infodropout.paper.training import make_strategy, set_precision
+
+    try:
+        strategy = make_strategy(settings.strategy, settings.devices)
+    except (ValueError, RuntimeError) as error:
+        fail(f"strategy={settings.strategy} devices={settings.devices}: {error}", status=1)
     keras.utils.set_random_seed(settings.seed)
     if not settings.jit_compile:
         tf.config.experimental.enable_op_determinism()
+    set_precision(settings.precision)
+    return strategy
 
 
 def fit_options(config: Mapping, checkpoint: Path) -> dict:

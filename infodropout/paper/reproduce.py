@@ -15,8 +15,10 @@ minutes, for testing the pipeline only.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -190,6 +192,38 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     return Plan(scale, tuple(steps), skipped)
 
 
+# Commands that load a run trained by an earlier step instead of training it.
+READS_TRAINED_RUNS = frozenset({"histograms", "plot", "samples", "correlation", "test"})
+
+
+def dependencies(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """For each step, the earlier steps it needs done first: every earlier step of the same script that trains
+    (or reuses) runs. A step that reads trained runs needs them written; a step that trains may share a run or a
+    data set's download with an earlier one of its script, and one process per run name is allowed (the run's
+    lock refuses a second). Steps that only read do not wait for each other, nor do different scripts. The plan's
+    order satisfies all of this, so steps run one after another need nothing more."""
+    return {step.name: tuple(earlier.name for earlier in plan.steps[:index]
+                             if earlier.script == step.script and earlier.command not in READS_TRAINED_RUNS)
+            for index, step in enumerate(plan.steps)}
+
+
+def step_list(plan: Plan, options: Sequence[str] = ()) -> list[tuple[str, int, tuple[str, ...], str]]:
+    """(id, wave, the ids it needs, its shell command) for every step in dependency order, then the report, which
+    needs them all. A step's wave is 1 + the largest wave of the steps it needs: the steps of one wave can all run
+    at once once the waves before it are done. ``options`` are ``reproduce.py``'s own (``--work DIR`` ...),
+    passed on to each command."""
+    needs = dependencies(plan)
+    base = ["./reproduce.py", "--scale", plan.scale, *options]
+    waves: dict[str, int] = {}
+    rows = []
+    for step in plan.steps:
+        waves[step.name] = 1 + max((waves[name] for name in needs[step.name]), default=0)
+        rows.append((step.name, waves[step.name], needs[step.name], shlex.join([*base, "--step", step.name])))
+    rows.append(("report", 1 + max(waves.values(), default=0), tuple(step.name for step in plan.steps),
+                 shlex.join([*base, "--report-only"])))
+    return rows
+
+
 def _format_seconds(seconds: float) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
@@ -224,12 +258,27 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
         seconds = time.perf_counter() - start
         if status in (130, -2):  # interrupted: stop the plan, as the step itself did
             raise KeyboardInterrupt
-        ledger[step.name] = {"argv": argv, "status": "done" if status == 0 else f"failed (exit {status})",
-                             "seconds": seconds, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-        atomic_write(ledger_path, lambda tmp: Path(tmp).write_text(json.dumps(ledger, indent=1) + "\n"))
+        ledger = _record(ledger_path, step.name, {
+            "argv": argv, "status": "done" if status == 0 else f"failed (exit {status})", "seconds": seconds,
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
         if status == 0:
             echo(f"{prefix} done in {_format_seconds(seconds)}")
         else:
             echo(f"{prefix} FAILED (exit {status}) after {_format_seconds(seconds)}; its last lines:\n"
                  + "".join(log.read_text().splitlines(keepends=True)[-5:]))
+    return ledger
+
+
+def _record(ledger_path: Path, name: str, entry: dict) -> dict:
+    """Add one step's entry to the ledger and return it. Several steps may finish at once (``--step`` run by
+    a scheduler, on a shared file system): the ledger is re-read and rewritten under an exclusive lock, so
+    that no step's entry overwrites another's."""
+    with open(ledger_path.with_name(ledger_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            ledger = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}
+            ledger[name] = entry
+            atomic_write(ledger_path, lambda tmp: Path(tmp).write_text(json.dumps(ledger, indent=1) + "\n"))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return ledger

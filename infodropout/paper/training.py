@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
+import logging
 import math
 import os
 import re
@@ -28,9 +30,9 @@ from keras import ops
 import infodropout.vae  # noqa: F401  (registers the VAE's layer, and with it infodropout.layers, for load_network)
 from infodropout.analysis import relu_layers
 from infodropout.callbacks import AlphaMonitor, DeadUnitMonitor
-from infodropout.layers import noise_scale
+from infodropout.layers import iter_layers, noise_scale
 from infodropout.paper.checkpoint import (
-    CheckpointError, RunLock, RunLocked, TrainingState, atomic_write, remove_temporaries,
+    CheckpointError, RunLock, TrainingState, atomic_write, remove_temporaries,
 )
 from infodropout.paper.training_callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
     DivergenceGuard, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
@@ -54,6 +56,87 @@ class TrainSettings:
     optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
     # XLA: off by default, as it made every network slower on CPU (README, Speed).
     jit_compile: bool = False
+    # Data parallelism (see make_strategy): "default" (one device), "mirrored" or "multi_worker".
+    strategy: str = "default"
+    # The devices "mirrored" spreads over: 0 for every visible GPU (one device without any); n > 0 for
+    # the first n GPUs, or, on a host without GPUs, the CPU split into n logical devices.
+    devices: int = 0
+    # Keras's dtype policy: "float32", "mixed_float16" (with dynamic loss scaling) or "mixed_bfloat16".
+    precision: str = "float32"
+
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@functools.lru_cache(maxsize=None)  # one per process: a MultiWorkerMirroredStrategy cannot be made twice
+def make_strategy(name: str = "default", devices: int = 0) -> tf.distribute.Strategy:
+    """The ``tf.distribute`` strategy of a run; build the network, the trainer and its optimizer in its
+    ``scope()``.
+
+    ``default`` is TensorFlow's default strategy (one device). ``mirrored`` is a MirroredStrategy over
+    ``devices`` (see :class:`TrainSettings`); on a host without GPUs, ``devices > 1`` splits the CPU into
+    that many logical devices, which has to happen before TensorFlow initialises its devices (so, in a
+    script, before the first tensor). ``multi_worker`` is a MultiWorkerMirroredStrategy whose cluster
+    comes from the ``TF_CONFIG`` environment variable (one worker without it).
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    # tf.distribute logs a line per all-reduce it plans at INFO, which sacred's logging shows.
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name != "mirrored":
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}.")
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        if devices > len(gpus):
+            raise ValueError(f"devices={devices} but this host has {len(gpus)} GPU(s).")
+        return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(devices or len(gpus))])
+    count = max(devices, 1)
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    # (get_logical_device_configuration, unlike list_logical_devices, does not start TensorFlow's devices.)
+    if count > 1 and len(tf.config.get_logical_device_configuration(cpu) or ()) != count:
+        try:
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+        except RuntimeError as error:
+            raise RuntimeError(f"cannot split the CPU into {count} devices once TensorFlow has started: make the "
+                               "strategy before any tensor is created.") from error
+    # No NCCL on CPUs: the gradients are summed on one device.
+    return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(count)],
+                                          cross_device_ops=tf.distribute.ReductionToOneDevice())
+
+
+def set_precision(precision: str) -> None:
+    """Make ``precision`` Keras's global dtype policy, for the networks built after it."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    keras.mixed_precision.set_global_policy(precision)
+
+
+def synchronize_batch_norm(network: keras.Model) -> None:
+    """Make every batch normalisation of ``network``, those inside Information Dropout layers included,
+    compute its statistics over the global batch (all replicas) rather than over each replica's share.
+
+    Outside a strategy this changes nothing but the formula of the moments (E[x²] − E[x]² over the one
+    batch). The harness sets it on the built network, so that the library's layers need no TensorFlow-only
+    argument (``synchronized=True`` is refused by Keras on the other backends).
+    """
+    for layer in iter_layers(network):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
+
+
+def is_chief() -> bool:
+    """Whether this process writes the run's files: always, except for the non-chief workers of a
+    ``multi_worker`` cluster (they compute the same values and write to a scratch folder)."""
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    if not resolver.cluster_spec().jobs:
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if "chief" in resolver.cluster_spec().jobs:
+        return task_type == "chief"
+    return task_type == "worker" and task_id == 0
 
 
 def piecewise_learning_rate(settings: TrainSettings, steps_per_epoch: int):
@@ -91,26 +174,57 @@ class Trainer(keras.Model):
         raise NotImplementedError
 
     def _objective(self, targets, outputs) -> dict:
-        terms = self.task_terms(targets, outputs)
-        losses = self.network.losses
+        # In float32 whatever the dtype policy: the outputs of a mixed-precision network are float16/bfloat16.
+        terms = self.task_terms(targets, ops.cast(outputs, "float32"))
+        losses = [ops.cast(loss, "float32") for loss in self.network.losses]
         terms["Lz"] = ops.sum(ops.stack(losses)) if losses else ops.zeros(())
-        l2 = ops.sum(ops.stack([ops.sum(ops.square(w)) for w in self.network.trainable_variables])) / 2
-        terms["loss"] = terms["Lx"] + self.beta * terms["Lz"] + self.weight_decay * l2
+        terms["L2"] = ops.sum(ops.stack([ops.sum(ops.square(ops.cast(w, "float32")))
+                                         for w in self.network.trainable_variables])) / 2
+        terms["loss"] = terms["Lx"] + self.beta * terms["Lz"] + self.weight_decay * terms["L2"]
         return terms
 
     def _record(self, terms: dict, batch_size) -> dict:
         # Weighted by the batch's size, so that a last, smaller batch counts for what it holds.
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name], sample_weight=ops.cast(batch_size, "float32"))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages a multi-worker step's logs over axis 0, which a scalar lacks: give it one.
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
+
+    def replica_loss(self, terms: dict, batch_size):
+        """The loss this replica differentiates, such that the sum of the replicas' gradients (what the
+        optimizer applies under a tf.distribute strategy) is the gradient of the global batch's loss.
+
+        Lx and Lz are means over this replica's examples (the KL keeps its 1/N_train): weighted by the
+        replica's share of the global batch, n_local / n_global, their sum over replicas is the mean over
+        the global batch, also for a last, smaller or uneven batch. The weight decay is the same on every
+        replica, so each takes 1/replicas of it. Without a strategy both factors are 1 and this is
+        ``terms["loss"]``. Summing unscaled per-replica means instead would multiply the gradient by the
+        number of replicas.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if replicas == 1:
+            return terms["loss"]
+        local = ops.cast(batch_size, "float32")
+        share = local / context.all_reduce(tf.distribute.ReduceOp.SUM, local)
+        return share * (terms["Lx"] + self.beta * terms["Lz"]) + self.weight_decay * terms["L2"] / replicas
 
     def train_step(self, data):
         inputs, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
+        batch_size = ops.shape(inputs)[0]
+        variables = self.network.trainable_variables
         with tf.GradientTape() as tape:
             terms = self._objective(targets, self.network(inputs, training=True))
-        variables = self.network.trainable_variables
-        self.optimizer.apply(tape.gradient(terms["loss"], variables), variables)
-        return self._record(terms, ops.shape(inputs)[0])
+            # scale_loss: multiplied by the dynamic loss scale under mixed_float16 (the optimizer divides
+            # the gradients by it again), unchanged otherwise.
+            loss = self.optimizer.scale_loss(self.replica_loss(terms, batch_size))
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        # Each replica records its own means weighted by its batch; the metrics' variables are summed
+        # over replicas when read, so the epoch's metrics are those of the global batches.
+        return self._record(terms, batch_size)
 
     def test_step(self, data):
         inputs, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -200,14 +314,19 @@ def train_classifier(network: keras.Model, x_train: np.ndarray, y_train: np.ndar
 
 
 def make_optimizer(settings: TrainSettings, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """SGD with (Nesterov) momentum or Adam, on the piecewise learning-rate schedule."""
+    """SGD with (Nesterov) momentum or Adam, on the piecewise learning-rate schedule; under
+    ``mixed_float16`` wrapped in dynamic loss scaling, so that small gradients do not underflow."""
     learning_rate = piecewise_learning_rate(settings, steps_per_epoch)
     if settings.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate=learning_rate)
-    if settings.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=settings.momentum,
-                                    nesterov=settings.nesterov)
-    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {settings.optimizer!r}.")
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    elif settings.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=settings.momentum,
+                                         nesterov=settings.nesterov)
+    else:
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {settings.optimizer!r}.")
+    if settings.precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def fit_trainer(
@@ -241,7 +360,8 @@ def fit_trainer(
     (SIGINT/SIGTERM), in both cases after the current batch, keeping the last completed epoch's files;
     :class:`RunLocked` if another live process trains the same checkpoint; :class:`CheckpointError`.
     """
-    with RunLock(checkpoint):
+    # A non-chief worker of a multi_worker cluster writes to its own scratch folder, so it locks that.
+    with RunLock(checkpoint if is_chief() else worker_scratch(checkpoint)):
         # Under the lock, no live process writes this run's files: what a killed one left is litter.
         remove_temporaries(checkpoint)
         return _fit_locked(trainer, x_train, y_train, settings, checkpoint, log_scalar, verbose, monitor_alpha,
@@ -253,6 +373,13 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
                 restart: bool) -> list[dict]:
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
     network = trainer.network
+    if tf.distribute.has_strategy():
+        synchronize_batch_norm(network)
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras's fit averages a first distributed batch across workers to build the model symbolically,
+            # which fails for a multi-worker batch (PerReplica to Tensor); the trainer is built already, and
+            # without a strategy of its own it uses the one in scope (fit runs inside strategy.scope()).
+            trainer._distribute_strategy = None
     optimizer = make_optimizer(settings, steps_per_epoch)
     trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
     optimizer.build(network.trainable_variables)
@@ -264,6 +391,13 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
     # them, so a restart that fails before then (bad data, a full disk, Ctrl-C) leaves the old run whole.
     first_epoch = 0 if restart else state.restore(state_variables)
     records = [] if restart else resumable_history(history, first_epoch, state.latest)
+    if not is_chief():
+        # A non-chief worker of a multi_worker cluster resumes from the chief's files but writes its own
+        # (the same values) to a scratch folder beside them, so that no two processes write one file.
+        checkpoint = worker_scratch(checkpoint)
+        state = TrainingState(checkpoint)
+        state.clear()
+        history = history_path(checkpoint)
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
     if first_epoch >= settings.epochs:
         print(f"{checkpoint} has completed its {settings.epochs} epochs; nothing to train (restart=True starts over).")
@@ -299,6 +433,13 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
             verbose=verbose,
         )
     return recorder.records
+
+
+def worker_scratch(checkpoint: str | os.PathLike) -> Path:
+    """Where a non-chief worker writes its copy of ``checkpoint``'s files."""
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    checkpoint = Path(checkpoint)
+    return checkpoint.parent / ".workers" / f"{resolver.task_type}{resolver.task_id}" / checkpoint.name
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
