@@ -10,14 +10,16 @@ The data are datasets/occluded-cifar-{train,test}.npz, built on first use from C
 downloaded on first use); the compositing rule is in infodropout.paper.generate.occlude.
 """
 
+from infodropout.paper.probes import add_probe_commands
 from infodropout.paper.experiment import (
     CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
     checked_load, checkpoint_path, fail, fit_options, integer_at_least, load_checkpoint, make_experiment,
     markdown_table, run_experiment, run_name, seed_run, train_settings, training_failures,
 )
 
-DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0]}
-RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1),
+DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
+            "estimator_epochs": 20}
+RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1), "estimator_epochs": integer_at_least(1),
          "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != "")}
 ex = make_experiment("occluded", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
 
@@ -30,6 +32,7 @@ def load_data(config):
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
+add_probe_commands(ex, "occluded", DEFAULTS, load_data, all_cnn_32_network, nuisance=True)  # issue 16
 
 
 def nuisance_errors(config, network, data) -> dict:

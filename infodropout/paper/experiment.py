@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 # over (each run it starts is named by its own values).
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
                                 "fused", "jit_compile", "test_samples", "plot_images", "probe_epochs", "widths",
-                                "methods", "seeds", "ks", "latents", "betas", "sweep_over", "filter_percentages"})
+                                "methods", "seeds", "ks", "latents", "betas", "sweep_over", "filter_percentages",
+                                "estimator_epochs"})
 
 
 @dataclass(frozen=True)
