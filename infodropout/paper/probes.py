@@ -92,8 +92,9 @@ def representation_estimates(network, x: np.ndarray, labels: np.ndarray, batch_s
 
     x, labels = x[:MAX_SAMPLES], np.asarray(labels)[:MAX_SAMPLES]
     nuisance = None if nuisance is None else np.asarray(nuisance)[:MAX_SAMPLES]
-    # Batches of at most a fifth of the held-out part, so that every bound has several batches.
-    mi_batch = int(min(256, max(16, len(x) * 0.3 // 5)))
+    # Batches of at most a fifth of the held-out part (30 %), so that every bound has several batches; at
+    # least 4 pairs (the tiny plan probes 32 images).
+    mi_batch = int(min(256, max(4, int(len(x) * 0.3) // 5)))
     probe = dict(epochs=epochs, seed=seed, batch_size=min(128, mi_batch))
     mine = dict(method="mine", epochs=epochs, seed=seed, batch_size=mi_batch)
     result: dict = {"samples": len(x), "estimator_epochs": epochs, "mi_batch_size": mi_batch}
