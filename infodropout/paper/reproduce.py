@@ -115,7 +115,8 @@ SETTINGS = {
         occluded=["num_train=5000", "num_test=4000", "epochs=10", "lr_drops=[4,6,8]", "probe_epochs=5",
                   "filter_percentage=0.25", "betas=[0.1,1.0,3.0]"],
         # The independent estimates (issue 16) reuse the runs trained above; 3 epochs of each estimator on the
-        # 4,000 test images and three of figure 5's β keep them to about 5 minutes in all (estimated, not measured).
+        # 4,000 test images and three of figure 5's β keep them to about 5–8 minutes in all (estimated from the
+        # estimators' speed, not measured: each probe_sweep also re-tests its runs, a batch-norm dry run apiece).
         estimators=["estimator_epochs=3"], probe_fig5_betas=[0.05, 0.2, 0.5],
     ),
     "full": dict(
