@@ -15,9 +15,10 @@ preprocessed as CIFAR-10 is, cached as datasets/fashion-cifar-{train,test}.npz; 
 ``cifar.dataset=fashion...`` and its numbers are Fashion-MNIST's, not CIFAR-10's.
 """
 
+from infodropout.paper.probes import add_probe_commands
 from infodropout.paper.experiment import (
     CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
-    checked_load, fail, load_checkpoint, make_experiment, one_of, run_experiment, run_name, word_list,
+    checked_load, fail, integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name, word_list,
 )
 
 DEFAULTS = dict(
@@ -29,6 +30,7 @@ DEFAULTS = dict(
     betas=[0.5, 1.0, 2.0, 3.0, 5.0],
     filter_percentages=[0.1, 0.25, 0.5, 1.0],
     methods=["information", "binary", "none"],
+    estimator_epochs=20,
 )
 RULES = {
     **CIFAR_RULES,
@@ -36,6 +38,7 @@ RULES = {
     "sample_test": MNIST_RULES["sample_test"],
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "sweep_over": one_of("beta", "filter_percentage"),
+    "estimator_epochs": integer_at_least(1),
     "filter_percentages": Rule("a non-empty list of numbers in (0, 1]", lambda v: isinstance(v, (list, tuple))
                                and len(v) > 0 and all(isinstance(f, (int, float)) and 0 < f <= 1 for f in v)),
     "methods": Rule("a non-empty list of information, binary, none", lambda v: bool(word_list(v))
@@ -62,6 +65,7 @@ def load_data(config):
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
+add_probe_commands(ex, "cifar", DEFAULTS, load_data, all_cnn_32_network)  # probe, probe_sweep (issue 16)
 
 
 @ex.command

@@ -11,6 +11,7 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 ``-sample``, so that they never pass for the real data set); the authors' archive is read as it is.
 """
 
+from infodropout.paper.probes import add_probe_commands
 from infodropout.paper.experiment import (
     ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_defaults, all_cnn_network,
     checked_load, fail, integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name,
@@ -25,12 +26,14 @@ DEFAULTS = dict(
     betas=[0.01, 0.05, 0.1, 0.5],
     # plot: the β whose trained runs share the heatmaps' colour scale per layer (empty: this run's own range).
     scale_betas=[],
+    estimator_epochs=20,
 )
 RULES = {
     **COMMON_RULES,
     **ALL_CNN_RULES,
     "digits": one_of("mnist", "sample"),
     "plot_images": integer_at_least(1),
+    "estimator_epochs": integer_at_least(1),
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "scale_betas": Rule("a list of numbers (β of trained runs)",
                         lambda v: isinstance(v, (list, tuple)) and all(isinstance(b, (int, float)) for b in v)),
@@ -51,6 +54,7 @@ def build_network(config, n_train):
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, build_network)
+add_probe_commands(ex, "cluttered", DEFAULTS, load_data, build_network)  # probe, probe_sweep (issue 16)
 
 
 def localisation(network, data, batch_size):

@@ -20,6 +20,7 @@ run to one). Its runs are named ``occluded.dataset=fashion...``.
     ./occluded.py sweep with dataset=fashion digits=sample betas=[0.1,1.0,10.0]
 """
 
+from infodropout.paper.probes import add_probe_commands
 from infodropout.paper.experiment import (
     CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
     checked_load, checkpoint_path, fail, fit_options, integer_at_least, load_checkpoint, make_experiment,
@@ -27,8 +28,8 @@ from infodropout.paper.experiment import (
 )
 
 DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
-            "dataset": "cifar10", "digits": "auto"}
-RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1),
+            "dataset": "cifar10", "digits": "auto", "estimator_epochs": 20}
+RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1), "estimator_epochs": integer_at_least(1),
          "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
          "dataset": one_of("cifar10", "fashion"),
          "digits": one_of("auto", "mnist", "sample")}
@@ -51,6 +52,7 @@ def load_data(config):
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
+add_probe_commands(ex, "occluded", DEFAULTS, load_data, all_cnn_32_network, nuisance=True)  # issue 16
 
 
 def nuisance_errors(config, network, data) -> dict:

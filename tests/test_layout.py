@@ -70,7 +70,7 @@ def test_the_library_imports_without_the_harness_packages():
             "try:\n    import jax\n    os.environ['KERAS_BACKEND'] = 'jax'\n"
             "except ImportError:\n    os.environ['KERAS_BACKEND'] = 'tensorflow'\n"
             "import keras, infodropout.layers, infodropout.kl, infodropout.prediction, infodropout.callbacks, "
-            "infodropout.models, infodropout.vae, infodropout.analysis\n"
+            "infodropout.models, infodropout.vae, infodropout.analysis, infodropout.estimators\n"
             "forbidden = ['sacred', 'infodropout.paper']\n"
             "forbidden += ['tensorflow', 'matplotlib', 'scipy'] if keras.backend.backend() != 'tensorflow' else []\n"
             "print(sorted(m for m in forbidden if m in sys.modules))")

@@ -413,9 +413,91 @@ def figure2(report: Report) -> dict:
     return _claims(report, claims)
 
 
+def independent_estimates(report: Report) -> dict:
+    """Issue 16: per experiment, the probe sweeps' estimates (probes, MINE, NDM) against β, beside the
+    paper's own quantities (total correlation, KL); the claims they test, where they disagree with them."""
+    report.add("## Independent estimates: probes, MINE and NDM vs β", "",
+               "Estimators that share none of the paper's assumptions (infodropout.estimators): linear and MLP "
+               "probes trained on the frozen last dropout layer's output z (held-out error), MINE lower bounds of "
+               "I(z; y) and I(z; nuisance), the neural dependency measure (NDM: a Donsker–Varadhan estimate of "
+               "how far z is from independent units, the quantity figure 5's total correlation approximates), and "
+               "per dropout layer a MINE lower bound of I(x; z) beside the layer's KL, which bounds it from above. "
+               "N: noisy representation; D: deterministic. Each estimate is on held-out test images; ± is its "
+               "standard error over evaluation batches.", "")
+    tally = {"holds": 0, "claims": 0}
+    for name, title, related in (("probes-figure5", "All-CNN-32, Softplus (figure 5's runs)", "figure5"),
+                                 ("probes-figure4", "Occluded CIFAR (figure 4's runs)", "figure4"),
+                                 ("probes-figure2", "Cluttered MNIST (figures 2 and 7's runs)", "figure2-sweep")):
+        if name not in report.steps:
+            continue
+        report.add(f"### {title}", "")
+        report.provenance(name)
+        results = report.results(name)
+        if report.missing(name) or results is None:
+            continue
+        results = sorted(results, key=lambda r: r["beta"])
+        nuisance = any("N.mi_nuisance" in r for r in results)
+        tc = {r["beta"]: r.get("total_correlation") for r in report.results(related) or []}
+        header = ["β", "linear / MLP task error N (%)", "linear / MLP task error D (%)", "I(z; y) N (nats)"]
+        header += ["linear / MLP nuisance error N (%)", "I(z; nuisance) N (nats)"] if nuisance else []
+        header += ["NDM (nats)"] + (["total correlation per unit"] if any(v is not None for v in tc.values()) else [])
+        rows = []
+        for r in results:
+            row = [r["beta"], f"{r['N.linear_task_error']:.1f} / {r['N.mlp_task_error']:.1f}",
+                   f"{r['D.linear_task_error']:.1f} / {r['D.mlp_task_error']:.1f}",
+                   f"{r['N.mi_task']:.3f} ± {r['N.mi_task_stderr']:.3f}"]
+            if nuisance:
+                row += [f"{r['N.linear_nuisance_error']:.1f} / {r['N.mlp_nuisance_error']:.1f}",
+                        f"{r['N.mi_nuisance']:.3f} ± {r['N.mi_nuisance_stderr']:.3f}"]
+            row += [f"{r['ndm']:.3f} ± {r['ndm_stderr']:.3f}"]
+            if len(header) > len(row):
+                row.append(tc.get(r["beta"]))
+            rows.append(row)
+        report.table(header, rows)
+        layers = sorted({key[:-len(".kl")] for r in results for key in r if key.endswith(".kl")})
+        report.add("Per dropout layer, KL (nats per image; an upper bound of I(x; z)) / MINE lower bound of "
+                   "I(f(x); z) ≤ I(x; z) (nats):", "")
+        report.table(["β"] + layers, [[r["beta"]] + [f"{r[f'{layer}.kl']:.2f} / {r[f'{layer}.mine_x_z']:.3f}"
+                                                     for layer in layers] for r in results])
+        report.figure(name, "ndm.png", f"NDM vs β, {title}")
+        report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}")
+        betas = [r["beta"] for r in results]
+        claims = []
+        below = [(r["beta"], layer) for r in results for layer in layers
+                 if r[f"{layer}.mine_x_z"] - r[f"{layer}.mine_x_z_stderr"] > r[f"{layer}.kl"]]
+        claims.append(("each layer's KL is at least the information it lets through (KL ≥ the MINE lower bound, "
+                       "within one standard error)",
+                       f"{len(results) * len(layers) - len(below)} of {len(results) * len(layers)} (β, layer) pairs"
+                       + (": fails at " + ", ".join(f"β = {b} ({layer})" for b, layer in below) if below else ""),
+                       not below))
+        rho_ndm = rank_correlation(betas, [r["ndm"] for r in results])
+        if any(v is not None for v in tc.values()):
+            rho_tc = rank_correlation(betas, [tc.get(b) for b in betas])
+            agree = None if rho_ndm is None or rho_tc is None else (rho_ndm < 0) == (rho_tc < 0)
+            claims.append(("the units grow more independent with β: NDM falls with β",
+                           f"NDM vs β: {_trend(rho_ndm)}", None if rho_ndm is None else rho_ndm < 0))
+            claims.append(("NDM and the Gaussian total correlation agree on the trend",
+                           f"NDM {_trend(rho_ndm)}, total correlation {_trend(rho_tc)}"
+                           + ("" if agree in (None, True) else ": they disagree"), agree))
+        else:
+            claims.append(("the units grow more independent with β: NDM falls with β",
+                           f"NDM vs β: {_trend(rho_ndm)}", None if rho_ndm is None else rho_ndm < 0))
+        if nuisance:
+            rho = rank_correlation(betas, [r["N.mi_nuisance"] for r in results])
+            claims.append(("the nuisance leaves the representation: I(z; nuisance) falls with β",
+                           f"MINE I(z; nuisance) vs β: {_trend(rho)}", None if rho is None else rho < 0))
+            rho = rank_correlation(betas, [r["N.linear_nuisance_error"] for r in results])
+            claims.append(("… and a linear probe reads the nuisance less well as β grows",
+                           f"linear nuisance probe error vs β: {_trend(rho)}", None if rho is None else rho > 0))
+        outcome = _claims(report, claims)
+        tally = {key: tally[key] + outcome[key] for key in tally}
+    return tally if tally["claims"] or any(report.done(n) for n in report.steps if n.startswith("probes-")) else {}
+
+
 SECTIONS: tuple[tuple[str, Callable[[Report], dict]], ...] = (
     ("Figure 1", figure1), ("Figures 2 and 7", figure2), ("Figure 3a", figure3a), ("Figures 3b and 6", figure3b_6),
     ("Figure 4", figure4), ("Figure 5", figure5), ("Table I", table1),
+    ("Independent estimates", independent_estimates),
 )
 
 

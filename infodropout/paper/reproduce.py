@@ -81,6 +81,7 @@ SETTINGS = {
         cluttered_betas=[0.01, 0.5],
         occluded=["num_train=300", "num_test=200", "epochs=1", "lr_drops=[]", "probe_epochs=1",
                   "filter_percentage=0.1", "betas=[0.5,3.0]"],
+        estimators=["estimator_epochs=1"], probe_fig5_betas=[3.0], probe_cluttered_betas=[0.5],
     ),
     # Sized for the slower of the 2-core hosts these machines run on (AVX2, no AVX-512), where one
     # All-CNN-32 step at 25 % of the filters takes about 0.22 s and one All-CNN-96 epoch of 8,000
@@ -115,6 +116,10 @@ SETTINGS = {
                        "learn (at 0.01 the training error was still 88 % after 3 of them)",
         occluded=["num_train=5000", "num_test=4000", "epochs=10", "lr_drops=[4,6,8]", "probe_epochs=5",
                   "filter_percentage=0.25", "betas=[0.1,1.0,3.0]"],
+        # The independent estimates (issue 16) reuse the runs trained above; 3 epochs of each estimator on the
+        # 4,000 test images and three of figure 5's β keep them to about 5–8 minutes in all (estimated from the
+        # estimators' speed, not measured: each probe_sweep also re-tests its runs, a batch-norm dry run apiece).
+        estimators=["estimator_epochs=3"], probe_fig5_betas=[0.05, 0.2, 0.5],
     ),
     "full": dict(
         mnist=[],
@@ -128,6 +133,7 @@ SETTINGS = {
         cluttered=[],
         cluttered_betas=[0.01, 0.05, 0.1, 0.5],
         occluded=[],
+        estimators=[], probe_fig5_betas=[0.5, 1.0, 2.0, 3.0, 5.0],
     ),
 }
 
@@ -189,7 +195,22 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot",
                    (*s["cluttered"], f"beta={beta}", f"scale_betas={_listed(s['cluttered_betas'])}"),
                    note=cluttered_note) for beta in s["cluttered_betas"]]
+    steps += probe_steps(s, cifar_step, cifar10 or scale == "full", cluttered_note)
     return Plan(scale, tuple(steps), skipped)
+
+
+def probe_steps(s: dict, cifar_step: Callable[..., Step], occluded: bool, cluttered_note: str) -> list[Step]:
+    """The independent estimates of issue 16 (probes, MINE, NDM) on the runs the steps before trained:
+    ``probe_sweep`` reuses every run by its name, so these steps train nothing new."""
+    steps = [cifar_step("probes-figure5", "probe_sweep", f"betas={_listed(s['probe_fig5_betas'])}",
+                        f"filter_percentage={s['fig5_filters']}", *s["estimators"], softplus=True)]
+    if occluded:
+        steps.append(Step("probes-figure4", "occluded.py", "probe_sweep", (*s["occluded"], *s["estimators"])))
+    steps.append(Step("probes-figure2", "cluttered.py", "probe_sweep",
+                      (*s["cluttered"], f"betas={_listed(s.get('probe_cluttered_betas', s['cluttered_betas']))}",
+                       *s["estimators"]),
+                      note=cluttered_note))
+    return steps
 
 
 # Commands that load a run trained by an earlier step instead of training it.
