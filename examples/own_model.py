@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Information Dropout in a small model of your own, on any Keras backend, in a few seconds of CPU.
+"""Information Dropout in a small model of your own, on any Keras backend, in about a minute of CPU.
 
     KERAS_BACKEND=jax python examples/own_model.py        # or tensorflow, torch
 
