@@ -106,8 +106,9 @@ def variational_lower_bound(network: keras.Model, x: np.ndarray, samples: int = 
         batch = x[start:start + batch_size]
         for _ in range(samples):
             log_likelihood = bernoulli_log_likelihood(batch, network(batch, training=True))
-            reconstruction.append(float(ops.sum(log_likelihood)))
-            kl.append(float(ops.sum(ops.stack(network.losses))) * len(batch))
+            # Through numpy: on PyTorch these tensors carry a gradient graph, which float() would warn about.
+            reconstruction.append(float(ops.convert_to_numpy(ops.sum(log_likelihood))))
+            kl.append(float(ops.convert_to_numpy(ops.sum(ops.stack(network.losses)))) * len(batch))
     count = len(x) * samples
     return {"elbo": (sum(reconstruction) - sum(kl)) / count, "reconstruction": sum(reconstruction) / count,
             "kl": sum(kl) / count}
