@@ -218,6 +218,7 @@ def fit_trainer(
     monitor_alpha: bool = True,
     tensorboard_dir: str | os.PathLike | None = None,
     restart: bool = False,
+    early_stopping: keras.callbacks.Callback | None = None,
 ) -> list[dict]:
     """Train ``trainer.network`` with the settings' optimizer and piecewise schedule; returns the
     per-epoch records.
@@ -227,7 +228,10 @@ def fit_trainer(
     training continues after its last completed epoch, unless ``restart``. ``monitor_alpha`` adds
     each Information Dropout layer's α statistics on the first 1,000 training inputs to every record;
     every ReLU dense layer's share of dead units on the same 1,000 inputs is added too (``L.dead_fraction``);
-    ``tensorboard_dir`` also writes the records there for TensorBoard.
+    ``tensorboard_dir`` also writes the records there for TensorBoard. ``early_stopping``, an
+    :class:`~infodropout.paper.early_stopping.EarlyStopping`, adds its validation scores to every record,
+    ends training when they stop improving (a resumed run takes up its count from the history) and leaves
+    the best epoch's weights in the network and the checkpoint.
 
     Raises :class:`TrainingDiverged` (a NaN or infinite loss term) and :class:`TrainingInterrupted`
     (SIGINT/SIGTERM), in both cases after the current batch, keeping the last completed epoch's files.
@@ -247,8 +251,13 @@ def fit_trainer(
     records = read_history(history)[:first_epoch]
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(history, lambda path: Path(path).write_text("".join(json.dumps(r) + "\n" for r in records)))
-    if first_epoch >= settings.epochs:
-        print(f"{checkpoint} has completed its {settings.epochs} epochs; nothing to train (restart=True starts over).")
+    stopped = early_stopping is not None and early_stopping.resume(records)
+    if first_epoch >= settings.epochs or stopped:
+        done = f"stopped early after epoch {first_epoch}" if stopped else f"has completed its {settings.epochs} epochs"
+        print(f"{checkpoint} {done}; nothing to train (restart=True starts over).")
+        if early_stopping is not None:
+            early_stopping.restore_best()
+            save_network(network, checkpoint)
         return records
     if first_epoch:
         print(f"Resuming {checkpoint} after epoch {first_epoch}.")
@@ -264,6 +273,8 @@ def fit_trainer(
             callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
         if relu_layers(network):  # the fully connected networks: record dead ReLU units (issue 13)
             callbacks.append(DeadUnitMonitor(x_train[:1000], network, settings.batch_size))
+        if early_stopping is not None:
+            callbacks.append(early_stopping)
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         callbacks.append(EpochRecorder(checkpoint, save, log_scalar))
@@ -276,6 +287,9 @@ def fit_trainer(
             shuffle=False,  # epoch_batches orders each epoch itself
             verbose=verbose,
         )
+    if early_stopping is not None:  # the checkpoint keeps the best epoch, the state the last one (to resume)
+        early_stopping.restore_best()
+        save_network(network, checkpoint)
     return read_history(history)
 
 
