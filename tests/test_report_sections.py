@@ -1,7 +1,7 @@
 """Report sections read from hand-made results: figure 3a's dead-unit table and flags, figure 5's bias columns."""
 import json
 
-from infodropout.paper.report import Report, figure3a, figure5
+from infodropout.paper.report import Report, figure3a, figure5, table1
 from infodropout.paper.reproduce import make_plan
 
 
@@ -37,3 +37,50 @@ def test_figure5_shows_the_corrected_total_correlation_with_its_bias(tmp_path):
     figure5(report)
     text = "\n".join(report.lines)
     assert "bias of the raw value" in text and "| 0.30 | 5.30 | 0.20 | 0.48 | 0.28 |" in text
+
+
+def report_with_steps(tmp_path, steps: dict[str, list[dict]]) -> Report:
+    ledger = {}
+    for step, results in steps.items():
+        folder = tmp_path / "work" / step / "sweep"
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps(results))
+        ledger[step] = {"status": "done", "argv": ["x"], "seconds": 1, "finished": "now"}
+    (tmp_path / "work" / "steps.json").write_text(json.dumps(ledger))
+    return Report(make_plan("tiny", cifar10=False), tmp_path / "work", tmp_path / "out")
+
+
+def vae_result(latent, elbo, best, last, limit=50):
+    curve = [{"epoch": e, "elbo": elbo + 5 - e / 10, "val_elbo": elbo - abs(e - best)} for e in range(1, last + 1)]
+    return {"k": 1, "latent": latent, "elbo": elbo, "reconstruction": elbo + 20, "kl": 20.0, "best_epoch": best,
+            "last_epoch": last, "max_epochs": limit, "validation": 1000, "curve": curve}
+
+
+def test_table1_compares_the_log_normal_latent_says_when_each_run_stopped_and_draws_the_curves(tmp_path):
+    report = report_with_steps(tmp_path, {
+        "table1": [vae_result("gaussian", -104.3, 30, 35), vae_result("information", -90.0, 50, 50)],
+        "table1-log-normal": [vae_result("information", -107.0, 41, 46)],
+    })
+    tally = table1(report)
+    text = "\n".join(report.lines)
+    # The log-normal latent sits beside the paper's Information column; the log-uniform one is set apart.
+    assert "| k | Gaussian (ours) | Gaussian (paper) | Information, log-normal (ours) | Information (paper) |" in text
+    assert "| 1 | -104.3 | -98.8 | -107.0 | -100.0 | -90.0 |" in text
+    assert "| Gaussian | 1 | 30 | 35 | 50 | -109.3 | patience ran out |" in text
+    assert "| Information, log-uniform | 1 | 50 | 50 | 50 | -90.0 | epoch limit, still improving |" in text
+    assert "| Information, log-normal | 1 | 41 | 46 | 50 | -112.0 | patience ran out |" in text
+    assert "Gaussian -5.5 (k = 1), Information, log-normal -7.0 (k = 1)" in text
+    assert "8,000 less the 1,000 held out" in text and "had not even converged" in text
+    figure = tmp_path / "out" / "figures" / "table1-learning-curve.png"
+    assert figure.exists() and figure.stat().st_size > 10_000 and figure in report.copied
+    assert "](figures/table1-learning-curve.png)" in text
+    assert tally == {"holds": 0, "claims": 2}  # −2.7 nats between the latents; −5.5 from the paper
+
+
+def test_table1_without_early_stopping_has_no_curve_or_stopping_table(tmp_path):
+    plain = {"k": 1, "latent": "gaussian", "elbo": -99.5, "reconstruction": -75.0, "kl": 24.5}
+    report = report_with_steps(tmp_path, {"table1": [plain]})
+    tally = table1(report)
+    text = "\n".join(report.lines)
+    assert "best epoch" not in text and not (tmp_path / "out" / "figures" / "table1-learning-curve.png").exists()
+    assert "Gaussian -0.7 (k = 1)" in text and "less the" not in text and tally == {"holds": 1, "claims": 1}
