@@ -84,3 +84,25 @@ def test_table1_without_early_stopping_has_no_curve_or_stopping_table(tmp_path):
     text = "\n".join(report.lines)
     assert "best epoch" not in text and not (tmp_path / "out" / "figures" / "table1-learning-curve.png").exists()
     assert "Gaussian -0.7 (k = 1)" in text and "less the" not in text and tally == {"holds": 1, "claims": 1}
+
+
+def test_figure3a_shows_binary_dropout_at_the_paper_rate_and_at_the_rate_chosen_on_validation(tmp_path):
+    figure3a_results = [{"dropout": m, "width": 32, "seed": s, "error": e + s, "dead_fraction_max": d}
+                        for m, e, d in [("information", 10.0, 0.0), ("binary", 25.0, 12 / 32)] for s in (0, 1)]
+    trials = [{"learning_rate": r, "validation": 1000, "seed": 0, "error": 99.0, "validation_error": v,
+               "dead_fraction_max": d} for r, v, d in [(0.07, 24.0, 0.375), (0.02, 13.0, 0.03), (0.01, 12.0, 0.0)]]
+    tests = [{"learning_rate": 0.01, "validation": 0, "seed": s, "error": 12.0 + s, "dead_fraction_max": 0.0}
+             for s in (0, 1)]
+    report = report_with_steps(tmp_path, {"figure3a": figure3a_results, "figure3a-lr": trials + tests})
+    (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
+        {"chosen": 0.01, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0,
+         "all_rates_kill_units": False, "rule": "the lowest validation error among the rates ..."}))
+    tally = figure3a(report)
+    text = "\n".join(report.lines)
+    assert "| 0.07 | 24.00 | 37.5 |" in text and "| 0.01 | 12.00 | 0.0 |" in text  # the choice, on validation
+    assert "Chosen: **0.01**" in text and "less the last 1,000" in text
+    assert "| 0.07 (the paper's; figure 3a) | 25.50 ± 0.50 | 37.5 |" in text
+    assert "| 0.01 (chosen) | 12.50 ± 0.50 | 0.0 |" in text
+    claim = next(line for line in text.splitlines() if "at binary's chosen learning rate" in line)
+    assert "information 10.50 % (at 0.07) vs binary 12.50 % (at 0.01)" in claim and claim.endswith("| yes |")
+    assert tally == {"holds": 2, "claims": 2}  # binary at 0.07 and at the chosen rate (one width: no gap trend)

@@ -190,6 +190,8 @@ def figure3a(report: Report) -> dict:
     def failed(method, width) -> bool:
         return dead.get((method, width)) is not None and dead[method, width] > DEAD_LIMIT
 
+    chosen_claim = _learning_rate_choice(report, errors, dead)
+
     def flagged(other: str, widths_compared: list[int]) -> str:
         bad = [w for w in widths_compared if failed("information", w) or failed(other, w)]
         return (f"; at {', '.join(map(str, bad))} units a method has more than {DEAD_LIMIT:.0%} dead units: an "
@@ -217,7 +219,58 @@ def figure3a(report: Report) -> dict:
                        f"at {len(better)} of {len(widths)} widths; information − none: "
                        + ", ".join(f"{mean['information', w] - mean['none', w]:+.2f} ({w})" for w in widths)
                        + flagged("none", widths), len(better) == len(widths)))
+    if chosen_claim:
+        claims.append(chosen_claim)
     return _claims(report, claims)
+
+
+PAPER_FC_RATE = 0.07  # the paper's learning rate for the fully connected network (SPEC §5), figure 3a's
+
+
+def _learning_rate_choice(report: Report, errors: dict, dead: dict) -> tuple | None:
+    """Figure 3a's method at a learning rate chosen on held-out training images (step figure3a-lr), beside
+    the paper's rate; returns the claim Information vs that method at the chosen rate, or None."""
+    if "figure3a-lr" not in report.steps:
+        return None
+    if not report.done("figure3a-lr"):
+        report.provenance("figure3a-lr")
+        report.missing("figure3a-lr")
+        return None
+    folder, results = report.folder("figure3a-lr"), report.results("figure3a-lr")
+    if folder is None or results is None or not (folder / "choice.json").exists():
+        return None
+    choice = json.loads((folder / "choice.json").read_text())
+    method, width, rate = choice["dropout"], choice["width"], choice["chosen"]
+    report.add(f"### {method} dropout at a learning rate chosen on held-out training images ({width} units)", "")
+    report.provenance("figure3a-lr")
+    trials = sorted((r for r in results if r["validation"]), key=lambda r: -r["learning_rate"])
+    report.add(f"Each rate trained {method} dropout once (seed {choice['seed']}) on the training images less the last "
+               f"{choice['validation']:,}, which it was then scored on (the test set plays no part):", "")
+    report.table(["learning rate", "validation error (%)", "dead units (%, worst layer)"],
+                 [[r["learning_rate"], r["validation_error"], f"{100 * r['dead_fraction_max']:.1f}"] for r in trials])
+    report.add(f"Chosen: **{rate}**, {choice['rule']}"
+               + (" (every rate left a layer over the limit, so the lowest validation error overall)"
+                  if choice.get("all_rates_kill_units") else "") + ". Then trained at it on the whole training set "
+               "and tested, as figure 3a's runs:", "")
+    final = [r for r in results if not r["validation"] and r["learning_rate"] == rate]
+    rows = []
+    if errors.get((method, width)):
+        rows.append([f"{PAPER_FC_RATE} (the paper's; figure 3a)", _mean_std(errors[method, width]),
+                     "n/a" if dead.get((method, width)) is None else f"{100 * dead[method, width]:.1f}"])
+    if final:
+        rows.append([f"{rate} (chosen)", _mean_std([r["error"] for r in final]),
+                     f"{100 * max(r['dead_fraction_max'] for r in final):.1f}"])
+    report.table(["learning rate", f"{method} test error (%)", "dead units (%, worst layer and seed)"], rows)
+    if not final or not errors.get(("information", width)):
+        return None
+    chosen_error = float(np.mean([r["error"] for r in final]))
+    information = float(np.mean(errors["information", width]))
+    still_dead = max(r["dead_fraction_max"] for r in final) > DEAD_LIMIT
+    return (f"Information Dropout has a lower error than {method} dropout at {method}'s chosen learning rate "
+            f"({width} units)",
+            f"information {information:.2f} % (at {PAPER_FC_RATE}) vs {method} {chosen_error:.2f} % (at {rate})"
+            + (f"; {method} still has more than {DEAD_LIMIT:.0%} dead units" if still_dead else ""),
+            information < chosen_error)
 
 
 LATENT_LABELS = {"gaussian": "Gaussian", "information": "Information, log-uniform",
