@@ -53,7 +53,7 @@ def report_with_steps(tmp_path, steps: dict[str, list[dict]]) -> Report:
 def vae_result(latent, elbo, best, last, limit=50):
     curve = [{"epoch": e, "elbo": elbo + 5 - e / 10, "val_elbo": elbo - abs(e - best)} for e in range(1, last + 1)]
     return {"k": 1, "latent": latent, "elbo": elbo, "reconstruction": elbo + 20, "kl": 20.0, "best_epoch": best,
-            "last_epoch": last, "max_epochs": limit, "validation": 1000, "curve": curve}
+            "last_epoch": last, "max_epochs": limit, "validation": 1000, "train_images": 7000, "curve": curve}
 
 
 def test_table1_compares_the_log_normal_latent_says_when_each_run_stopped_and_draws_the_curves(tmp_path):
@@ -70,7 +70,9 @@ def test_table1_compares_the_log_normal_latent_says_when_each_run_stopped_and_dr
     assert "| Information, log-uniform | 1 | 50 | 50 | 50 | -90.0 | epoch limit, still improving |" in text
     assert "| Information, log-normal | 1 | 41 | 46 | 50 | -112.0 | patience ran out |" in text
     assert "Gaussian -5.5 (k = 1), Information, log-normal -7.0 (k = 1)" in text
-    assert "8,000 less the 1,000 held out" in text and "had not even converged" in text
+    assert "trains on 7,000 digits (1,000 more held out for validation)" in text and "had not even converged" in text
+    # At the kept epoch, training bound (elbo + 5 − best/10 here) minus validation bound (elbo).
+    assert "Gaussian +2.0 (k = 1), Information, log-uniform +0.0 (k = 1), Information, log-normal +0.9 (k = 1)" in text
     figure = tmp_path / "out" / "figures" / "table1-learning-curve.png"
     assert figure.exists() and figure.stat().st_size > 10_000 and figure in report.copied
     assert "](figures/table1-learning-curve.png)" in text
@@ -83,7 +85,8 @@ def test_table1_without_early_stopping_has_no_curve_or_stopping_table(tmp_path):
     tally = table1(report)
     text = "\n".join(report.lines)
     assert "best epoch" not in text and not (tmp_path / "out" / "figures" / "table1-learning-curve.png").exists()
-    assert "Gaussian -0.7 (k = 1)" in text and "less the" not in text and tally == {"holds": 1, "claims": 1}
+    assert "Gaussian -0.7 (k = 1)" in text and "held out" not in text and "Training bound minus" not in text
+    assert tally == {"holds": 1, "claims": 1}
 
 
 def test_figure3a_shows_binary_dropout_at_the_paper_rate_and_at_the_rate_chosen_on_validation(tmp_path):
@@ -106,3 +109,18 @@ def test_figure3a_shows_binary_dropout_at_the_paper_rate_and_at_the_rate_chosen_
     claim = next(line for line in text.splitlines() if "at binary's chosen learning rate" in line)
     assert "information 10.50 % (at 0.07) vs binary 12.50 % (at 0.01)" in claim and claim.endswith("| yes |")
     assert tally == {"holds": 2, "claims": 2}  # binary at 0.07 and at the chosen rate (one width: no gap trend)
+
+
+def test_figure3a_when_the_paper_rate_is_chosen_shows_it_once_and_adds_no_claim(tmp_path):
+    figure3a_results = [{"dropout": m, "width": 32, "seed": 0, "error": e, "dead_fraction_max": 0.0}
+                        for m, e in [("information", 10.0), ("binary", 11.0)]]
+    trials = [{"learning_rate": r, "validation": 1000, "seed": 0, "error": 99.0, "validation_error": v,
+               "dead_fraction_max": 0.0} for r, v in [(0.07, 11.0), (0.01, 12.0)]]
+    final = [{"learning_rate": 0.07, "validation": 0, "seed": 0, "error": 11.0, "dead_fraction_max": 0.0}]
+    report = report_with_steps(tmp_path, {"figure3a": figure3a_results, "figure3a-lr": trials + final})
+    (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
+        {"chosen": 0.07, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0, "rule": "..."}))
+    tally = figure3a(report)
+    text = "\n".join(report.lines)
+    assert "| 0.07 (the paper's; figure 3a), chosen | 11.00 | 0.0 |" in text and "(chosen) |" not in text
+    assert "chosen learning rate" not in text and tally == {"holds": 1, "claims": 1}
