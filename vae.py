@@ -6,9 +6,13 @@
     ./vae.py table with epochs=20                # k = 1, 2, 3 for both latents, as Markdown
     ./vae.py table with prior=log_normal latents=[information]   # the Softplus latent, a proper prior
     ./vae.py samples with latent=gaussian k=1
+    ./vae.py table with validation=1000 patience=8 epochs=80   # until the validation bound stops improving
 
 The bound is the test set's variational lower bound in nats per image, log p(x|z) − KL, with z drawn
 from q(z|x) and averaged over ``test_samples`` draws (infodropout.vae.variational_lower_bound).
+``validation=N`` holds out the last N training images (never test images): after each epoch their bound
+(one draw of z per image) goes into the history as ``val_elbo``; training stops once it has not improved
+for ``patience`` epochs (or at ``epochs``), and the checkpoint, hence the test bound, is the best epoch's.
 """
 
 from infodropout.paper.experiment import (
@@ -30,6 +34,9 @@ DEFAULTS = dict(
     ks=[1, 2, 3],
     latents=["gaussian", "information"],
     plots_dir="plots",
+    # 0: the paper's protocol, every epoch of the schedule; N: stop on the bound of N held-out training images.
+    validation=0,
+    patience=10,
     # The paper gives the schedule (×0.1 at 30 and 120, 300 epochs) and β = 1; Adam at 1e-3 and the batch
     # size are our choices (README).
     **training_defaults(batch_size=100, learning_rate=1e-3, lr_drops=[30, 120], epochs=300, beta=1.0,
@@ -45,6 +52,9 @@ RULES = {
     "k": integer_at_least(1),
     "optimizer": one_of("adam", "sgd"),
     "test_samples": integer_at_least(1),
+    "validation": Rule("an integer >= 0 (training images held out for early stopping; 0: none)",
+                       lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "patience": integer_at_least(1),
     "ks": Rule("a non-empty list of integers >= 1",
                lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(isinstance(k, int) and k >= 1 for k in v)),
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
@@ -61,7 +71,9 @@ def load_data(config):
 
 
 def train_one(config, log_scalar=None) -> dict:
-    """Train (or resume, or reuse if complete) the run of ``config``, then return its test bound."""
+    """Train (or resume, or reuse if complete) the run of ``config``, then return its test bound, with
+    (early stopping) the best and last epochs and the per-epoch validation bound."""
+    from infodropout.paper.early_stopping import EarlyStopping, validation_split
     from infodropout.paper.training import fit_trainer
     from infodropout.paper.vae_training import Autoencoder
     from infodropout.vae import variational_lower_bound, variational_autoencoder
@@ -71,23 +83,44 @@ def train_one(config, log_scalar=None) -> dict:
     settings = train_settings(config)
     strategy = seed_run(settings)
     data = checked_load(load_data, config)
+    try:
+        data, (x_validation, _) = validation_split(data, config["validation"])
+    except ValueError as error:
+        fail(str(error))
     checkpoint = checkpoint_path(config["models_dir"], run_name("vae", config, DEFAULTS))
     with strategy.scope():  # the network, trainer and optimizer are made under the run's strategy
         network = variational_autoencoder(config["k"], config["latent"], max_alpha=config["max_alpha"],
                                           prior=config["prior"])
-        print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test images, "
-              f"{network.count_params():,} parameters.")
+        print(f"Run {checkpoint.stem}: {len(data.x_train)} training, {len(x_validation)} validation and "
+              f"{len(data.x_test)} test images, {network.count_params():,} parameters.")
+        stopper = None
+        if len(x_validation):
+            def evaluate():
+                bound = variational_lower_bound(network, x_validation, samples=1, batch_size=config["batch_size"])
+                return {f"val_{key}": value for key, value in bound.items()}
+
+            stopper = EarlyStopping(network, evaluate, checkpoint, config["patience"], monitor="val_elbo")
         with training_failures():
-            fit_trainer(Autoencoder(network, beta=settings.beta, weight_decay=settings.weight_decay),
-                        data.x_train, data.x_train, settings, checkpoint, log_scalar=log_scalar,
-                        monitor_alpha=config["latent"] == "information", **fit_options(config, checkpoint))
-    return variational_lower_bound(network, data.x_test, samples=config["test_samples"], batch_size=config["batch_size"])
+            records = fit_trainer(Autoencoder(network, beta=settings.beta, weight_decay=settings.weight_decay),
+                                  data.x_train, data.x_train, settings, checkpoint, log_scalar=log_scalar,
+                                  monitor_alpha=config["latent"] == "information", early_stopping=stopper,
+                                  **fit_options(config, checkpoint))
+    bound = variational_lower_bound(network, data.x_test, samples=config["test_samples"], batch_size=config["batch_size"])
+    if stopper is not None:
+        bound.update(train_images=len(data.x_train), best_epoch=stopper.best_epoch, last_epoch=records[-1]["epoch"] if records else 0,
+                     max_epochs=settings.epochs, validation=len(x_validation),
+                     curve=[{"epoch": r["epoch"], "elbo": r["elbo"], "val_elbo": r["val_elbo"]}
+                            for r in records if "val_elbo" in r])
+    return bound
 
 
 def report(bound, run) -> dict:
-    for key, value in bound.items():
-        run.log_scalar(f"test.{key}", value)
+    for key in ("elbo", "reconstruction", "kl"):
+        run.log_scalar(f"test.{key}", bound[key])
     print(f"Test lower bound: {bound['elbo']:.2f} nats (E log p(x|z) {bound['reconstruction']:.2f}, KL {bound['kl']:.2f})")
+    if "best_epoch" in bound:
+        print(f"Best validation bound at epoch {bound['best_epoch']} of {bound['last_epoch']} trained "
+              f"(at most {bound['max_epochs']}).")
     return bound
 
 
@@ -125,6 +158,10 @@ def table(_config, _run):
         ["k"] + [f"{latent} (ours)" for latent in latents] + [f"{latent} (paper)" for latent in latents],
         [[k] + [f"{bounds[latent, k]:.1f}" for latent in latents] + [PAPER[latent].get(k, "–") for latent in latents]
          for k in _config["ks"]]))
+    for r in results:
+        if "best_epoch" in r:
+            print(f"{r['latent']}, k = {r['k']}: best validation bound at epoch {r['best_epoch']}, trained "
+                  f"{r['last_epoch']} of at most {r['max_epochs']} epochs.")
     print(f"Wrote {folder}/results.json.")
 
 

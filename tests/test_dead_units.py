@@ -44,3 +44,28 @@ def test_information_dropout_layers_are_read_without_noise_and_the_monitor_logs_
     assert logs["information_dropout3.dead_fraction"] == 1.0
     assert 0.0 <= logs["information_dropout1.dead_fraction"] < 1.0
     assert relu_layers(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])) == []
+
+
+def test_choose_lr_chooses_on_held_out_training_images_then_tests_the_chosen_rate(tmp_path):
+    import json
+
+    from test_scripts import run
+
+    values = ["dataset=sample", "num_train=300", "num_test=200", "epochs=1", "lr_drops=[]", "width=16",
+              "dropout=binary", "validation=100", "learning_rates=[0.07,0.01]", "seeds=[0]", "verbose=0"]
+    chosen = run("mnist_fc.py", "choose_lr", "with", *values, cwd=tmp_path)
+    assert chosen.returncode == 0, chosen.stderr
+    # The trials train on 200 images (100 held out of the 300); the test run at the chosen rate on all 300.
+    assert "200 training and 200 test examples" in chosen.stdout and "300 training and 200 test" in chosen.stdout
+    folder = next((tmp_path / "plots").glob("mnist_fc-lr-sweep.*"))
+    results = json.loads((folder / "results.json").read_text())
+    choice = json.loads((folder / "choice.json").read_text())
+    trials = [r for r in results if r["validation"] == 100]
+    assert sorted(r["learning_rate"] for r in trials) == [0.01, 0.07]
+    alive = [r for r in trials if r["dead_fraction_max"] <= 0.1] or trials
+    assert choice["chosen"] == min(alive, key=lambda r: r["validation_error"])["learning_rate"]
+    [final] = [r for r in results if r["validation"] == 0]
+    assert final["learning_rate"] == choice["chosen"] and "validation_error" not in final
+    assert f"Chosen: {choice['chosen']}" in chosen.stdout
+    refused = run("mnist_fc.py", "choose_lr", "with", "dataset=sample", cwd=tmp_path)
+    assert refused.returncode == 2 and "validation=N" in refused.stderr

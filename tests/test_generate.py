@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper import data, generate, preprocessing
+from infodropout.paper import generate, preprocessing
 from infodropout.paper.data import load_cluttered, load_occluded_cifar
 from infodropout.paper.errors import DataError
 from infodropout.paper.formats import cluttered_path, mnist_sample_uint8, read_npz, save_npz

@@ -1,7 +1,7 @@
 """Report sections read from hand-made results: figure 3a's dead-unit table and flags, figure 5's bias columns."""
 import json
 
-from infodropout.paper.report import Report, figure3a, figure5
+from infodropout.paper.report import Report, figure3a, figure5, table1
 from infodropout.paper.reproduce import make_plan
 
 
@@ -37,3 +37,90 @@ def test_figure5_shows_the_corrected_total_correlation_with_its_bias(tmp_path):
     figure5(report)
     text = "\n".join(report.lines)
     assert "bias of the raw value" in text and "| 0.30 | 5.30 | 0.20 | 0.48 | 0.28 |" in text
+
+
+def report_with_steps(tmp_path, steps: dict[str, list[dict]]) -> Report:
+    ledger = {}
+    for step, results in steps.items():
+        folder = tmp_path / "work" / step / "sweep"
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps(results))
+        ledger[step] = {"status": "done", "argv": ["x"], "seconds": 1, "finished": "now"}
+    (tmp_path / "work" / "steps.json").write_text(json.dumps(ledger))
+    return Report(make_plan("tiny", cifar10=False), tmp_path / "work", tmp_path / "out")
+
+
+def vae_result(latent, elbo, best, last, limit=50):
+    curve = [{"epoch": e, "elbo": elbo + 5 - e / 10, "val_elbo": elbo - abs(e - best)} for e in range(1, last + 1)]
+    return {"k": 1, "latent": latent, "elbo": elbo, "reconstruction": elbo + 20, "kl": 20.0, "best_epoch": best,
+            "last_epoch": last, "max_epochs": limit, "validation": 1000, "train_images": 7000, "curve": curve}
+
+
+def test_table1_compares_the_log_normal_latent_says_when_each_run_stopped_and_draws_the_curves(tmp_path):
+    report = report_with_steps(tmp_path, {
+        "table1": [vae_result("gaussian", -104.3, 30, 35), vae_result("information", -90.0, 50, 50)],
+        "table1-log-normal": [vae_result("information", -107.0, 41, 46)],
+    })
+    tally = table1(report)
+    text = "\n".join(report.lines)
+    # The log-normal latent sits beside the paper's Information column; the log-uniform one is set apart.
+    assert "| k | Gaussian (ours) | Gaussian (paper) | Information, log-normal (ours) | Information (paper) |" in text
+    assert "| 1 | -104.3 | -98.8 | -107.0 | -100.0 | -90.0 |" in text
+    assert "| Gaussian | 1 | 30 | 35 | 50 | -109.3 | patience ran out |" in text
+    assert "| Information, log-uniform | 1 | 50 | 50 | 50 | -90.0 | epoch limit, still improving |" in text
+    assert "| Information, log-normal | 1 | 41 | 46 | 50 | -112.0 | patience ran out |" in text
+    assert "Gaussian -5.5 (k = 1), Information, log-normal -7.0 (k = 1)" in text
+    assert "trains on 7,000 digits (1,000 more held out for validation)" in text and "had not even converged" in text
+    # At the kept epoch, training bound (elbo + 5 − best/10 here) minus validation bound (elbo).
+    assert "Gaussian +2.0 (k = 1), Information, log-uniform +0.0 (k = 1), Information, log-normal +0.9 (k = 1)" in text
+    figure = tmp_path / "out" / "figures" / "table1-learning-curve.png"
+    assert figure.exists() and figure.stat().st_size > 10_000 and figure in report.copied
+    assert "](figures/table1-learning-curve.png)" in text
+    assert tally == {"holds": 0, "claims": 2}  # −2.7 nats between the latents; −5.5 from the paper
+
+
+def test_table1_without_early_stopping_has_no_curve_or_stopping_table(tmp_path):
+    plain = {"k": 1, "latent": "gaussian", "elbo": -99.5, "reconstruction": -75.0, "kl": 24.5}
+    report = report_with_steps(tmp_path, {"table1": [plain]})
+    tally = table1(report)
+    text = "\n".join(report.lines)
+    assert "best epoch" not in text and not (tmp_path / "out" / "figures" / "table1-learning-curve.png").exists()
+    assert "Gaussian -0.7 (k = 1)" in text and "held out" not in text and "Training bound minus" not in text
+    assert tally == {"holds": 1, "claims": 1}
+
+
+def test_figure3a_shows_binary_dropout_at_the_paper_rate_and_at_the_rate_chosen_on_validation(tmp_path):
+    figure3a_results = [{"dropout": m, "width": 32, "seed": s, "error": e + s, "dead_fraction_max": d}
+                        for m, e, d in [("information", 10.0, 0.0), ("binary", 25.0, 12 / 32)] for s in (0, 1)]
+    trials = [{"learning_rate": r, "validation": 1000, "seed": 0, "error": 99.0, "validation_error": v,
+               "dead_fraction_max": d} for r, v, d in [(0.07, 24.0, 0.375), (0.02, 13.0, 0.03), (0.01, 12.0, 0.0)]]
+    tests = [{"learning_rate": 0.01, "validation": 0, "seed": s, "error": 12.0 + s, "dead_fraction_max": 0.0}
+             for s in (0, 1)]
+    report = report_with_steps(tmp_path, {"figure3a": figure3a_results, "figure3a-lr": trials + tests})
+    (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
+        {"chosen": 0.01, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0,
+         "all_rates_kill_units": False, "rule": "the lowest validation error among the rates ..."}))
+    tally = figure3a(report)
+    text = "\n".join(report.lines)
+    assert "| 0.07 | 24.00 | 37.5 |" in text and "| 0.01 | 12.00 | 0.0 |" in text  # the choice, on validation
+    assert "Chosen: **0.01**" in text and "less the last 1,000" in text
+    assert "| 0.07 (the paper's; figure 3a) | 25.50 ± 0.50 | 37.5 |" in text
+    assert "| 0.01 (chosen) | 12.50 ± 0.50 | 0.0 |" in text
+    claim = next(line for line in text.splitlines() if "at binary's chosen learning rate" in line)
+    assert "information 10.50 % (at 0.07) vs binary 12.50 % (at 0.01)" in claim and claim.endswith("| yes |")
+    assert tally == {"holds": 2, "claims": 2}  # binary at 0.07 and at the chosen rate (one width: no gap trend)
+
+
+def test_figure3a_when_the_paper_rate_is_chosen_shows_it_once_and_adds_no_claim(tmp_path):
+    figure3a_results = [{"dropout": m, "width": 32, "seed": 0, "error": e, "dead_fraction_max": 0.0}
+                        for m, e in [("information", 10.0), ("binary", 11.0)]]
+    trials = [{"learning_rate": r, "validation": 1000, "seed": 0, "error": 99.0, "validation_error": v,
+               "dead_fraction_max": 0.0} for r, v in [(0.07, 11.0), (0.01, 12.0)]]
+    final = [{"learning_rate": 0.07, "validation": 0, "seed": 0, "error": 11.0, "dead_fraction_max": 0.0}]
+    report = report_with_steps(tmp_path, {"figure3a": figure3a_results, "figure3a-lr": trials + final})
+    (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
+        {"chosen": 0.07, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0, "rule": "..."}))
+    tally = figure3a(report)
+    text = "\n".join(report.lines)
+    assert "| 0.07 (the paper's; figure 3a), chosen | 11.00 | 0.0 |" in text and "(chosen) |" not in text
+    assert "chosen learning rate" not in text and tally == {"holds": 1, "claims": 1}

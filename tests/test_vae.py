@@ -97,3 +97,26 @@ def test_vae_script_train_test_samples_and_table(tmp_path):
     # The prior chooses the Information latent's; the Gaussian latent keeps its own.
     refused = run("vae.py", "table", "with", *values, "ks=[1]", "prior=log_normal", cwd=tmp_path)
     assert refused.returncode == 2 and "latents=[information]" in refused.stderr
+
+
+def test_vae_table_with_a_validation_split_stops_early_and_records_its_curve(tmp_path):
+    from test_scripts import run
+
+    values = ["dataset=sample", "num_train=400", "num_test=100", "validation=100", "patience=1", "epochs=3",
+              "test_samples=1", "verbose=0", "ks=[1]", "latents=[gaussian]"]
+    table = run("vae.py", "table", "with", *values, cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "300 training, 100 validation and 100 test images" in table.stdout
+    [result] = json.loads(next((tmp_path / "plots").glob("vae-sweep.*/results.json")).read_text())
+    assert result["validation"] == 100 and result["max_epochs"] == 3
+    curve = result["curve"]
+    assert [point["epoch"] for point in curve] == list(range(1, result["last_epoch"] + 1))
+    best = max(curve, key=lambda point: point["val_elbo"])
+    assert result["best_epoch"] == best["epoch"]
+    # It stopped at the first epoch without progress (patience 1), or ran its 3 epochs while improving.
+    values_seen = [point["val_elbo"] for point in curve]
+    assert result["last_epoch"] == 3 or values_seen[-1] <= max(values_seen[:-1])
+    history = next((tmp_path / "models").glob("vae.*.history.jsonl")).read_text().splitlines()
+    assert all("val_elbo" in json.loads(line) for line in history)
+    refused = run("vae.py", "train", "with", "dataset=sample", "num_train=100", "validation=100", cwd=tmp_path)
+    assert refused.returncode == 2 and "no training images" in refused.stderr

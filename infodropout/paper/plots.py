@@ -200,3 +200,22 @@ def plot_activation_histogram(log_z: np.ndarray, prior: str, path_without_suffix
     axis.legend(fontsize=8)
     _set_title(axis, title)
     return save_figure(figure, path_without_suffix)
+
+
+def plot_learning_curves(curves: dict[str, Sequence[dict]], path_without_suffix: str | os.PathLike,
+                         best_epochs: dict[str, int] | None = None) -> list[Path]:
+    """The VAE's validation bound per epoch, one line per run (label → its ``{"epoch", "val_elbo"}``
+    records, e.g. from a history file), with the best epoch of each marked."""
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for label, records in curves.items():
+        epochs = [r["epoch"] for r in records]
+        line, = axis.plot(epochs, [r["val_elbo"] for r in records], marker=".", label=label)
+        best = (best_epochs or {}).get(label)
+        if best is not None and best in epochs:
+            axis.plot([best], [records[epochs.index(best)]["val_elbo"]], marker="*", markersize=12,
+                      color=line.get_color())
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("validation lower bound (nats per image)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, title="★ best epoch (the checkpoint)", title_fontsize=8)
+    return save_figure(figure, path_without_suffix, formats=("png",))

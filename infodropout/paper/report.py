@@ -190,6 +190,8 @@ def figure3a(report: Report) -> dict:
     def failed(method, width) -> bool:
         return dead.get((method, width)) is not None and dead[method, width] > DEAD_LIMIT
 
+    chosen_claim = _learning_rate_choice(report, errors, dead)
+
     def flagged(other: str, widths_compared: list[int]) -> str:
         bad = [w for w in widths_compared if failed("information", w) or failed(other, w)]
         return (f"; at {', '.join(map(str, bad))} units a method has more than {DEAD_LIMIT:.0%} dead units: an "
@@ -217,7 +219,63 @@ def figure3a(report: Report) -> dict:
                        f"at {len(better)} of {len(widths)} widths; information − none: "
                        + ", ".join(f"{mean['information', w] - mean['none', w]:+.2f} ({w})" for w in widths)
                        + flagged("none", widths), len(better) == len(widths)))
+    if chosen_claim:
+        claims.append(chosen_claim)
     return _claims(report, claims)
+
+
+PAPER_FC_RATE = 0.07  # the paper's learning rate for the fully connected network (SPEC §5), figure 3a's
+
+
+def _learning_rate_choice(report: Report, errors: dict, dead: dict) -> tuple | None:
+    """Figure 3a's method at a learning rate chosen on held-out training images (step figure3a-lr), beside
+    the paper's rate; returns the claim Information vs that method at the chosen rate, or None."""
+    if "figure3a-lr" not in report.steps:
+        return None
+    if not report.done("figure3a-lr"):
+        report.provenance("figure3a-lr")
+        report.missing("figure3a-lr")
+        return None
+    folder, results = report.folder("figure3a-lr"), report.results("figure3a-lr")
+    if folder is None or results is None or not (folder / "choice.json").exists():
+        return None
+    choice = json.loads((folder / "choice.json").read_text())
+    method, width, rate = choice["dropout"], choice["width"], choice["chosen"]
+    report.add(f"### {method} dropout at a learning rate chosen on held-out training images ({width} units)", "")
+    report.provenance("figure3a-lr")
+    trials = sorted((r for r in results if r["validation"]), key=lambda r: -r["learning_rate"])
+    report.add(f"Each rate trained {method} dropout once (seed {choice['seed']}) on the training images less the last "
+               f"{choice['validation']:,}, which it was then scored on (the test set plays no part):", "")
+    report.table(["learning rate", "validation error (%)", "dead units (%, worst layer)"],
+                 [[r["learning_rate"], r["validation_error"], f"{100 * r['dead_fraction_max']:.1f}"] for r in trials])
+    report.add(f"Chosen: **{rate}**, {choice['rule']}"
+               + (" (every rate left a layer over the limit, so the lowest validation error overall)"
+                  if choice.get("all_rates_kill_units") else "") + ". Then trained at it on the whole training set "
+               "and tested, as figure 3a's runs:", "")
+    final = [r for r in results if not r["validation"] and r["learning_rate"] == rate]
+    rows = []
+    if errors.get((method, width)):
+        rows.append([f"{PAPER_FC_RATE} (the paper's; figure 3a)" + (", chosen" if rate == PAPER_FC_RATE else ""),
+                     _mean_std(errors[method, width]),
+                     "n/a" if dead.get((method, width)) is None else f"{100 * dead[method, width]:.1f}"])
+    if final and not (rate == PAPER_FC_RATE and rows):
+        rows.append([f"{rate} (chosen)", _mean_std([r["error"] for r in final]),
+                     f"{100 * max(r['dead_fraction_max'] for r in final):.1f}"])
+    report.table(["learning rate", f"{method} test error (%)", "dead units (%, worst layer and seed)"], rows)
+    if not final or not errors.get(("information", width)) or rate == PAPER_FC_RATE:
+        return None  # (at the paper's rate the comparison is figure 3a's own claim)
+    chosen_error = float(np.mean([r["error"] for r in final]))
+    information = float(np.mean(errors["information", width]))
+    still_dead = max(r["dead_fraction_max"] for r in final) > DEAD_LIMIT
+    return (f"Information Dropout has a lower error than {method} dropout at {method}'s chosen learning rate "
+            f"({width} units)",
+            f"information {information:.2f} % (at {PAPER_FC_RATE}) vs {method} {chosen_error:.2f} % (at {rate})"
+            + (f"; {method} still has more than {DEAD_LIMIT:.0%} dead units" if still_dead else ""),
+            information < chosen_error)
+
+
+LATENT_LABELS = {"gaussian": "Gaussian", "information": "Information, log-uniform",
+                 "information-log-normal": "Information, log-normal"}
 
 
 def table1(report: Report) -> dict:
@@ -229,24 +287,78 @@ def table1(report: Report) -> dict:
         return {}
     bound = {(r["latent"], r["k"]): r for r in results}
     ks = sorted({r["k"] for r in results})
-    report.add("Ours: the bound E log p(x|z) − KL on the test images (z drawn from q(z|x)); for the Information "
-               "latent with the paper's log-uniform prior the KL is only defined up to a constant (an improper "
-               "prior), so that column is not a bound and not comparable; the Softplus latent with a learned "
-               "log-normal prior is a proper bound.", "")
+    latents = [latent for latent in LATENT_LABELS if any(key[0] == latent for key in bound)]
+    stopping = [r for r in results if "best_epoch" in r]
+    report.add("Ours: the bound E log p(x|z) − KL on the test images (z drawn from q(z|x)). The paper's Information "
+               "column is compared with our Information latent with Softplus and a learned log-normal prior, whose "
+               "KL is a proper one, so its bound is a true bound; with the paper's log-uniform prior the KL is only "
+               "defined up to a constant (an improper prior), so that column is not a bound and not comparable.", "")
+    if stopping:
+        held_out = sorted({r["validation"] for r in stopping})
+        report.add(f"Each run trained until the bound on {', '.join(map(str, held_out))} held-out *training* images "
+                   "(never test images) had not improved for the run's patience, or to its epoch limit; the "
+                   "checkpoint, and so the test bound, is the best validation epoch's.", "")
 
     def value(latent, k, key="elbo"):
         entry = bound.get((latent, k))
         return None if entry is None else f"{entry[key]:.1f}"
 
-    report.table(["k", "Gaussian (ours)", "Information, log-uniform (ours; not a bound)",
-                  "Information, log-normal (ours)", "Gaussian (paper)", "Information (paper)"],
-                 [[k, value("gaussian", k), value("information", k), value("information-log-normal", k),
-                   _paper(PAPER_TABLE1["gaussian"].get(k)), _paper(PAPER_TABLE1["information"].get(k))] for k in ks])
+    report.table(["k", "Gaussian (ours)", "Gaussian (paper)", "Information, log-normal (ours)",
+                  "Information (paper)", "Information, log-uniform (ours; not a bound)"],
+                 [[k, value("gaussian", k), _paper(PAPER_TABLE1["gaussian"].get(k)),
+                   value("information-log-normal", k), _paper(PAPER_TABLE1["information"].get(k)),
+                   value("information", k)] for k in ks])
     report.add("Its parts, E log p(x|z) / KL:", "")
-    report.table(["k", "Gaussian", "Information, log-uniform", "Information, log-normal"],
+    report.table(["k"] + [LATENT_LABELS[latent] for latent in latents],
                  [[k] + [f"{value(latent, k, 'reconstruction')} / {value(latent, k, 'kl')}"
-                         if (latent, k) in bound else "n/a"
-                         for latent in ("gaussian", "information", "information-log-normal")] for k in ks])
+                         if (latent, k) in bound else "n/a" for latent in latents] for k in ks])
+    converged = None
+    if stopping:
+        report.add("When each run stopped: the best validation epoch (kept), the epochs trained, and why it ended "
+                   "(its patience ran out: converged on this data; or the epoch limit: still improving).", "")
+        rows = []
+        for r in sorted(stopping, key=lambda r: (latents.index(r["latent"]), r["k"])):
+            limit = r["last_epoch"] >= r["max_epochs"] and r["best_epoch"] == r["last_epoch"]
+            reason = "epoch limit, still improving" if limit else \
+                "epoch limit" if r["last_epoch"] >= r["max_epochs"] else "patience ran out"
+            rows.append([LATENT_LABELS[r["latent"]], r["k"], r["best_epoch"], r["last_epoch"], r["max_epochs"],
+                         f"{r['curve'][-1]['val_elbo']:.1f}" if r.get("curve") else "n/a", reason])
+        report.table(["latent", "k", "best epoch", "epochs trained", "epoch limit", "last validation bound",
+                      "ended by"], rows)
+        converged = all(row[-1] == "patience ran out" for row in rows)
+        curves = {f"{LATENT_LABELS[r['latent']]}, k = {r['k']}": r["curve"] for r in stopping if r.get("curve")}
+        if curves:
+            from infodropout.paper.plots import plot_learning_curves
+
+            best = {f"{LATENT_LABELS[r['latent']]}, k = {r['k']}": r["best_epoch"] for r in stopping}
+            [path] = plot_learning_curves(curves, report.out / "figures" / "table1-learning-curve", best)
+            report.copied.add(path)
+            report.add(f"![VAE learning curves: validation bound per epoch](figures/{path.name})", "")
+    gaussian = [k for k in ks if ("gaussian", k) in bound and k in PAPER_TABLE1["gaussian"]]
+    proper = [k for k in ks if ("information-log-normal", k) in bound and k in PAPER_TABLE1["information"]]
+    if gaussian or proper:
+        gaps = [f"Gaussian {bound['gaussian', k]['elbo'] - PAPER_TABLE1['gaussian'][k]:+.1f} (k = {k})"
+                for k in gaussian]
+        gaps += [f"Information, log-normal {bound['information-log-normal', k]['elbo'] - PAPER_TABLE1['information'][k]:+.1f}"
+                 f" (k = {k})" for k in proper]
+        trained = sorted({r["train_images"] for r in results if "train_images" in r})
+        sizes = sorted({r.get("validation", 0) for r in results})
+        # The training bound (the epoch's running mean, noise on) against the validation bound at the kept epoch.
+        overfit = [(r, r["curve"][r["best_epoch"] - 1]) for r in stopping
+                   if r.get("curve") and 0 < r["best_epoch"] <= len(r["curve"])]
+        report.add("How far from the paper's ≈ −99 nats (ours minus the paper's): " + ", ".join(gaps) + ". The "
+                   "paper trains on MNIST's 60,000 training digits for 300 epochs; this scale trains on "
+                   + (f"{', '.join(f'{n:,}' for n in trained)} digits" if trained else "fewer digits")
+                   + (f" ({sizes[-1]:,} more held out for validation)" if sizes[-1] else "")
+                   + ", and on so few digits a VAE generalises worse: the bound on unseen digits stops improving "
+                   "below what 60,000 digits reach"
+                   + ("" if converged or not stopping else ", and where a run ended at its epoch limit it had not "
+                      "even converged") + ".", "")
+        if overfit:
+            report.add("Training bound minus validation bound at the kept epoch (how much better the runs fit the "
+                       "digits they train on): " + ", ".join(
+                           f"{LATENT_LABELS[r['latent']]} {point['elbo'] - point['val_elbo']:+.1f} (k = {r['k']})"
+                           for r, point in overfit) + " nats.", "")
     report.figure("vae-samples-gaussian", "samples.png", "VAE samples, Gaussian latent")
     report.figure("vae-samples-information", "samples.png", "VAE reconstructions, Information latent")
     claims = []

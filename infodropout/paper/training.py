@@ -340,6 +340,7 @@ def fit_trainer(
     monitor_alpha: bool = True,
     tensorboard_dir: str | os.PathLike | None = None,
     restart: bool = False,
+    early_stopping: keras.callbacks.Callback | None = None,
 ) -> list[dict]:
     """Train ``trainer.network`` with the settings' optimizer and piecewise schedule; returns the
     per-epoch records.
@@ -349,7 +350,10 @@ def fit_trainer(
     training continues after its last completed epoch, unless ``restart``. ``monitor_alpha`` adds
     each Information Dropout layer's α statistics on the first 1,000 training inputs to every record;
     every ReLU dense layer's share of dead units on the same 1,000 inputs is added too (``L.dead_fraction``);
-    ``tensorboard_dir`` also writes the records there for TensorBoard.
+    ``tensorboard_dir`` also writes the records there for TensorBoard. ``early_stopping``, an
+    :class:`~infodropout.paper.early_stopping.EarlyStopping`, adds its validation scores to every record,
+    ends training when they stop improving (a resumed run takes up its count from the history) and leaves
+    the best epoch's weights in the network and the checkpoint.
 
     One process at a time trains a checkpoint (:class:`RunLock`, ``<name>.lock`` beside it); temporary
     files that a killed run left are removed first. ``restart`` deletes nothing before the first new
@@ -365,12 +369,12 @@ def fit_trainer(
         # Under the lock, no live process writes this run's files: what a killed one left is litter.
         remove_temporaries(checkpoint)
         return _fit_locked(trainer, x_train, y_train, settings, checkpoint, log_scalar, verbose, monitor_alpha,
-                           tensorboard_dir, restart)
+                           tensorboard_dir, restart, early_stopping)
 
 
 def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, settings: TrainSettings,
                 checkpoint: str | os.PathLike, log_scalar, verbose, monitor_alpha: bool, tensorboard_dir,
-                restart: bool) -> list[dict]:
+                restart: bool, early_stopping: keras.callbacks.Callback | None) -> list[dict]:
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
     network = trainer.network
     if tf.distribute.has_strategy():
@@ -399,8 +403,13 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
         state.clear()
         history = history_path(checkpoint)
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-    if first_epoch >= settings.epochs:
-        print(f"{checkpoint} has completed its {settings.epochs} epochs; nothing to train (restart=True starts over).")
+    stopped = early_stopping is not None and early_stopping.resume(records)
+    if first_epoch >= settings.epochs or stopped:
+        done = f"stopped early after epoch {first_epoch}" if stopped else f"has completed its {settings.epochs} epochs"
+        print(f"{checkpoint} {done}; nothing to train (restart=True starts over).")
+        if early_stopping is not None:
+            early_stopping.restore_best()
+            save_network(network, checkpoint)
         return records
     if first_epoch:
         print(f"Resuming {checkpoint} after epoch {first_epoch}.")
@@ -419,6 +428,8 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
             callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
         if relu_layers(network):  # the fully connected networks: record dead ReLU units (issue 13)
             callbacks.append(DeadUnitMonitor(x_train[:1000], network, settings.batch_size))
+        if early_stopping is not None:
+            callbacks.append(early_stopping)
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         recorder = EpochRecorder(checkpoint, save, log_scalar, records)
@@ -432,6 +443,9 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
             shuffle=False,  # epoch_batches orders each epoch itself
             verbose=verbose,
         )
+    if early_stopping is not None:  # the checkpoint keeps the best epoch, the state the last one (to resume)
+        early_stopping.restore_best()
+        save_network(network, checkpoint)
     return recorder.records
 
 
