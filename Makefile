@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The demo: information vs binary dropout on the embedded real MNIST sample, a few minutes on 2 CPU cores.
-DEMO_ARGS ?= 'methods=[information,binary]' 'widths=[32,128,512]' 'seeds=[0]' epochs=30 'lr_drops=[12,26]' verbose=0
+DEMO_ARGS ?= 'methods=[information,binary]' 'widths=[32,128,512]' 'seeds=[0]' epochs=30 'lr_drops=[12,26]' verbose=2
 
 .PHONY: setup demo test reproduce clean
 

@@ -29,7 +29,7 @@ from infodropout.callbacks import AlphaMonitor
 from infodropout.layers import noise_scale
 from infodropout.paper.checkpoint import CheckpointError, TrainingState, atomic_write
 from infodropout.paper.training_callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
-    DivergenceGuard, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
+    DivergenceGuard, EpochLine, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
     history_path,
 )
 
@@ -263,6 +263,9 @@ def fit_trainer(
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         callbacks.append(EpochRecorder(checkpoint, save, log_scalar))
+        if verbose == 2:  # Keras's one line per epoch, made short enough to read (the α logs are many)
+            callbacks.append(EpochLine(settings.epochs))
+            verbose = 0
         trainer.fit(
             epoch_batches(x_train, y_train, settings.batch_size, settings.seed, first_epoch, settings.epochs),
             epochs=settings.epochs,
