@@ -417,10 +417,10 @@ def train_and_test(
     the logits network whose KL is divided by ``n_train``. Returns the test metrics with the network,
     as tested (batch norm recalibrated), and the data, for analyses that follow.
     """
+    data = checked_load(load_data, config)  # first: a missing data file fails before TensorFlow is imported
     from infodropout.paper.training import test_classifier, train_classifier
 
     settings = train_settings(config)
-    data = checked_load(load_data, config)  # first: a missing data file fails before TensorFlow is imported
     seed_run(settings)
     checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     network = build_network(config, len(data.x_train))
