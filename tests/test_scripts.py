@@ -88,7 +88,7 @@ def test_invalid_values_exit_at_once_with_one_line_naming_the_key(tmp_path, valu
 
 def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
     result = run("mnist_fc.py", "compare", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
-                 "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
+                 "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", "-F", "runs", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     row = re.search(r"^\| 16 \| (\d+\.\d+) ± (\d+\.\d+) \| (\d+\.\d+) ± (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
     assert row and all(0 <= float(e) <= 100 for e in row.groups())
@@ -98,6 +98,12 @@ def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
     assert sorted((r["dropout"], r["seed"]) for r in results) == [("binary", 0), ("binary", 1),
                                                                    ("information", 0), ("information", 1)]
     assert (folder / "figure3a.png").exists() and (folder / "figure3a.pdf").exists()
+    # With an observer (-F runs), the run keeps every file it wrote as an artifact: networks, histories, figures.
+    artifacts = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())["artifacts"]
+    assert sum(name.endswith(".keras") for name in artifacts) == 4
+    assert sum(name.endswith(".history.jsonl") for name in artifacts) == 4
+    assert {f"{folder.name}__{name}" for name in ("figure3a.png", "figure3a.pdf", "results.json")} <= set(artifacts)
+    assert all((tmp_path / "runs" / "1" / name).is_file() for name in artifacts)
     # `sweep` is the same command under the other scripts' name: the same runs, reused, the same table.
     again = run("mnist_fc.py", "sweep", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
                 "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
