@@ -481,9 +481,11 @@ def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[
     folder = Path(config["plots_dir"]) / name
     path = folder / "results.json"
     results = json.loads(path.read_text()) if path.exists() else []
-    for point in points:
+    for number, point in enumerate(points, 1):
         if any(all(result.get(key) == value for key, value in point.items()) for result in results):
             continue
+        values = " ".join(f"{key}={value}" for key, value in point.items())
+        print(f"Sweep point {number}/{len(points)}: {values} ({len(results)} done).", flush=True)
         results.append({**point, **run_one({**config, **point})})
         atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(results, indent=1) + "\n"))
     return results, folder
