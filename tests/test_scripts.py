@@ -160,6 +160,7 @@ def test_cluttered_sweep_keeps_results_and_draws_localisation_against_beta(tmp_p
     assert again.returncode == 0 and "Run " not in again.stdout  # both β were reused from results.json
 
 
+@pytest.mark.slow
 def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
     tiny = ["filter_percentage=0.05", "epochs=1", "batch_size=50", "verbose=0"]
     assert run("cifar.py", "train", "with", "softplus", *tiny, cwd=cifar_dir).returncode == 0
