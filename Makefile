@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The demo: information vs binary dropout on the embedded real MNIST sample, a few minutes on 2 CPU cores.
-DEMO_ARGS ?= 'methods=[information,binary]' 'widths=[32,128,512]' 'seeds=[0]' epochs=30 'lr_drops=[12,26]' verbose=0
+DEMO_ARGS ?= 'methods=[information,binary]' 'widths=[32,128,512]' 'seeds=[0]' epochs=30 'lr_drops=[12,26]' verbose=2
 
-.PHONY: setup demo test reproduce clean
+.PHONY: setup demo test test-slow reproduce clean
 
 setup: $(VENV)/.installed
 
@@ -18,8 +18,12 @@ $(VENV)/.installed: requirements.txt
 demo: setup
 	$(PY) mnist_fc.py compare with dataset=sample $(DEMO_ARGS)
 
+# The fast tests; test-slow runs the end-to-end runs of the scripts (the tiny reproduction among them). CI runs both.
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -m "not slow" tests
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow tests
 
 # Every figure and table of the paper at one scale (tiny | small | full), then results/REPORT.md.
 SCALE ?= small

@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """CIFAR-10 with All-CNN-32 (paper §8; figures 1, 3b, 5 and 6).
 
     ./cifar.py train with dropout=information beta=3.0 filter_percentage=0.25

@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """Cluttered MNIST with All-CNN-96 (paper §8; figures 2 and 7).
 
     ./cluttered.py train with beta=0.5

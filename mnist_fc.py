@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """MNIST with a fully connected network of 3 hidden ReLU layers (paper §8, figure 3a).
 
     ./mnist_fc.py train with dropout=information width=256

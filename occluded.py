@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """Occluded CIFAR with All-CNN-32 (paper §8, figure 4): the task is the CIFAR class, the occluding
 MNIST digit is the nuisance.
 

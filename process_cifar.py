@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """Turn the official CIFAR-10 python version into the authors' pre-processed archives.
 
 Reads ``cifar-10-batches-py`` (data_batch_1..5 and test_batch), applies per-image standardisation
@@ -23,6 +23,10 @@ from pathlib import Path
 
 # The package sits next to this script; make it importable whatever the working directory.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from infodropout.paper.preflight import require_packages  # noqa: E402
+
+require_packages()  # one line on what to run, before a package is missing mid-import
 
 from infodropout.paper.data import build_cifar10  # noqa: E402
 

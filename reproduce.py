@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """Reproduce every figure and table of the paper at one scale, then write the report.
 
     ./reproduce.py --scale small          # under an hour on 2 CPU cores; results/REPORT.md
@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from infodropout.paper.preflight import require_packages  # noqa: E402
+
+require_packages()  # one line on what to run, before a package is missing mid-import
 
 from infodropout.paper.reproduce import Plan, SCALES, cifar10_present, make_plan, run_plan, step_list  # noqa: E402
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """The VAE of Table I on binarised MNIST: a Gaussian latent against an Information Dropout latent.
 
     ./vae.py train with latent=information k=1

@@ -4,6 +4,7 @@ import json
 import re
 
 import numpy as np
+import pytest
 
 from infodropout.models import all_cnn_32, nuisance_probe
 from infodropout.paper.training import TrainSettings, train_nuisance_probe
@@ -26,6 +27,7 @@ def test_the_probe_trains_on_a_frozen_network(tmp_path):
     assert stacked.output.shape[1:] == (10,)
 
 
+@pytest.mark.slow
 def test_occluded_train_then_nuisance_then_sweep(tmp_path):
     (tmp_path / "datasets").mkdir()
     for split, n in (("train", 120), ("test", 60)):  # stand-in arrays in the real layout: plumbing only

@@ -68,3 +68,28 @@ def test_a_long_run_name_as_title_does_not_widen_the_figure(tmp_path):
     plot_activation_histogram(log_z, "log_normal", tmp_path / "titled", title=f"{name}: layer")
     plain, titled = tmp_path / "plain.png", tmp_path / "titled.png"
     assert Image.open(titled).width <= 1.1 * Image.open(plain).width
+
+
+@pytest.mark.parametrize("prior", ["log_uniform", "log_normal"])
+def test_the_histogram_legend_covers_no_data(prior, tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from infodropout.paper import plots
+
+    overlaps = []
+
+    def measure(figure, path, formats=("png",)):
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        axis = figure.axes[0]
+        legend = axis.get_legend().get_window_extent(renderer)
+        overlaps.append(legend.overlaps(axis.get_window_extent(renderer)))
+        plt.close(figure)
+        return []
+
+    monkeypatch.setattr(plots, "save_figure", measure)
+    # Data over the whole plot: a wide histogram whose tallest bars are at both ends.
+    rng = np.random.default_rng(0)
+    log_z = np.concatenate([rng.normal(-3, 0.3, 5000), rng.normal(3, 0.3, 5000), rng.uniform(-3, 3, 5000)])
+    plot_activation_histogram(log_z, prior, tmp_path / "histogram", prior_mean=0.0, prior_std=2.0)
+    assert overlaps == [False]

@@ -20,3 +20,66 @@ def test_readme_layer_example_runs_and_its_kl_reaches_the_loss():
     assert np.isfinite(history.history["loss"][0])
     model(x, training=True)
     assert len(model.losses) == 1 and float(model.losses[0]) > 0
+
+
+# The scripts whose commands the README shows (sacred experiments), and each one's offline switch.
+SACRED_SCRIPTS = {"cifar.py": "dataset=sample", "cluttered.py": "digits=sample", "occluded.py": None,
+                  "mnist_fc.py": "dataset=sample", "vae.py": "dataset=sample"}
+
+
+def readme_commands():
+    """(block index, comment lines of the block, script, arguments, the line's comment) for every
+    ``./script.py ...`` line of the README's sh blocks."""
+    import shlex
+
+    found = []
+    for index, block in enumerate(re.findall(r"```sh\n(.*?)```", README.read_text(), re.DOTALL)):
+        comments = [line.strip() for line in block.splitlines() if line.strip().startswith("#")]
+        for line in block.splitlines():
+            match = re.match(r"\s*(?:\.venv/bin/python |\./)(\w+\.py)\s*(.*)", line)
+            if match and match.group(1) in SACRED_SCRIPTS:
+                command, _, comment = match.group(2).partition("#")
+                found.append((index, comments, match.group(1), shlex.split(command), comment))
+    return found
+
+
+def test_the_readme_shows_every_sacred_script():
+    assert {script for _, _, script, _, _ in readme_commands()} == set(SACRED_SCRIPTS)
+
+
+def test_every_readme_command_has_valid_keys_and_says_whether_it_needs_a_download():
+    """Each command's `with` values go through print_config (sacred's parser, the named configs and the
+    scripts' rules), in this process: print_config imports no TensorFlow, so this is cheap."""
+    import contextlib
+    import importlib.util
+    import io
+
+    from infodropout.paper.experiment import quote_word_lists
+
+    experiments = {}
+    for script in SACRED_SCRIPTS:
+        spec = importlib.util.spec_from_file_location(f"readme_{script[:-3]}", README.parent / script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        experiments[script] = module.ex
+    checked = 0
+    for _, comments, script, args, comment in readme_commands():
+        command = args[0] if args else ""
+        assert command in experiments[script].commands or command in ("--help", "help"), (script, args)
+        if command in ("--help", "help"):
+            continue
+        updates = args[2:] if len(args) > 1 and args[1] == "with" else []
+        output = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(output):
+                experiments[script].run_commandline([script, "print_config", "with", *quote_word_lists(updates)])
+        except SystemExit as error:
+            raise AssertionError(f"{script} {' '.join(args)}: print_config exited with {error.code}") from None
+        assert "Configuration" in output.getvalue()
+        checked += 1
+        offline = SACRED_SCRIPTS[script] is not None and SACRED_SCRIPTS[script] in updates
+        if offline:
+            assert "offline" in comment or any("offline" in c for c in comments), (script, args)
+        else:
+            assert any("download" in c for c in comments), f"{script} {' '.join(args)}: its block never says it downloads"
+    assert checked >= 25

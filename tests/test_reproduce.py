@@ -30,6 +30,7 @@ def tiny_reproduction(tmp_path_factory):
     return root, argv, completed
 
 
+@pytest.mark.slow
 def test_tiny_reproduction_writes_a_complete_report(tiny_reproduction):
     root, _, completed = tiny_reproduction
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -53,6 +54,7 @@ def test_tiny_reproduction_writes_a_complete_report(tiny_reproduction):
     assert len(list((root / "models").glob("*.keras"))) >= 10
 
 
+@pytest.mark.slow
 def test_rerun_reuses_every_step(tiny_reproduction):
     root, argv, first = tiny_reproduction
     assert first.returncode == 0

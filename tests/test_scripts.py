@@ -88,7 +88,7 @@ def test_invalid_values_exit_at_once_with_one_line_naming_the_key(tmp_path, valu
 
 def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
     result = run("mnist_fc.py", "compare", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
-                 "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
+                 "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", "-F", "runs", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     row = re.search(r"^\| 16 \| (\d+\.\d+) ± (\d+\.\d+) \| (\d+\.\d+) ± (\d+\.\d+) \| (\d+\.\d) \| (\d+\.\d) \|$",
                     result.stdout, re.MULTILINE)
@@ -105,6 +105,12 @@ def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
     history = [json.loads(line) for line in next((tmp_path / "models").glob("*binary*.history.jsonl")).read_text().splitlines()]
     assert all(0 <= history[-1][f"dense{i}.dead_fraction"] <= 1 for i in (1, 2, 3))
     assert (folder / "figure3a.png").exists() and (folder / "figure3a.pdf").exists()
+    # With an observer (-F runs), the run keeps every file it wrote as an artifact: networks, histories, figures.
+    artifacts = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())["artifacts"]
+    assert sum(name.endswith(".keras") for name in artifacts) == 4
+    assert sum(name.endswith(".history.jsonl") for name in artifacts) == 4
+    assert {f"{folder.name}__{name}" for name in ("figure3a.png", "figure3a.pdf", "results.json")} <= set(artifacts)
+    assert all((tmp_path / "runs" / "1" / name).is_file() for name in artifacts)
     # `sweep` is the same command under the other scripts' name: the same runs, reused, the same table.
     again = run("mnist_fc.py", "sweep", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
                 "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", cwd=tmp_path)
@@ -161,6 +167,7 @@ def test_cluttered_sweep_keeps_results_and_draws_localisation_against_beta(tmp_p
     assert again.returncode == 0 and "Run " not in again.stdout  # both β were reused from results.json
 
 
+@pytest.mark.slow
 def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
     tiny = ["filter_percentage=0.05", "epochs=1", "batch_size=50", "verbose=0"]
     assert run("cifar.py", "train", "with", "softplus", *tiny, cwd=cifar_dir).returncode == 0

@@ -10,14 +10,19 @@ import difflib
 import hashlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-# Quiet TensorFlow's C++ start-up banner before anything imports it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from infodropout.paper import preflight  # noqa: E402
+
+# Before sacred is imported: a Python without the packages says in one line what to run instead.
+preflight.require_packages()
+# Quiet TensorFlow's C++ start-up lines before anything imports it.
+preflight.quiet_tensorflow_environment()
 
 
 def _interrupted_quietly(kind, value, traceback) -> None:
@@ -297,10 +302,30 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     """A sacred Experiment with ``defaults`` as its config, ``named_configs`` (e.g. ``softplus``) and
     ``rules`` checked before any command.
 
-    An invalid value ends the program at once with one line on stderr and exit status 2.
+    An invalid value ends the program at once with one line on stderr and exit status 2, and so does a
+    command of :data:`CHECKPOINT_COMMANDS` whose trained network is missing, before TensorFlow is
+    imported. ``--help`` shows the calling script's docstring under its own name. With an observer
+    (``-F DIR``), each run attaches the files it wrote into the models and plots folders (its
+    ``.keras``, history and figures) as artifacts.
     """
-    experiment = Experiment(name, save_git_info=False)
+    import inspect
+
+    from sacred.dependencies import Source
+
+    # sacred takes the docstring, file and folder of the module that creates the Experiment (this one):
+    # give it the script's, so that --help shows the script's docstring under the script's name.
+    script_globals = inspect.stack()[1][0].f_globals
+    script_file = Path(script_globals.get("__file__", f"{name}.py")).resolve()
+    experiment = Experiment(name, save_git_info=False, base_dir=str(script_file.parent))
+    experiment.doc = script_globals.get("__doc__") or ""
+    if script_file.is_file():
+        experiment.mainfile = Source.create(str(script_file), save_git_info=False)
+        experiment.sources.add(experiment.mainfile)
+    script = script_file.name
+    experiment.get_usage = lambda program_name=None: Experiment.get_usage(
+        experiment, program_name or os.path.join(experiment.base_dir, script))
     experiment.captured_out_filter = apply_backspaces_and_linefeeds
+    experiment.logger = _quiet_logger(name)
     experiment.add_config(dict(defaults))
     for config_name, values in (named_configs or {}).items():
         experiment.add_named_config(config_name, dict(values))
@@ -315,7 +340,29 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
             fail(str(error))
         for warning in warnings:
             print(f"{Path(sys.argv[0]).name}: warning: {warning}", file=sys.stderr)
+        if command_name in CHECKPOINT_COMMANDS and "models_dir" in config:
+            path = checkpoint_path(config["models_dir"], run_name(name, config, defaults))
+            if not path.exists():
+                fail(no_checkpoint_message(path), status=1)
         return {}
+
+    started = {}
+
+    @experiment.pre_run_hook
+    def _remember_start():
+        started["time"] = time.time()
+
+    @experiment.post_run_hook
+    def _attach_outputs(_config, _run):
+        if _run.observers:
+            outputs = dict(written_since(started.get("time", 0.0), [_config.get("models_dir"), _config.get("plots_dir")]))
+            if "models_dir" in _config:  # the run's own network and history, also when reused rather than trained
+                own = checkpoint_path(_config["models_dir"], run_name(name, _config, defaults))
+                for path in (own, own.with_suffix(".history.jsonl")):
+                    if path.is_file():
+                        outputs.setdefault(path, path.name)
+            for path, artifact in sorted(outputs.items()):
+                _run.add_artifact(str(path), name=artifact)
 
     # What check_config_keys compares the command line with.
     experiment.valid_keys = frozenset(defaults)
@@ -345,6 +392,56 @@ def check_config_keys(experiment: Experiment, argv: list[str]) -> None:
         close = difflib.get_close_matches(key, sorted(known | named if kind == "named config" else known), n=1)
         hint = f"did you mean {close[0]}?" if close else f"valid keys: {', '.join(sorted(known))}."
         fail(f"unknown {kind} {key!r} in `{update}`: {hint} (`print_config` lists every key.)")
+
+
+# The commands that read a trained network: a missing one stops them before any work.
+CHECKPOINT_COMMANDS = frozenset({"test", "correlation", "histograms", "plot", "nuisance", "samples"})
+
+
+def no_checkpoint_message(path: Path) -> str:
+    return f"no checkpoint at {path}: train it first with the same `with` values (`train with ...`)."
+
+
+def written_since(start: float, folders) -> list[tuple[Path, str]]:
+    """The files under ``folders`` (None entries skipped) modified since ``start``, hidden (temporary)
+    files and TensorBoard logs left out, each with a flat artifact name (observers store artifacts in
+    one folder): the file's name, after its subfolder's (``<sweep folder>__figure5.png``) if it has one."""
+    found = {}
+    for folder in folders:
+        if not folder or not Path(folder).is_dir():
+            continue
+        for path in Path(folder).rglob("*"):
+            relative = path.relative_to(folder).parts
+            if (path.is_file() and path.stat().st_mtime >= start - 1 and not any(p.startswith(".") for p in relative)
+                    and not any(p.endswith(".tensorboard") for p in relative)):
+                found[path] = "__".join(relative)
+    return sorted(found.items())
+
+
+class _RedundantWarnings:
+    """Drops two of sacred's warnings: "No observers have been added to this run" (a run without observers
+    is the normal case; the README says how to add one, ``-F DIR``) and "Changed type of config entry"
+    (``verbose=2`` over the default ``'auto'``: every value is checked against its rule instead)."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        message = record.getMessage()
+        return not ("No observers have been added" in message or message.startswith("Changed type of config entry"))
+
+
+def _quiet_logger(name: str):
+    """sacred's console log (``INFO - message``) without its :class:`_RedundantWarnings`."""
+    import logging
+
+    logger = logging.getLogger(f"infodropout.{name}")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s - %(message)s"))
+        handler.addFilter(_RedundantWarnings())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
 
 
 def checkpoint_path(models_dir: str, name: str) -> Path:
@@ -384,12 +481,15 @@ def train_settings(config: Mapping) -> "TrainSettings":
 def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "keras.Model":
     """The network that `train with` the same values saved; a missing one ends the program with a
     one-line message."""
+    path = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
+    if not path.exists():  # before TensorFlow is imported, so that the answer comes at once
+        fail(no_checkpoint_message(path), status=1)
     from infodropout.paper.training import load_network
 
     from infodropout.paper.checkpoint import CheckpointError
 
     try:
-        return load_network(checkpoint_path(config["models_dir"], run_name(experiment, config, defaults)))
+        return load_network(path)
     except (FileNotFoundError, CheckpointError) as error:
         fail(str(error), status=1)
 
@@ -399,7 +499,18 @@ def checked_load(load_data: Callable[[Mapping], Dataset], config: Mapping) -> Da
     try:
         return load_data(config)
     except DataError as error:
-        fail(str(error), status=1)
+        fail(str(error) + offline_hint(config, str(error)), status=1)
+
+
+def offline_hint(config: Mapping, message: str) -> str:
+    """For a failed download, the config value that runs the same command on the embedded MNIST sample."""
+    if "download" not in message:
+        return ""
+    for key in ("dataset", "digits"):
+        if key in config and config[key] != "sample":
+            return (f". To run without a download, add {key}=sample (the embedded MNIST sample; its numbers are "
+                    "not the full data set's)")
+    return ""
 
 
 class TrainedRun(NamedTuple):
@@ -424,11 +535,11 @@ def train_and_test(
     the logits network whose KL is divided by ``n_train``. Returns the test metrics with the network,
     as tested (batch norm recalibrated), and the data, for analyses that follow.
     """
+    data = checked_load(load_data, config)  # first: a missing data file fails before TensorFlow is imported
     from infodropout.paper.training import test_classifier, train_classifier
 
     settings = train_settings(config)
     strategy = seed_run(settings)
-    data = checked_load(load_data, config)
     checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     with strategy.scope():  # the network, trainer and optimizer are made under the run's strategy
         network = build_network(config, len(data.x_train))
@@ -522,9 +633,11 @@ def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[
     folder = Path(config["plots_dir"]) / name
     path = folder / "results.json"
     results = read_sweep_results(path)
-    for point in points:
+    for number, point in enumerate(points, 1):
         if any(all(result.get(key) == value for key, value in point.items()) for result in results):
             continue
+        values = " ".join(f"{key}={value}" for key, value in point.items())
+        print(f"Sweep point {number}/{len(points)}: {values} ({len(results)} done).", flush=True)
         results.append({**point, **run_one({**config, **point})})
         atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(results, indent=1) + "\n"))
     return results, folder
@@ -596,9 +709,40 @@ def fail(message: str, status: int = 2) -> None:
     raise CommandFailed(message, status)
 
 
+def quote_word_lists(argv: list[str]) -> list[str]:
+    """The command line with the bare words of list values quoted, ``methods=[information,binary]`` →
+    ``methods=["information","binary"]``, so that sacred reads a list (not a string, with a warning that
+    its type changed); numbers, booleans and quoted items are left as typed."""
+    import ast
+    import re
+
+    def quoted(item: str) -> str:
+        item = item.strip()
+        try:
+            ast.literal_eval(item)
+            return item
+        except (ValueError, SyntaxError):
+            return '"' + item + '"' if re.fullmatch(r"[\w.+-]+", item) else item
+
+    rewritten = []
+    for arg in argv:
+        match = re.fullmatch(r"([\w.]+)=\[(.*)\]", arg)
+        if match and match.group(2).strip():
+            arg = f"{match.group(1)}=[{','.join(quoted(item) for item in match.group(2).split(','))}]"
+        rewritten.append(arg)
+    return rewritten
+
+
 def run_experiment(experiment: Experiment) -> None:
     """The scripts' entry point: sacred's command line, with :func:`fail`'s message printed last, after
     sacred's own log lines, and no traceback."""
+    import warnings
+
+    script = Path(sys.argv[0]).name
+    warnings.formatwarning = lambda message, category, *args, **kwargs: \
+        f"{script}: {category.__name__}: {message}\n"
+    sys.argv[1:] = quote_word_lists(sys.argv[1:])
+    preflight.install_quiet_tensorflow_import()
     try:
         check_config_keys(experiment, sys.argv)
         experiment.run_commandline()

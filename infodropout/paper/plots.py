@@ -197,7 +197,8 @@ def plot_activation_histogram(log_z: np.ndarray, prior: str, path_without_suffix
         axis.plot(grid, np.full_like(grid, 1.0 / (grid[-1] - grid[0])), label="log-uniform prior")
     axis.set_xlabel("log z")
     axis.set_ylabel("density")
-    axis.legend(fontsize=8)
+    # Below the axes, off the data: the histogram spans the whole width and the prior's curve its height.
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     _set_title(axis, title)
     return save_figure(figure, path_without_suffix)
 

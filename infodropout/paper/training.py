@@ -35,7 +35,7 @@ from infodropout.paper.checkpoint import (
     CheckpointError, RunLock, TrainingState, atomic_write, remove_temporaries,
 )
 from infodropout.paper.training_callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
-    DivergenceGuard, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
+    DivergenceGuard, EpochLine, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
     history_path,
 )
 
@@ -434,6 +434,9 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         recorder = EpochRecorder(checkpoint, save, log_scalar, records)
         callbacks.append(recorder)
+        if verbose == 2:  # Keras's one line per epoch, made short enough to read (the α logs are many)
+            callbacks.append(EpochLine(settings.epochs))
+            verbose = 0
         trainer.fit(
             epoch_batches(x_train, y_train, settings.batch_size, settings.seed, first_epoch, settings.epochs),
             epochs=settings.epochs,

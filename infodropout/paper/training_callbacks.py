@@ -133,3 +133,46 @@ class DivergenceGuard(_EpochAware):
         raise TrainingDiverged(
             f"training diverged in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: {term} is "
             f"{value:.4g}{why}; {kept}. Lower learning_rate (or beta) and run again with restart=True.")
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One short line per epoch (what ``verbose=2`` prints in the scripts): the epoch, its time, the loss
+    terms, the training error, the mean α over the Information Dropout layers, and the time left."""
+
+    def __init__(self, epochs: int, stream=None):
+        super().__init__()
+        self.epochs = epochs
+        self.stream = stream
+        self._start = self._epoch_start = None
+        self._first_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+
+        if self._epoch_start is None:
+            self._first_epoch = epoch
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import sys
+        import time
+
+        logs = logs or {}
+        now = time.perf_counter()
+        done = epoch + 1 - self._first_epoch
+        left = (now - self._start) / done * (self.epochs - epoch - 1)
+        parts = [f"epoch {epoch + 1}/{self.epochs}", f"{now - self._epoch_start:.1f} s"]
+        parts += [f"{key} {logs[key]:.4f}" for key in ("loss", "Lx", "Lz") if key in logs]
+        if "error" in logs:
+            parts.append(f"error {logs['error']:.2f} %")
+        alphas = [value for key, value in logs.items() if key.endswith(".alpha_mean")]
+        if alphas:
+            parts.append(f"mean α {sum(alphas) / len(alphas):.3f}")
+        if epoch + 1 < self.epochs:
+            parts.append(f"about {left:.0f} s left")
+        print("  ".join(parts), file=self.stream or sys.stdout, flush=True)
