@@ -20,6 +20,7 @@ HOW_TO_GET = {"jax": "`make test` installs it from requirements.txt", "torch": "
 
 
 @pytest.mark.parametrize("backend", sorted(BACKEND_MODULES))
+@pytest.mark.slow
 def test_library_tests_pass_on_backend(backend):
     if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
         pytest.skip(f"{BACKEND_MODULES[backend]} is not installed in {sys.prefix}, so the library is not tested on "

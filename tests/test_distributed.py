@@ -21,6 +21,9 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 ENV.pop("TF_CONFIG", None)
 TIMEOUT = 600  # seconds; every process is killed past it
 
+# Three TensorFlow processes at once for a minute or more: with the end-to-end runs in make test-slow.
+pytestmark = pytest.mark.slow
+
 
 def free_loopback_ports(count):
     sockets = [socket.socket() for _ in range(count)]

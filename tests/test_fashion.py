@@ -156,6 +156,7 @@ def test_pinned_tables_are_the_official_files():
 
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist is not installed "
                                                 "(apt-get install dataset-fashion-mnist)")
+@pytest.mark.slow
 def test_the_debian_files_pass_as_a_mirror_and_train_mnist_fc(tmp_path):
     """The one check on the real files: mnist_fc.py with dataset=fashion, the Debian folder as mirror."""
     env = {**ENV, download.FASHION_URL_ENV: f"file://{DEBIAN}/"}
@@ -292,6 +293,7 @@ def _write_tiny_occluded_fashion(folder: Path) -> None:
     generate.write_occluded_fashion(folder, fashion, mnist_sample_uint8(), digits="sample", progress=None)
 
 
+@pytest.mark.slow
 def test_occluded_py_trains_and_probes_occluded_fashion(tmp_path, monkeypatch):
     monkeypatch.setattr(generate, "preprocess_cifar", standardise_only)
     folder = tmp_path / "datasets"

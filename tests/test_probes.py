@@ -3,6 +3,7 @@
 Plumbing only (1-epoch networks, 1-epoch estimators): the estimators' accuracy is tests/test_estimators.py's.
 """
 
+import pytest
 import json
 import math
 import re
@@ -12,6 +13,7 @@ import numpy as np
 from test_scripts import run
 
 
+@pytest.mark.slow
 def test_cifar_probe_on_the_mnist_stand_in_writes_its_estimates(tmp_path):
     values = ["dataset=sample", "sample_test=700", "num_train=300", "filter_percentage=0.05", "epochs=1",
               "batch_size=50", "estimator_epochs=1", "verbose=0"]
@@ -32,6 +34,7 @@ def test_cifar_probe_on_the_mnist_stand_in_writes_its_estimates(tmp_path):
     assert "NDM of the last dropout layer" in probed.stdout
 
 
+@pytest.mark.slow
 def test_occluded_probe_sweep_gathers_the_nuisance_estimates_per_beta(tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "datasets").mkdir()

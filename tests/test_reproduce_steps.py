@@ -1,5 +1,6 @@
 """The plan handed to a scheduler: ``reproduce.py --list``, ``--step ID``, steps finishing at once, ``--report-only``."""
 
+import pytest
 import json
 import multiprocessing
 import shlex
@@ -67,6 +68,7 @@ def test_steps_finishing_at_once_all_reach_the_ledger(tmp_path):
     assert len(json.loads(ledger.read_text())) == 60
 
 
+@pytest.mark.slow
 def test_one_step_then_the_report_of_what_is_done(tmp_path):
     folders = ["--work", str(tmp_path / "work"), "--out", str(tmp_path / "out"), "--models-dir",
                str(tmp_path / "models"), "--datasets-dir", str(tmp_path / "datasets")]
