@@ -15,11 +15,11 @@ preprocessed as CIFAR-10 is, cached as datasets/fashion-cifar-{train,test}.npz; 
 ``cifar.dataset=fashion...`` and its numbers are Fashion-MNIST's, not CIFAR-10's.
 """
 
-from infodropout.paper.probes import add_probe_commands
 from infodropout.paper.experiment import (
     CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
     checked_load, fail, integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name, word_list,
 )
+from infodropout.paper.probes import add_probe_commands
 
 DEFAULTS = dict(
     **CIFAR_DEFAULTS,

@@ -11,11 +11,11 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 ``-sample``, so that they never pass for the real data set); the authors' archive is read as it is.
 """
 
-from infodropout.paper.probes import add_probe_commands
 from infodropout.paper.experiment import (
     ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_defaults, all_cnn_network,
     checked_load, fail, integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name,
 )
+from infodropout.paper.probes import add_probe_commands
 
 DEFAULTS = dict(
     **all_cnn_defaults(batch_size=128, learning_rate=0.01, lr_drops=[30, 60], epochs=80, beta=0.5,

@@ -20,12 +20,12 @@ run to one). Its runs are named ``occluded.dataset=fashion...``.
     ./occluded.py sweep with dataset=fashion digits=sample betas=[0.1,1.0,10.0]
 """
 
-from infodropout.paper.probes import add_probe_commands
 from infodropout.paper.experiment import (
     CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
     checked_load, checkpoint_path, fail, fit_options, integer_at_least, load_checkpoint, make_experiment,
     markdown_table, one_of, run_experiment, run_name, seed_run, train_settings, training_failures,
 )
+from infodropout.paper.probes import add_probe_commands
 
 DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
             "dataset": "cifar10", "digits": "auto", "estimator_epochs": 20}

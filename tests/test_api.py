@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infodropout import AlphaMonitor, InformationDropout, information_dropout_layers, mc_predict
+from infodropout import AlphaMonitor, information_dropout_layers, mc_predict
 from infodropout.analysis import layer_readouts
 from infodropout.callbacks import AlphaCollapseWarning
 from infodropout.models import all_cnn_32, fully_connected
@@ -58,37 +58,6 @@ def test_alpha_is_not_pinned_at_initialisation():
         assert readout["kl"].std(axis=0).mean() > 1e-3
         alpha = readout["alpha"]
         assert np.mean((alpha < 0.01) | (alpha > 0.69)) < 0.5  # most α are inside (0.001, 0.701)
-
-
-@keras.saving.register_keras_serializable(package="tests")
-class UserBlock(keras.layers.Layer):
-    """A block a user might write: a dense map with Information Dropout and a residual connection."""
-
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.dropout = InformationDropout(keras.layers.Dense(units), kl_weight=1e-3, activation="softplus")
-        self.skip = keras.layers.Dense(units)
-
-    def build(self, input_shape):
-        self.dropout.build(input_shape)
-        self.skip.build(input_shape)
-
-    def call(self, inputs, training=None):
-        return self.dropout(inputs, training=training) + self.skip(inputs)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-
-
-def test_layer_inside_a_user_defined_block_saves_and_loads(tmp_path):
-    inputs = keras.Input((784,))
-    model = keras.Model(inputs, keras.layers.Dense(10)(UserBlock(24)(inputs)))
-    x = X_DIGITS.reshape(64, -1)
-    model.save(tmp_path / "user.keras")
-    loaded = keras.models.load_model(tmp_path / "user.keras")
-    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
-    assert len(information_dropout_layers(loaded)) == 1
 
 
 def test_mc_predict_averages_noisy_softmaxes_and_leaves_batch_norm_alone():

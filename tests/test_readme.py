@@ -34,6 +34,7 @@ def readme_commands():
 
     found = []
     for index, block in enumerate(re.findall(r"```sh\n(.*?)```", README.read_text(), re.DOTALL)):
+        block = re.sub(r"\\\n\s*", " ", block)  # a command continued over lines with a backslash is one line
         comments = [line.strip() for line in block.splitlines() if line.strip().startswith("#")]
         for line in block.splitlines():
             match = re.match(r"\s*(?:\.venv/bin/python |\./)(\w+\.py)\s*(.*)", line)

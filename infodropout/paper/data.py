@@ -246,9 +246,20 @@ def load_occluded_cifar(datasets_dir: str | os.PathLike = "datasets", *, seed: i
         mnist = read_mnist(datasets_dir, mnist_base_url, progress=progress)
         generate.write_occluded_cifar(datasets_dir, cifar, mnist, seed=seed, progress=progress)
         del cifar, mnist
+    def check(path: Path, arrays: dict) -> None:
+        if "seed" in arrays and int(arrays["seed"]) != seed:
+            raise DataError(f"{path}: generated with seed {int(arrays['seed'])}, not {seed}; delete it to regenerate it")
+
+    return _read_occluded(paths, ("seed",), check)
+
+
+def _read_occluded(paths: list[Path], record_keys: tuple[str, ...],
+                   check: Callable[[Path, dict], None]) -> OccludedDataset:
+    """An occluded data set's two splits, each checked for the layout every occluded set shares (NHWC
+    32×32×3 images, one nuisance label per image) and by ``check`` for how it was generated."""
     splits = []
     for path in paths:
-        arrays = read_npz(path, optional=("nuisance_labels", "seed"))
+        arrays = read_npz(path, optional=("nuisance_labels", *record_keys))
         data = arrays["data"]
         if data.ndim != 4 or data.shape[1:] != (CIFAR_SIDE, CIFAR_SIDE, CIFAR_CHANNELS):
             raise DataError(f"{path}: 'data' has shape {data.shape}; expected NHWC (N, 32, 32, 3)")
@@ -257,8 +268,7 @@ def load_occluded_cifar(datasets_dir: str | os.PathLike = "datasets", *, seed: i
         nuisance = _as_class_indices(arrays["nuisance_labels"], path)
         if len(nuisance) != len(data):
             raise DataError(f"{path}: {len(data)} images but {len(nuisance)} nuisance labels; delete it to regenerate it")
-        if "seed" in arrays and int(arrays["seed"]) != seed:
-            raise DataError(f"{path}: generated with seed {int(arrays['seed'])}, not {seed}; delete it to regenerate it")
+        check(path, arrays)
         splits.append((data.astype(np.float32, copy=False), arrays["labels"], nuisance))
     (x_train, y_train, n_train), (x_test, y_test, n_test) = splits
     return OccludedDataset(x_train, y_train, x_test, y_test, n_train, n_test)
@@ -378,21 +388,10 @@ def load_occluded_fashion(datasets_dir: str | os.PathLike = "datasets", *, digit
         mnist = read_mnist(datasets_dir, mnist_base_url, progress=progress) if source == "mnist" else mnist_sample_uint8()
         generate.write_occluded_fashion(datasets_dir, fashion, mnist, digits=source, seed=seed, progress=progress)
         del fashion, mnist
-    splits = []
-    for path in paths:
-        arrays = read_npz(path, optional=("nuisance_labels", "seed", "digits"))
-        data = arrays["data"]
-        if data.ndim != 4 or data.shape[1:] != (CIFAR_SIDE, CIFAR_SIDE, CIFAR_CHANNELS):
-            raise DataError(f"{path}: 'data' has shape {data.shape}; expected NHWC (N, 32, 32, 3)")
-        if "nuisance_labels" not in arrays:
-            raise DataError(f"{path}: no 'nuisance_labels' array; delete the file to regenerate it")
-        nuisance = _as_class_indices(arrays["nuisance_labels"], path)
-        if len(nuisance) != len(data):
-            raise DataError(f"{path}: {len(data)} images but {len(nuisance)} nuisance labels; delete it to regenerate it")
+    def check(path: Path, arrays: dict) -> None:
         record = (str(arrays["digits"]) if "digits" in arrays else source, int(arrays.get("seed", seed)))
         if record != (source, seed):
             raise DataError(f"{path}: generated with digits={record[0]}, seed={record[1]}, but digits={source}, "
                             f"seed={seed} was asked for; delete it to regenerate it")
-        splits.append((data.astype(np.float32, copy=False), arrays["labels"], nuisance))
-    (x_train, y_train, n_train), (x_test, y_test, n_test) = splits
-    return OccludedDataset(x_train, y_train, x_test, y_test, n_train, n_test)
+
+    return _read_occluded(paths, ("seed", "digits"), check)

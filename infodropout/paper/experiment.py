@@ -395,7 +395,7 @@ def check_config_keys(experiment: Experiment, argv: list[str]) -> None:
 
 
 # The commands that read a trained network: a missing one stops them before any work.
-CHECKPOINT_COMMANDS = frozenset({"test", "correlation", "histograms", "plot", "nuisance", "samples"})
+CHECKPOINT_COMMANDS = frozenset({"test", "correlation", "histograms", "plot", "nuisance", "samples", "probe"})
 
 
 def no_checkpoint_message(path: Path) -> str:
