@@ -213,7 +213,10 @@ def test_saved_is_printed_only_when_the_checkpoint_was_written(tmp_path, capsys)
 def test_ctrl_c_during_start_up_ends_in_one_line_with_status_130_and_no_litter(tmp_path):
     process = subprocess.Popen([sys.executable, str(ROOT / "cifar.py"), "train", "with", "dataset=sample",
                                 "num_train=100", "num_test=50", "epochs=1", "filter_percentage=0.05", "verbose=0"],
-                               cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # A test run started in the background (`make test &`) inherits SIGINT ignored, and
+                               # Python then keeps ignoring it, as it should for the user's `nohup`: undo that here.
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(1.5)  # importing sacred and TensorFlow
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
