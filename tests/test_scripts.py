@@ -48,6 +48,7 @@ def test_print_config_shows_the_paper_defaults(tmp_path):
         assert line in result.stdout
 
 
+@pytest.mark.slow
 def test_cifar_train_then_test_then_correlation(cifar_dir):
     trained = run("cifar.py", "train", "with", *TINY_CIFAR, cwd=cifar_dir)
     assert trained.returncode == 0, trained.stderr
@@ -129,6 +130,7 @@ def test_every_config_key_is_in_the_readme_reference():
             assert f"`{key}`" in table, f"{script}.py's {key} is missing from the README's config reference"
 
 
+@pytest.mark.slow
 def test_cluttered_train_then_plot_writes_heatmaps_and_scores(tmp_path):
     values = ["digits=sample", "num_train=100", "num_test=40", "epochs=1", "filter_percentage=0.1", "plot_images=2",
               "verbose=0"]
@@ -154,6 +156,7 @@ def test_run_names_follow_the_changed_values_only():
     assert run_name("cifar", {"lr_drops": [12, 16]}, {"lr_drops": [80, 120]}) == "cifar.lr_drops=[12,16]"
 
 
+@pytest.mark.slow
 def test_cluttered_sweep_keeps_results_and_draws_localisation_against_beta(tmp_path):
     values = ["digits=sample", "num_train=60", "num_test=20", "epochs=1", "filter_percentage=0.1", "verbose=0"]
     result = run("cluttered.py", "sweep", "with", *values, "betas=[0.01,0.5]", cwd=tmp_path)

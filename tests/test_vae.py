@@ -75,6 +75,7 @@ def test_both_latents_train(latent, tmp_path):
     assert after > before + 100  # about −545 nats at initialisation, about −200 after three epochs
 
 
+@pytest.mark.slow
 def test_vae_script_train_test_samples_and_table(tmp_path):
     from test_scripts import run
 
