@@ -332,28 +332,36 @@ def write_occluded_cifar(datasets_dir: str | os.PathLike, cifar: Dataset, mnist:
     writes ``data`` float32 (N, 32, 32, 3), ``labels`` (CIFAR class), ``nuisance_labels`` (digit),
     plus ``positions``, ``colours`` and ``seed`` for the record.
     """
+    _write_occluded("occluded CIFAR", cifar, mnist, "MNIST",
+                    lambda split: occluded_cifar_path(datasets_dir, split, seed), {}, seed, progress)
+
+
+def _write_occluded(title: str, images: Dataset, digits: Dataset, digits_name: str, path: Callable[[str], Path],
+                    record: dict, seed: int, progress: TextIO | None) -> None:
+    """Occlude ``images`` (uint8 NHWC, 32×32×3) by ``digits`` (training images by training digits, test images
+    by test digits, :func:`occlude`), preprocess as CIFAR-10 and write each split to ``path(split)`` with the
+    occlusion's record and the arrays of ``record``."""
     started = time.monotonic()
 
     def say(line: str) -> None:
         if progress is not None:
-            print(f"[{time.monotonic() - started:7.1f}s] occluded CIFAR: {line}", file=progress, flush=True)
+            print(f"[{time.monotonic() - started:7.1f}s] {title}: {line}", file=progress, flush=True)
 
     made = []
-    for split, images, labels, digits, digit_labels, stream in (
-            ("train", cifar.x_train, cifar.y_train, mnist.x_train, mnist.y_train, 0),
-            ("test", cifar.x_test, cifar.y_test, mnist.x_test, mnist.y_test, 1)):
-        say(f"occluding {len(images):,} {split} images with MNIST {split} digits")
-        made.append(occlude(images, labels, digits, digit_labels, seed=seed, stream=stream,
+    for split, pictures, labels, occluders, digit_labels, stream in (
+            ("train", images.x_train, images.y_train, digits.x_train, digits.y_train, 0),
+            ("test", images.x_test, images.y_test, digits.x_test, digits.y_test, 1)):
+        say(f"occluding {len(pictures):,} {split} images with {len(occluders):,} {digits_name} {split} digits")
+        made.append(occlude(pictures, labels, occluders, digit_labels, seed=seed, stream=stream,
                             progress=_reporter(progress, f"occluding {split}")))
     train, test = made
     processed = preprocess_cifar(Dataset(train.images, train.labels, test.images, test.labels), progress=say)
-    for split, data, record in (("train", processed.x_train, train), ("test", processed.x_test, test)):
-        path = occluded_cifar_path(datasets_dir, split, seed)
-        say(f"writing {path} ({len(data):,} images)")
-        save_npz(path, data, record.labels, nuisance_labels=record.nuisance_labels, positions=record.positions,
-                 colours=record.colours, seed=np.int64(seed))
+    for split, data, made_split in (("train", processed.x_train, train), ("test", processed.x_test, test)):
+        target = path(split)
+        say(f"writing {target} ({len(data):,} images)")
+        save_npz(target, data, made_split.labels, nuisance_labels=made_split.nuisance_labels,
+                 positions=made_split.positions, colours=made_split.colours, seed=np.int64(seed), **record)
     say("done")
-
 
 
 def write_occluded_fashion(datasets_dir: str | os.PathLike, fashion: Dataset, mnist: Dataset, *, digits: str = "mnist",
@@ -370,24 +378,8 @@ def write_occluded_fashion(datasets_dir: str | os.PathLike, fashion: Dataset, mn
     the occluded training set). Arrays: ``data`` float32 (N, 32, 32, 3), ``labels`` (the clothing class,
     the task), ``nuisance_labels`` (the digit), ``positions``, ``colours``, ``seed`` and ``digits``.
     """
-    started = time.monotonic()
-
-    def say(line: str) -> None:
-        if progress is not None:
-            print(f"[{time.monotonic() - started:7.1f}s] occluded Fashion-MNIST: {line}", file=progress, flush=True)
-
-    made = []
-    for split, images, labels, occluders, digit_labels, stream in (
-            ("train", fashion.x_train, fashion.y_train, mnist.x_train, mnist.y_train, 0),
-            ("test", fashion.x_test, fashion.y_test, mnist.x_test, mnist.y_test, 1)):
-        say(f"occluding {len(images):,} {split} images with {len(occluders):,} {digits} {split} digits")
-        made.append(occlude(pad_to_cifar_shape(images), labels, occluders, digit_labels, seed=seed, stream=stream,
-                            progress=_reporter(progress, f"occluding {split}")))
-    train, test = made
-    processed = preprocess_cifar(Dataset(train.images, train.labels, test.images, test.labels), progress=say)
-    for split, data, record in (("train", processed.x_train, train), ("test", processed.x_test, test)):
-        path = occluded_fashion_path(datasets_dir, split, digits, seed)
-        say(f"writing {path} ({len(data):,} images)")
-        save_npz(path, data, record.labels, nuisance_labels=record.nuisance_labels, positions=record.positions,
-                 colours=record.colours, seed=np.int64(seed), digits=np.array(digits))
-    say("done")
+    padded = Dataset(pad_to_cifar_shape(fashion.x_train), fashion.y_train,
+                     pad_to_cifar_shape(fashion.x_test), fashion.y_test)
+    _write_occluded("occluded Fashion-MNIST", padded, mnist, digits,
+                    lambda split: occluded_fashion_path(datasets_dir, split, digits, seed),
+                    {"digits": np.array(digits)}, seed, progress)
