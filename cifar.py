@@ -31,6 +31,8 @@ DEFAULTS = dict(
     filter_percentages=[0.1, 0.25, 0.5, 1.0],
     methods=["information", "binary", "none"],
     estimator_epochs=20,
+    # sweep: every point is trained once per seed; tables and figures give the mean and the seeds' spread.
+    seeds=[0],
 )
 RULES = {
     **CIFAR_RULES,
@@ -160,7 +162,7 @@ def sweep(_config, _run):
     ``sweep_over=filter_percentage``: figures 3b and 6, the test error of each method of ``methods`` and
     the information through each dropout layer against each share of ``filter_percentages``. Runs are
     trained or reused; results.json and the figures go to plots/cifar-sweep<values>/."""
-    from infodropout.paper.experiment import run_sweep, train_and_test, word_list
+    from infodropout.paper.experiment import run_sweep, train_and_test, with_seeds, word_list
     from infodropout.paper.plots import plot_error_by_method, plot_series
 
     if _config["sweep_over"] == "beta":
@@ -172,7 +174,7 @@ def sweep(_config, _run):
     def run_one(config):
         return sweep_result(config, train_and_test("cifar", config, DEFAULTS, load_data, all_cnn_32_network))
 
-    results, folder = run_sweep("cifar", _config, DEFAULTS, points, run_one)
+    results, folder = run_sweep("cifar", _config, DEFAULTS, with_seeds(points, _config["seeds"]), run_one)
     if _config["sweep_over"] == "beta":
         plot_series(results, "beta", {"error": "test error"}, folder / "figure5-error", "β", "test error (%)")
         plot_series(results, "beta", {"total_correlation": "bias-corrected",

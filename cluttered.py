@@ -27,6 +27,8 @@ DEFAULTS = dict(
     # plot: the β whose trained runs share the heatmaps' colour scale per layer (empty: this run's own range).
     scale_betas=[],
     estimator_epochs=20,
+    # sweep: every β is trained once per seed; the figures give the mean and the seeds' spread.
+    seeds=[0],
 )
 RULES = {
     **COMMON_RULES,
@@ -127,7 +129,7 @@ def plot(_config, _run):
 def sweep(_config, _run):
     """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
     localisation score against β into plots/cluttered-sweep<values>/ (results.json holds the numbers)."""
-    from infodropout.paper.experiment import run_sweep, train_and_test
+    from infodropout.paper.experiment import run_sweep, train_and_test, with_seeds
     from infodropout.paper.plots import plot_series
 
     if _config["dropout"] != "information":
@@ -141,7 +143,8 @@ def sweep(_config, _run):
             result.update({f"{layer}.{key}": value for key, value in score.items()})
         return result
 
-    results, folder = run_sweep("cluttered", _config, DEFAULTS, [{"beta": b} for b in _config["betas"]], run_one)
+    points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
+    results, folder = run_sweep("cluttered", _config, DEFAULTS, points, run_one)
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
     title = "Cluttered MNIST: localisation vs β"
     plot_series(results, "beta", {f"{layer}.mass_inside": layer for layer in layers}, folder / "localisation_mass",

@@ -52,8 +52,6 @@ RULES = {
     "widths": Rule("a non-empty list of integers >= 1",
                    lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                    and all(isinstance(w, int) and w >= 1 for w in v)),
-    "seeds": Rule("a non-empty list of integers >= 0",
-                  lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(isinstance(s, int) and s >= 0 for s in v)),
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
     "validation": Rule("an integer >= 0 (training images held out; 0: none)",
                        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
@@ -142,7 +140,7 @@ def figure3a(_config, _run) -> None:
     spread = len(_config["seeds"]) > 1
     print(markdown_table(
         ["hidden units"] + [f"{m} error %" for m in methods] + [f"{m} dead units % (worst layer)" for m in methods],
-        [[w] + [f"{np.mean(errors[m, w]):.2f}" + (f" ± {np.std(errors[m, w]):.2f}" if spread else "") for m in methods]
+        [[w] + [f"{np.mean(errors[m, w]):.2f}" + (f" ± {np.std(errors[m, w], ddof=1):.2f}" if spread else "") for m in methods]
          + [f"{100 * np.max(dead[m, w]):.1f}" for m in methods] for w in _config["widths"]],
     ))
     print(f"Dead units: ReLU output 0 on each of the first {DEAD_UNIT_PROBE} training images; above "

@@ -28,7 +28,9 @@ from infodropout.paper.experiment import (
 from infodropout.paper.probes import add_probe_commands
 
 DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
-            "dataset": "cifar10", "digits": "auto", "estimator_epochs": 20}
+            "dataset": "cifar10", "digits": "auto", "estimator_epochs": 20,
+            # sweep: every β is trained once per seed; the figure gives the mean and the seeds' spread.
+            "seeds": [0]}
 RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1), "estimator_epochs": integer_at_least(1),
          "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
          "dataset": one_of("cifar10", "fashion"),
@@ -83,8 +85,8 @@ def nuisance_errors(config, network, data) -> dict:
 
 
 def error_table(results) -> str:
-    return markdown_table(["β", "main error N %", "main error D %", "nuisance error %"],
-                          [[r["beta"], f"{r['main_error_N']:.2f}", f"{r['main_error_D']:.2f}",
+    return markdown_table(["β", "seed", "main error N %", "main error D %", "nuisance error %"],
+                          [[r["beta"], r.get("seed", 0), f"{r['main_error_N']:.2f}", f"{r['main_error_D']:.2f}",
                             f"{r['nuisance_error']:.2f}"] for r in results])
 
 
@@ -101,7 +103,7 @@ def nuisance(_config, _run):
     results = nuisance_errors(_config, network, data)
     for key, value in results.items():
         _run.log_scalar(key, value)
-    print(error_table([{"beta": _config["beta"], **results}]))
+    print(error_table([{"beta": _config["beta"], "seed": _config["seed"], **results}]))
     return results
 
 
@@ -109,7 +111,7 @@ def nuisance(_config, _run):
 def sweep(_config, _run):
     """Figure 4: train (or reuse) a run and its nuisance probe for each β of ``betas``, then plot the
     main error (N and D) and the nuisance error against β into plots/occluded-sweep<values>/."""
-    from infodropout.paper.experiment import run_sweep, train_and_test
+    from infodropout.paper.experiment import run_sweep, train_and_test, with_seeds
     from infodropout.paper.plots import plot_series
 
     if _config["dropout"] == "none":
@@ -119,11 +121,12 @@ def sweep(_config, _run):
         run = train_and_test("occluded", config, DEFAULTS, load_data, all_cnn_32_network)
         return nuisance_errors(config, run.network, run.data)
 
-    results, folder = run_sweep("occluded", _config, DEFAULTS, [{"beta": b} for b in _config["betas"]], run_one)
+    points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
+    results, folder = run_sweep("occluded", _config, DEFAULTS, points, run_one)
     plot_series(results, "beta", {"main_error_N": "main task (N)", "main_error_D": "main task (D)",
                                   "nuisance_error": "nuisance (digit)"}, folder / "figure4", "β", "test error (%)",
                 "Occluded Fashion-MNIST" if _config["dataset"] == "fashion" else "Occluded CIFAR")
-    print(error_table(sorted(results, key=lambda r: r["beta"])))
+    print(error_table(sorted(results, key=lambda r: (r["beta"], r.get("seed", 0)))))
     print(f"Wrote {folder}/results.json and figure4.png/.pdf.")
 
 

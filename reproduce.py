@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Reproduce every figure and table of the paper at one scale, then write the report.
 
-    ./reproduce.py --scale small          # under an hour on 2 CPU cores; results/REPORT.md
+    ./reproduce.py --scale small          # about an hour on 2 CPU cores; results/REPORT.md
+    ./reproduce.py --scale medium         # about 3.5 hours, on Fashion-MNIST; results/REPORT-medium.md
     ./reproduce.py --scale full           # the paper's protocol (GPU-days)
     ./reproduce.py --scale small --report-only
-    ./reproduce.py --scale small --list     # one line a step: id, wave, the ids it needs, its command
+    ./reproduce.py --scale small --list     # one line a step: id, wave, the ids it needs, its command, minutes
     ./reproduce.py --scale small --step figure3a    # one step only (several may run at once)
 
-Relative paths are taken from this script's folder. Steps already done are reused (plots/reproduce-<scale>/steps.json), and so are trained runs (models/):
-an interrupted reproduction picks up where it stopped. See infodropout/reproduce.py for each scale.
+Relative paths are taken from this script's folder. Steps already done are reused (their ledger: steps.json in
+plots/reproduce-<scale>/, or results/medium/ for the medium plan, which is committed), and so are trained runs
+(models/): an interrupted reproduction picks up where it stopped. See infodropout/paper/reproduce.py for each scale.
 """
 
 import argparse
@@ -24,21 +26,25 @@ from infodropout.paper.preflight import require_packages  # noqa: E402
 
 require_packages()  # one line on what to run, before a package is missing mid-import
 
-from infodropout.paper.reproduce import Plan, SCALES, cifar10_present, make_plan, run_plan, step_list  # noqa: E402
+from infodropout.paper.reproduce import (  # noqa: E402
+    SCALES, Plan, cifar10_present, default_work_dir, make_plan, run_plan, step_list,
+)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=SCALES, default="small")
-    parser.add_argument("--out", default="results", help="where REPORT.md and its figures go (default: results)")
+    parser.add_argument("--out", default="results", help="where the report and its figures go (default: results; "
+                        "REPORT.md for the small scale, REPORT-<scale>.md for the others)")
     parser.add_argument("--work", default=None, help="where the steps' figures and logs go "
-                        "(default: plots/reproduce-<scale>)")
+                        "(default: plots/reproduce-<scale>; results/medium for the medium scale)")
     parser.add_argument("--datasets-dir", default="datasets", help="the scripts' datasets_dir")
     parser.add_argument("--models-dir", default="models", help="the scripts' models_dir")
     parser.add_argument("--report-only", action="store_true", help="write the report from the steps done so far")
     parser.add_argument("--list", action="store_true", help="print every step, one a line, tab-separated: its id, its "
                         "wave (the steps of a wave may run at once after the waves before), the ids it needs done "
-                        "first (- for none) and the shell command that runs it; the report last")
+                        "first (- for none), the shell command that runs it and the minutes it is expected to take "
+                        "(- where not sized); the report last")
     parser.add_argument("--step", action="append", metavar="ID", help="run only this step (repeatable); "
                         "then write no report (--report-only gathers what is done)")
     args = parser.parse_args()
@@ -49,11 +55,14 @@ def main() -> int:
     # The steps run in the project's folder, so every relative path is taken from there.
     os.chdir(Path(__file__).resolve().parent)
 
-    work = args.work or f"plots/reproduce-{args.scale}"
+    work = args.work or default_work_dir(args.scale)
     plan = make_plan(args.scale, cifar10_present(args.datasets_dir))
     if args.list:
-        for name, wave, needs, command in step_list(plan, options):
-            print(f"{name}\t{wave}\t{','.join(needs) or '-'}\t{command}")
+        for name, wave, needs, command, seconds in step_list(plan, options):
+            minutes = "-" if seconds is None else f"{seconds / 60:.1f}"
+            print(f"{name}\t{wave}\t{','.join(needs) or '-'}\t{command}\t{minutes}")
+        if plan.expected_seconds() is not None:
+            print(f"Expected in all: {plan.expected_seconds() / 3600:.1f} h on 2 AVX2 cores.", file=sys.stderr)
         return 0
     if args.step:
         known = {step.name: step for step in plan.steps}
@@ -65,8 +74,10 @@ def main() -> int:
         plan = Plan(plan.scale, tuple(known[name] for name in args.step), plan.skipped)
     start = time.perf_counter()
     if not args.report_only:
-        print(f"Reproducing at the {args.scale} scale: {len(plan.steps)} steps on {platform.node() or 'this machine'}; "
-              f"logs in {work}/logs/.", flush=True)
+        expected = plan.expected_seconds()
+        print(f"Reproducing at the {args.scale} scale: {len(plan.steps)} steps on {platform.node() or 'this machine'}"
+              + ("" if expected is None else f", expected to take about {expected / 3600:.1f} h on 2 AVX2 cores")
+              + f"; logs in {work}/logs/.", flush=True)
         try:
             # Only non-default folders are passed on, so that the steps' commands stay the ones a user types.
             extra = [f"{key}={value}" for key, value, default in (("datasets_dir", args.datasets_dir, "datasets"),

@@ -26,8 +26,25 @@ def test_figure3a_flags_a_comparison_where_a_method_has_dead_units(tmp_path):
     binary = next(line for line in text.splitlines() if line.startswith("| Information Dropout has a lower error than binary"))
     assert "at 32 units a method has more than 10% dead units" in binary and "128 units" not in binary
     none = next(line for line in text.splitlines() if line.startswith("| Information Dropout has a lower error than no"))
-    assert "+1.00 (32), +0.50 (128)" in none and "dead units" not in none
-    assert tally["claims"] == 3
+    assert "+1.00 at 32, +0.50 at 128" in none and "dead units" not in none
+    # One seed: no spread is known, so no comparison can hold or fail.
+    assert tally == {"holds": 0, "fails": 0, "inconclusive": 3}
+
+
+def test_figure3a_verdicts_over_seeds_hold_fail_or_are_inconclusive_by_the_spread(tmp_path):
+    # information beats binary by 10 points with a spread of about 1.4 (holds); none beats information by 2
+    # points with a spread of about 1.4 (fails); lognormal is 0.5 above information, inside the spread.
+    errors = {"information": [9.0, 10.0, 11.0], "binary": [19.0, 20.0, 21.0], "none": [7.0, 8.0, 9.0],
+              "lognormal": [9.5, 10.5, 11.5]}
+    results = [{"dropout": m, "width": 64, "seed": seed, "error": e, "dead_fraction_max": 0.0}
+               for m, values in errors.items() for seed, e in enumerate(values)]
+    report = report_with(tmp_path, "figure3a", results)
+    assert figure3a(report) == {"holds": 1, "fails": 1, "inconclusive": 1}
+    verdicts = {entry["claim"]: entry["verdict"] for entry in report.verdicts}
+    assert verdicts["Information Dropout has a lower error than binary dropout"] == "holds"
+    assert verdicts["Information Dropout has a lower error than no dropout"] == "fails"
+    assert verdicts["Information Dropout beats constant log-normal noise of the same variance"] == "inconclusive"
+    assert "| 64 | 10.00 ± 1.00 | 20.00 ± 1.00 |" in "\n".join(report.lines)  # sample std (n − 1)
 
 
 def test_figure5_shows_the_corrected_total_correlation_with_its_bias(tmp_path):
@@ -76,7 +93,7 @@ def test_table1_compares_the_log_normal_latent_says_when_each_run_stopped_and_dr
     figure = tmp_path / "out" / "figures" / "table1-learning-curve.png"
     assert figure.exists() and figure.stat().st_size > 10_000 and figure in report.copied
     assert "](figures/table1-learning-curve.png)" in text
-    assert tally == {"holds": 0, "claims": 2}  # −2.7 nats between the latents; −5.5 from the paper
+    assert tally == {"holds": 0, "fails": 2, "inconclusive": 0}  # −2.7 nats between the latents; −5.5 from the paper
 
 
 def test_table1_without_early_stopping_has_no_curve_or_stopping_table(tmp_path):
@@ -86,7 +103,7 @@ def test_table1_without_early_stopping_has_no_curve_or_stopping_table(tmp_path):
     text = "\n".join(report.lines)
     assert "best epoch" not in text and not (tmp_path / "out" / "figures" / "table1-learning-curve.png").exists()
     assert "Gaussian -0.7 (k = 1)" in text and "held out" not in text and "Training bound minus" not in text
-    assert tally == {"holds": 1, "claims": 1}
+    assert tally == {"holds": 1, "fails": 0, "inconclusive": 0}
 
 
 def test_figure3a_shows_binary_dropout_at_the_paper_rate_and_at_the_rate_chosen_on_validation(tmp_path):
@@ -104,11 +121,11 @@ def test_figure3a_shows_binary_dropout_at_the_paper_rate_and_at_the_rate_chosen_
     text = "\n".join(report.lines)
     assert "| 0.07 | 24.00 | 37.5 |" in text and "| 0.01 | 12.00 | 0.0 |" in text  # the choice, on validation
     assert "Chosen: **0.01**" in text and "less the last 1,000" in text
-    assert "| 0.07 (the paper's; figure 3a) | 25.50 ± 0.50 | 37.5 |" in text
-    assert "| 0.01 (chosen) | 12.50 ± 0.50 | 0.0 |" in text
+    assert "| 0.07 (the paper's; figure 3a) | 25.50 ± 0.71 | 37.5 |" in text
+    assert "| 0.01 (chosen) | 12.50 ± 0.71 | 0.0 |" in text
     claim = next(line for line in text.splitlines() if "at binary's chosen learning rate" in line)
-    assert "information 10.50 % (at 0.07) vs binary 12.50 % (at 0.01)" in claim and claim.endswith("| yes |")
-    assert tally == {"holds": 2, "claims": 2}  # binary at 0.07 and at the chosen rate (one width: no gap trend)
+    assert "information 10.50 ± 0.71 % (at 0.07) vs binary 12.50 ± 0.71 % (at 0.01)" in claim and claim.endswith("| **holds** |")
+    assert tally == {"holds": 2, "fails": 0, "inconclusive": 0}  # binary at 0.07 and at the chosen rate (one width: no gap trend)
 
 
 def test_figure3a_when_the_paper_rate_is_chosen_shows_it_once_and_adds_no_claim(tmp_path):
@@ -123,4 +140,26 @@ def test_figure3a_when_the_paper_rate_is_chosen_shows_it_once_and_adds_no_claim(
     tally = figure3a(report)
     text = "\n".join(report.lines)
     assert "| 0.07 (the paper's; figure 3a), chosen | 11.00 | 0.0 |" in text and "(chosen) |" not in text
-    assert "chosen learning rate" not in text and tally == {"holds": 1, "claims": 1}
+    # One seed per method: the comparison at the paper's rate is inconclusive, and no second claim is added.
+    assert "chosen learning rate" not in text and tally == {"holds": 0, "fails": 0, "inconclusive": 1}
+
+
+def test_the_report_opens_with_each_claims_verdict_at_every_scale_in_its_folder(tmp_path):
+    from infodropout.paper.report import write_report
+
+    out = tmp_path / "out"
+    out.mkdir()
+    claim = "total correlation falls as β grows"
+    (out / "claims-small.json").write_text(json.dumps([{"section": "Figure 5", "claim": claim, "verdict": "fails"},
+                                                       {"section": "Table I", "claim": "only small", "verdict": "holds"}]))
+    seeds = [{"beta": b, "seed": s, "error": 5.0, "total_correlation": tc + 0.01 * s, "total_correlation_raw": tc,
+              "total_correlation_bias": 0.2} for b, tc in [(0.1, 0.9), (0.3, 0.5), (1.0, 0.1)] for s in (0, 1, 2)]
+    report_with(tmp_path, "figure5", seeds)
+    path = write_report(make_plan("tiny", cifar10=False), tmp_path / "work", out)
+    assert path.name == "REPORT-tiny.md"
+    text = path.read_text()
+    assert "| section | the paper's claim | tiny scale | small scale |" in text  # the scales in SCALES' order
+    assert f"| Figure 5 | {claim} | holds | fails |" in text
+    assert "| Table I | only small | – | holds |" in text
+    saved = json.loads((out / "claims-tiny.json").read_text())
+    assert {"section": "Figure 5", "claim": claim, "verdict": "holds"} in saved

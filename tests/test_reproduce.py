@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from infodropout.paper.report import rank_correlation
-from infodropout.paper.reproduce import CIFAR_STAND_IN, ROOT, SCALES, Plan, Step, cifar10_present, make_plan, run_plan
+from infodropout.paper.reproduce import (
+    CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, ROOT, SCALES, Plan, Step,
+    _same_command, cifar10_present, default_work_dir, make_plan, run_plan,
+)
 
 
 def table_cells(markdown: str) -> list[str]:
@@ -34,7 +36,8 @@ def tiny_reproduction(tmp_path_factory):
 def test_tiny_reproduction_writes_a_complete_report(tiny_reproduction):
     root, _, completed = tiny_reproduction
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    report = (root / "out" / "REPORT.md").read_text()
+    # The small scale's report is REPORT.md; the others' are named by their scale, with their own figures folder.
+    report = (root / "out" / "REPORT-tiny.md").read_text()
     # Every section is there, and every cell of every table holds a value.
     for heading in ("Figure 1", "Figures 2 and 7", "Figure 3a", "Figures 3b and 6", "Figure 4", "Figure 5", "Table I"):
         assert f"## {heading}" in report
@@ -46,10 +49,14 @@ def test_tiny_reproduction_writes_a_complete_report(tiny_reproduction):
     assert CIFAR_STAND_IN in report
     assert "Not run at this scale: Occluded CIFAR needs CIFAR-10" in report
     # Every embedded figure was copied next to the report.
-    figures = re.findall(r"!\[[^\]]*\]\((figures/[^)]+)\)", report)
+    figures = re.findall(r"!\[[^\]]*\]\((figures-tiny/[^)]+)\)", report)
     assert len(figures) >= 12
     assert all((root / "out" / figure).is_file() for figure in figures)
     assert "not drawn" not in report and "not run yet" not in report
+    # Every claim's verdict is kept for the reports of the other scales, and the verdict table opens the report.
+    claims = json.loads((root / "out" / "claims-tiny.json").read_text())
+    assert claims and {entry["verdict"] for entry in claims} <= {"holds", "fails", "inconclusive"}
+    assert "| section | the paper's claim | tiny scale |" in report
     # The checkpoints went where they were told, not into the project's models/.
     assert len(list((root / "models").glob("*.keras"))) >= 10
 
@@ -102,9 +109,25 @@ def test_cifar10_present(tmp_path):
     assert cifar10_present(tmp_path)
 
 
-def test_rank_correlation():
-    assert rank_correlation([1, 2, 3, 4], [10, 20, 25, 40]) == pytest.approx(1.0)
-    assert rank_correlation([1, 2, 3], [3.0, 2.0, 1.0]) == pytest.approx(-1.0)
-    assert rank_correlation([1, 2], [1.0, 2.0]) is None  # no trend from two points
-    assert rank_correlation([1, 2, 3], [1.0, 1.0, 1.0]) is None
-    assert rank_correlation([1, 2, 3, 4], [1.0, None, 2.0, 3.0]) == pytest.approx(1.0)
+def test_the_medium_plan_runs_on_fashion_mnist_with_seeds_and_is_sized_step_by_step():
+    plan = make_plan("medium", cifar10=False)
+    steps = {step.name: step for step in plan.steps}
+    assert not plan.skipped  # figure 4 too, on Occluded Fashion-MNIST
+    assert steps["figure4"].stand_in == OCCLUDED_FASHION_STAND_IN and "dataset=fashion" in steps["figure4"].args
+    for step in plan.steps:
+        if step.script == "cifar.py":
+            assert "dataset=fashion" in step.args and "num_train=20000" in step.args and step.stand_in == FASHION_STAND_IN
+    # At least 3 seeds for the comparisons of figures 3a, 3b, 4 and 5.
+    for name in ("figure3a", "figure3b-6", "figure4", "figure5"):
+        assert "seeds=[0,1,2]" in steps[name].args, name
+    # Every step has its expected time, and the plan fits in about 5 hours.
+    assert set(MEDIUM_EXPECTED_MINUTES) == set(steps)
+    assert 2 * 3600 < plan.expected_seconds() < 5 * 3600
+    assert default_work_dir("medium") == "results/medium" and default_work_dir("small") == "plots/reproduce-small"
+    assert make_plan("small", cifar10=False).expected_seconds() is None
+
+
+def test_a_step_done_in_another_folder_is_the_same_command():
+    done = ["cifar.py", "sweep", "with", "beta=1.0", "plots_dir=/elsewhere/results/medium/figure5"]
+    assert _same_command(done, ["cifar.py", "sweep", "with", "beta=1.0", "plots_dir=results/medium/figure5"])
+    assert not _same_command(done, ["cifar.py", "sweep", "with", "beta=2.0", "plots_dir=results/medium/figure5"])

@@ -20,11 +20,13 @@ def test_list_prints_every_step_in_dependency_order_with_its_command_and_the_rep
                           str(tmp_path / "models"))
     assert completed.returncode == 0, completed.stderr
     rows = [line.split("\t") for line in completed.stdout.splitlines()]
-    assert all(len(row) == 4 for row in rows)
+    assert all(len(row) == 5 for row in rows)
+    # The tiny plan is not sized step by step: its expected minutes read "-".
+    assert {row[4] for row in rows} == {"-"}
     plan = make_plan("tiny", cifar10=False)
     assert [row[0] for row in rows] == [step.name for step in plan.steps] + ["report"]
     seen, waves = set(), {}
-    for name, wave, needs, command in rows:
+    for name, wave, needs, command, _ in rows:
         needed = set() if needs == "-" else set(needs.split(","))
         assert needed <= seen, f"{name} needs a later step"
         # A step's wave comes after the waves of all it needs.
@@ -74,10 +76,10 @@ def test_one_step_then_the_report_of_what_is_done(tmp_path):
                str(tmp_path / "models"), "--datasets-dir", str(tmp_path / "datasets")]
     step = reproduce("--scale", "tiny", "--step", "table1", *folders, timeout=600)
     assert step.returncode == 0, step.stdout[-2000:] + step.stderr[-2000:]
-    assert not (tmp_path / "out" / "REPORT.md").exists()  # a step alone writes no report
+    assert not (tmp_path / "out" / "REPORT-tiny.md").exists()  # a step alone writes no report
     ledger = json.loads((tmp_path / "work" / "steps.json").read_text())
     assert list(ledger) == ["table1"] and ledger["table1"]["status"] == "done"
     report = reproduce("--scale", "tiny", "--report-only", *folders)
     assert report.returncode == 0, report.stderr[-2000:]
-    text = (tmp_path / "out" / "REPORT.md").read_text()
+    text = (tmp_path / "out" / "REPORT-tiny.md").read_text()
     assert "## Table I" in text

@@ -11,7 +11,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
@@ -122,6 +122,9 @@ COMMON_RULES: dict[str, Rule] = {
     "num_train": Rule("an integer >= 0 (0: the whole training set)", lambda v: _integer(v) and v >= 0),
     "num_test": Rule("an integer >= 0 (0: the whole test set)", lambda v: _integer(v) and v >= 0),
     "seed": integer_at_least(0),
+    "seeds": Rule("a non-empty list of distinct integers >= 0",
+                  lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(_integer(s) and s >= 0 for s in v)
+                  and len(set(v)) == len(v)),
     "verbose": one_of("auto", 0, 1, 2),
     "tensorboard": one_of(True, False),
     "restart": one_of(True, False),
@@ -618,6 +621,13 @@ def training_failures() -> Iterator[None]:
         fail(str(error), status=1)
 
 
+def with_seeds(points: list[dict], seeds: Sequence[int]) -> list[dict]:
+    """Each sweep point once per seed, seed by seed (every point of seed 0 first, so that an interrupted
+    sweep already has one whole curve). Seed 0 is every script's default, so a point at seed 0 is the
+    run a single-seed sweep trained: its name has no seed in it and it is reused."""
+    return [{**point, "seed": seed} for seed in seeds for point in points]
+
+
 def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[dict],
               run_one: Callable[[Mapping], dict]) -> tuple[list[dict], Path]:
     """Run ``run_one(config updated with point)`` for each point (e.g. ``{"beta": 0.1}``) and keep the
@@ -634,7 +644,9 @@ def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[
     path = folder / "results.json"
     results = read_sweep_results(path)
     for number, point in enumerate(points, 1):
-        if any(all(result.get(key) == value for key, value in point.items()) for result in results):
+        # A result that lacks a key (a sweep kept before the key was swept, e.g. "seed") had its default.
+        if any(all(result.get(key, defaults.get(key)) == value for key, value in point.items())
+               for result in results):
             continue
         values = " ".join(f"{key}={value}" for key, value in point.items())
         print(f"Sweep point {number}/{len(points)}: {values} ({len(results)} done).", flush=True)

@@ -142,12 +142,16 @@ def plot_series(results: Sequence[dict], x_key: str, series: dict[str, str], pat
                 xlabel: str, ylabel: str, title: str = "") -> list[Path]:
     """One line per entry of ``series`` (key in each result → legend label) against ``x_key``, log-scaled
     when every x is positive: figure 4's errors or the localisation per layer against β, figure 5's error
-    and total correlation, figure 6's information per layer against the share of filters."""
-    results = sorted((r for r in results if all(r.get(key) is not None for key in series)), key=lambda r: r[x_key])
-    xs = [r[x_key] for r in results]
+    and total correlation, figure 6's information per layer against the share of filters. Several results
+    at one x (seeds) are drawn as their mean with the sample standard deviation as an error bar."""
+    results = [r for r in results if all(r.get(key) is not None for key in series)]
+    xs = sorted({r[x_key] for r in results})
     figure, axis = plt.subplots(figsize=(5, 3.6))
     for key, label in series.items():
-        axis.plot(xs, [r[key] for r in results], marker="o", label=label)
+        values = [[r[key] for r in results if r[x_key] == x] for x in xs]
+        spread = [_spread(v) for v in values]
+        axis.errorbar(xs, [np.mean(v) for v in values], yerr=spread if any(spread) else None, marker="o",
+                      capsize=3, label=label)
     if xs and all(x > 0 for x in xs):
         axis.set_xscale("log")
         _tick_at(axis, xs)
@@ -159,17 +163,22 @@ def plot_series(results: Sequence[dict], x_key: str, series: dict[str, str], pat
     return save_figure(figure, path_without_suffix)
 
 
+def _spread(values: Sequence[float]) -> float:
+    """The sample standard deviation (n − 1) of the seeds' values; 0 for a single value."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def plot_error_by_method(results: Sequence[dict], x_key: str, path_without_suffix: str | os.PathLike,
                          methods: Sequence[str], xlabel: str) -> list[Path]:
     """Figures 3a and 3b: test error against ``x_key`` (hidden units, share of filters), one line per
-    dropout method, the mean over seeds with their standard deviation as error bars."""
+    dropout method, the mean over seeds with their sample standard deviation as error bars."""
     labels = {"information": "Information Dropout", "binary": "binary dropout",
               "lognormal": "constant log-normal", "none": "no dropout"}
     figure, axis = plt.subplots(figsize=(5, 3.6))
     for method in methods:
         xs = sorted({r[x_key] for r in results if r["dropout"] == method})
         errors = [[r["error"] for r in results if r["dropout"] == method and r[x_key] == x] for x in xs]
-        axis.errorbar(xs, [np.mean(e) for e in errors], yerr=[np.std(e) for e in errors], marker="o",
+        axis.errorbar(xs, [np.mean(e) for e in errors], yerr=[_spread(e) for e in errors], marker="o",
                       capsize=3, label=labels.get(method, method))
     axis.set_xscale("log", base=2)
     _tick_at(axis, sorted({r[x_key] for r in results}))

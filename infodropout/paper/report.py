@@ -19,10 +19,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import rankdata
 
 from infodropout.paper.machine import cpu_description
 from infodropout.paper.reproduce import Plan
+from infodropout.paper.verdicts import (
+    FAILS, HOLDS, INCONCLUSIVE, RULE, VERDICTS, Measured, compare, difference, dip, every, from_bool, lower, over_seeds,
+    estimate, rank_correlation, sign, tally, trend, with_error,
+)
 
 # Table I of the paper (SPEC §7): test lower bound in nats per image.
 PAPER_TABLE1 = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -100.0, 2: -99.1, 3: -99.1}}
@@ -38,7 +41,10 @@ class Report:
         self.ledger = json.loads(ledger.read_text()) if ledger.exists() else {}
         self.steps = {step.name: step for step in plan.steps}
         self.copied: set[Path] = set()
-        (out / "figures").mkdir(parents=True, exist_ok=True)
+        self.figures = out / figures_folder(plan.scale)
+        self.figures.mkdir(parents=True, exist_ok=True)
+        self.section = ""
+        self.verdicts: list[dict] = []  # every claim checked: section, claim, verdict
 
     def add(self, *lines: str) -> None:
         self.lines.extend(lines)
@@ -63,15 +69,25 @@ class Report:
         return json.loads(path.read_text()) if path and path.exists() else None
 
     def figure(self, name: str, filename: str, caption: str) -> None:
-        """Copy the figure ``filename`` that step ``name`` drew and embed it."""
+        """Embed the figure ``filename`` that step ``name`` drew: linked where it lies beside the report already
+        (a plan whose work folder is committed, as the medium one's), else copied into the report's figures."""
         folder = self.folder(name)
         if folder is None or not (folder / filename).exists():
             self.add(f"*(figure {filename} of step {name} not drawn)*", "")
             return
-        target = self.out / "figures" / f"{name}-{filename}"
-        shutil.copyfile(folder / filename, target)
+        source = (folder / filename).resolve()
+        if source.is_relative_to(self.out.resolve()):
+            self.add(f"![{caption}]({source.relative_to(self.out.resolve()).as_posix()})", "")
+            return
+        target = self.figures / f"{name}-{filename}"
+        shutil.copyfile(source, target)
         self.copied.add(target)
-        self.add(f"![{caption}](figures/{target.name})", "")
+        self.add(f"![{caption}]({self.figures.name}/{target.name})", "")
+
+    def drawn(self, path: Path, caption: str) -> None:
+        """Embed a figure the report drew itself into its figures folder."""
+        self.copied.add(path)
+        self.add(f"![{caption}]({self.figures.name}/{path.name})", "")
 
     def provenance(self, *names: str) -> None:
         """The commands behind a section, their time, and the data they stand on."""
@@ -89,7 +105,15 @@ class Report:
         for stand_in in sorted(stand_ins):
             self.add(f"- **Data: {stand_in}.** The numbers below test the pipeline and the paper's qualitative "
                      "claims on real images, not CIFAR-10's values.")
+        seeds = sorted({seed for name in names for seed in self.seeds(name)})
+        if len(seeds) > 1:
+            self.add(f"- Seeds {', '.join(map(str, seeds))}: tables give the mean ± the sample standard deviation "
+                     "(n − 1) over seeds, figures the same as error bars.")
         self.add("")
+
+    def seeds(self, name: str) -> list[int]:
+        """The seeds of a done step's results (0 where a result names none: the scripts' default)."""
+        return sorted({r.get("seed", 0) for r in self.results(name) or []})
 
     def missing(self, *names: str) -> bool:
         """Say which steps have no results yet; True if any."""
@@ -114,20 +138,14 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
-def _verdict(holds: bool | None) -> str:
-    return "n/a" if holds is None else "yes" if holds else "no"
+def figures_folder(scale: str) -> str:
+    """The folder beside the report that holds its figures: ``figures`` for the small scale (results/REPORT.md),
+    ``figures-<scale>`` for the others, so that reports of several scales share ``results/``."""
+    return "figures" if scale == "small" else f"figures-{scale}"
 
 
-def rank_correlation(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's rank correlation of ``y`` with ``x``: +1 for a rising trend, −1 for a falling one;
-    None with fewer than 3 points or a constant series, where no trend can be read."""
-    pairs = [(a, b) for a, b in zip(x, y) if a is not None and b is not None and np.isfinite(b)]
-    if len(pairs) < 3:
-        return None
-    ranks = [rankdata(column) for column in zip(*pairs)]  # ties share their mean rank
-    if np.std(ranks[0]) == 0 or np.std(ranks[1]) == 0:
-        return None
-    return float(np.corrcoef(ranks[0], ranks[1])[0, 1])
+def report_name(scale: str) -> str:
+    return "REPORT.md" if scale == "small" else f"REPORT-{scale}.md"
 
 
 def _paper(value: float | None) -> str:
@@ -139,18 +157,38 @@ def _trend(rho: float | None) -> str:
 
 
 def _mean_std(values: Sequence[float]) -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return "n/a"
-    return f"{np.mean(values):.2f}" + (f" ± {np.std(values):.2f}" if len(values) > 1 else "")
+    measured = over_seeds(values)
+    return "n/a" if measured is None else str(measured)
 
 
-def _claims(report: Report, claims: Sequence[tuple[str, str, bool | None]]) -> dict:
-    """Tabulate each claim with what we measured and whether it holds; return the tally."""
-    report.table(["the paper's claim", "measured here", "holds here?"],
-                 [[claim, measured, _verdict(holds)] for claim, measured, holds in claims])
-    return {"holds": sum(holds is True for *_, holds in claims),
-            "claims": sum(holds is not None for *_, holds in claims)}
+def _grouped(results: Sequence[dict], key: str, by: Sequence[str]) -> dict[tuple, Measured | None]:
+    """``key`` of the results over seeds, per value of the ``by`` entries (e.g. per β)."""
+    groups: dict[tuple, list] = {}
+    for r in results:
+        groups.setdefault(tuple(r[b] for b in by), []).append(r.get(key))
+    return {group: over_seeds(values) for group, values in sorted(groups.items())}
+
+
+def _per_seed(results: Sequence[dict], key: str, **where) -> dict[int, float]:
+    """``key`` of the results matching ``where``, by seed."""
+    return {r.get("seed", 0): r[key] for r in results
+            if all(r.get(k) == v for k, v in where.items()) and r.get(key) is not None}
+
+
+def _paired(a: dict[int, float], b: dict[int, float]) -> Measured | None:
+    """a − b seed by seed (the seeds both have)."""
+    return over_seeds(a[seed] - b[seed] for seed in sorted(set(a) & set(b)))
+
+
+def _claims(report: Report, claims: Sequence[tuple[str, str, str | None]]) -> dict:
+    """Tabulate each claim with what we measured and its verdict (holds / fails / inconclusive; None: not
+    checkable on these numbers), record them for claims-<scale>.json, and return the tally."""
+    report.table(["the paper's claim", "measured here", "verdict"],
+                 [[claim, measured, "n/a" if verdict is None else f"**{verdict}**" if verdict == HOLDS else verdict]
+                  for claim, measured, verdict in claims])
+    report.verdicts += [{"section": report.section, "claim": claim, "verdict": verdict}
+                        for claim, _, verdict in claims if verdict is not None]
+    return tally(verdict for *_, verdict in claims)
 
 
 # ---------------------------------------------------------------------------------------- sections
@@ -170,10 +208,9 @@ def figure3a(report: Report) -> dict:
     errors = {(m, w): [r["error"] for r in results if r["dropout"] == m and r["width"] == w]
               for m in methods for w in widths}
     seeds = len({r["seed"] for r in results})
-    report.add(f"Test error (%), mean ± standard deviation over {seeds} seed(s):", "")
+    report.add(f"Test error (%), mean ± sample standard deviation (n − 1) over {seeds} seed(s):", "")
     report.table(["hidden units"] + methods, [[w] + [_mean_std(errors[m, w]) for m in methods] for w in widths])
     report.figure("figure3a", "figure3a.png", "Figure 3a")
-    mean = {key: float(np.mean(v)) for key, v in errors.items() if v}
     # The worst layer's share of dead ReLU units (0 on each of 1,000 training images), worst seed; runs of a
     # plan made before it was recorded have none.
     dead = {(m, w): max((r["dead_fraction_max"] for r in results if r["dropout"] == m and r["width"] == w
@@ -197,31 +234,36 @@ def figure3a(report: Report) -> dict:
         return (f"; at {', '.join(map(str, bad))} units a method has more than {DEAD_LIMIT:.0%} dead units: an "
                 "optimisation failure, not a regularisation effect") if bad else ""
 
+    measured = {key: over_seeds(v) for key, v in errors.items()}
+    seed_errors = {(m, w): _per_seed(results, "error", dropout=m, width=w) for m in methods for w in widths}
+
+    def against(other: str, ws: list[int]) -> tuple[str, str]:
+        verdicts = [lower(measured["information", w], measured[other, w]) for w in ws]
+        text = "information − " + other + ": " + ", ".join(
+            f"{with_error(*_difference(measured['information', w], measured[other, w]))} at {w}" for w in ws)
+        return every(verdicts), text + f"; holds at {verdicts.count(HOLDS)} of {len(ws)} widths"
+
     claims = []
-    if "binary" in methods:
-        better = [w for w in widths if mean["information", w] < mean["binary", w]]
-        claims.append(("Information Dropout has a lower error than binary dropout",
-                       f"at {len(better)} of {len(widths)} widths" + flagged("binary", widths),
-                       len(better) == len(widths)))
-        gaps = [mean["binary", w] - mean["information", w] for w in widths]
-        claims.append(("… especially on smaller networks",
-                       f"binary − information: {gaps[0]:+.2f} points at {widths[0]} units, "
-                       f"{gaps[-1]:+.2f} at {widths[-1]}" + flagged("binary", [widths[0], widths[-1]]),
-                       gaps[0] > gaps[-1] if len(widths) > 1 else None))
-    if "lognormal" in methods:
-        better = [w for w in widths if mean["information", w] < mean["lognormal", w]]
-        claims.append(("Information Dropout beats constant log-normal noise of the same variance",
-                       f"at {len(better)} of {len(widths)} widths" + flagged("lognormal", widths),
-                       len(better) == len(widths)))
-    if "none" in methods:
-        better = [w for w in widths if mean["information", w] < mean["none", w]]
-        claims.append(("Information Dropout has a lower error than no dropout",
-                       f"at {len(better)} of {len(widths)} widths; information − none: "
-                       + ", ".join(f"{mean['information', w] - mean['none', w]:+.2f} ({w})" for w in widths)
-                       + flagged("none", widths), len(better) == len(widths)))
+    for other, claim in (("binary", "Information Dropout has a lower error than binary dropout"),
+                         ("lognormal", "Information Dropout beats constant log-normal noise of the same variance"),
+                         ("none", "Information Dropout has a lower error than no dropout")):
+        if other in methods:
+            verdict, text = against(other, widths)
+            claims.append((claim, text + flagged(other, widths), verdict))
+    if "binary" in methods and len(widths) > 1:
+        # The gap binary − information at the smallest width against the largest, seed by seed.
+        small, large = (_paired(seed_errors["binary", w], seed_errors["information", w]) for w in (widths[0], widths[-1]))
+        verdict = compare(small, large, +1) if small and large else INCONCLUSIVE
+        claims.insert(1, ("… especially on smaller networks",
+                          f"binary − information: {small} points at {widths[0]} units, {large} at {widths[-1]}"
+                          + flagged("binary", [widths[0], widths[-1]]), verdict))
     if chosen_claim:
         claims.append(chosen_claim)
     return _claims(report, claims)
+
+
+def _difference(a: Measured | None, b: Measured | None) -> tuple[float, float | None]:
+    return (float("nan"), None) if a is None or b is None else difference(a, b)
 
 
 PAPER_FC_RATE = 0.07  # the paper's learning rate for the fully connected network (SPEC §5), figure 3a's
@@ -264,14 +306,14 @@ def _learning_rate_choice(report: Report, errors: dict, dead: dict) -> tuple | N
     report.table(["learning rate", f"{method} test error (%)", "dead units (%, worst layer and seed)"], rows)
     if not final or not errors.get(("information", width)) or rate == PAPER_FC_RATE:
         return None  # (at the paper's rate the comparison is figure 3a's own claim)
-    chosen_error = float(np.mean([r["error"] for r in final]))
-    information = float(np.mean(errors["information", width]))
+    chosen_error = over_seeds(r["error"] for r in final)
+    information = over_seeds(errors["information", width])
     still_dead = max(r["dead_fraction_max"] for r in final) > DEAD_LIMIT
     return (f"Information Dropout has a lower error than {method} dropout at {method}'s chosen learning rate "
             f"({width} units)",
-            f"information {information:.2f} % (at {PAPER_FC_RATE}) vs {method} {chosen_error:.2f} % (at {rate})"
+            f"information {information} % (at {PAPER_FC_RATE}) vs {method} {chosen_error} % (at {rate})"
             + (f"; {method} still has more than {DEAD_LIMIT:.0%} dead units" if still_dead else ""),
-            information < chosen_error)
+            lower(information, chosen_error))
 
 
 LATENT_LABELS = {"gaussian": "Gaussian", "information": "Information, log-uniform",
@@ -368,13 +410,13 @@ def table1(report: Report) -> dict:
         claims.append(("the Information latent's bound is within about 1 nat of the Gaussian's (paper: −100.0 vs "
                        "−98.8 at k = 1); checked as within ±1.5 nats",
                        "log-normal minus Gaussian: " + ", ".join(f"{g:+.1f} (k = {k})" for g, k in zip(gaps, proper)),
-                       all(abs(g) <= 1.5 for g in gaps)))
+                       from_bool(all(abs(g) <= 1.5 for g in gaps))))
     gaussian = [k for k in ks if ("gaussian", k) in bound and k in PAPER_TABLE1["gaussian"]]
     if gaussian:
         gaps = [bound["gaussian", k]["elbo"] - PAPER_TABLE1["gaussian"][k] for k in gaussian]
         claims.append(("the Gaussian VAE's bound is about −99 nats; checked as within ±2 nats of the paper's",
                        "ours minus the paper's: " + ", ".join(
-            f"{g:+.1f} (k = {k})" for g, k in zip(gaps, gaussian)), all(abs(g) <= 2 for g in gaps)))
+            f"{g:+.1f} (k = {k})" for g, k in zip(gaps, gaussian)), from_bool(all(abs(g) <= 2 for g in gaps))))
     return _claims(report, claims)
 
 
@@ -398,8 +440,8 @@ def figure1(report: Report) -> dict:
                            "std/σ within [0.5, 2]",
                            f"log z mean {summary['log_z_mean']:.2f} vs μ {summary['prior_mean']:.2f}, "
                            f"std {summary['log_z_std']:.2f} vs σ {summary['prior_std']:.2f}",
-                           abs(summary["log_z_mean"] - summary["prior_mean"]) <= 0.5 * summary["prior_std"]
-                           and 0.5 <= summary["log_z_std"] / summary["prior_std"] <= 2.0))
+                           from_bool(abs(summary["log_z_mean"] - summary["prior_mean"]) <= 0.5 * summary["prior_std"]
+                                     and 0.5 <= summary["log_z_std"] / summary["prior_std"] <= 2.0)))
         else:
             claims.append(("ReLU: log z spreads over a wide range, roughly flat (log-uniform)",
                            f"log z spans std {summary['log_z_std']:.2f}; {100 * summary['zero_fraction']:.1f} % of "
@@ -417,36 +459,46 @@ def figure3b_6(report: Report) -> dict:
         return {}
     methods = [m for m in ("information", "binary", "none") if any(r["dropout"] == m for r in results)]
     shares = sorted({r["filter_percentage"] for r in results})
-    error = {(r["dropout"], r["filter_percentage"]): r["error"] for r in results}
+    error = _grouped(results, "error", ("dropout", "filter_percentage"))
     report.add("Figure 3b, test error (%):", "")
-    report.table(["share of the filters"] + methods, [[s] + [error.get((m, s)) for m in methods] for s in shares])
+    report.table(["share of the filters"] + methods,
+                 [[s] + [error.get((m, s)) or "n/a" for m in methods] for s in shares])
     report.figure("figure3b-6", "figure3b.png", "Figure 3b")
-    information = {r["filter_percentage"]: r for r in results if r["dropout"] == "information"}
-    layers = sorted({key.rsplit(".", 1)[0] for r in information.values() for key in r if key.endswith(".total")})
+    information = [r for r in results if r["dropout"] == "information"]
+    info_shares = sorted({r["filter_percentage"] for r in information})
+    layers = sorted({key.rsplit(".", 1)[0] for r in information for key in r if key.endswith(".total")})
+    kl = {(layer, measure): _grouped(information, f"{layer}.{measure}", ("filter_percentage",))
+          for layer in layers for measure in ("total", "per_unit")}
     report.add("Figure 6, information (KL, nats per image) through each dropout layer, in total and per unit:", "")
     report.table(["share of the filters"] + [f"{layer} total" for layer in layers]
                  + [f"{layer} per unit" for layer in layers],
-                 [[s] + [information[s].get(f"{layer}.total") for layer in layers]
-                  + [information[s].get(f"{layer}.per_unit") for layer in layers] for s in shares if s in information])
+                 [[s] + [kl[layer, "total"].get((s,)) or "n/a" for layer in layers]
+                  + [kl[layer, "per_unit"].get((s,)) or "n/a" for layer in layers] for s in info_shares])
     report.figure("figure3b-6", "figure6-total.png", "Figure 6a")
     report.figure("figure3b-6", "figure6-per_unit.png", "Figure 6b")
     claims = []
     if "binary" in methods:
-        better = [s for s in shares if error.get(("information", s), np.inf) <= error.get(("binary", s), -np.inf)]
-        claims.append(("3b: Information Dropout's error at most binary dropout's",
-                       f"at {len(better)} of {len(shares)} shares", len(better) == len(shares)))
+        verdicts = [lower(error.get(("information", s)), error.get(("binary", s))) for s in shares]
+        claims.append(("3b: Information Dropout has a lower error than binary dropout",
+                       "information − binary: " + ", ".join(
+                           f"{with_error(*_difference(error.get(('information', s)), error.get(('binary', s))))} "
+                           f"(share {s})" for s in shares), every(verdicts)))
     if len(layers) >= 2:
         first, last = layers[0], layers[-1]
-        fewer = [s for s in information if information[s][f"{last}.total"] < information[s][f"{first}.total"]]
+        verdicts = [compare(kl[last, "total"].get((s,)), kl[first, "total"].get((s,)), -1) for s in info_shares]
         claims.append(("6a: the second layer transmits less information in total than the first",
-                       f"at {len(fewer)} of {len(information)} shares", len(fewer) == len(information)))
+                       f"{last} − {first} (total KL): " + ", ".join(
+                           f"{with_error(*_difference(kl[last, 'total'].get((s,)), kl[first, 'total'].get((s,))))} "
+                           f"(share {s})" for s in info_shares), every(verdicts)))
         for layer in (first, last):
-            rho = rank_correlation(list(information), [information[s][f"{layer}.per_unit"] for s in information])
+            verdict, text = trend(info_shares, [kl[layer, "per_unit"].get((s,)) for s in info_shares], -1)
             claims.append((f"6b: fewer filters, more information per unit ({layer})",
-                           f"information per unit vs share: {_trend(rho)}", None if rho is None else rho < 0))
-        more = [s for s in information if information[s][f"{last}.per_unit"] > information[s][f"{first}.per_unit"]]
+                           f"information per unit vs share: {text}", verdict))
+        verdicts = [compare(kl[last, "per_unit"].get((s,)), kl[first, "per_unit"].get((s,)), +1) for s in info_shares]
         claims.append(("6b: units of the top dropout layer carry more information than the bottom layer's",
-                       f"at {len(more)} of {len(information)} shares", len(more) == len(information)))
+                       f"{last} − {first} (KL per unit): " + ", ".join(
+                           f"{with_error(*_difference(kl[last, 'per_unit'].get((s,)), kl[first, 'per_unit'].get((s,))))}"
+                           f" (share {s})" for s in info_shares), every(verdicts)))
     return _claims(report, claims)
 
 
@@ -456,29 +508,31 @@ def figure5(report: Report) -> dict:
     results = report.results("figure5")
     if report.missing("figure5") or results is None:
         return {}
-    results = sorted(results, key=lambda r: r["beta"])
+    keys = ("error", "total_correlation", "total_correlation_raw", "total_correlation_bias")
+    by_beta = {key: _grouped(results, key, ("beta",)) for key in keys}
+    betas = sorted({r["beta"] for r in results})
     report.table(["β", "test error (%)", "total correlation per unit, bias-corrected (nats)",
                   "raw plug-in value", "bias of the raw value"],
-                 [[r["beta"], r["error"], r.get("total_correlation"), r.get("total_correlation_raw"),
-                   r.get("total_correlation_bias")] for r in results])
+                 [[b] + [by_beta[key].get((b,)) or "n/a" for key in keys] for b in betas])
     report.add("The total correlation is the Gaussian log-determinant estimate on the test set's log activations; "
                "its plug-in value is biased upward by an amount fixed by the numbers of samples and units "
                "(`total_correlation_bias`, exact for Gaussian data), which is subtracted. The same bias at every β "
                "shifts the raw curve but not its trend.", "")
     report.figure("figure5", "figure5-error.png", "Figure 5, test error")
     report.figure("figure5", "figure5-tc.png", "Figure 5, total correlation")
-    betas = [r["beta"] for r in results]
-    rho = rank_correlation(betas, [r.get("total_correlation") for r in results])
-    best = min(results, key=lambda r: r["error"])["beta"]
-    claims = [("total correlation falls as β grows", f"TC vs β: {_trend(rho)}", None if rho is None else rho < 0),
+    tc_verdict, tc_text = trend(betas, [by_beta["total_correlation"].get((b,)) for b in betas], -1)
+    dip_verdict, dip_text = dip(betas, [by_beta["error"].get((b,)) for b in betas])
+    claims = [("total correlation falls as β grows", f"TC vs β: {tc_text}", tc_verdict),
               ("the error first falls with β, then rises when β is too large",
-               f"lowest error at β = {best} (range {betas[0]}–{betas[-1]})",
-               best not in (betas[0], betas[-1]) if len(betas) >= 3 else None)]
+               dip_text.replace("x =", "β =") + f" (range {betas[0]}–{betas[-1]})", dip_verdict)]
     return _claims(report, claims)
 
 
 def figure4(report: Report) -> dict:
-    report.add("## Figure 4: Occluded CIFAR, main task and nuisance error vs β", "")
+    step = report.steps.get("figure4")
+    fashion = step is not None and "dataset=fashion" in step.args
+    report.add(f"## Figure 4: Occluded {'Fashion-MNIST' if fashion else 'CIFAR'}, main task and nuisance error vs β",
+               "")
     if "figure4" in report.plan.skipped:
         report.add(f"Not run at this scale: {report.plan.skipped['figure4']}.", "")
         return {}
@@ -486,42 +540,66 @@ def figure4(report: Report) -> dict:
     results = report.results("figure4")
     if report.missing("figure4") or results is None:
         return {}
-    results = sorted(results, key=lambda r: r["beta"])
+    if fashion:
+        report.add("Each Fashion-MNIST image (the main task: its clothing class) is occluded by an MNIST digit (the "
+                   "nuisance), drawn as the paper's Occluded CIFAR occluders are; the nuisance error is that of a "
+                   "classifier of the digit trained on the frozen noisy representation.", "")
+    keys = ("main_error_N", "main_error_D", "nuisance_error")
+    by_beta = {key: _grouped(results, key, ("beta",)) for key in keys}
+    betas = sorted({r["beta"] for r in results})
     report.table(["β", "main task, noisy N (%)", "main task, deterministic D (%)", "nuisance digit (%)"],
-                 [[r["beta"], r.get("main_error_N"), r.get("main_error_D"), r.get("nuisance_error")] for r in results])
+                 [[b] + [by_beta[key].get((b,)) or "n/a" for key in keys] for b in betas])
     report.figure("figure4", "figure4.png", "Figure 4")
-    rho = rank_correlation([r["beta"] for r in results], [r.get("nuisance_error") for r in results])
+    verdict, text = trend(betas, [by_beta["nuisance_error"].get((b,)) for b in betas], +1)
     claims = [("the nuisance error grows with β (the representation becomes invariant to the digit)",
-               f"nuisance error vs β: {_trend(rho)}", None if rho is None else rho > 0)]
+               f"nuisance error vs β: {text}", verdict)]
+    if len(betas) >= 2:
+        # Per seed, how much each error rose from the smallest β to the largest.
+        rises = {key: {seed: last - first for seed, first in _per_seed(results, key, beta=betas[0]).items()
+                       if (last := _per_seed(results, key, beta=betas[-1]).get(seed)) is not None}
+                 for key in ("nuisance_error", "main_error_D")}
+        extra = _paired(rises["nuisance_error"], rises["main_error_D"])
+        claims.append(("… while the main task suffers less: from the smallest β to the largest the nuisance error "
+                       "rises more than the main task's (D)",
+                       f"rise of the nuisance error − rise of the main error: {extra if extra else 'n/a'} points",
+                       sign(extra, +1)))
     return _claims(report, claims)
 
 
 def figure2(report: Report) -> dict:
     report.add("## Figures 2 and 7: Cluttered MNIST, KL heatmaps and localisation vs β", "")
-    betas = [step.name.removeprefix("figure2-beta") for step in report.plan.steps
-             if step.name.startswith("figure2-beta")]
-    report.provenance("figure2-sweep", *(f"figure2-beta{b}" for b in betas))
+    plotted = [step.name.removeprefix("figure2-beta") for step in report.plan.steps
+               if step.name.startswith("figure2-beta")]
+    report.provenance("figure2-sweep", *(f"figure2-beta{b}" for b in plotted))
     results = report.results("figure2-sweep")
     if report.missing("figure2-sweep") or results is None:
         return {}
-    results = sorted(results, key=lambda r: r["beta"])
+    betas = sorted({r["beta"] for r in results})
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
+    error = _grouped(results, "error", ("beta",))
+    mass = {layer: _grouped(results, f"{layer}.mass_inside", ("beta",)) for layer in layers}
+    peak = {layer: _grouped(results, f"{layer}.max_inside", ("beta",)) for layer in layers}
+
+    def share(value: Measured | None) -> str:
+        return "n/a" if value is None else f"{value.mean:.3f}" + ("" if value.std is None else f" ± {value.std:.3f}")
+
     report.add("Test error, and per dropout layer the share of the KL mass inside the digit's box / the share of "
                "test images whose map peaks inside it:", "")
     report.table(["β", "test error (%)"] + layers,
-                 [[r["beta"], r["error"]] + [f"{r[f'{layer}.mass_inside']:.3f} / {r[f'{layer}.max_inside']:.3f}"
-                                             for layer in layers] for r in results])
+                 [[b, error.get((b,)) or "n/a"] + [f"{share(mass[layer].get((b,)))} / {share(peak[layer].get((b,)))}"
+                                                   for layer in layers] for b in betas])
     report.add("In the heatmaps each layer has one colour scale, shared by every β, with its colour bar; the cyan "
                "rectangle is the target digit's box; the last row is a blank canvas, whose maps show what the zero "
                "padding of the SAME convolutions draws alone: the bands along the bottom and right edges of the "
-               "deeper layers are that padding (stride 2 pads after the input only), not signal.", "")
-    for beta in betas:
+               "deeper layers are that padding (stride 2 pads after the input only), not signal. The heatmaps are "
+               "seed 0's.", "")
+    for beta in plotted:
         report.figure(f"figure2-beta{beta}", "heatmaps.png", f"KL heatmaps at β = {beta}")
     claims = []
     for layer in layers[1:]:
-        rho = rank_correlation([r["beta"] for r in results], [r[f"{layer}.max_inside"] for r in results])
+        verdict, text = trend(betas, [peak[layer].get((b,)) for b in betas], +1)
         claims.append((f"at higher β the KL concentrates on the digit ({layer})",
-                       f"share of maps peaking in the box vs β: {_trend(rho)}", None if rho is None else rho > 0))
+                       f"share of maps peaking in the box vs β: {text}", verdict))
     return _claims(report, claims)
 
 
@@ -536,10 +614,10 @@ def independent_estimates(report: Report) -> dict:
                "per dropout layer a MINE lower bound of I(x; z) beside the layer's KL, which bounds it from above. "
                "N: noisy representation; D: deterministic. Each estimate is on held-out test images; ± is its "
                "standard error over evaluation batches.", "")
-    tally = {"holds": 0, "claims": 0}
-    for name, title, related in (("probes-figure5", "All-CNN-32, Softplus (figure 5's runs)", "figure5"),
-                                 ("probes-figure4", "Occluded CIFAR (figure 4's runs)", "figure4"),
-                                 ("probes-figure2", "Cluttered MNIST (figures 2 and 7's runs)", "figure2-sweep")):
+    total = dict.fromkeys(VERDICTS, 0)
+    for name, title, related_step in (("probes-figure5", "All-CNN-32, Softplus (figure 5's runs)", "figure5"),
+                                      ("probes-figure4", "the occluded images (figure 4's runs)", "figure4"),
+                                      ("probes-figure2", "Cluttered MNIST (figures 2 and 7's runs)", "figure2-sweep")):
         if name not in report.steps:
             continue
         report.add(f"### {title}", "")
@@ -549,10 +627,13 @@ def independent_estimates(report: Report) -> dict:
             continue
         results = sorted(results, key=lambda r: r["beta"])
         nuisance = any("N.mi_nuisance" in r for r in results)
-        tc = {r["beta"]: r.get("total_correlation") for r in report.results(related) or []}
+        # Figure 5's total correlation of the same runs (seed 0's: the probes read seed 0's runs).
+        tc_seed0 = {r["beta"]: r.get("total_correlation") for r in report.results(related_step) or []
+                    if r.get("seed", 0) == 0}
         header = ["β", "linear / MLP task error N (%)", "linear / MLP task error D (%)", "I(z; y) N (nats)"]
         header += ["linear / MLP nuisance error N (%)", "I(z; nuisance) N (nats)"] if nuisance else []
-        header += ["NDM (nats)"] + (["total correlation per unit"] if any(v is not None for v in tc.values()) else [])
+        header += ["NDM (nats)"] + (["total correlation per unit"] if any(v is not None for v in tc_seed0.values())
+                                    else [])
         rows = []
         for r in results:
             row = [r["beta"], f"{r['N.linear_task_error']:.1f} / {r['N.mlp_task_error']:.1f}",
@@ -563,7 +644,7 @@ def independent_estimates(report: Report) -> dict:
                         f"{r['N.mi_nuisance']:.3f} ± {r['N.mi_nuisance_stderr']:.3f}"]
             row += [f"{r['ndm']:.3f} ± {r['ndm_stderr']:.3f}"]
             if len(header) > len(row):
-                row.append(tc.get(r["beta"]))
+                row.append(tc_seed0.get(r["beta"]))
             rows.append(row)
         report.table(header, rows)
         layers = sorted({key[:-len(".kl")] for r in results for key in r if key.endswith(".kl")})
@@ -575,35 +656,43 @@ def independent_estimates(report: Report) -> dict:
         report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}")
         betas = [r["beta"] for r in results]
         claims = []
-        below = [(r["beta"], layer) for r in results for layer in layers
-                 if r[f"{layer}.mine_x_z"] - r[f"{layer}.mine_x_z_stderr"] > r[f"{layer}.kl"]]
+        pairs = [(r["beta"], layer, r[f"{layer}.kl"], r[f"{layer}.mine_x_z"], r[f"{layer}.mine_x_z_stderr"])
+                 for r in results for layer in layers]
+        below = [(b, layer) for b, layer, kl, mine, stderr in pairs if mine - stderr > kl]
+        # How much room the inequality leaves: the smallest KL − MINE, and the smallest KL / MINE where MINE > 0.
+        margin = min(kl - mine for _, _, kl, mine, _ in pairs)
+        ratios = [kl / mine for _, _, kl, mine, _ in pairs if mine > 0]
+        room = f"; least margin KL − MINE {margin:.1f} nats" + (
+            f", least ratio KL / MINE {min(ratios):.0f}" + (": the bound holds trivially (the KL is orders of "
+                                                             "magnitude above what MINE finds)" if min(ratios) > 10 else "")
+            if ratios else "")
         claims.append(("each layer's KL is at least the information it lets through (KL ≥ the MINE lower bound, "
                        "within one standard error)",
-                       f"{len(results) * len(layers) - len(below)} of {len(results) * len(layers)} (β, layer) pairs"
-                       + (": fails at " + ", ".join(f"β = {b} ({layer})" for b, layer in below) if below else ""),
-                       not below))
-        rho_ndm = rank_correlation(betas, [r["ndm"] for r in results])
+                       f"{len(pairs) - len(below)} of {len(pairs)} (β, layer) pairs"
+                       + (": fails at " + ", ".join(f"β = {b} ({layer})" for b, layer in below) if below else room),
+                       from_bool(not below)))
+        ndm = [estimate(r["ndm"], r["ndm_stderr"]) for r in results]
+        ndm_verdict, ndm_text = trend(betas, ndm, -1)
+        claims.append(("the units grow more independent with β: NDM falls with β (± its standard error)",
+                       f"NDM vs β: {ndm_text}", ndm_verdict))
+        related = report.results(related_step) or []
+        tc = _grouped(related, "total_correlation", ("beta",))
         if any(v is not None for v in tc.values()):
-            rho_tc = rank_correlation(betas, [tc.get(b) for b in betas])
-            agree = None if rho_ndm is None or rho_tc is None else (rho_ndm < 0) == (rho_tc < 0)
-            claims.append(("the units grow more independent with β: NDM falls with β",
-                           f"NDM vs β: {_trend(rho_ndm)}", None if rho_ndm is None else rho_ndm < 0))
+            tc_verdict, tc_text = trend(sorted(b for (b,) in tc), [tc[key] for key in sorted(tc)], -1)
+            agree = {(HOLDS, HOLDS): HOLDS, (HOLDS, FAILS): FAILS, (FAILS, HOLDS): FAILS, (FAILS, FAILS): HOLDS}
             claims.append(("NDM and the Gaussian total correlation agree on the trend",
-                           f"NDM {_trend(rho_ndm)}, total correlation {_trend(rho_tc)}"
-                           + ("" if agree in (None, True) else ": they disagree"), agree))
-        else:
-            claims.append(("the units grow more independent with β: NDM falls with β",
-                           f"NDM vs β: {_trend(rho_ndm)}", None if rho_ndm is None else rho_ndm < 0))
+                           f"NDM: {ndm_verdict}; total correlation ({related_step}'s runs): {tc_verdict}, {tc_text}",
+                           agree.get((ndm_verdict, tc_verdict), INCONCLUSIVE)))
         if nuisance:
-            rho = rank_correlation(betas, [r["N.mi_nuisance"] for r in results])
-            claims.append(("the nuisance leaves the representation: I(z; nuisance) falls with β",
-                           f"MINE I(z; nuisance) vs β: {_trend(rho)}", None if rho is None else rho < 0))
-            rho = rank_correlation(betas, [r["N.linear_nuisance_error"] for r in results])
-            claims.append(("… and a linear probe reads the nuisance less well as β grows",
-                           f"linear nuisance probe error vs β: {_trend(rho)}", None if rho is None else rho > 0))
+            verdict, text = trend(betas, [estimate(r["N.mi_nuisance"], r["N.mi_nuisance_stderr"]) for r in results], -1)
+            claims.append(("the nuisance leaves the representation: I(z; nuisance) falls with β (± its standard "
+                           "error)", f"MINE I(z; nuisance) vs β: {text}", verdict))
+            verdict, text = trend(betas, [over_seeds([r["N.linear_nuisance_error"]]) for r in results], +1)
+            claims.append(("… and a linear probe reads the nuisance less well as β grows (one seed)",
+                           f"linear nuisance probe error vs β: {text}", verdict))
         outcome = _claims(report, claims)
-        tally = {key: tally[key] + outcome[key] for key in tally}
-    return tally if tally["claims"] or any(report.done(n) for n in report.steps if n.startswith("probes-")) else {}
+        total = {key: total[key] + outcome[key] for key in total}
+    return total if any(total.values()) else {}
 
 
 SECTIONS: tuple[tuple[str, Callable[[Report], dict]], ...] = (
@@ -619,19 +708,30 @@ def machine() -> str:
 
 
 def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    """Write ``<out_dir>/REPORT.md`` (figures in ``<out_dir>/figures/``) from what the plan's steps
-    left in ``work_dir``; steps not yet run are named as such. Returns the report's path."""
+    """Write the report of ``plan`` into ``out_dir`` (REPORT.md for the small scale, REPORT-<scale>.md for the
+    others; figures in figures/ or figures-<scale>/) from what its steps left in ``work_dir``, with
+    claims-<scale>.json, every claim's verdict; steps not yet run are named as such. The report opens with
+    each claim's verdict at every scale whose claims file lies in ``out_dir``. Returns the report's path."""
     work, out = Path(work_dir), Path(out_dir)
     report = Report(plan, work, out)
     body = Report(plan, work, out)
     body.ledger = report.ledger
-    outcomes = {title: section(body) for title, section in SECTIONS}
+    outcomes = {}
+    for title, section in SECTIONS:
+        body.section = title
+        outcomes[title] = section(body)
+    claims_path = out / f"claims-{plan.scale}.json"
+    claims_path.write_text(json.dumps(body.verdicts, indent=1, ensure_ascii=False) + "\n")
     total = sum(report.ledger[step.name]["seconds"] for step in plan.steps if step.name in report.ledger)
     stand_ins = sorted({step.stand_in for step in plan.steps if step.stand_in})
     report.add(f"# Reproduction report: the {plan.scale} scale", "",
                f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {machine()}. "
                f"The steps took {_duration(total)} in all (each step's own time is given in its section; a step "
                "reused from an earlier invocation keeps the time it took then).", "")
+    unfinished = [step.name for step in plan.steps if not report.done(step.name)]
+    if unfinished:
+        report.add(f"**Unfinished.** {len(unfinished)} of {len(plan.steps)} steps have no results yet "
+                   f"({', '.join(unfinished)}); their sections say so. Running the plan again goes on from here.", "")
     if plan.scale != "full":
         report.add(f"**Scale.** These are not the paper's runs: at the {plan.scale} scale every experiment trains on "
                    "fewer images for fewer epochs (and some with fewer filters) than the paper, as each section's "
@@ -641,19 +741,47 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     for stand_in in stand_ins:
         report.add(f"**Stand-in data.** CIFAR-10 is not on this machine, so the All-CNN-32 experiments (figures 1, "
                    f"3b, 5, 6) ran on the {stand_in}; their numbers are not CIFAR-10's.", "")
-    report.add("| figure / table | claims that hold here | of those checked |", "|---|---|---|")
+    report.add(f"**Verdicts.** {RULE}", "")
+    _verdicts_across_scales(report, out, plan.scale, body.verdicts)
+    report.add("Per section, at this scale:", "")
+    report.add("| figure / table | holds | fails | inconclusive |", "|---|---|---|---|")
     for title, outcome in outcomes.items():
         if outcome:
-            report.add(f"| {title} | {outcome['holds']} | {outcome['claims']} |")
+            report.add(f"| {title} | {outcome[HOLDS]} | {outcome[FAILS]} | {outcome[INCONCLUSIVE]} |")
         else:
             reason = "not run at this scale" if title == "Figure 4" and "figure4" in plan.skipped else "no results yet"
-            report.add(f"| {title} | {reason} | – |")
-    report.add("", "A claim reads “n/a” where it cannot be checked on these numbers (too few points for a trend, "
-               "or judged by eye on the figure).", "")
+            report.add(f"| {title} | {reason} | – | – |")
+    report.add("", "A claim reads “n/a” where it cannot be checked on these numbers (judged by eye on the figure); "
+               "it is not counted.", "")
     report.lines += body.lines
-    path = out / "REPORT.md"
+    path = out / report_name(plan.scale)
     path.write_text("\n".join(report.lines).rstrip() + "\n")
-    # figures/ belongs to the report: drop what an earlier report embedded and this one does not.
-    for stale in set((out / "figures").glob("*.png")) - body.copied:
+    # The figures folder belongs to the report: drop what an earlier report embedded and this one does not.
+    for stale in set(report.figures.glob("*.png")) - body.copied:
         stale.unlink()
     return path
+
+
+def _verdicts_across_scales(report: Report, out: Path, scale: str, verdicts: list[dict]) -> None:
+    """One row per claim: its verdict at each scale whose claims-<scale>.json lies in ``out`` (written by that
+    scale's report), this one's from ``verdicts``."""
+    from infodropout.paper.reproduce import SCALES
+
+    by_scale = {}
+    for other in SCALES:
+        path = out / f"claims-{other}.json"
+        if other == scale:
+            by_scale[other] = verdicts
+        elif path.exists():
+            by_scale[other] = json.loads(path.read_text())
+    scales = [other for other in SCALES if other in by_scale]
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for other in scales:
+        for entry in by_scale[other]:
+            rows.setdefault((entry["section"], entry["claim"]), {})[other] = entry["verdict"]
+    if not rows:
+        return
+    report.add("Every claim's verdict at each scale whose report is in this folder:", "")
+    report.table(["section", "the paper's claim"] + [f"{other} scale" for other in scales],
+                 [[section, claim] + [per.get(other, "–") for other in scales]
+                  for (section, claim), per in rows.items()])

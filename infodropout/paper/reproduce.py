@@ -7,10 +7,14 @@ redoes nothing: a finished step is skipped, and an interrupted one resumes, sinc
 themselves reuse or resume every run under ``models/``. :mod:`infodropout.paper.report` then turns the
 results into ``REPORT.md``.
 
-The scales: ``full`` is the paper's protocol (SPEC §5) on the full data sets; ``small`` fits in
-under an hour on 2 CPU cores, on the embedded MNIST sample, with CIFAR-10's experiments on the
-MNIST stand-in (``cifar.py with dataset=sample``) where CIFAR-10 is absent; ``tiny`` is a few
-minutes, for testing the pipeline only.
+The scales: ``full`` is the paper's protocol (SPEC §5) on the full data sets; ``medium`` tests every claim
+on the largest real data these machines hold, in about 3.5 hours on 2 CPU cores: Fashion-MNIST (20,000
+training and all 10,000 test images, in CIFAR-10's geometry and preprocessing) for CIFAR-10's figures and
+Occluded Fashion-MNIST for figure 4, where CIFAR-10 is absent, 3 seeds for every comparison, and its step
+results under ``results/medium/`` (committed, so that a plan carried over several sittings loses only the
+step that was running); ``small`` fits in about an hour, on the embedded MNIST sample, with CIFAR-10's
+experiments on the MNIST stand-in (``cifar.py with dataset=sample``) where CIFAR-10 is absent; ``tiny`` is a
+few minutes, for testing the pipeline only.
 """
 
 from __future__ import annotations
@@ -23,12 +27,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from infodropout.paper.checkpoint import atomic_write
 
-SCALES = ("tiny", "small", "full")
+SCALES = ("tiny", "small", "medium", "full")
 ROOT = Path(__file__).resolve().parents[2]  # the repository: the scripts live there
 
 
@@ -45,6 +49,9 @@ class Step:
     # A sentence the report prints beside the step's commands, as written: where the scale departs
     # from the paper, and why.
     note: str = ""
+    # How long the step is expected to take on 2 cores of the slower host (AVX2), where it was sized; None
+    # where the scale was not sized step by step.
+    expected_s: float | None = None
 
     def argv(self, plots_dir: Path, extra: Sequence[str] = ()) -> list[str]:
         # verbose=2: one line per epoch in the step's log, not a progress bar redrawn per batch.
@@ -58,6 +65,11 @@ class Plan:
     steps: tuple[Step, ...]
     # Experiments left out at this scale, with the reason, e.g. {"figure4": "needs CIFAR-10"}.
     skipped: dict[str, str] = field(default_factory=dict)
+
+    def expected_seconds(self) -> float | None:
+        """The plan's expected time, where every step has one."""
+        times = [step.expected_s for step in self.steps]
+        return None if any(t is None for t in times) else float(sum(times))
 
 
 def _listed(values) -> str:
@@ -134,6 +146,47 @@ SETTINGS = {
         # estimators' speed, not measured: each probe_sweep also re-tests its runs, a batch-norm dry run apiece).
         estimators=["estimator_epochs=3"], probe_fig5_betas=[0.05, 0.2, 0.5],
     ),
+    # The largest real data these machines hold (issue 19), sized to about 3.5 hours on 2 AVX2 cores
+    # (MEDIUM_EXPECTED_MINUTES). CIFAR-10's figures on Fashion-MNIST where CIFAR-10 is absent, 20,000 training
+    # images and all 10,000 test images; figure 4 on Occluded Fashion-MNIST; every comparison of figures 3a, 3b,
+    # 4 and 5 over 3 seeds (Cluttered MNIST's over 2).
+    "medium": dict(
+        # All 10,000 embedded digits (8,000 to train, 2,000 to test), 40 epochs instead of small's 30.
+        mnist=["dataset=sample", "epochs=40", "lr_drops=[15,35]"],
+        fig3a=["widths=[32,128,512]", "seeds=[0,1,2]"],
+        fig3a_lr=["width=32", "validation=1000", "learning_rates=[0.07,0.02,0.01]", "seeds=[0,1,2]"],
+        # Patience 10 and up to 100 epochs: at small's 5 and 50 the log-normal latent stopped at its limit.
+        vae=["dataset=sample", "validation=1000", "patience=10", "epochs=100", "lr_drops=[80]",
+             "learning_rate=0.003", "test_samples=10"],
+        ks=[1],
+        cifar_sample=["dataset=sample", "sample_test=4000", "num_train=5000", "epochs=10", "lr_drops=[4,6,8]",
+                      "beta=0.3"],
+        # β = the paper's 3.0 × 20,000/50,000: the KL weighs on each image as in the paper (β/N·ΣKL).
+        cifar_fashion=["dataset=fashion", "num_train=20000", "epochs=8", "lr_drops=[3,5,6]", "beta=1.2"],
+        cifar_real=["num_train=20000", "epochs=8", "lr_drops=[3,5,6]", "beta=1.2"],
+        cifar_note="β is the paper's × 20,000/50,000: the KL enters the loss as β/N·ΣKL, so on 0.4 of the "
+                   "training images 0.4 of β gives it the paper's weight per image",
+        # A tenth of the filters (an epoch of 20,000 images at 25 % would take 2.5 times as long); figure 5's β
+        # stand for the paper's 0.25, 1, 3 and 5.
+        fig5_filters=0.1, fig5_betas=[0.1, 0.4, 1.2, 2.0], fig5_seeds=[0, 1, 2],
+        fig3b_filters=[0.025, 0.05, 0.1], fig3b_methods=["information", "binary"], fig3b_seeds=[0, 1, 2],
+        fig1_filters=0.1,
+        cluttered=["digits=sample", "epochs=10", "lr_drops=[4,6,8]", "learning_rate=0.05",
+                   "filter_percentage=0.125"],
+        cluttered_betas=[0.01, 0.05, 0.2], cluttered_seeds=[0, 1],
+        cluttered_note="On 8,000 training canvases instead of 50,000, a β here weighs on each image as 6.25 β "
+                       "would in the paper (the KL enters the loss as β/N·ΣKL): these β stand for the paper's "
+                       "0.06, 0.3 and 1.25. The learning rate is 0.05, not the paper's 0.01, so that 10 epochs "
+                       "learn",
+        occluded=["num_train=20000", "epochs=8", "lr_drops=[3,5,6]", "probe_epochs=5", "filter_percentage=0.1",
+                  "betas=[0.04,0.4,4.0]"],
+        # Occluded Fashion-MNIST where CIFAR-10 is absent, occluded by the embedded digits; β = the paper's
+        # 0.1, 1 and 10 × 20,000/50,000.
+        occluded_fashion=["dataset=fashion", "digits=sample", "num_train=20000", "epochs=8", "lr_drops=[3,5,6]",
+                          "probe_epochs=5", "filter_percentage=0.1", "betas=[0.04,0.4,4.0]"],
+        occluded_seeds=[0, 1, 2],
+        estimators=["estimator_epochs=3"], probe_fig5_betas=[0.1, 1.2, 2.0],
+    ),
     "full": dict(
         mnist=[],
         fig3a=[],
@@ -152,6 +205,28 @@ SETTINGS = {
 }
 
 CIFAR_STAND_IN = "MNIST stand-in for CIFAR-10 (embedded digits padded to 32×32×3)"
+FASHION_STAND_IN = ("Fashion-MNIST stand-in for CIFAR-10 (real photographs of clothing padded to 32×32×3, "
+                    "standardised and ZCA-whitened as CIFAR-10 is)")
+OCCLUDED_FASHION_STAND_IN = ("Occluded Fashion-MNIST stand-in for Occluded CIFAR (Fashion-MNIST images occluded by "
+                             "the embedded MNIST digits by the paper's rule)")
+
+# The medium plan's steps, in minutes on 2 cores of the slower host (AVX2), as sized from measured times: the
+# small plan's step times on that host (2026-11-24: figure 5's All-CNN-32 at 25 % of the filters, 19.5 s an epoch
+# of 5,000 images; figures 3b/6 at 5-25 %, 7.5 s; figure 3a, 0.94 s a run-epoch of 8,000 digits; the VAE, 2.1 s an
+# epoch; Cluttered MNIST at 12.5 %, 40 s an epoch of 8,000 canvases) scaled by runs × epochs × images, and an
+# All-CNN-32 epoch of 20,000 Fashion images at 10 % measured at 10.7 s on the faster host (AVX-512), about 20 s on
+# the slower one. Each step's own time is printed by the plan and kept in the report.
+MEDIUM_EXPECTED_MINUTES = {
+    "figure3a": 23, "figure3a-lr": 1.5, "table1": 7, "table1-log-normal": 3.5, "vae-samples-gaussian": 0.2,
+    "vae-samples-information": 0.2,
+    "figure5": 35,  # 4 β × 3 seeds × 8 epochs of 20,000 images at 10 %, each tested on 10,000
+    "figure3b-6": 38,  # 3 shares × 2 methods × 3 seeds × 8 epochs (2.5-10 %)
+    "figure1-softplus": 0.3, "figure1-relu-train": 3, "figure1-relu": 0.3,
+    "figure4": 32,  # 3 β × 3 seeds, each with its nuisance probe (5 epochs)
+    "figure2-sweep": 40,  # 3 β × 2 seeds × 10 epochs of 8,000 canvases
+    "figure2-beta0.01": 0.3, "figure2-beta0.05": 0.3, "figure2-beta0.2": 0.3,
+    "probes-figure5": 9, "probes-figure4": 9, "probes-figure2": 5,
+}
 
 
 def cifar10_present(datasets_dir: str | os.PathLike = "datasets") -> bool:
@@ -179,8 +254,9 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     ]
     skipped = {}
     use_stand_in = not cifar10 and s["cifar_sample"] is not None
-    cifar = s["cifar_sample"] if use_stand_in else s["cifar_real"]
-    stand_in = CIFAR_STAND_IN if use_stand_in else ""
+    fashion = use_stand_in and "cifar_fashion" in s
+    cifar = s["cifar_fashion"] if fashion else s["cifar_sample"] if use_stand_in else s["cifar_real"]
+    stand_in = FASHION_STAND_IN if fashion else CIFAR_STAND_IN if use_stand_in else ""
 
     def cifar_step(name: str, command: str, *args: str, softplus: bool = False) -> Step:
         # Every All-CNN-32 step shares the scale's CIFAR settings, its data and what the report says of them.
@@ -188,39 +264,54 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
                     s.get("cifar_note", ""))
 
     fig1 = f"filter_percentage={s['fig1_filters']}"
+
+    def seeds(key: str) -> tuple[str, ...]:
+        # Only the sweeps take several seeds; at a scale without them every run is seed 0, the default.
+        return (f"seeds={_listed(s[key])}",) if key in s else ()
+
     steps += [
         cifar_step("figure5", "sweep", "sweep_over=beta", f"betas={_listed(s['fig5_betas'])}",
-                   f"filter_percentage={s['fig5_filters']}", softplus=True),
+                   f"filter_percentage={s['fig5_filters']}", *seeds("fig5_seeds"), softplus=True),
         cifar_step("figure3b-6", "sweep", "sweep_over=filter_percentage",
                    f"filter_percentages={_listed(s['fig3b_filters'])}", f"methods={_listed(s['fig3b_methods'])}",
-                   softplus=True),
+                   *seeds("fig3b_seeds"), softplus=True),
         cifar_step("figure1-softplus", "histograms", fig1, softplus=True),
         cifar_step("figure1-relu-train", "train", fig1),
         cifar_step("figure1-relu", "histograms", fig1),
     ]
-    if cifar10 or scale == "full":
-        steps.append(Step("figure4", "occluded.py", "sweep", tuple(s["occluded"])))
+    occluded = s["occluded"] if cifar10 or scale == "full" else s.get("occluded_fashion")
+    if occluded is not None:
+        steps.append(Step("figure4", "occluded.py", "sweep", (*occluded, *seeds("occluded_seeds")),
+                          "" if cifar10 or scale == "full" else OCCLUDED_FASHION_STAND_IN,
+                          "" if cifar10 or scale == "full" else s.get("cifar_note", "").replace(
+                              "the paper's", "the paper's (figure 4's 0.1, 1 and 10)", 1)))
     else:
         skipped["figure4"] = ("Occluded CIFAR needs CIFAR-10 itself (the digits occlude CIFAR images), which is not "
                               "on this machine; no stand-in would test the paper's claim")
     cluttered_note = s.get("cluttered_note", "")
     steps.append(Step("figure2-sweep", "cluttered.py", "sweep",
-                      (*s["cluttered"], f"betas={_listed(s['cluttered_betas'])}"), note=cluttered_note))
+                      (*s["cluttered"], f"betas={_listed(s['cluttered_betas'])}", *seeds("cluttered_seeds")),
+                      note=cluttered_note))
     # Every β's heatmaps on one colour scale per layer, so that the rows compare (the sweep trained them all).
     steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot",
                    (*s["cluttered"], f"beta={beta}", f"scale_betas={_listed(s['cluttered_betas'])}"),
                    note=cluttered_note) for beta in s["cluttered_betas"]]
-    steps += probe_steps(s, cifar_step, cifar10 or scale == "full", cluttered_note)
+    steps += probe_steps(s, cifar_step, occluded, cluttered_note, stand_in_occluded=not (cifar10 or scale == "full"))
+    if scale == "medium":
+        steps = [replace(step, expected_s=60.0 * MEDIUM_EXPECTED_MINUTES[step.name]) for step in steps]
     return Plan(scale, tuple(steps), skipped)
 
 
-def probe_steps(s: dict, cifar_step: Callable[..., Step], occluded: bool, cluttered_note: str) -> list[Step]:
-    """The independent estimates of issue 16 (probes, MINE, NDM) on the runs the steps before trained:
-    ``probe_sweep`` reuses every run by its name, so these steps train nothing new."""
+def probe_steps(s: dict, cifar_step: Callable[..., Step], occluded: Sequence[str] | None, cluttered_note: str,
+                stand_in_occluded: bool = False) -> list[Step]:
+    """The independent estimates of issue 16 (probes, MINE, NDM) on the runs the steps before trained (seed 0's):
+    ``probe_sweep`` reuses every run by its name, so these steps train nothing new. ``occluded``: figure 4's
+    settings, None where it is not run."""
     steps = [cifar_step("probes-figure5", "probe_sweep", f"betas={_listed(s['probe_fig5_betas'])}",
                         f"filter_percentage={s['fig5_filters']}", *s["estimators"], softplus=True)]
-    if occluded:
-        steps.append(Step("probes-figure4", "occluded.py", "probe_sweep", (*s["occluded"], *s["estimators"])))
+    if occluded is not None:
+        steps.append(Step("probes-figure4", "occluded.py", "probe_sweep", (*occluded, *s["estimators"]),
+                          OCCLUDED_FASHION_STAND_IN if stand_in_occluded else ""))
     steps.append(Step("probes-figure2", "cluttered.py", "probe_sweep",
                       (*s["cluttered"], f"betas={_listed(s.get('probe_cluttered_betas', s['cluttered_betas']))}",
                        *s["estimators"]),
@@ -243,9 +334,9 @@ def dependencies(plan: Plan) -> dict[str, tuple[str, ...]]:
             for index, step in enumerate(plan.steps)}
 
 
-def step_list(plan: Plan, options: Sequence[str] = ()) -> list[tuple[str, int, tuple[str, ...], str]]:
-    """(id, wave, the ids it needs, its shell command) for every step in dependency order, then the report, which
-    needs them all. A step's wave is 1 + the largest wave of the steps it needs: the steps of one wave can all run
+def step_list(plan: Plan, options: Sequence[str] = ()) -> list[tuple[str, int, tuple[str, ...], str, float | None]]:
+    """(id, wave, the ids it needs, its shell command, its expected seconds or None) for every step in dependency
+    order, then the report, which needs them all. A step's wave is 1 + the largest wave of the steps it needs: the steps of one wave can all run
     at once once the waves before it are done. ``options`` are ``reproduce.py``'s own (``--work DIR`` ...),
     passed on to each command."""
     needs = dependencies(plan)
@@ -254,9 +345,10 @@ def step_list(plan: Plan, options: Sequence[str] = ()) -> list[tuple[str, int, t
     rows = []
     for step in plan.steps:
         waves[step.name] = 1 + max((waves[name] for name in needs[step.name]), default=0)
-        rows.append((step.name, waves[step.name], needs[step.name], shlex.join([*base, "--step", step.name])))
+        rows.append((step.name, waves[step.name], needs[step.name], shlex.join([*base, "--step", step.name]),
+                     step.expected_s))
     rows.append(("report", 1 + max(waves.values(), default=0), tuple(step.name for step in plan.steps),
-                 shlex.join([*base, "--report-only"])))
+                 shlex.join([*base, "--report-only"]), None))
     return rows
 
 
@@ -275,17 +367,21 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
     is skipped. A failed step is recorded and the others still run. Returns the ledger."""
     work = Path(work_dir).resolve()
     (work / "logs").mkdir(parents=True, exist_ok=True)
+    # Inside the project the steps are given their folder relative to it, so that the ledger of a committed work
+    # folder (the medium plan's) reads the same in every clone.
+    plots_dir = work.relative_to(ROOT) if work.is_relative_to(ROOT) else work
     ledger_path = work / "steps.json"
     ledger = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for number, step in enumerate(plan.steps, 1):
-        argv = step.argv(work, extra_args)
+        argv = step.argv(plots_dir, extra_args)
         done = ledger.get(step.name, {})
         prefix = f"[{number}/{len(plan.steps)}] {step.name}:"
-        if done.get("status") == "done" and done.get("argv") == argv:
+        if done.get("status") == "done" and _same_command(done.get("argv", []), argv):
             echo(f"{prefix} done earlier ({_format_seconds(done['seconds'])}), reused")
             continue
-        echo(f"{prefix} ./{' '.join(argv)}")
+        expected = "" if step.expected_s is None else f" (expected about {_format_seconds(step.expected_s)})"
+        echo(f"{prefix} ./{' '.join(argv)}{expected}")
         log = work / "logs" / f"{step.name}.log"
         start = time.perf_counter()
         with open(log, "w") as handle:
@@ -303,6 +399,19 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
             echo(f"{prefix} FAILED (exit {status}) after {_format_seconds(seconds)}; its last lines:\n"
                  + "".join(log.read_text().splitlines(keepends=True)[-5:]))
     return ledger
+
+
+def _same_command(done: Sequence[str], argv: Sequence[str]) -> bool:
+    """Whether a ledger's command is ``argv``, wherever its work folder was (plots_dir only says where)."""
+    def kept(items: Sequence[str]) -> list[str]:
+        return [item for item in items if not item.startswith("plots_dir=")]
+    return kept(done) == kept(argv)
+
+
+def default_work_dir(scale: str) -> str:
+    """Where a scale's steps draw and log: results/medium for the medium plan, whose step results are committed so
+    that it can be carried over several sittings; plots/reproduce-<scale> (not committed) for the others."""
+    return "results/medium" if scale == "medium" else f"plots/reproduce-{scale}"
 
 
 def _record(ledger_path: Path, name: str, entry: dict) -> dict:
