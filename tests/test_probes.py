@@ -85,5 +85,8 @@ def test_the_report_section_reads_the_probe_sweeps_and_checks_kl_against_mine(tm
     assert "### All-CNN-32, Softplus" in text and "### Occluded CIFAR" in text
     # β = 3.0 has a MINE bound (9.0) above the KL (5.0): that is a failure, and is said to be one.
     assert "fails at β = 3.0 (layer1)" in text
-    assert "I(z; nuisance) falls with β | MINE I(z; nuisance) vs β: ρ = -1.00 | yes" in text
-    assert outcome["claims"] >= 5 and outcome["holds"] == outcome["claims"] - 2  # the KL claim fails in both
+    # I(z; nuisance) falls from 1.2 to 0.3 nats with standard errors of 0.05: beyond its spread.
+    assert "I(z; nuisance) falls with β (± its standard error) | MINE I(z; nuisance) vs β: ρ = -1.00" in text
+    assert "| **holds** |" in next(line for line in text.splitlines() if "I(z; nuisance) falls" in line)
+    # The KL claim fails in both; the one-seed linear probe trend is inconclusive; the rest hold.
+    assert outcome["fails"] == 2 and outcome["inconclusive"] == 1 and outcome["holds"] >= 3

@@ -615,8 +615,10 @@ def independent_estimates(report: Report) -> dict:
                "N: noisy representation; D: deterministic. Each estimate is on held-out test images; ± is its "
                "standard error over evaluation batches.", "")
     total = dict.fromkeys(VERDICTS, 0)
+    occluded = "Occluded Fashion-MNIST" if "probes-figure4" in report.steps and \
+        "dataset=fashion" in report.steps["probes-figure4"].args else "Occluded CIFAR"
     for name, title, related_step in (("probes-figure5", "All-CNN-32, Softplus (figure 5's runs)", "figure5"),
-                                      ("probes-figure4", "the occluded images (figure 4's runs)", "figure4"),
+                                      ("probes-figure4", f"{occluded} (figure 4's runs)", "figure4"),
                                       ("probes-figure2", "Cluttered MNIST (figures 2 and 7's runs)", "figure2-sweep")):
         if name not in report.steps:
             continue
