@@ -553,16 +553,14 @@ def figure4(report: Report) -> dict:
     verdict, text = trend(betas, [by_beta["nuisance_error"].get((b,)) for b in betas], +1)
     claims = [("the nuisance error grows with β (the representation becomes invariant to the digit)",
                f"nuisance error vs β: {text}", verdict)]
-    if len(betas) >= 2:
-        # Per seed, how much each error rose from the smallest β to the largest.
-        rises = {key: {seed: last - first for seed, first in _per_seed(results, key, beta=betas[0]).items()
-                       if (last := _per_seed(results, key, beta=betas[-1]).get(seed)) is not None}
-                 for key in ("nuisance_error", "main_error_D")}
-        extra = _paired(rises["nuisance_error"], rises["main_error_D"])
-        claims.append(("… while the main task suffers less: from the smallest β to the largest the nuisance error "
-                       "rises more than the main task's (D)",
-                       f"rise of the nuisance error − rise of the main error: {extra if extra else 'n/a'} points",
-                       sign(extra, +1)))
+    # The paper: larger β also "improves the performance on the main task by preventing overfitting".
+    verdict, text = trend(betas, [by_beta["main_error_D"].get((b,)) for b in betas], -1)
+    claims.append(("larger β improves the main task by preventing overfitting: the main error (D) falls with β",
+                   f"main error (D) vs β: {text}", verdict))
+    lowest = min((m.mean for m in by_beta["nuisance_error"].values() if m is not None), default=None)
+    if lowest is not None:
+        report.add(f"For scale: a classifier that ignores the digit errs on 90 % of the images (10 digits); the nuisance "
+                   f"error is at least {lowest:.1f} % at every β here.", "")
     return _claims(report, claims)
 
 
@@ -725,7 +723,9 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     claims_path = out / f"claims-{plan.scale}.json"
     claims_path.write_text(json.dumps(body.verdicts, indent=1, ensure_ascii=False) + "\n")
     total = sum(report.ledger[step.name]["seconds"] for step in plan.steps if step.name in report.ledger)
-    stand_ins = sorted({step.stand_in for step in plan.steps if step.stand_in})
+    # Each stand-in data set, with what ran on it: CIFAR-10's figures (cifar.py) or figure 4 (occluded.py).
+    stand_ins = {step.stand_in: "figure 4 (Occluded CIFAR)" if step.script == "occluded.py" else
+                 "the All-CNN-32 experiments (figures 1, 3b, 5, 6)" for step in plan.steps if step.stand_in}
     report.add(f"# Reproduction report: the {plan.scale} scale", "",
                f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {machine()}. "
                f"The steps took {_duration(total)} in all (each step's own time is given in its section; a step "
@@ -740,9 +740,9 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
                    "commands show; numbers are not expected to match the paper's, only its trends, and a claim "
                    "that fails here is not refuted at full scale. `./reproduce.py --scale full` runs the paper's "
                    "protocol.", "")
-    for stand_in in stand_ins:
-        report.add(f"**Stand-in data.** CIFAR-10 is not on this machine, so the All-CNN-32 experiments (figures 1, "
-                   f"3b, 5, 6) ran on the {stand_in}; their numbers are not CIFAR-10's.", "")
+    for stand_in, experiments in sorted(stand_ins.items()):
+        report.add(f"**Stand-in data.** CIFAR-10 is not on this machine, so {experiments} ran on the {stand_in}; "
+                   "their numbers are not CIFAR-10's.", "")
     report.add(f"**Verdicts.** {RULE}", "")
     _verdicts_across_scales(report, out, plan.scale, body.verdicts)
     report.add("Per section, at this scale:", "")
