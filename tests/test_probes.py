@@ -90,3 +90,33 @@ def test_the_report_section_reads_the_probe_sweeps_and_checks_kl_against_mine(tm
     assert "| **holds** |" in next(line for line in text.splitlines() if "I(z; nuisance) falls" in line)
     # The KL claim fails in both; the one-seed linear probe trend is inconclusive; the rest hold.
     assert outcome["fails"] == 2 and outcome["inconclusive"] == 1 and outcome["holds"] >= 3
+
+
+def test_failed_mine_bounds_are_left_out_of_the_kl_check_and_the_nuisance_trend(tmp_path):
+    from infodropout.paper.report import Report, independent_estimates
+    from infodropout.paper.reproduce import make_plan
+
+    work = tmp_path / "work"
+    folder = work / "probes-figure4" / "sweep"
+    folder.mkdir(parents=True)
+    results = []
+    for beta, mine in ((0.5, float("nan")), (1.0, -36.4), (3.0, -2.0)):  # a critic that diverged, or found nothing
+        result = {"beta": beta, "ndm": 1.0 / beta, "ndm_stderr": 0.01, "N.mi_task": 1.0, "N.mi_task_stderr": 0.02,
+                  "layer1.kl": 5.0, "layer1.mine_x_z": mine, "layer1.mine_x_z_stderr": 0.1}
+        for mode in "ND":
+            result.update({f"{mode}.linear_task_error": 20.0, f"{mode}.mlp_task_error": 15.0,
+                           f"{mode}.linear_nuisance_error": 50.0, f"{mode}.mlp_nuisance_error": 50.0,
+                           f"{mode}.mi_nuisance": mine, f"{mode}.mi_nuisance_stderr": 0.05})
+        results.append(result)
+    (folder / "results.json").write_text(json.dumps(results))
+    (work / "steps.json").write_text(json.dumps(
+        {"probes-figure4": {"argv": ["x.py"], "status": "done", "seconds": 1.0, "finished": "now"}}))
+    report = Report(make_plan("tiny", cifar10=True), work, tmp_path / "out")
+    independent_estimates(report)
+    text = "\n".join(report.lines)
+    kl = next(line for line in text.splitlines() if line.startswith("| each layer's KL"))
+    assert "no informative MINE bound; 3 of 3 MINE bounds are not above 0" in kl and kl.endswith("| n/a |")
+    nuisance = next(line for line in text.splitlines() if "I(z; nuisance) falls" in line)
+    assert "the estimator failed there" in nuisance and nuisance.endswith("| n/a |")
+    # Claims that cannot be checked are not counted.
+    assert all(entry["claim"] != kl.split(" | ")[0].strip("| ") for entry in report.verdicts)

@@ -180,6 +180,11 @@ def _paired(a: dict[int, float], b: dict[int, float]) -> Measured | None:
     return over_seeds(a[seed] - b[seed] for seed in sorted(set(a) & set(b)))
 
 
+def _informative(bound: float | None) -> bool:
+    """Whether a mutual-information lower bound says anything: a number above 0."""
+    return bound is not None and bool(np.isfinite(bound)) and bound > 0
+
+
 def _claims(report: Report, claims: Sequence[tuple[str, str, str | None]]) -> dict:
     """Tabulate each claim with what we measured and its verdict (holds / fails / inconclusive; None: not
     checkable on these numbers), record them for claims-<scale>.json, and return the tally."""
@@ -656,21 +661,29 @@ def independent_estimates(report: Report) -> dict:
         report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}")
         betas = [r["beta"] for r in results]
         claims = []
-        pairs = [(r["beta"], layer, r[f"{layer}.kl"], r[f"{layer}.mine_x_z"], r[f"{layer}.mine_x_z_stderr"])
-                 for r in results for layer in layers]
+        every_pair = [(r["beta"], layer, r[f"{layer}.kl"], r[f"{layer}.mine_x_z"], r[f"{layer}.mine_x_z_stderr"])
+                      for r in results for layer in layers]
+        # A MINE bound that is not a number, or not above 0, says nothing of I(x; z) (which is ≥ 0): its critic
+        # failed to train or found no dependence. Only the informative bounds test the KL.
+        pairs = [pair for pair in every_pair if _informative(pair[3])]
+        failed = len(every_pair) - len(pairs)
+        failed_text = (f"; {failed} of {len(every_pair)} MINE bounds are not above 0 or not a number (the estimator "
+                       "failed there) and are left out") if failed else ""
         below = [(b, layer) for b, layer, kl, mine, stderr in pairs if mine - stderr > kl]
-        # How much room the inequality leaves: the smallest KL − MINE, and the smallest KL / MINE where MINE > 0.
-        margin = min(kl - mine for _, _, kl, mine, _ in pairs)
-        ratios = [kl / mine for _, _, kl, mine, _ in pairs if mine > 0]
-        room = f"; least margin KL − MINE {margin:.1f} nats" + (
-            f", least ratio KL / MINE {min(ratios):.0f}" + (": the bound holds trivially (the KL is orders of "
-                                                             "magnitude above what MINE finds)" if min(ratios) > 10 else "")
-            if ratios else "")
-        claims.append(("each layer's KL is at least the information it lets through (KL ≥ the MINE lower bound, "
-                       "within one standard error)",
-                       f"{len(pairs) - len(below)} of {len(pairs)} (β, layer) pairs"
-                       + (": fails at " + ", ".join(f"β = {b} ({layer})" for b, layer in below) if below else room),
-                       from_bool(not below)))
+        if pairs:
+            # How much room the inequality leaves: the smallest KL − MINE and KL / MINE.
+            margin = min(kl - mine for _, _, kl, mine, _ in pairs)
+            ratio = min(kl / mine for _, _, kl, mine, _ in pairs)
+            room = f"; least margin KL − MINE {margin:.1f} nats, least ratio KL / MINE {ratio:.0f}" + (
+                ": the bound holds trivially (the KL is orders of magnitude above what MINE finds)" if ratio > 10 else "")
+            claims.append(("each layer's KL is at least the information it lets through (KL ≥ the MINE lower bound, "
+                           "within one standard error)",
+                           f"{len(pairs) - len(below)} of {len(pairs)} (β, layer) pairs"
+                           + (": fails at " + ", ".join(f"β = {b} ({layer})" for b, layer in below) if below else room)
+                           + failed_text, from_bool(not below)))
+        else:
+            claims.append(("each layer's KL is at least the information it lets through (KL ≥ the MINE lower bound)",
+                           f"no informative MINE bound{failed_text}", None))
         ndm = [estimate(r["ndm"], r["ndm_stderr"]) for r in results]
         ndm_verdict, ndm_text = trend(betas, ndm, -1)
         claims.append(("the units grow more independent with β: NDM falls with β (± its standard error)",
@@ -684,7 +697,11 @@ def independent_estimates(report: Report) -> dict:
                            f"NDM: {ndm_verdict}; total correlation ({related_step}'s runs): {tc_verdict}, {tc_text}",
                            agree.get((ndm_verdict, tc_verdict), INCONCLUSIVE)))
         if nuisance:
-            verdict, text = trend(betas, [estimate(r["N.mi_nuisance"], r["N.mi_nuisance_stderr"]) for r in results], -1)
+            bounds = [estimate(r["N.mi_nuisance"], r["N.mi_nuisance_stderr"]) for r in results]
+            if all(_informative(r["N.mi_nuisance"]) for r in results):
+                verdict, text = trend(betas, bounds, -1)
+            else:
+                verdict, text = None, "MINE bounds not above 0 at some β: the estimator failed there, no trend is read"
             claims.append(("the nuisance leaves the representation: I(z; nuisance) falls with β (± its standard "
                            "error)", f"MINE I(z; nuisance) vs β: {text}", verdict))
             verdict, text = trend(betas, [over_seeds([r["N.linear_nuisance_error"]]) for r in results], +1)
