@@ -306,7 +306,7 @@ def test_occluded_py_trains_and_probes_occluded_fashion(tmp_path, monkeypatch):
     assert "90 training and 60 test examples" in trained.stdout
     result = run("occluded.py", "nuisance", "with", *values, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    row = re.search(r"^\| 3.0 \| (\d+\.\d+) \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
+    row = re.search(r"^\| 3.0 \| 0 \| (\d+\.\d+) \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
     assert row and all(0 <= float(v) <= 100 for v in row.groups())
     names = sorted(p.name for p in (tmp_path / "models").glob("*.keras"))
     assert names and all(name.startswith("occluded.batch_size=30.dataset=fashion.digits=sample.") for name in names)

@@ -39,11 +39,13 @@ def test_occluded_train_then_nuisance_then_sweep(tmp_path):
     assert trained.returncode == 0, trained.stderr
     result = run("occluded.py", "nuisance", "with", *values, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    row = re.search(r"^\| 3.0 \| (\d+\.\d+) \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
+    row = re.search(r"^\| 3.0 \| 0 \| (\d+\.\d+) \| (\d+\.\d+) \| (\d+\.\d+) \|$", result.stdout, re.MULTILINE)
     assert row and all(0 <= float(v) <= 100 for v in row.groups())
-    swept = run("occluded.py", "sweep", "with", *values, "betas=[0.5,3.0]", cwd=tmp_path)
+    swept = run("occluded.py", "sweep", "with", *values, "betas=[0.5,3.0]", "seeds=[0,1]", cwd=tmp_path)
     assert swept.returncode == 0, swept.stderr
     folder = next((tmp_path / "plots").glob("occluded-sweep*"))
     results = json.loads((folder / "results.json").read_text())
-    assert [r["beta"] for r in results] == [0.5, 3.0]
+    # Every β once per seed, seed by seed; seed 0 at β = 3.0 is the run `train` made, reused by its name.
+    assert [(r["beta"], r["seed"]) for r in results] == [(0.5, 0), (3.0, 0), (0.5, 1), (3.0, 1)]
+    assert swept.stdout.count("has completed its 1 epochs") >= 1
     assert (folder / "figure4.png").exists() and (folder / "figure4.pdf").exists()
