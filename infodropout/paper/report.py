@@ -467,7 +467,7 @@ def figure3b_6(report: Report) -> dict:
     error = _grouped(results, "error", ("dropout", "filter_percentage"))
     report.add("Figure 3b, test error (%):", "")
     report.table(["share of the filters"] + methods,
-                 [[s] + [error.get((m, s)) or "n/a" for m in methods] for s in shares])
+                 [[f"{s:g}"] + [error.get((m, s)) or "n/a" for m in methods] for s in shares])
     report.figure("figure3b-6", "figure3b.png", "Figure 3b")
     information = [r for r in results if r["dropout"] == "information"]
     info_shares = sorted({r["filter_percentage"] for r in information})
@@ -477,7 +477,7 @@ def figure3b_6(report: Report) -> dict:
     report.add("Figure 6, information (KL, nats per image) through each dropout layer, in total and per unit:", "")
     report.table(["share of the filters"] + [f"{layer} total" for layer in layers]
                  + [f"{layer} per unit" for layer in layers],
-                 [[s] + [kl[layer, "total"].get((s,)) or "n/a" for layer in layers]
+                 [[f"{s:g}"] + [kl[layer, "total"].get((s,)) or "n/a" for layer in layers]
                   + [kl[layer, "per_unit"].get((s,)) or "n/a" for layer in layers] for s in info_shares])
     report.figure("figure3b-6", "figure6-total.png", "Figure 6a")
     report.figure("figure3b-6", "figure6-per_unit.png", "Figure 6b")
