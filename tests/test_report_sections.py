@@ -90,9 +90,10 @@ def test_table1_compares_the_log_normal_latent_says_when_each_run_stopped_and_dr
     assert "trains on 7,000 digits (1,000 more held out for validation)" in text and "had not even converged" in text
     # At the kept epoch, training bound (elbo + 5 − best/10 here) minus validation bound (elbo).
     assert "Gaussian +2.0 (k = 1), Information, log-uniform +0.0 (k = 1), Information, log-normal +0.9 (k = 1)" in text
-    figure = tmp_path / "out" / "figures" / "table1-learning-curve.png"
+    # The report draws into its own scale's figures folder (the tiny plan's: figures-tiny), never the small report's.
+    figure = tmp_path / "out" / "figures-tiny" / "table1-learning-curve.png"
     assert figure.exists() and figure.stat().st_size > 10_000 and figure in report.copied
-    assert "](figures/table1-learning-curve.png)" in text
+    assert "](figures-tiny/table1-learning-curve.png)" in text and not (tmp_path / "out" / "figures").exists()
     assert tally == {"holds": 0, "fails": 2, "inconclusive": 0}  # −2.7 nats between the latents; −5.5 from the paper
 
 
@@ -101,7 +102,7 @@ def test_table1_without_early_stopping_has_no_curve_or_stopping_table(tmp_path):
     report = report_with_steps(tmp_path, {"table1": [plain]})
     tally = table1(report)
     text = "\n".join(report.lines)
-    assert "best epoch" not in text and not (tmp_path / "out" / "figures" / "table1-learning-curve.png").exists()
+    assert "best epoch" not in text and not (tmp_path / "out" / "figures-tiny" / "table1-learning-curve.png").exists()
     assert "Gaussian -0.7 (k = 1)" in text and "held out" not in text and "Training bound minus" not in text
     assert tally == {"holds": 1, "fails": 0, "inconclusive": 0}
 
