@@ -24,7 +24,7 @@ from infodropout.paper.machine import cpu_description
 from infodropout.paper.reproduce import Plan
 from infodropout.paper.verdicts import (
     FAILS, HOLDS, INCONCLUSIVE, RULE, VERDICTS, Measured, compare, difference, dip, every, from_bool, lower, over_seeds,
-    estimate, rank_correlation, sign, tally, trend, with_error,
+    estimate, sign, tally, trend, with_error,
 )
 
 # Table I of the paper (SPEC §7): test lower bound in nats per image.
@@ -152,10 +152,6 @@ def _paper(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def _trend(rho: float | None) -> str:
-    return "n/a (fewer than 3 points)" if rho is None else f"ρ = {rho:+.2f}"
-
-
 def _mean_std(values: Sequence[float]) -> str:
     measured = over_seeds(values)
     return "n/a" if measured is None else str(measured)
@@ -243,10 +239,8 @@ def figure3a(report: Report) -> dict:
     seed_errors = {(m, w): _per_seed(results, "error", dropout=m, width=w) for m in methods for w in widths}
 
     def against(other: str, ws: list[int]) -> tuple[str, str]:
-        verdicts = [lower(measured["information", w], measured[other, w]) for w in ws]
-        text = "information − " + other + ": " + ", ".join(
-            f"{with_error(*_difference(measured['information', w], measured[other, w]))} at {w}" for w in ws)
-        return every(verdicts), text + f"; holds at {verdicts.count(HOLDS)} of {len(ws)} widths"
+        verdict, text, held = _each([(f"at {w}", measured["information", w], measured[other, w]) for w in ws], -1)
+        return verdict, f"information − {other}: {text}; holds at {held} of {len(ws)} widths"
 
     claims = []
     for other, claim in (("binary", "Information Dropout has a lower error than binary dropout"),
@@ -267,8 +261,13 @@ def figure3a(report: Report) -> dict:
     return _claims(report, claims)
 
 
-def _difference(a: Measured | None, b: Measured | None) -> tuple[float, float | None]:
-    return (float("nan"), None) if a is None or b is None else difference(a, b)
+def _each(pairs: Sequence[tuple[str, Measured | None, Measured | None]], direction: int) -> tuple[str, str, int]:
+    """Several comparisons "a − b has the sign of ``direction``", one per (where, a, b): the verdict on them all
+    (:func:`every`), the differences with their spreads as text ("+1.20 (spread 0.40) at 32, ..."), and how
+    many hold."""
+    verdicts = [compare(a, b, direction) for _, a, b in pairs]
+    text = ", ".join(f"{with_error(*difference(a, b)) if a and b else 'n/a'} {where}" for where, a, b in pairs)
+    return every(verdicts), text, verdicts.count(HOLDS)
 
 
 PAPER_FC_RATE = 0.07  # the paper's learning rate for the fully connected network (SPEC §5), figure 3a's
@@ -482,27 +481,26 @@ def figure3b_6(report: Report) -> dict:
     report.figure("figure3b-6", "figure6-per_unit.png", "Figure 6b")
     claims = []
     if "binary" in methods:
-        verdicts = [lower(error.get(("information", s)), error.get(("binary", s))) for s in shares]
+        verdict, text, _ = _each([(f"(share {s})", error.get(("information", s)), error.get(("binary", s)))
+                                  for s in shares], -1)
         claims.append(("3b: Information Dropout has a lower error than binary dropout",
-                       "information − binary: " + ", ".join(
-                           f"{with_error(*_difference(error.get(('information', s)), error.get(('binary', s))))} "
-                           f"(share {s})" for s in shares), every(verdicts)))
+                       f"information − binary: {text}", verdict))
     if len(layers) >= 2:
         first, last = layers[0], layers[-1]
-        verdicts = [compare(kl[last, "total"].get((s,)), kl[first, "total"].get((s,)), -1) for s in info_shares]
-        claims.append(("6a: the second layer transmits less information in total than the first",
-                       f"{last} − {first} (total KL): " + ", ".join(
-                           f"{with_error(*_difference(kl[last, 'total'].get((s,)), kl[first, 'total'].get((s,))))} "
-                           f"(share {s})" for s in info_shares), every(verdicts)))
+        def layers_compared(measure: str, direction: int) -> tuple[str, str]:
+            verdict, text, _ = _each([(f"(share {s})", kl[last, measure].get((s,)), kl[first, measure].get((s,)))
+                                      for s in info_shares], direction)
+            return verdict, f"{last} − {first} ({'total KL' if measure == 'total' else 'KL per unit'}): {text}"
+
+        verdict, text = layers_compared("total", -1)
+        claims.append(("6a: the second layer transmits less information in total than the first", text, verdict))
         for layer in (first, last):
             verdict, text = trend(info_shares, [kl[layer, "per_unit"].get((s,)) for s in info_shares], -1)
             claims.append((f"6b: fewer filters, more information per unit ({layer})",
                            f"information per unit vs share: {text}", verdict))
-        verdicts = [compare(kl[last, "per_unit"].get((s,)), kl[first, "per_unit"].get((s,)), +1) for s in info_shares]
-        claims.append(("6b: units of the top dropout layer carry more information than the bottom layer's",
-                       f"{last} − {first} (KL per unit): " + ", ".join(
-                           f"{with_error(*_difference(kl[last, 'per_unit'].get((s,)), kl[first, 'per_unit'].get((s,))))}"
-                           f" (share {s})" for s in info_shares), every(verdicts)))
+        verdict, text = layers_compared("per_unit", +1)
+        claims.append(("6b: units of the top dropout layer carry more information than the bottom layer's", text,
+                       verdict))
     return _claims(report, claims)
 
 
@@ -532,11 +530,15 @@ def figure5(report: Report) -> dict:
     return _claims(report, claims)
 
 
-def figure4(report: Report) -> dict:
+def _occluded(report: Report) -> str:
+    """The data set of figure 4's steps: Occluded Fashion-MNIST where they run on it, else Occluded CIFAR."""
     step = report.steps.get("figure4")
-    fashion = step is not None and "dataset=fashion" in step.args
-    report.add(f"## Figure 4: Occluded {'Fashion-MNIST' if fashion else 'CIFAR'}, main task and nuisance error vs β",
-               "")
+    return "Occluded Fashion-MNIST" if step is not None and "dataset=fashion" in step.args else "Occluded CIFAR"
+
+
+def figure4(report: Report) -> dict:
+    fashion = _occluded(report) == "Occluded Fashion-MNIST"
+    report.add(f"## Figure 4: {_occluded(report)}, main task and nuisance error vs β", "")
     if "figure4" in report.plan.skipped:
         report.add(f"Not run at this scale: {report.plan.skipped['figure4']}.", "")
         return {}
@@ -583,7 +585,7 @@ def figure2(report: Report) -> dict:
     peak = {layer: _grouped(results, f"{layer}.max_inside", ("beta",)) for layer in layers}
 
     def share(value: Measured | None) -> str:
-        return "n/a" if value is None else f"{value.mean:.3f}" + ("" if value.std is None else f" ± {value.std:.3f}")
+        return "n/a" if value is None else value.text(digits=3)
 
     report.add("Test error, and per dropout layer the share of the KL mass inside the digit's box / the share of "
                "test images whose map peaks inside it:", "")
@@ -617,8 +619,7 @@ def independent_estimates(report: Report) -> dict:
                "N: noisy representation; D: deterministic. Each estimate is on held-out test images; ± is its "
                "standard error over evaluation batches.", "")
     total = dict.fromkeys(VERDICTS, 0)
-    occluded = "Occluded Fashion-MNIST" if "probes-figure4" in report.steps and \
-        "dataset=fashion" in report.steps["probes-figure4"].args else "Occluded CIFAR"
+    occluded = _occluded(report)
     for name, title, related_step in (("probes-figure5", "All-CNN-32, Softplus (figure 5's runs)", "figure5"),
                                       ("probes-figure4", f"{occluded} (figure 4's runs)", "figure4"),
                                       ("probes-figure2", "Cluttered MNIST (figures 2 and 7's runs)", "figure2-sweep")):

@@ -58,8 +58,12 @@ class Measured:
             return self.error
         return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else None
 
+    def text(self, digits: int = 2) -> str:
+        """``mean ± spread`` (the mean alone where there is no spread) with ``digits`` decimals."""
+        return f"{self.mean:.{digits}f}" + ("" if self.std is None else f" ± {self.std:.{digits}f}")
+
     def __str__(self) -> str:
-        return f"{self.mean:.2f}" + ("" if self.std is None else f" ± {self.std:.2f}")
+        return self.text()
 
 
 def over_seeds(values: Iterable[float | None]) -> Measured | None:
