@@ -10,12 +10,11 @@ results into ``REPORT.md``.
 The scales: ``full`` is the paper's protocol (SPEC §5) on the full data sets; ``medium`` tests every claim
 on the largest real data these machines hold, in about 2 hours on 2 AVX-512 cores (about 6 on AVX2):
 Fashion-MNIST (20,000 training and all 10,000 test images, in CIFAR-10's geometry and preprocessing) for
-CIFAR-10's figures and
-Occluded Fashion-MNIST for figure 4, where CIFAR-10 is absent, 3 seeds for every comparison, and its step
-results under ``results/medium/`` (committed, so that a plan carried over several sittings loses only the
-step that was running); ``small`` fits in about an hour, on the embedded MNIST sample, with CIFAR-10's
-experiments on the MNIST stand-in (``cifar.py with dataset=sample``) where CIFAR-10 is absent; ``tiny`` is a
-few minutes, for testing the pipeline only.
+CIFAR-10's figures and Occluded Fashion-MNIST for figure 4, where CIFAR-10 is absent, 3 seeds for every
+comparison, and its step results under ``results/medium/`` (committed, so that a plan carried over several
+sittings loses only the step that was running); ``small`` fits in about an hour, on the embedded MNIST
+sample, with CIFAR-10's experiments on the MNIST stand-in (``cifar.py with dataset=sample``) where CIFAR-10
+is absent; ``tiny`` is a few minutes, for testing the pipeline only.
 """
 
 from __future__ import annotations
@@ -148,9 +147,9 @@ SETTINGS = {
         estimators=["estimator_epochs=3"], probe_fig5_betas=[0.05, 0.2, 0.5],
     ),
     # The largest real data these machines hold (issue 19): 2 h 13 min measured on 2 AVX-512 cores, about 6 h
-    # expected on 2 AVX2 cores (MEDIUM_EXPECTED_MINUTES). CIFAR-10's figures on Fashion-MNIST where CIFAR-10 is absent, 20,000 training
-    # images and all 10,000 test images; figure 4 on Occluded Fashion-MNIST; every comparison of figures 3a, 3b,
-    # 4 and 5 over 3 seeds (Cluttered MNIST's over 2).
+    # expected on 2 AVX2 cores (MEDIUM_EXPECTED_MINUTES). CIFAR-10's figures on Fashion-MNIST where CIFAR-10 is
+    # absent, 20,000 training images and all 10,000 test images; figure 4 on Occluded Fashion-MNIST; every
+    # comparison of figures 3a, 3b, 4 and 5 over 3 seeds (Cluttered MNIST's over 2).
     "medium": dict(
         # All 10,000 embedded digits (8,000 to train, 2,000 to test), 40 epochs instead of small's 30.
         mnist=["dataset=sample", "epochs=40", "lr_drops=[15,35]"],
@@ -186,6 +185,8 @@ SETTINGS = {
         occluded_fashion=["dataset=fashion", "digits=sample", "num_train=20000", "epochs=8", "lr_drops=[3,5,6]",
                           "probe_epochs=5", "filter_percentage=0.1", "betas=[0.04,0.4,4.0]"],
         occluded_seeds=[0, 1, 2],
+        occluded_note="β is the paper's (figure 4's 0.1, 1 and 10) × 20,000/50,000: the KL enters the loss as "
+                      "β/N·ΣKL, so on 0.4 of the training images 0.4 of β gives it the paper's weight per image",
         estimators=["estimator_epochs=3"], probe_fig5_betas=[0.1, 1.2, 2.0],
     ),
     "full": dict(
@@ -277,12 +278,13 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
         cifar_step("figure1-relu-train", "train", fig1),
         cifar_step("figure1-relu", "histograms", fig1),
     ]
-    occluded = s["occluded"] if cifar10 or scale == "full" else s.get("occluded_fashion")
+    # Figure 4 on Occluded CIFAR itself, or on Occluded Fashion-MNIST at a scale that has it.
+    occluded_cifar = cifar10 or scale == "full"
+    occluded = s["occluded"] if occluded_cifar else s.get("occluded_fashion")
+    occluded_stand_in = "" if occluded_cifar else OCCLUDED_FASHION_STAND_IN
     if occluded is not None:
         steps.append(Step("figure4", "occluded.py", "sweep", (*occluded, *seeds("occluded_seeds")),
-                          "" if cifar10 or scale == "full" else OCCLUDED_FASHION_STAND_IN,
-                          "" if cifar10 or scale == "full" else s.get("cifar_note", "").replace(
-                              "the paper's", "the paper's (figure 4's 0.1, 1 and 10)", 1)))
+                          occluded_stand_in, "" if occluded_cifar else s.get("occluded_note", "")))
     else:
         skipped["figure4"] = ("Occluded CIFAR needs CIFAR-10 itself (the digits occlude CIFAR images), which is not "
                               "on this machine; no stand-in would test the paper's claim")
@@ -294,22 +296,22 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot",
                    (*s["cluttered"], f"beta={beta}", f"scale_betas={_listed(s['cluttered_betas'])}"),
                    note=cluttered_note) for beta in s["cluttered_betas"]]
-    steps += probe_steps(s, cifar_step, occluded, cluttered_note, stand_in_occluded=not (cifar10 or scale == "full"))
+    steps += probe_steps(s, cifar_step, occluded, occluded_stand_in, cluttered_note)
     if scale == "medium":
         steps = [replace(step, expected_s=60.0 * MEDIUM_EXPECTED_MINUTES[step.name]) for step in steps]
     return Plan(scale, tuple(steps), skipped)
 
 
-def probe_steps(s: dict, cifar_step: Callable[..., Step], occluded: Sequence[str] | None, cluttered_note: str,
-                stand_in_occluded: bool = False) -> list[Step]:
+def probe_steps(s: dict, cifar_step: Callable[..., Step], occluded: Sequence[str] | None, occluded_stand_in: str,
+                cluttered_note: str) -> list[Step]:
     """The independent estimates of issue 16 (probes, MINE, NDM) on the runs the steps before trained (seed 0's):
     ``probe_sweep`` reuses every run by its name, so these steps train nothing new. ``occluded``: figure 4's
-    settings, None where it is not run."""
+    settings, None where it is not run, and its data's stand-in ("" for Occluded CIFAR itself)."""
     steps = [cifar_step("probes-figure5", "probe_sweep", f"betas={_listed(s['probe_fig5_betas'])}",
                         f"filter_percentage={s['fig5_filters']}", *s["estimators"], softplus=True)]
     if occluded is not None:
         steps.append(Step("probes-figure4", "occluded.py", "probe_sweep", (*occluded, *s["estimators"]),
-                          OCCLUDED_FASHION_STAND_IN if stand_in_occluded else ""))
+                          occluded_stand_in))
     steps.append(Step("probes-figure2", "cluttered.py", "probe_sweep",
                       (*s["cluttered"], f"betas={_listed(s.get('probe_cluttered_betas', s['cluttered_betas']))}",
                        *s["estimators"]),
@@ -334,8 +336,8 @@ def dependencies(plan: Plan) -> dict[str, tuple[str, ...]]:
 
 def step_list(plan: Plan, options: Sequence[str] = ()) -> list[tuple[str, int, tuple[str, ...], str, float | None]]:
     """(id, wave, the ids it needs, its shell command, its expected seconds or None) for every step in dependency
-    order, then the report, which needs them all. A step's wave is 1 + the largest wave of the steps it needs: the steps of one wave can all run
-    at once once the waves before it are done. ``options`` are ``reproduce.py``'s own (``--work DIR`` ...),
+    order, then the report, which needs them all. A step's wave is 1 + the largest wave of the steps it needs: the
+    steps of one wave can all run at once once the waves before it are done. ``options`` are ``reproduce.py``'s own (``--work DIR`` ...),
     passed on to each command."""
     needs = dependencies(plan)
     base = ["./reproduce.py", "--scale", plan.scale, *options]
