@@ -4,7 +4,7 @@ import math
 import pytest
 
 from infodropout.paper.verdicts import (
-    Measured, compare, difference, dip, estimate, every, from_bool, lower, over_seeds, rank_correlation, sign, tally,
+    Measured, compare, difference, dip, estimate, every, from_bool, lower, over_seeds, rank_correlation, tally,
     trend,
 )
 
@@ -33,9 +33,7 @@ def test_a_difference_counts_only_beyond_the_spread_of_the_two_means():
     assert compare(None, b, -1) == "inconclusive"
 
 
-def test_sign_every_and_from_bool():
-    assert sign(Measured((2.0, 3.0, 4.0)), +1) == "holds" and sign(Measured((2.0, 3.0, 4.0)), -1) == "fails"
-    assert sign(Measured((-1.0, 0.5, 2.0)), +1) == "inconclusive"
+def test_every_and_from_bool():
     assert every(["holds", "holds"]) == "holds"
     assert every(["holds", "inconclusive"]) == "inconclusive"
     assert every(["holds", "fails", "inconclusive"]) == "fails"

@@ -24,7 +24,7 @@ from infodropout.paper.machine import cpu_description
 from infodropout.paper.reproduce import Plan
 from infodropout.paper.verdicts import (
     FAILS, HOLDS, INCONCLUSIVE, RULE, VERDICTS, Measured, compare, difference, dip, every, from_bool, lower, over_seeds,
-    estimate, sign, tally, trend, with_error,
+    estimate, tally, trend, with_error,
 )
 
 # Table I of the paper (SPEC §7): test lower bound in nats per image.

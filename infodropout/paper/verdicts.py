@@ -103,13 +103,6 @@ def lower(a: Measured | None, b: Measured | None) -> str:
     return compare(a, b, -1)
 
 
-def sign(measured: Measured | None, direction: int) -> str:
-    """The verdict on "the quantity (a difference taken seed by seed) has the sign of ``direction``"."""
-    if measured is None or measured.std is None or abs(measured.mean) <= measured.std:
-        return INCONCLUSIVE
-    return HOLDS if measured.mean * direction > 0 else FAILS
-
-
 def every(verdicts: Sequence[str]) -> str:
     """All of several comparisons: holds where all hold, fails where any fails, else inconclusive."""
     if not verdicts:
