@@ -15,10 +15,14 @@ preprocessed as CIFAR-10 is, cached as datasets/fashion-cifar-{train,test}.npz; 
 ``cifar.dataset=fashion...`` and its numbers are Fashion-MNIST's, not CIFAR-10's.
 """
 
-from infodropout.paper.experiment import (
-    CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
-    checked_load, fail, integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name, word_list,
+# First: it checks the packages and quiets TensorFlow before anything else is imported.
+from infodropout.paper.experiment import make_experiment, run_experiment
+from infodropout.paper.commands import add_classifier_commands, all_cnn_32_network, checked_load, load_checkpoint
+from infodropout.paper.config_rules import (
+    CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, integer_at_least, one_of, word_list,
 )
+from infodropout.paper.errors import fail
+from infodropout.paper.run_names import run_name
 from infodropout.paper.probes import add_probe_commands
 
 DEFAULTS = dict(
@@ -162,7 +166,9 @@ def sweep(_config, _run):
     ``sweep_over=filter_percentage``: figures 3b and 6, the test error of each method of ``methods`` and
     the information through each dropout layer against each share of ``filter_percentages``. Runs are
     trained or reused; results.json and the figures go to plots/cifar-sweep<values>/."""
-    from infodropout.paper.experiment import run_sweep, train_and_test, with_seeds, word_list
+    from infodropout.paper.commands import train_and_test
+    from infodropout.paper.config_rules import word_list
+    from infodropout.paper.sweeps import run_sweep, with_seeds
     from infodropout.paper.plots import plot_error_by_method, plot_series
 
     if _config["sweep_over"] == "beta":

@@ -11,10 +11,14 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 ``-sample``, so that they never pass for the real data set); the authors' archive is read as it is.
 """
 
-from infodropout.paper.experiment import (
-    ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_defaults, all_cnn_network,
-    checked_load, fail, integer_at_least, load_checkpoint, make_experiment, one_of, run_experiment, run_name,
+# First: it checks the packages and quiets TensorFlow before anything else is imported.
+from infodropout.paper.experiment import make_experiment, run_experiment
+from infodropout.paper.commands import add_classifier_commands, all_cnn_network, checked_load, load_checkpoint
+from infodropout.paper.config_rules import (
+    ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, all_cnn_defaults, integer_at_least, one_of,
 )
+from infodropout.paper.errors import fail
+from infodropout.paper.run_names import run_name
 from infodropout.paper.probes import add_probe_commands
 
 DEFAULTS = dict(
@@ -78,7 +82,7 @@ def plot(_config, _run):
     and the localisation score of every dropout layer over the test set."""
     from pathlib import Path
 
-    from infodropout.paper.experiment import markdown_table
+    from infodropout.paper.commands import markdown_table
     from infodropout.paper.plots import plot_kl_heatmaps
 
     if _config["dropout"] != "information":
@@ -129,7 +133,8 @@ def plot(_config, _run):
 def sweep(_config, _run):
     """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
     localisation score against β into plots/cluttered-sweep<values>/ (results.json holds the numbers)."""
-    from infodropout.paper.experiment import run_sweep, train_and_test, with_seeds
+    from infodropout.paper.commands import train_and_test
+    from infodropout.paper.sweeps import run_sweep, with_seeds
     from infodropout.paper.plots import plot_series
 
     if _config["dropout"] != "information":

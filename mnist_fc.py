@@ -18,9 +18,11 @@ any layer's units dead, then trains it at that rate on the whole training set fo
 tests it, as ``compare`` does.
 """
 
-from infodropout.paper.experiment import (
-    COMMON_RULES, MNIST_RULES, Rule, add_classifier_commands, integer_at_least, load_mnist_data, make_experiment,
-    markdown_table, one_of, run_experiment, train_and_test, training_defaults, word_list,
+# First: it checks the packages and quiets TensorFlow before anything else is imported.
+from infodropout.paper.experiment import make_experiment, run_experiment
+from infodropout.paper.commands import add_classifier_commands, load_mnist_data, markdown_table, train_and_test
+from infodropout.paper.config_rules import (
+    COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
 )
 
 METHODS = ("information", "binary", "lognormal", "none")
@@ -90,7 +92,7 @@ def train_test_and_probe(config) -> dict:
     """Train and test one run; its test error, its validation error (with ``validation``) and its share of
     dead units per layer (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect)."""
     from infodropout.analysis import dead_unit_fractions
-    from infodropout.paper.experiment import fail
+    from infodropout.paper.errors import fail
     from infodropout.paper.training import evaluate_classifier
 
     try:
@@ -124,7 +126,7 @@ def sweep(_config, _run):
 def figure3a(_config, _run) -> None:
     import numpy as np
 
-    from infodropout.paper.experiment import run_sweep
+    from infodropout.paper.sweeps import run_sweep
     from infodropout.paper.plots import plot_error_by_method
 
     methods = word_list(_config["methods"])
@@ -162,7 +164,8 @@ def choose_lr(_config, _run):
     import numpy as np
 
     from infodropout.paper.checkpoint import atomic_write
-    from infodropout.paper.experiment import fail, run_sweep
+    from infodropout.paper.errors import fail
+    from infodropout.paper.sweeps import run_sweep
 
     if not _config["validation"]:
         fail("choose_lr chooses on held-out training images: set validation=N (e.g. validation=1000).")

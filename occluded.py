@@ -20,11 +20,15 @@ run to one). Its runs are named ``occluded.dataset=fashion...``.
     ./occluded.py sweep with dataset=fashion digits=sample betas=[0.1,1.0,10.0]
 """
 
-from infodropout.paper.experiment import (
-    CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, add_classifier_commands, all_cnn_32_network,
-    checked_load, checkpoint_path, fail, fit_options, integer_at_least, load_checkpoint, make_experiment,
-    markdown_table, one_of, run_experiment, run_name, seed_run, train_settings, training_failures,
+# First: it checks the packages and quiets TensorFlow before anything else is imported.
+from infodropout.paper.experiment import make_experiment, run_experiment
+from infodropout.paper.commands import (
+    add_classifier_commands, all_cnn_32_network, checked_load, fit_options, load_checkpoint, markdown_table,
+    seed_run, train_settings, training_failures,
 )
+from infodropout.paper.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, integer_at_least, one_of
+from infodropout.paper.errors import fail
+from infodropout.paper.run_names import checkpoint_path, run_name
 from infodropout.paper.probes import add_probe_commands
 
 DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
@@ -111,7 +115,8 @@ def nuisance(_config, _run):
 def sweep(_config, _run):
     """Figure 4: train (or reuse) a run and its nuisance probe for each β of ``betas``, then plot the
     main error (N and D) and the nuisance error against β into plots/occluded-sweep<values>/."""
-    from infodropout.paper.experiment import run_sweep, train_and_test, with_seeds
+    from infodropout.paper.commands import train_and_test
+    from infodropout.paper.sweeps import run_sweep, with_seeds
     from infodropout.paper.plots import plot_series
 
     if _config["dropout"] == "none":

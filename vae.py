@@ -15,11 +15,17 @@ from q(z|x) and averaged over ``test_samples`` draws (infodropout.vae.variationa
 for ``patience`` epochs (or at ``epochs``), and the checkpoint, hence the test bound, is the best epoch's.
 """
 
-from infodropout.paper.experiment import (
-    COMMON_RULES, MNIST_RULES, Rule, checked_load, checkpoint_path, fail, fit_options, integer_at_least,
-    load_checkpoint, load_mnist_data, make_experiment, markdown_table, one_of, run_experiment, run_name, seed_run,
-    train_settings, training_defaults, training_failures, word_list,
+# First: it checks the packages and quiets TensorFlow before anything else is imported.
+from infodropout.paper.experiment import make_experiment, run_experiment
+from infodropout.paper.commands import (
+    checked_load, fit_options, load_checkpoint, load_mnist_data, markdown_table, seed_run, train_settings,
+    training_failures,
 )
+from infodropout.paper.config_rules import (
+    COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
+)
+from infodropout.paper.errors import fail
+from infodropout.paper.run_names import checkpoint_path, run_name
 
 # Table I of the paper: test lower bound (nats) for k = 1, 2, 3.
 PAPER = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -100.0, 2: -99.1, 3: -99.1}}
@@ -144,7 +150,7 @@ def test(_config, _run):
 def table(_config, _run):
     """Table I: the test lower bound for each k of ``ks`` and each latent of ``latents``, beside the
     paper's; every run is trained or reused, and results.json goes to plots/vae-sweep<values>/."""
-    from infodropout.paper.experiment import run_sweep
+    from infodropout.paper.sweeps import run_sweep
 
     latents = word_list(_config["latents"])
     if "gaussian" in latents and _config["prior"] != DEFAULTS["prior"]:

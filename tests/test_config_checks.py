@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from infodropout.paper.experiment import (
-    CommandFailed, MAX_NAME_BYTES, check_config_keys, read_sweep_results, run_name, train_settings, validate,
-)
+from infodropout.paper.commands import train_settings
+from infodropout.paper.config_rules import validate
+from infodropout.paper.errors import CommandFailed
+from infodropout.paper.experiment import check_config_keys
+from infodropout.paper.run_names import MAX_NAME_BYTES, run_name
+from infodropout.paper.sweeps import read_sweep_results
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}

@@ -199,7 +199,7 @@ def test_an_unsafe_or_unknown_keras_file_is_refused_saying_why(tmp_path):
 def test_saved_is_printed_only_when_the_checkpoint_was_written(tmp_path, capsys):
     import mnist_fc
 
-    from infodropout.paper.experiment import train_and_test
+    from infodropout.paper.commands import train_and_test
 
     config = {**mnist_fc.DEFAULTS, "dataset": "sample", "num_train": 200, "num_test": 100, "epochs": 1, "width": 16,
               "verbose": 0, "lr_drops": [], "models_dir": str(tmp_path / "models")}

@@ -1,7 +1,7 @@
 """Sweeps over seeds: every point once per seed, results of a single-seed sweep reused as seed 0's."""
 import json
 
-from infodropout.paper.experiment import run_sweep, with_seeds
+from infodropout.paper.sweeps import run_sweep, with_seeds
 from infodropout.paper.plots import plot_series
 
 

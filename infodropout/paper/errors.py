@@ -1,5 +1,6 @@
-"""The error every data reader raises, the progress stream they write to, and the removal of the
-temporary files a killed writer left."""
+"""The errors of the harness: the one every data reader raises, with the progress stream the readers write
+to and the removal of the temporary files a killed writer left, and :func:`fail`, which ends a command with one
+line and an exit status."""
 
 from __future__ import annotations
 
@@ -69,3 +70,16 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return True  # another user's live process (or a pid we cannot check): keep its files
     return True
+
+
+class CommandFailed(SystemExit):
+    """Ends a command with a one-line message and an exit status (see :func:`run_experiment`)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(status)
+        self.message = message
+
+
+def fail(message: str, status: int = 2) -> None:
+    """End the command with one line on stderr, naming the cause and the fix, and exit ``status``."""
+    raise CommandFailed(message, status)

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from infodropout.paper.experiment import (
-    checked_load, fail, load_checkpoint, markdown_table, run_name, run_sweep, train_and_test,
-)
+from infodropout.paper.commands import checked_load, load_checkpoint, markdown_table, train_and_test
+from infodropout.paper.errors import fail
+from infodropout.paper.run_names import run_name
+from infodropout.paper.sweeps import run_sweep
 
 # Estimates are on at most this many test images (the estimators' budget: about a minute each on 2 cores).
 MAX_SAMPLES = 10_000
@@ -156,7 +157,7 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
     def probe(_config, _run):
         """Independent estimates on the run trained `with` the same values: linear and MLP probe errors,
         MINE bounds of I(z; task) (and nuisance), NDM, each layer's KL vs MINE; plots/<run name>/probes.json."""
-        from infodropout.paper.experiment import seed_run, train_settings
+        from infodropout.paper.commands import seed_run, train_settings
         from infodropout.paper.training import recalibrate_batch_norm
 
         check(_config)

@@ -1,0 +1,183 @@
+"""The table of valid config values and the checks that tie keys together, shared by every script.
+
+Plain Python: sacred hands the config to :func:`validate` before any command runs, and nothing here imports
+sacred or TensorFlow, so that a wrong value is answered at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table of valid config values."""
+
+    description: str
+    check: Callable[[object], bool]
+
+
+def _number(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _integer(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def word_list(value) -> list | None:
+    """A list of words from the config: a list, or the string sacred keeps for ``[a,b]`` typed
+    without quotes on the command line. None if it is neither."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        return [word.strip(" '\"") for word in value[1:-1].split(",") if word.strip(" '\"")]
+    return None
+
+
+def one_of(*choices) -> Rule:
+    return Rule("one of " + ", ".join(map(repr, choices)), lambda v: v in choices)
+
+
+def integer_at_least(low: int) -> Rule:
+    return Rule(f"an integer >= {low}", lambda v: _integer(v) and v >= low)
+
+
+def number_in(low: float, high: float, low_open: bool, high_open: bool) -> Rule:
+    text = f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    return Rule(text, lambda v: _number(v) and (v > low if low_open else v >= low)
+                and (v < high if high_open else v <= high))
+
+
+POSITIVE = number_in(0, float("inf"), True, True)
+NON_NEGATIVE = number_in(0, float("inf"), False, True)
+PROBABILITY = number_in(0, 1, True, False)
+
+# The rules shared by the classification scripts; each script adds its own keys.
+COMMON_RULES: dict[str, Rule] = {
+    "beta": NON_NEGATIVE,
+    "max_alpha": POSITIVE,
+    "weight_decay": NON_NEGATIVE,
+    "learning_rate": POSITIVE,
+    "lr_drops": Rule("a list of epochs (integers >= 1) in strictly increasing order",
+                     lambda v: isinstance(v, (list, tuple)) and all(_integer(e) and e >= 1 for e in v)
+                     and all(a < b for a, b in zip(v, v[1:]))),
+    "epochs": integer_at_least(1),
+    "batch_size": integer_at_least(1),
+    "keep_prob": PROBABILITY,
+    "num_train": Rule("an integer >= 0 (0: the whole training set)", lambda v: _integer(v) and v >= 0),
+    "num_test": Rule("an integer >= 0 (0: the whole test set)", lambda v: _integer(v) and v >= 0),
+    "seed": integer_at_least(0),
+    "seeds": Rule("a non-empty list of distinct integers >= 0",
+                  lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(_integer(s) and s >= 0 for s in v)
+                  and len(set(v)) == len(v)),
+    "verbose": one_of("auto", 0, 1, 2),
+    "tensorboard": one_of(True, False),
+    "restart": one_of(True, False),
+    "betas": Rule("a non-empty list of numbers >= 0",
+                  lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(_number(b) and b >= 0 for b in v)),
+    "fused": one_of(True, False),
+    "jit_compile": one_of(True, False),
+    "strategy": one_of("default", "mirrored", "multi_worker"),
+    "devices": Rule("an integer >= 0 (0: every GPU; n > 1 on a host without GPUs: the CPU split in n)",
+                    lambda v: _integer(v) and v >= 0),
+    "precision": one_of("float32", "mixed_float16", "mixed_bfloat16"),
+    "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "models_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+}
+
+
+def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[int], epochs: int, beta: float,
+                      weight_decay: float, max_alpha: float, keep_prob: float = 0.5) -> dict:
+    """The config entries every classification script has: its protocol (a row of SPEC §5), given
+    explicitly, and the subset, seed, output and location entries, which are the same everywhere."""
+    return dict(
+        beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
+        batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
+        num_train=0, num_test=0, seed=0, restart=False, fused=True, jit_compile=False, strategy="default",
+        devices=0, precision="float32", verbose="auto",
+        tensorboard=False, datasets_dir="datasets", models_dir="models",
+    )
+
+
+# The entries of the All-CNN scripts (cifar, cluttered, occluded), besides the common ones.
+ALL_CNN_RULES: dict[str, Rule] = {
+    "dropout": one_of("information", "binary", "none"),
+    "activations": one_of("relu", "softplus"),
+    "prior": one_of("log_uniform", "log_normal"),
+    "filter_percentage": number_in(0, 1, True, False),
+}
+
+
+# Named config of the All-CNN scripts: Softplus activations with the log-normal prior (Prop. 3).
+SOFTPLUS = {"activations": "softplus", "prior": "log_normal"}
+
+
+def all_cnn_defaults(**protocol) -> dict:
+    """The config of an All-CNN script: the network's entries, then :func:`training_defaults` of ``protocol``."""
+    return dict(dropout="information", activations="relu", prior="log_uniform", filter_percentage=1.0,
+                **training_defaults(**protocol))
+
+
+# CIFAR-10's row of SPEC §5 (cifar.py, occluded.py), with the input dropout of the original code.
+CIFAR_DEFAULTS = dict(
+    **all_cnn_defaults(batch_size=100, learning_rate=0.05, lr_drops=[80, 120, 160], epochs=200, beta=3.0,
+                       weight_decay=0.001, max_alpha=0.7),
+    input_keep_prob=0.8,
+)
+
+
+CIFAR_RULES = {**COMMON_RULES, **ALL_CNN_RULES, "input_keep_prob": PROBABILITY}
+
+
+# The entries of the MNIST scripts (mnist_fc, vae) that choose their data.
+MNIST_RULES: dict[str, Rule] = {
+    "dataset": one_of("mnist", "sample"),
+    "sample_test": Rule("an integer in [1, 9999]", lambda v: _integer(v) and 1 <= v <= 9999),
+}
+
+
+def validate(config: Mapping, rules: Mapping[str, Rule], defaults: Mapping | None = None,
+             smallest_width: int | None = None) -> list[str]:
+    """Raise ``ValueError`` naming the first config key whose value breaks its rule, then check the
+    rules that tie two keys together (:func:`validate_together`); returns its warnings."""
+    for key, rule in rules.items():
+        if key in config and not rule.check(config[key]):
+            raise ValueError(f"invalid config value {key}={config[key]!r}: must be {rule.description}.")
+    return validate_together(config, defaults or {}, smallest_width)
+
+
+# The widths that Table II scales by filter_percentage: All-CNN-32's 96 and 192, All-CNN-96's 32 to 192.
+# The smallest decides whether a share leaves every layer at least one filter.
+ALL_CNN_SMALLEST_WIDTH = {"cifar": 96, "occluded": 96, "cluttered": 32}
+
+
+def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | None = None) -> list[str]:
+    """The checks that involve more than one key or the defaults, done before anything starts so that
+    they do not surface later as a raw traceback.
+
+    - ``filter_percentage`` (and each of ``filter_percentages``) must leave each layer at least one filter,
+      ``int(smallest_width · share) >= 1``, as the network builder would otherwise refuse mid-run.
+    - ``lr_drops`` typed on the command line (differing from the default) with a drop at or after
+      ``epochs``: that drop never happens, which is returned as a warning, not refused, since shortening
+      a typed command with ``epochs=1`` is a common, deliberate test. The default schedule reaching past
+      a shortened run is not even warned about: the user never typed it.
+
+    Returns the warnings, one line each.
+    """
+    if smallest_width:
+        for key in ("filter_percentage", "filter_percentages"):
+            shares = config.get(key)
+            for share in shares if isinstance(shares, (list, tuple)) else [shares]:
+                if _number(share) and int(smallest_width * share) < 1:
+                    raise ValueError(f"invalid config value {key}={shares!r}: {share} leaves the narrowest layer "
+                                     f"({smallest_width} filters) no filter; use at least {1 / smallest_width:.4g}.")
+    drops, epochs = config.get("lr_drops"), config.get("epochs")
+    late = [d for d in drops if _integer(d) and _integer(epochs) and d >= epochs] \
+        if isinstance(drops, (list, tuple)) and "lr_drops" in defaults and drops != defaults["lr_drops"] else []
+    if late:
+        return [f"lr_drops={list(drops)!r}: the drops at epochs {late} never happen with epochs={epochs} "
+                "(a drop must be below epochs)."]
+    return []
