@@ -78,15 +78,20 @@ def test_a_width_with_dead_units_is_compared_at_the_chosen_rate_or_left_out(tmp_
              for s in range(3)]
     report = report_with_steps(tmp_path, {"figure3a": rows, "figure3a-lr": trials + tests})
     judgement = verdict(report, "3a1")  # without a choice: 32 units left out, 128 compared
-    assert "32 units left out (binary 38 % dead)" in judgement.measured and judgement.verdict == "holds"
+    dead = next(c for c in judgement.conditions if c.name == "no optimisation failure")
+    assert dead.met and dead.reason == "32 units left out (binary 38 % dead)"
+    assert "at 32" not in judgement.measured and "at 128" in judgement.measured and judgement.verdict == "holds"
+    # 3a2 needs both ends: the gap at 32 units is shown but not judged.
+    gap = verdict(report, "3a2")
+    assert gap.verdict == "not testable here" and "shown, not judged" in gap.measured
     (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
         {"chosen": 0.01, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0, "rule": "lowest"}))
     judgement = verdict(report, "3a1")
-    assert "compared at its rate chosen on held-out training images, 0.01" in judgement.measured
+    assert "compared at its rate chosen on held-out training images, 0.01" in judgement.conditions[1].reason
     assert "-2.50 ± " in judgement.measured and judgement.verdict == "holds"  # 10.5 − 13.0 at 32 units
-    # 3a2: the gap binary − information, 2.5 at 32 units and 1.0 at 128 (paired by seed: exactly 1.5 each).
+    # 3a2: the gap binary − information, 2.0/2.5/3.0 at 32 units and 1.0 at 128: +1.5 ± 0.29, paired by seed.
     gap = verdict(report, "3a2")
-    assert "+1.50" in gap.measured and "paired" in gap.measured
+    assert "+1.50 ± 0.29 SE, paired" in gap.measured and gap.verdict == "holds"
 
 
 def test_overfits_needs_a_beta_zero_gap_beyond_its_standard_error(tmp_path):

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from infodropout.paper.claims import (
-    F1, F2, F3A, F3B6, F4, F5, FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_FC_RATE, PAPER_TABLE1, T1, Judgement,
-)
+from infodropout.paper.claims import F1, F2, F3A, F3B6, F4, F5, T1, Judgement
+from infodropout.paper.measurements import FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_FC_RATE, PAPER_TABLE1
 from infodropout.paper.page import Report, grouped, mean_std, paper_value
 from infodropout.paper.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
 from infodropout.paper.verdicts import HOLDS, NOT_TESTABLE, Measured, finite, over_seeds
