@@ -248,3 +248,51 @@ def test_the_committed_medium_results_render_without_their_new_keys(tmp_path):
     assert "not measured" in text and "failed estimate" in text
     for claim in CLAIMS:
         assert f"| {claim.id} |" in text or f"| {claim.id} (added) |" in text
+
+
+def probe_rows(mine: dict, nuisance: dict | None = None):
+    rows = []
+    for beta, bound in mine.items():
+        row = {"beta": beta, "ndm": 1.0 / beta, "ndm_stderr": 0.01, "layer1.kl": 5.0, "layer1.mine_x_z": bound,
+               "layer1.mine_x_z_stderr": 0.1}
+        for mode in "ND":
+            row.update({f"{mode}.linear_task_error": 20.0, f"{mode}.mlp_task_error": 15.0})
+            if nuisance:
+                row.update({f"{mode}.linear_nuisance_error": 50.0, f"{mode}.mlp_nuisance_error": 50.0,
+                            f"{mode}.mi_nuisance": nuisance[beta], f"{mode}.mi_nuisance_stderr": 0.05})
+        rows.append(row)
+    return rows
+
+
+def test_kl_above_mine_is_a_sanity_check_that_can_fail_and_leaves_failed_bounds_out(tmp_path):
+    from infodropout.paper.sections import independent_estimates
+
+    # β = 3.0 has a MINE bound (9.0) above the KL (5.0): the check fails there, and says so.
+    report = report_with_steps(tmp_path, {"probes-figure5": probe_rows({0.5: 2.0, 1.0: 2.0, 3.0: 9.0})}, cifar10=True)
+    check = verdict(report, "KL≥MINE figure5")
+    assert check.verdict == "fails" and "below at β = 3.0 (layer1)" in check.measured
+    report = report_with_steps(tmp_path / "b", {"probes-figure5": probe_rows({0.5: float("nan"), 1.0: 2.0, 3.0: 1.0})},
+                               cifar10=True)
+    check = verdict(report, "KL≥MINE figure5")
+    assert check.verdict == "holds" and "1 failed estimates (not a number) left out" in check.measured
+    report.judgements, report.sanity = judge_all(report), judge_all(report, SANITY)
+    independent_estimates(report)
+    text = "\n".join(report.lines)
+    assert "| 0.50 | failed estimate |" not in text and "5.00 / failed estimate" in text
+    assert "Sanity checks (a bound or a fit that can hardly fail; not claims, not counted)" in text
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
+    assert all(j.claim.id != check.claim.id for j in report.judgements)  # outside the tally
+
+
+def test_a_mutual_information_bound_not_above_zero_is_no_valid_estimate(tmp_path):
+    rows = probe_rows({0.5: 1.0, 1.0: 1.0, 3.0: 1.0}, nuisance={0.5: 1.2, 1.0: 0.8, 3.0: 0.3})
+    figure4 = [{"beta": b, "seed": 0, "main_error_D": 20.0, "main_error_N": 21.0, "main_train_error_D": 10.0,
+                "nuisance_error": 70.0} for b in (0.5, 1.0, 3.0)]
+    report = report_with_steps(tmp_path, {"probes-figure4": rows, "figure4": figure4}, cifar10=True)
+    judgement = verdict(report, "4a-mi")
+    assert judgement.verdict == "holds" and "weighted slope" not in judgement.measured
+    rows[1]["N.mi_nuisance"] = -36.4  # a critic that found nothing
+    (tmp_path / "work" / "probes-figure4" / "sweep" / "results.json").write_text(json.dumps(rows))
+    judgement = verdict(report, "4a-mi")
+    assert judgement.verdict == "not testable here" and "not above 0: the bound says nothing" in \
+        judgement.conditions[1].reason
