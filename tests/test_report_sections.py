@@ -274,7 +274,7 @@ def test_kl_above_mine_is_a_sanity_check_that_can_fail_and_leaves_failed_bounds_
     report = report_with_steps(tmp_path / "b", {"probes-figure5": probe_rows({0.5: float("nan"), 1.0: 2.0, 3.0: 1.0})},
                                cifar10=True)
     check = verdict(report, "KL≥MINE figure5")
-    assert check.verdict == "holds" and "1 failed estimates (not a number) left out" in check.measured
+    assert check.verdict == "holds" and "left out: 1 failed estimate(s) (not a number)" in check.measured
     report.judgements, report.sanity = judge_all(report), judge_all(report, SANITY)
     independent_estimates(report)
     text = "\n".join(report.lines)

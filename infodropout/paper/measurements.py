@@ -448,16 +448,19 @@ def kl_above_mine(step: str) -> Callable[[Report], tuple[str, str]]:
         layers = sorted({key[:-len(".kl")] for r in rows for key in r if key.endswith(".kl")})
         pairs = [(r["beta"], layer, r[f"{layer}.kl"], r.get(f"{layer}.mine_x_z"), r.get(f"{layer}.mine_x_z_stderr"))
                  for r in rows for layer in layers]
-        valid = [p for p in pairs if finite(p[3]) and finite(p[4])]
+        # A bound that is not a number failed; one not above 0 says nothing of I(x; z) ≥ 0: both are left out.
+        valid = [p for p in pairs if finite(p[3]) and finite(p[4]) and p[3] > 0]
+        failed = sum(not (finite(p[3]) and finite(p[4])) for p in pairs)
+        empty = len(pairs) - len(valid) - failed
+        left_out = " and ".join(part for part in (f"{failed} failed estimate(s) (not a number)" if failed else "",
+                                                  f"{empty} bound(s) not above 0" if empty else "") if part)
         if not valid:
-            raise NotMeasured("no finite MINE bound of I(x; z)")
+            raise NotMeasured(f"no informative MINE bound of I(x; z) ({left_out})")
         below = [f"β = {b} ({layer})" for b, layer, kl, mine, se in valid if mine - 1.96 * se > kl]
-        failed = len(pairs) - len(valid)
         least = min(kl - mine for _, _, kl, mine, _ in valid)
         return (FAILS if below else HOLDS), (
             f"{len(valid) - len(below)} of {len(valid)} (β, layer) pairs have KL ≥ MINE; least margin {least:.1f} nats"
-            + (f"; below at {', '.join(below)}" if below else "")
-            + (f"; {failed} failed estimates (not a number) left out" if failed else ""))
+            + (f"; below at {', '.join(below)}" if below else "") + (f"; left out: {left_out}" if left_out else ""))
     return test
 
 

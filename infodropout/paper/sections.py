@@ -380,6 +380,15 @@ def _estimate(r: dict, key: str, digits: int = 3) -> str:
     return f"{value:.{digits}f}" + (f" ± {stderr:.{digits}f}" if finite(stderr) else "")
 
 
+ESTIMATE_LABELS = {"mi_task": "I(z; y)", "mi_nuisance": "I(z; nuisance)", "ndm": "NDM"}
+
+
+def _estimate_label(key: str) -> str:
+    """``N.mi_task`` as "I(z; y) N"; a key of another estimator as it is."""
+    mode, _, name = key.rpartition(".")
+    return ESTIMATE_LABELS.get(name, name) + (f" {mode}" if mode else "")
+
+
 def _error(r: dict, key: str) -> str:
     return f"{r[key]:.1f}" if finite(r.get(key)) else "not measured" if key not in r else "failed"
 
@@ -413,7 +422,7 @@ def independent_estimates(report: Report) -> None:
                             and key.split(".")[0] not in layers})
         header = ["β", "linear / MLP task error N (%)", "linear / MLP task error D (%)"]
         header += ["linear / MLP nuisance error N (%)"] if nuisance else []
-        header += [f"{key} (nats)" for key in estimates]
+        header += [f"{_estimate_label(key)} (nats)" for key in estimates]
         rows = []
         for r in results:
             row = [r["beta"], f"{_error(r, 'N.linear_task_error')} / {_error(r, 'N.mlp_task_error')}",
