@@ -305,7 +305,7 @@ def measure_6a1(report: Report) -> tuple[str, str]:
         parts.append((within(s, SHARE_ELASTICITY),
                       f"{layer}: slope of log₂ total KL per doubling of the share {s.text(3) if s else 'n/a'}"))
     verdict, text = _combine(parts)
-    return verdict, text + f" (0: constant, 1: in proportion to the filters; holds within ±{SHARE_ELASTICITY})"
+    return verdict, text + f" (0: constant, 1: in proportion to the filters; tolerance ±{SHARE_ELASTICITY})"
 
 
 def layer_pairs(measure: str, sign: int) -> Callable[[Report], tuple[str, str]]:
