@@ -99,12 +99,13 @@ def histograms(_config):
     """Figure 1: the histogram of the log of the last dropout layer's noisy activations on the test set
     against the proposed prior (log-uniform for ReLU, the learned log-normal for Softplus), into
     plots/<run name>/histogram.png and .pdf, with its summary (log z's mean and spread, the share of
-    zeros, the prior's parameters) in histogram.json."""
+    zeros, the prior's parameters), log z's shape against the prior (KS distances, skew, excess kurtosis)
+    and the network's training-set error in histogram.json."""
     from pathlib import Path
 
     import json
 
-    from infodropout.analysis import layer_readouts, log_activation_summary
+    from infodropout.analysis import layer_readouts, log_activation_shape, log_activation_summary
     from infodropout.layers import information_dropout_layers
     from infodropout.paper.plots import plot_activation_histogram
 
@@ -120,7 +121,13 @@ def histograms(_config):
     folder = Path(_config["plots_dir"]) / name
     files = plot_activation_histogram(log_z, layer.prior, folder / "histogram", title=f"{name}: {layer.name}",
                                       **prior)
-    summary = {"layer": layer.name, "prior": layer.prior, **prior, **log_activation_summary(log_z)}
+    from infodropout.paper.training import evaluate_classifier
+
+    # Whether the network fits its training data: figure 1's claims are tested only on one that learned.
+    train_error = evaluate_classifier(network, data.x_train, data.y_train, _config["batch_size"], _config["beta"],
+                                      _config["weight_decay"], verbose=0)["error"]
+    summary = {"layer": layer.name, "prior": layer.prior, **prior, **log_activation_summary(log_z),
+               **log_activation_shape(log_z), "train_error": train_error}
     (folder / "histogram.json").write_text(json.dumps(summary, indent=1) + "\n")
     print("Wrote " + ", ".join(str(f) for f in files) + f" and {folder / 'histogram.json'}")
     print(", ".join(f"{key} {value:.3f}" for key, value in summary.items() if isinstance(value, float)))

@@ -1,166 +1,298 @@
-"""Report sections read from hand-made results: figure 3a's dead-unit table and flags, figure 5's bias columns."""
+"""The report's claims judged on hand-made results: preconditions, verdicts by standard errors, the sections."""
 import json
+import math
+import re
+from pathlib import Path
 
-from infodropout.paper.report import Report, figure3a, figure5, table1
+import numpy as np
+import pytest
+
+from infodropout.paper.claims import CLAIMS, SANITY, judge, judge_all
+from infodropout.paper.page import Report
 from infodropout.paper.reproduce import make_plan
+from infodropout.paper.sections import figure3a, figure4, figure5, table1
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def report_with(tmp_path, step: str, results: list[dict]) -> Report:
-    plan = make_plan("tiny", cifar10=False)
-    folder = tmp_path / "work" / step / "sweep"
-    folder.mkdir(parents=True)
-    (folder / "results.json").write_text(json.dumps(results))
-    (tmp_path / "work" / "steps.json").write_text(json.dumps({step: {"status": "done", "argv": ["x"], "seconds": 1, "finished": "now"}}))
-    return Report(plan, tmp_path / "work", tmp_path / "out")
-
-
-def test_figure3a_flags_a_comparison_where_a_method_has_dead_units(tmp_path):
-    results = [{"dropout": m, "width": w, "seed": 0, "error": e, "dead_fraction_max": d}
-               for m, w, e, d in [("information", 32, 10.0, 0.0), ("binary", 32, 25.9, 12 / 32),
-                                  ("none", 32, 9.0, 0.0), ("information", 128, 5.0, 0.0),
-                                  ("binary", 128, 6.0, 0.05), ("none", 128, 4.5, 0.0)]]
-    report = report_with(tmp_path, "figure3a", results)
-    tally = figure3a(report)
-    text = "\n".join(report.lines)
-    assert "| 32 | 0.0 | 37.5 | 0.0 |" in text  # the dead-unit table, worst layer, in %
-    binary = next(line for line in text.splitlines() if line.startswith("| Information Dropout has a lower error than binary"))
-    assert "at 32 units a method has more than 10% dead units" in binary and "128 units" not in binary
-    none = next(line for line in text.splitlines() if line.startswith("| Information Dropout has a lower error than no"))
-    assert "+1.00 at 32, +0.50 at 128" in none and "dead units" not in none
-    # One seed: no spread is known, so no comparison can hold or fail.
-    assert tally == {"holds": 0, "fails": 0, "inconclusive": 3}
-
-
-def test_figure3a_verdicts_over_seeds_hold_fail_or_are_inconclusive_by_the_spread(tmp_path):
-    # information beats binary by 10 points with a spread of about 1.4 (holds); none beats information by 2
-    # points with a spread of about 1.4 (fails); lognormal is 0.5 above information, inside the spread.
-    errors = {"information": [9.0, 10.0, 11.0], "binary": [19.0, 20.0, 21.0], "none": [7.0, 8.0, 9.0],
-              "lognormal": [9.5, 10.5, 11.5]}
-    results = [{"dropout": m, "width": 64, "seed": seed, "error": e, "dead_fraction_max": 0.0}
-               for m, values in errors.items() for seed, e in enumerate(values)]
-    report = report_with(tmp_path, "figure3a", results)
-    assert figure3a(report) == {"holds": 1, "fails": 1, "inconclusive": 1}
-    verdicts = {entry["claim"]: entry["verdict"] for entry in report.verdicts}
-    assert verdicts["Information Dropout has a lower error than binary dropout"] == "holds"
-    assert verdicts["Information Dropout has a lower error than no dropout"] == "fails"
-    assert verdicts["Information Dropout beats constant log-normal noise of the same variance"] == "inconclusive"
-    assert "| 64 | 10.00 ± 1.00 | 20.00 ± 1.00 |" in "\n".join(report.lines)  # sample std (n − 1)
-
-
-def test_figure5_shows_the_corrected_total_correlation_with_its_bias(tmp_path):
-    results = [{"beta": b, "error": 5.0 + b, "total_correlation": tc, "total_correlation_raw": tc + 0.28,
-                "total_correlation_bias": 0.28} for b, tc in [(0.1, 0.3), (0.3, 0.2), (1.0, 0.1)]]
-    report = report_with(tmp_path, "figure5", results)
-    figure5(report)
-    text = "\n".join(report.lines)
-    assert "bias of the raw value" in text and "| 0.30 | 5.30 | 0.20 | 0.48 | 0.28 |" in text
-
-
-def report_with_steps(tmp_path, steps: dict[str, list[dict]]) -> Report:
+def report_with_steps(tmp_path, steps: dict[str, list[dict]], cifar10: bool = False) -> Report:
     ledger = {}
     for step, results in steps.items():
         folder = tmp_path / "work" / step / "sweep"
         folder.mkdir(parents=True)
         (folder / "results.json").write_text(json.dumps(results))
+        ledger[step] = {"status": "done", "argv": ["x.py", "patience=10"], "seconds": 1, "finished": "now"}
+    (tmp_path / "work" / "steps.json").write_text(json.dumps(ledger))
+    return Report(make_plan("tiny", cifar10=cifar10), tmp_path / "work", tmp_path / "out")
+
+
+def verdict(report: Report, claim_id: str):
+    return judge(next(c for c in CLAIMS + SANITY if c.id == claim_id), report)
+
+
+def fc_rows(errors: dict, train=5.0, dead=0.0, width=64):
+    return [{"dropout": m, "width": width, "seed": seed, "error": e, "train_error": train, "dead_fraction_max": dead}
+            for m, values in errors.items() for seed, e in enumerate(values)]
+
+
+def test_figure3a_verdicts_by_welch_standard_errors(tmp_path):
+    # information beats binary by 10 points (SE 0.82): holds; none beats information by 4 points: fails;
+    # lognormal is 0.5 above information, well inside the interval.
+    errors = {"information": [9.0, 10.0, 11.0], "binary": [19.0, 20.0, 21.0], "none": [5.0, 6.0, 7.0],
+              "lognormal": [9.5, 10.5, 11.5]}
+    report = report_with_steps(tmp_path, {"figure3a": fc_rows(errors)})
+    assert verdict(report, "3a1").verdict == "holds"
+    assert verdict(report, "3a4").verdict == "fails"
+    assert verdict(report, "3a3").verdict == "inconclusive"
+    judgement = verdict(report, "3a1")
+    assert "-10.00 ± 0.82 SE, 95 % CI [-12.27, -7.73] at 64" in judgement.measured  # t(4) = 2.776
+    assert all(c.met for c in judgement.conditions)
+    report.judgements = judge_all(report)
+    figure3a(report)
+    text = "\n".join(report.lines)
+    assert "| 64 | 10.00 ± 1.00 / 5.00 ± 0.00 | 20.00 ± 1.00 / 5.00 ± 0.00 |" in text  # test / training error
+    assert "| 3a4 (added) |" in text and "| 3a1 |" in text
+
+
+def test_a_claim_whose_networks_did_not_learn_or_did_not_record_it_is_not_testable(tmp_path):
+    errors = {"information": [60.0, 61.0, 62.0], "binary": [80.0, 81.0, 82.0]}
+    report = report_with_steps(tmp_path, {"figure3a": fc_rows(errors, train=58.0)})
+    judgement = verdict(report, "3a1")
+    assert judgement.verdict == "not testable here" and judgement.reason == "learned not met"
+    assert "worst training error 58.0 %, bound 45 %" in judgement.conditions[0].text()
+    assert "-20.00" in judgement.measured  # what was measured is still shown
+    rows = [{k: v for k, v in r.items() if k != "train_error"} for r in fc_rows(errors)]
+    (tmp_path / "work" / "figure3a" / "sweep" / "results.json").write_text(json.dumps(rows))
+    judgement = verdict(report, "3a1")
+    assert judgement.verdict == "not testable here" and judgement.reason == "learned not measured"
+
+
+def test_a_width_with_dead_units_is_compared_at_the_chosen_rate_or_left_out(tmp_path):
+    rows = fc_rows({"information": [10.0, 10.5, 11.0], "binary": [25.0, 26.0, 27.0]}, width=32)
+    for r in rows:
+        r["dead_fraction_max"] = 0.375 if r["dropout"] == "binary" else 0.0
+    rows += fc_rows({"information": [5.0, 5.2, 5.4], "binary": [6.0, 6.2, 6.4]}, width=128)
+    trials = [{"learning_rate": 0.01, "validation": 1000, "seed": 0, "error": 99.0, "validation_error": 12.0,
+               "dead_fraction_max": 0.0}]
+    tests = [{"learning_rate": 0.01, "validation": 0, "seed": s, "error": 12.0 + s, "dead_fraction_max": 0.0}
+             for s in range(3)]
+    report = report_with_steps(tmp_path, {"figure3a": rows, "figure3a-lr": trials + tests})
+    judgement = verdict(report, "3a1")  # without a choice: 32 units left out, 128 compared
+    dead = next(c for c in judgement.conditions if c.name == "no optimisation failure")
+    assert dead.met and dead.reason == "32 units left out (binary 38 % dead)"
+    assert "at 32" not in judgement.measured and "at 128" in judgement.measured and judgement.verdict == "holds"
+    # 3a2 needs both ends: the gap at 32 units is shown but not judged.
+    gap = verdict(report, "3a2")
+    assert gap.verdict == "not testable here" and "shown, not judged" in gap.measured
+    (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
+        {"chosen": 0.01, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0, "rule": "lowest"}))
+    judgement = verdict(report, "3a1")
+    assert "compared at its rate chosen on held-out training images, 0.01" in judgement.conditions[1].reason
+    assert "-2.50 ± " in judgement.measured and judgement.verdict == "holds"  # 10.5 − 13.0 at 32 units
+    # 3a2: the gap binary − information, 2.0/2.5/3.0 at 32 units and 1.0 at 128: +1.5 ± 0.29, paired by seed.
+    gap = verdict(report, "3a2")
+    assert "+1.50 ± 0.29 SE, paired" in gap.measured and gap.verdict == "holds"
+
+
+def test_overfits_needs_a_beta_zero_gap_beyond_its_standard_error(tmp_path):
+    def rows(gap):
+        out = []
+        for b in (0.0, 0.1, 0.4, 1.6):
+            for s, noise in enumerate((-0.2, 0.0, 0.2)):
+                error = 20.0 + (gap if b == 0 else 0.0) - (math.log2(b) if b else 0.0) * 0.5 + noise
+                out.append({"beta": b, "seed": s, "error": error, "train_error": 15.0 + noise,
+                            "total_correlation": 1.0 / (1 + b) + noise / 100})
+        return out
+
+    report = report_with_steps(tmp_path, {"figure5": rows(gap=5.0)})
+    judgement = verdict(report, "5b")
+    overfits = next(c for c in judgement.conditions if c.name == "overfits")
+    assert overfits.met and "β = 0 test − training error +10.0 points" in overfits.reason
+    report = report_with_steps(tmp_path / "b", {"figure5": [r for r in rows(5.0) if r["beta"] > 0]})
+    judgement = verdict(report, "5b")
+    assert judgement.verdict == "not testable here" and "no β = 0 run in this sweep" in judgement.conditions[1].text()
+    # 5a needs no overfitting: the total correlation falls with β, every seed's point in the slope.
+    assert verdict(report, "5a").verdict == "holds"
+
+
+def test_figure5_table_shows_the_corrected_total_correlation_with_its_bias_and_beta_zero(tmp_path):
+    results = [{"beta": b, "seed": 0, "error": 5.0 + b, "total_correlation": tc, "total_correlation_raw": tc + 0.28,
+                "total_correlation_bias": 0.28} for b, tc in [(0.0, 0.4), (0.1, 0.3), (0.3, 0.2), (1.0, 0.1)]]
+    report = report_with_steps(tmp_path, {"figure5": results})
+    figure5(report)
+    text = "\n".join(report.lines)
+    assert "bias of the raw value" in text and "| 0.30 | 5.30 | not measured | 0.20 | 0.48 | 0.28 |" in text
+    assert "| 0.00 | 5.00 |" in text
+
+
+def test_probe_fits_and_the_random_network_baseline(tmp_path):
+    rows = [{"beta": b, "seed": s, "main_error_N": 20.0, "main_error_D": 19.0, "main_train_error_D": 5.0,
+             "nuisance_error": 60.0 + 5 * math.log2(b / 0.04) + s, "nuisance_train_error": train,
+             "nuisance_error_random": 85.0} for b in (0.04, 0.4, 4.0) for s in range(3) for train in (40.0,)]
+    report = report_with_steps(tmp_path, {"figure4": rows}, cifar10=True)
+    judgement = verdict(report, "4a")
+    probe = next(c for c in judgement.conditions if c.name == "probe fits")
+    assert probe.met and "a random network's representation 85.00 ± 0.00 %" in probe.reason
+    assert judgement.verdict == "holds" and "chance 90 %, a random network 85.00" in judgement.measured
+    for r in rows:
+        r["nuisance_train_error"] = 85.0  # underfits its own training set
+    (tmp_path / "work" / "figure4" / "sweep" / "results.json").write_text(json.dumps(rows))
+    assert verdict(report, "4a").verdict == "not testable here"
+    report.judgements = judge_all(report)
+    figure4(report)
+    assert "| nuisance probe training error (%) | nuisance, random network (%) |" in "\n".join(report.lines)
+
+
+def vae(latent, elbo, seed, best=30, last=41, limit=100, digits=7000):
+    return {"k": 1, "latent": latent, "seed": seed, "elbo": elbo, "reconstruction": elbo + 20, "kl": 20.0,
+            "best_epoch": best, "last_epoch": last, "max_epochs": limit, "validation": 1000, "train_images": digits}
+
+
+def test_table1_judges_the_latents_over_seeds_against_the_tolerance(tmp_path):
+    report = report_with_steps(tmp_path, {
+        "table1": [vae("gaussian", -110.0 + d, s) for s, d in enumerate((-0.3, 0.0, 0.3))],
+        "table1-log-normal": [vae("information", -110.5 + d, s) for s, d in enumerate((-0.2, 0.0, 0.2))]})
+    judgement = verdict(report, "T1")
+    assert judgement.verdict == "holds" and "k = 1: -0.5 ± 0.2 SE" in judgement.measured
+    absolute = verdict(report, "T1abs")
+    assert absolute.verdict == "not testable here"
+    assert "trained on 7,000 digits, the paper on 60,000" in absolute.conditions[0].reason
+    report.judgements = judge_all(report)
+    table1(report)
+    text = "\n".join(report.lines)
+    assert "| 1 | -110.0 ± 0.3 (3) | -98.8 | -110.5 ± 0.2 (3) | -100.0 | n/a |" in text
+    assert "| T1abs |" in text
+
+
+def test_table1_is_not_testable_where_a_run_was_still_improving_at_its_limit(tmp_path):
+    report = report_with_steps(tmp_path, {
+        "table1": [vae("gaussian", -110.0, 0)],
+        "table1-log-normal": [vae("information", -110.5, 0, best=100, last=100)]})
+    judgement = verdict(report, "T1")
+    assert judgement.verdict == "not testable here" and "still improving at the epoch limit" in \
+        judgement.conditions[1].reason
+
+
+def test_a_failed_estimate_is_never_a_verdict_nor_a_nan(tmp_path):
+    rows = [{"beta": b, "ndm": v, "ndm_stderr": 0.1, "N.linear_task_error": 10.0, "N.mlp_task_error": 10.0,
+             "D.linear_task_error": 10.0, "D.mlp_task_error": 10.0, "layer1.kl": 50.0,
+             "layer1.mine_x_z": float("nan"), "layer1.mine_x_z_stderr": float("nan")}
+            for b, v in ((0.1, 3.0), (0.4, float("nan")), (1.6, 1.0))]
+    report = report_with_steps(tmp_path, {"probes-figure5": rows}, cifar10=True)
+    judgement = verdict(report, "5a-ndm")
+    assert judgement.verdict == "not testable here"
+    assert "failed" in judgement.conditions[1].reason or "failed" in judgement.reason
+
+
+def test_figure1_shape_statistics_decide_the_claims(tmp_path):
+    from infodropout.analysis import log_activation_shape
+
+    rng = np.random.default_rng(0)
+    ledger = {}
+    for step, log_z in (("figure1-relu", rng.uniform(-4, 2, 100_000)), ("figure1-softplus", rng.normal(size=100_000))):
+        folder = tmp_path / "work" / step / "run"
+        folder.mkdir(parents=True)
+        summary = {"log_z_mean": 0.0, "log_z_std": 1.0, "zero_fraction": 0.3, "train_error": 12.0,
+                   "prior_mean": 0.0, "prior_std": 1.0, **log_activation_shape(log_z)}
+        if step == "figure1-relu":
+            del summary["prior_mean"], summary["prior_std"]
+        (folder / "histogram.json").write_text(json.dumps(summary))
         ledger[step] = {"status": "done", "argv": ["x"], "seconds": 1, "finished": "now"}
     (tmp_path / "work" / "steps.json").write_text(json.dumps(ledger))
-    return Report(make_plan("tiny", cifar10=False), tmp_path / "work", tmp_path / "out")
+    report = Report(make_plan("tiny", cifar10=False), tmp_path / "work", tmp_path / "out")
+    assert verdict(report, "1a").verdict == "holds" and verdict(report, "1b").verdict == "holds"
+    # Swap them: a normal log z is not flat, a uniform one is not normal.
+    relu = tmp_path / "work" / "figure1-relu" / "run" / "histogram.json"
+    soft = tmp_path / "work" / "figure1-softplus" / "run" / "histogram.json"
+    a, b = json.loads(relu.read_text()), json.loads(soft.read_text())
+    relu.write_text(json.dumps({**a, **{k: b[k] for k in ("ks_uniform_central", "ks_normal", "skew", "excess_kurtosis")}}))
+    soft.write_text(json.dumps({**b, **{k: a[k] for k in ("ks_uniform_central", "ks_normal", "skew", "excess_kurtosis")}}))
+    assert verdict(report, "1a").verdict == "fails" and verdict(report, "1b").verdict == "fails"
+    assert verdict(report, "1b-fit").verdict == "holds"  # a sanity check, outside the tally
 
 
-def vae_result(latent, elbo, best, last, limit=50):
-    curve = [{"epoch": e, "elbo": elbo + 5 - e / 10, "val_elbo": elbo - abs(e - best)} for e in range(1, last + 1)]
-    return {"k": 1, "latent": latent, "elbo": elbo, "reconstruction": elbo + 20, "kl": 20.0, "best_epoch": best,
-            "last_epoch": last, "max_epochs": limit, "validation": 1000, "train_images": 7000, "curve": curve}
-
-
-def test_table1_compares_the_log_normal_latent_says_when_each_run_stopped_and_draws_the_curves(tmp_path):
-    report = report_with_steps(tmp_path, {
-        "table1": [vae_result("gaussian", -104.3, 30, 35), vae_result("information", -90.0, 50, 50)],
-        "table1-log-normal": [vae_result("information", -107.0, 41, 46)],
-    })
-    tally = table1(report)
-    text = "\n".join(report.lines)
-    # The log-normal latent sits beside the paper's Information column; the log-uniform one is set apart.
-    assert "| k | Gaussian (ours) | Gaussian (paper) | Information, log-normal (ours) | Information (paper) |" in text
-    assert "| 1 | -104.3 | -98.8 | -107.0 | -100.0 | -90.0 |" in text
-    assert "| Gaussian | 1 | 30 | 35 | 50 | -109.3 | patience ran out |" in text
-    assert "| Information, log-uniform | 1 | 50 | 50 | 50 | -90.0 | epoch limit, still improving |" in text
-    assert "| Information, log-normal | 1 | 41 | 46 | 50 | -112.0 | patience ran out |" in text
-    assert "Gaussian -5.5 (k = 1), Information, log-normal -7.0 (k = 1)" in text
-    assert "trains on 7,000 digits (1,000 more held out for validation)" in text and "had not even converged" in text
-    # At the kept epoch, training bound (elbo + 5 − best/10 here) minus validation bound (elbo).
-    assert "Gaussian +2.0 (k = 1), Information, log-uniform +0.0 (k = 1), Information, log-normal +0.9 (k = 1)" in text
-    # The report draws into its own scale's figures folder (the tiny plan's: figures-tiny), never the small report's.
-    figure = tmp_path / "out" / "figures-tiny" / "table1-learning-curve.png"
-    assert figure.exists() and figure.stat().st_size > 10_000 and figure in report.copied
-    assert "](figures-tiny/table1-learning-curve.png)" in text and not (tmp_path / "out" / "figures").exists()
-    assert tally == {"holds": 0, "fails": 2, "inconclusive": 0}  # −2.7 nats between the latents; −5.5 from the paper
-
-
-def test_table1_without_early_stopping_has_no_curve_or_stopping_table(tmp_path):
-    plain = {"k": 1, "latent": "gaussian", "elbo": -99.5, "reconstruction": -75.0, "kl": 24.5}
-    report = report_with_steps(tmp_path, {"table1": [plain]})
-    tally = table1(report)
-    text = "\n".join(report.lines)
-    assert "best epoch" not in text and not (tmp_path / "out" / "figures-tiny" / "table1-learning-curve.png").exists()
-    assert "Gaussian -0.7 (k = 1)" in text and "held out" not in text and "Training bound minus" not in text
-    assert tally == {"holds": 1, "fails": 0, "inconclusive": 0}
-
-
-def test_figure3a_shows_binary_dropout_at_the_paper_rate_and_at_the_rate_chosen_on_validation(tmp_path):
-    figure3a_results = [{"dropout": m, "width": 32, "seed": s, "error": e + s, "dead_fraction_max": d}
-                        for m, e, d in [("information", 10.0, 0.0), ("binary", 25.0, 12 / 32)] for s in (0, 1)]
-    trials = [{"learning_rate": r, "validation": 1000, "seed": 0, "error": 99.0, "validation_error": v,
-               "dead_fraction_max": d} for r, v, d in [(0.07, 24.0, 0.375), (0.02, 13.0, 0.03), (0.01, 12.0, 0.0)]]
-    tests = [{"learning_rate": 0.01, "validation": 0, "seed": s, "error": 12.0 + s, "dead_fraction_max": 0.0}
-             for s in (0, 1)]
-    report = report_with_steps(tmp_path, {"figure3a": figure3a_results, "figure3a-lr": trials + tests})
-    (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
-        {"chosen": 0.01, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0,
-         "all_rates_kill_units": False, "rule": "the lowest validation error among the rates ..."}))
-    tally = figure3a(report)
-    text = "\n".join(report.lines)
-    assert "| 0.07 | 24.00 | 37.5 |" in text and "| 0.01 | 12.00 | 0.0 |" in text  # the choice, on validation
-    assert "Chosen: **0.01**" in text and "less the last 1,000" in text
-    assert "| 0.07 (the paper's; figure 3a) | 25.50 ± 0.71 | 37.5 |" in text
-    assert "| 0.01 (chosen) | 12.50 ± 0.71 | 0.0 |" in text
-    claim = next(line for line in text.splitlines() if "at binary's chosen learning rate" in line)
-    assert "information 10.50 ± 0.71 % (at 0.07) vs binary 12.50 ± 0.71 % (at 0.01)" in claim and claim.endswith("| **holds** |")
-    assert tally == {"holds": 2, "fails": 0, "inconclusive": 0}  # binary at 0.07 and at the chosen rate (one width: no gap trend)
-
-
-def test_figure3a_when_the_paper_rate_is_chosen_shows_it_once_and_adds_no_claim(tmp_path):
-    figure3a_results = [{"dropout": m, "width": 32, "seed": 0, "error": e, "dead_fraction_max": 0.0}
-                        for m, e in [("information", 10.0), ("binary", 11.0)]]
-    trials = [{"learning_rate": r, "validation": 1000, "seed": 0, "error": 99.0, "validation_error": v,
-               "dead_fraction_max": 0.0} for r, v in [(0.07, 11.0), (0.01, 12.0)]]
-    final = [{"learning_rate": 0.07, "validation": 0, "seed": 0, "error": 11.0, "dead_fraction_max": 0.0}]
-    report = report_with_steps(tmp_path, {"figure3a": figure3a_results, "figure3a-lr": trials + final})
-    (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
-        {"chosen": 0.07, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0, "rule": "..."}))
-    tally = figure3a(report)
-    text = "\n".join(report.lines)
-    assert "| 0.07 (the paper's; figure 3a), chosen | 11.00 | 0.0 |" in text and "(chosen) |" not in text
-    # One seed per method: the comparison at the paper's rate is inconclusive, and no second claim is added.
-    assert "chosen learning rate" not in text and tally == {"holds": 0, "fails": 0, "inconclusive": 1}
-
-
-def test_the_report_opens_with_each_claims_verdict_at_every_scale_in_its_folder(tmp_path):
+def test_the_report_opens_with_the_rule_the_tally_and_each_claims_verdict_at_every_scale(tmp_path):
     from infodropout.paper.report import write_report
 
     out = tmp_path / "out"
     out.mkdir()
-    claim = "total correlation falls as β grows"
-    (out / "claims-small.json").write_text(json.dumps([{"section": "Figure 5", "claim": claim, "verdict": "fails"},
-                                                       {"section": "Table I", "claim": "only small", "verdict": "holds"}]))
-    seeds = [{"beta": b, "seed": s, "error": 5.0, "total_correlation": tc + 0.01 * s, "total_correlation_raw": tc,
-              "total_correlation_bias": 0.2} for b, tc in [(0.1, 0.9), (0.3, 0.5), (1.0, 0.1)] for s in (0, 1, 2)]
-    report_with(tmp_path, "figure5", seeds)
+    (out / "claims-small.json").write_text(json.dumps([
+        {"id": "5a", "section": "Figure 5", "claim": "c", "source": "paper", "verdict": "fails", "reason": ""},
+        {"section": "Figure 5", "claim": "an old report's claim, without an id", "verdict": "holds"}]))
+    seeds = [{"beta": b, "seed": s, "error": 5.0, "train_error": 1.0, "total_correlation": tc + 0.01 * s,
+              "total_correlation_raw": tc, "total_correlation_bias": 0.2}
+             for b, tc in [(0.1, 0.9), (0.3, 0.5), (1.0, 0.1)] for s in (0, 1, 2)]
+    report_with_steps(tmp_path, {"figure5": seeds})
     path = write_report(make_plan("tiny", cifar10=False), tmp_path / "work", out)
-    assert path.name == "REPORT-tiny.md"
     text = path.read_text()
-    assert "| section | the paper's claim | tiny scale | small scale |" in text  # the scales in SCALES' order
-    assert f"| Figure 5 | {claim} | holds | fails |" in text
-    assert "| Table I | only small | – | holds |" in text
+    assert "95 % two-sided confidence interval" in text and "*learned*: every run compared" in text
+    assert "1 holds, 0 fails, " in text and "not testable here" in text
+    assert "| id | claim | source | tiny scale | small scale |" in text
+    assert "| 5a | larger β: the total correlation of the last layer falls (disentangled) | paper | holds | fails |" \
+        in text
+    assert "without an id" not in text
     saved = json.loads((out / "claims-tiny.json").read_text())
-    assert {"section": "Figure 5", "claim": claim, "verdict": "holds"} in saved
+    assert {e["id"] for e in saved} == {c.id for c in CLAIMS}
+    assert {e["verdict"] for e in saved} <= {"holds", "fails", "inconclusive", "not testable here"}
+
+
+def test_the_committed_medium_results_render_without_their_new_keys(tmp_path):
+    from infodropout.paper.report import write_report
+
+    work = ROOT / "results" / "medium"
+    if not (work / "steps.json").exists():
+        pytest.skip("no committed medium results")
+    path = write_report(make_plan("medium", cifar10=False), work, tmp_path)
+    text = path.read_text()
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE) and "None" not in text
+    assert "not measured" in text and "failed estimate" in text
+    for claim in CLAIMS:
+        assert f"| {claim.id} |" in text or f"| {claim.id} (added) |" in text
+
+
+def probe_rows(mine: dict, nuisance: dict | None = None):
+    rows = []
+    for beta, bound in mine.items():
+        row = {"beta": beta, "ndm": 1.0 / beta, "ndm_stderr": 0.01, "layer1.kl": 5.0, "layer1.mine_x_z": bound,
+               "layer1.mine_x_z_stderr": 0.1}
+        for mode in "ND":
+            row.update({f"{mode}.linear_task_error": 20.0, f"{mode}.mlp_task_error": 15.0})
+            if nuisance:
+                row.update({f"{mode}.linear_nuisance_error": 50.0, f"{mode}.mlp_nuisance_error": 50.0,
+                            f"{mode}.mi_nuisance": nuisance[beta], f"{mode}.mi_nuisance_stderr": 0.05})
+        rows.append(row)
+    return rows
+
+
+def test_kl_above_mine_is_a_sanity_check_that_can_fail_and_leaves_failed_bounds_out(tmp_path):
+    from infodropout.paper.sections import independent_estimates
+
+    # β = 3.0 has a MINE bound (9.0) above the KL (5.0): the check fails there, and says so.
+    report = report_with_steps(tmp_path, {"probes-figure5": probe_rows({0.5: 2.0, 1.0: 2.0, 3.0: 9.0})}, cifar10=True)
+    check = verdict(report, "KL≥MINE figure5")
+    assert check.verdict == "fails" and "below at β = 3.0 (layer1)" in check.measured
+    report = report_with_steps(tmp_path / "b", {"probes-figure5": probe_rows({0.5: float("nan"), 1.0: 2.0, 3.0: 1.0})},
+                               cifar10=True)
+    check = verdict(report, "KL≥MINE figure5")
+    assert check.verdict == "holds" and "left out: 1 failed estimate(s) (not a number)" in check.measured
+    report.judgements, report.sanity = judge_all(report), judge_all(report, SANITY)
+    independent_estimates(report)
+    text = "\n".join(report.lines)
+    assert "| 0.50 | failed estimate |" not in text and "5.00 / failed estimate" in text
+    assert "Sanity checks (a bound or a fit that can hardly fail; not claims, not counted)" in text
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
+    assert all(j.claim.id != check.claim.id for j in report.judgements)  # outside the tally
+
+
+def test_a_mutual_information_bound_not_above_zero_is_no_valid_estimate(tmp_path):
+    rows = probe_rows({0.5: 1.0, 1.0: 1.0, 3.0: 1.0}, nuisance={0.5: 1.2, 1.0: 0.8, 3.0: 0.3})
+    figure4 = [{"beta": b, "seed": 0, "main_error_D": 20.0, "main_error_N": 21.0, "main_train_error_D": 10.0,
+                "nuisance_error": 70.0} for b in (0.5, 1.0, 3.0)]
+    report = report_with_steps(tmp_path, {"probes-figure4": rows, "figure4": figure4}, cifar10=True)
+    judgement = verdict(report, "4a-mi")
+    assert judgement.verdict == "holds" and "weighted slope" not in judgement.measured
+    rows[1]["N.mi_nuisance"] = -36.4  # a critic that found nothing
+    (tmp_path / "work" / "probes-figure4" / "sweep" / "results.json").write_text(json.dumps(rows))
+    judgement = verdict(report, "4a-mi")
+    assert judgement.verdict == "not testable here" and "not above 0: the bound says nothing" in \
+        judgement.conditions[1].reason

@@ -1,50 +1,62 @@
-"""Whether a claim of the paper holds, fails or cannot be told from the noise of our runs.
+"""Whether a claim of the paper holds, fails or cannot be told from the noise of our runs: standard errors.
 
-Every comparison in the report is between numbers measured over seeds. A difference counts only where it is
-larger than the seeds' spread: for two means of n_a and n_b seeds with sample standard deviations s_a and
-s_b (n − 1), the spread of their difference is sqrt(s_a² + s_b²), the standard deviation of the difference of
-two single runs. A claim
+Every comparison in the report is between numbers measured over seeds, and is judged by a 95 % two-sided
+confidence interval:
 
-- **holds** where the difference lies in the claimed direction and exceeds its spread,
-- **fails** where it lies in the opposite direction and exceeds its spread,
-- is **inconclusive** otherwise, and always where a side has a single seed (no spread is known).
+- a **difference of means** a − b with its Welch standard error √(s_a²/n_a + s_b²/n_b) and the
+  Welch–Satterthwaite degrees of freedom; where both sides were measured on the same seeds (same seed, same
+  data: two methods of one sweep, two layers of one run) the paired standard error of the per-seed differences
+  may be used instead, with n − 1 degrees of freedom — :class:`Difference` says which;
+- a **trend** over β or the share of filters as the least-squares slope of the value against log₂ x (the change
+  per doubling), fitted to every seed's point at once, with the slope's standard error from the residuals and
+  n − 2 degrees of freedom (n the number of points); where each x has one estimate with its own standard error
+  (a MINE or NDM bound) the slope is weighted by those errors and its interval uses the normal quantile.
 
-A trend over a swept value (β, a share of filters) is read from the means: its direction from Spearman's rank
-correlation of the means with the swept value, its size from the change between the first and last values,
-judged as a difference above. A claim made of several comparisons ("at every width") holds where all hold,
-fails where any fails, and is inconclusive otherwise. A check against a fixed tolerance on one run (a
-histogram against its prior, a bound against the paper's) is not a comparison of seeds; it holds or fails as
-its tolerance says (:func:`from_bool`).
+The interval is the estimate ± t₀.₉₇₅(dof) × its standard error. A claim **holds** where the interval lies
+wholly on the claimed side of 0, **fails** where it lies wholly on the other, and is **inconclusive** otherwise
+(and always where no standard error exists: one seed). A claim of equivalence ("within 1.5 nats") holds where
+the interval lies within the tolerance and fails where it lies wholly outside it. A claim made of several
+comparisons ("at every width") holds where all hold, fails where any fails, and is inconclusive otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
+from scipy import stats
 
-HOLDS, FAILS, INCONCLUSIVE = "holds", "fails", "inconclusive"
-VERDICTS = (HOLDS, FAILS, INCONCLUSIVE)
+HOLDS, FAILS, INCONCLUSIVE, NOT_TESTABLE = "holds", "fails", "inconclusive", "not testable here"
+VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_TESTABLE)
+CONFIDENCE = 0.95
 
-RULE = ("A claim **holds** where the difference it makes lies in the claimed direction and is larger than the "
-        "seeds' spread (the spread of a difference of two means: √(s₁² + s₂²), s the sample standard deviation "
-        "over seeds), **fails** where it is that large in the opposite direction, and is **inconclusive** "
-        "otherwise, and always where a side was measured with one seed. A trend over β or the share of filters "
-        "takes its direction from the rank correlation ρ of the means and its size from the change between the "
-        "first and last values. A claim over several widths or shares holds where all hold and fails where any "
-        "fails. Checks of one run against a stated tolerance hold or fail by that tolerance.")
+RULE = ("Every verdict reads a 95 % two-sided confidence interval: a difference of seed means with its Welch "
+        "standard error √(s₁²/n₁ + s₂²/n₂) and Welch–Satterthwaite degrees of freedom, or, where the two sides "
+        "share their seeds (same seed, same data), the paired standard error of the per-seed differences (n − 1 "
+        "degrees of freedom; each such comparison says *paired*); a trend as the least-squares slope of the value "
+        "against log₂ of β or of the share of filters (its change per doubling), fitted to every seed's point, "
+        "with the slope's standard error from the residuals (n − 2 degrees of freedom), or weighted by the "
+        "estimator's own standard errors where each point is one estimate with one. The interval is the estimate "
+        "± the Student t quantile × its standard error. A claim **holds** where the interval lies wholly in the "
+        "claimed direction, **fails** where it lies wholly in the opposite one, and is **inconclusive** otherwise "
+        "(always with one seed: no standard error). A claim of equivalence holds where the interval lies within "
+        "the stated tolerance and fails where it lies wholly outside it. A claim over several widths, shares or "
+        "layers holds where all hold and fails where any fails. A claim whose precondition is not met by the runs "
+        "themselves is **not testable here**, whatever the numbers say; an estimate that is not a finite number "
+        "is a *failed estimate*, never a verdict.")
 
 
 @dataclass(frozen=True)
 class Measured:
-    """A quantity measured once per seed."""
+    """A quantity measured once per seed; or one estimate with its own standard error (``error``)."""
 
     values: tuple[float, ...]
-    # An estimator's own standard error (over evaluation batches), where the quantity has one: it then stands
-    # for the spread of a single measurement.
-    error: float | None = None
+    error: float | None = None  # an estimator's standard error (over evaluation batches), where it has one
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
 
     @property
     def mean(self) -> float:
@@ -52,55 +64,171 @@ class Measured:
 
     @property
     def std(self) -> float | None:
-        """The sample standard deviation over seeds (n − 1), or the estimator's standard error; None for one
-        seed of a quantity without one."""
+        """The sample standard deviation over seeds (n − 1); None with one seed."""
+        return float(np.std(self.values, ddof=1)) if self.n > 1 else None
+
+    @property
+    def stderr(self) -> float | None:
+        """The standard error of the mean: the estimator's own where given, else s/√n; None with one seed."""
         if self.error is not None:
-            return self.error
-        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else None
+            return float(self.error)
+        return None if self.std is None else self.std / np.sqrt(self.n)
+
+    @property
+    def dof(self) -> float:
+        """The degrees of freedom of :attr:`stderr`: n − 1 over seeds, ∞ for an estimator's own error."""
+        return np.inf if self.error is not None else float(self.n - 1)
 
     def text(self, digits: int = 2) -> str:
-        """``mean ± spread`` (the mean alone where there is no spread) with ``digits`` decimals."""
-        return f"{self.mean:.{digits}f}" + ("" if self.std is None else f" ± {self.std:.{digits}f}")
+        """``mean ± s`` (the sample standard deviation over seeds, or the estimator's standard error)."""
+        spread = self.error if self.error is not None else self.std
+        return f"{self.mean:.{digits}f}" + ("" if spread is None else f" ± {spread:.{digits}f}")
 
     def __str__(self) -> str:
         return self.text()
 
 
+def finite(value) -> bool:
+    """Whether ``value`` is a finite number (not None, NaN or ±∞)."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and bool(np.isfinite(value)))
+
+
 def over_seeds(values: Iterable[float | None]) -> Measured | None:
     """The finite values as one :class:`Measured`; None if there is none."""
-    kept = tuple(float(v) for v in values if v is not None and np.isfinite(v))
+    kept = tuple(float(v) for v in values if finite(v))
     return Measured(kept) if kept else None
 
 
 def estimate(value: float | None, stderr: float | None) -> Measured | None:
-    """One estimate with its standard error (a MINE or NDM bound)."""
-    return None if value is None or not np.isfinite(value) else Measured((float(value),), stderr)
+    """One estimate with its standard error (a MINE or NDM bound); None where either is not finite."""
+    return Measured((float(value),), float(stderr)) if finite(value) and finite(stderr) else None
 
 
-def difference(a: Measured, b: Measured) -> tuple[float, float | None]:
-    """mean(a) − mean(b) and the spread of that difference (None where a side has one seed)."""
-    spread = None if a.std is None or b.std is None else float(np.hypot(a.std, b.std))
-    return a.mean - b.mean, spread
+def t_quantile(dof: float) -> float:
+    """The two-sided :data:`CONFIDENCE` quantile of Student's t with ``dof`` degrees of freedom (normal at ∞)."""
+    level = 0.5 + CONFIDENCE / 2
+    return float(stats.norm.ppf(level) if not np.isfinite(dof) else stats.t.ppf(level, dof))
 
 
-def with_error(d: float, spread: float | None) -> str:
-    """A difference as the report prints it: ``+1.20 (spread 0.40)``."""
-    return f"{d:+.2f}" + ("" if spread is None else f" (spread {spread:.2f})")
+@dataclass(frozen=True)
+class Difference:
+    """An estimate (a difference of means, a slope) with its standard error and degrees of freedom."""
+
+    value: float
+    stderr: float | None
+    dof: float = np.inf
+    kind: str = "Welch"  # how the standard error was found: Welch, paired, slope, weighted slope, one sample
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The 95 % confidence interval; None without a standard error."""
+        if self.stderr is None or not np.isfinite(self.stderr) or self.dof <= 0:
+            return None
+        half = t_quantile(self.dof) * self.stderr
+        return self.value - half, self.value + half
+
+    def text(self, digits: int = 2, unit: str = "") -> str:
+        """``+1.20 ± 0.40 SE [0.35, 2.05]`` (the interval at 95 %), or the value alone where no SE exists."""
+        if self.interval is None:
+            return f"{self.value:+.{digits}f}{unit} (no standard error)"
+        low, high = self.interval
+        paired = ", paired" if self.kind == "paired" else ""
+        return (f"{self.value:+.{digits}f}{unit} ± {self.stderr:.{digits}f} SE{paired}, 95 % CI "
+                f"[{low:+.{digits}f}, {high:+.{digits}f}]")
+
+    def __str__(self) -> str:
+        return self.text()
 
 
-def compare(a: Measured | None, b: Measured | None, direction: int) -> str:
-    """The verdict on "a − b has the sign of ``direction``" (−1: a is lower than b; +1: higher)."""
-    if a is None or b is None:
+def welch(a: Measured, b: Measured) -> Difference:
+    """mean(a) − mean(b) with its Welch standard error and Welch–Satterthwaite degrees of freedom (None where
+    a side has no standard error)."""
+    d = a.mean - b.mean
+    if a.stderr is None or b.stderr is None:
+        return Difference(d, None)
+    va, vb = a.stderr ** 2, b.stderr ** 2
+    se = float(np.sqrt(va + vb))
+    if va + vb == 0:
+        return Difference(d, 0.0, np.inf)
+    # Welch–Satterthwaite: (va + vb)² / (va²/dof_a + vb²/dof_b); an estimator's own error has dof ∞.
+    denominator = sum(v * v / dof for v, dof in ((va, a.dof), (vb, b.dof)) if np.isfinite(dof) and v > 0)
+    dof = np.inf if denominator == 0 else float((va + vb) ** 2 / denominator)
+    return Difference(d, se, dof, "Welch")
+
+
+def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Difference | None:
+    """a − b seed by seed over the seeds both have (same seed, same data): the mean difference with the
+    paired standard error s_d/√n and n − 1 degrees of freedom; None where no seed is shared."""
+    d = [a[s] - b[s] for s in sorted(set(a) & set(b)) if finite(a[s]) and finite(b[s])]
+    if not d:
+        return None
+    if len(d) == 1:
+        return Difference(d[0], None, kind="paired")
+    return Difference(float(np.mean(d)), float(np.std(d, ddof=1) / np.sqrt(len(d))), len(d) - 1.0, "paired")
+
+
+def one_sample(m: Measured, reference: float = 0.0) -> Difference:
+    """mean(m) − ``reference`` with the standard error of the mean."""
+    return Difference(m.mean - reference, m.stderr, m.dof, "one sample")
+
+
+def slope(xs: Sequence[float], measured: Sequence[Measured | None]) -> Difference | None:
+    """The least-squares slope of the values against log₂ x (the change per doubling of x) with its standard
+    error, from every seed's point (residual standard error, n − 2 degrees of freedom); where every point is
+    one estimate with its own error, the slope weighted by those errors (normal quantile). None with fewer
+    than 3 points or fewer than 2 distinct x; x must be > 0."""
+    points = [(x, m) for x, m in zip(xs, measured) if m is not None]
+    if any(x <= 0 for x, _ in points):
+        raise ValueError("slope: a trend is fitted over log x and needs x > 0 (leave β = 0 out).")
+    if len({x for x, _ in points}) < 2:
+        return None
+    if points and all(m.error is not None and m.n == 1 and m.error > 0 for _, m in points):
+        if len(points) < 3:
+            return None
+        x = np.log2([p[0] for p in points])
+        y = np.array([m.mean for _, m in points])
+        w = 1.0 / np.array([m.error ** 2 for _, m in points])
+        x_bar = np.sum(w * x) / np.sum(w)
+        sxx = np.sum(w * (x - x_bar) ** 2)
+        b = np.sum(w * (x - x_bar) * y) / sxx
+        return Difference(float(b), float(np.sqrt(1.0 / sxx)), np.inf, "weighted slope")
+    x = np.array([np.log2(px) for px, m in points for _ in m.values])
+    y = np.array([v for _, m in points for v in m.values])
+    if len(x) < 3:
+        return None
+    x_bar = x.mean()
+    sxx = np.sum((x - x_bar) ** 2)
+    b = np.sum((x - x_bar) * (y - y.mean())) / sxx
+    residuals = y - y.mean() - b * (x - x_bar)
+    dof = len(x) - 2
+    se = float(np.sqrt(np.sum(residuals ** 2) / dof / sxx)) if dof > 0 else None
+    return Difference(float(b), se, float(dof) if dof > 0 else np.inf, "slope")
+
+
+def direction(difference: Difference | None, sign: int) -> str:
+    """The verdict on "the estimate has the sign of ``sign``" (−1: lower, falls; +1: higher, rises)."""
+    if difference is None or difference.interval is None:
         return INCONCLUSIVE
-    d, spread = difference(a, b)
-    if spread is None or abs(d) <= spread:
+    low, high = difference.interval
+    if sign * low > 0 and sign * high > 0:
+        return HOLDS
+    if sign * low < 0 and sign * high < 0:
+        return FAILS
+    return INCONCLUSIVE
+
+
+def within(difference: Difference | None, tolerance: float, centre: float = 0.0) -> str:
+    """The verdict on "the estimate lies within ``centre`` ± ``tolerance``": holds where the whole interval
+    does, fails where the whole interval lies outside it, inconclusive otherwise."""
+    if difference is None or difference.interval is None:
         return INCONCLUSIVE
-    return HOLDS if d * direction > 0 else FAILS
-
-
-def lower(a: Measured | None, b: Measured | None) -> str:
-    """The verdict on "a is lower than b" (an error, a bound's distance)."""
-    return compare(a, b, -1)
+    low, high = (bound - centre for bound in difference.interval)
+    if -tolerance <= low and high <= tolerance:
+        return HOLDS
+    if low > tolerance or high < -tolerance:
+        return FAILS
+    return INCONCLUSIVE
 
 
 def every(verdicts: Sequence[str]) -> str:
@@ -112,66 +240,7 @@ def every(verdicts: Sequence[str]) -> str:
     return HOLDS if all(v == HOLDS for v in verdicts) else INCONCLUSIVE
 
 
-def from_bool(holds: bool | None) -> str | None:
-    """A check against a stated tolerance; None (not checked) stays None."""
-    return None if holds is None else HOLDS if holds else FAILS
-
-
-def rank_correlation(x: Sequence[float], y: Sequence[float | None]) -> float | None:
-    """Spearman's rank correlation of ``y`` with ``x``: +1 for a rising trend, −1 for a falling one; None with
-    fewer than 3 points or a constant series, where no trend can be read."""
-    pairs = [(a, b) for a, b in zip(x, y) if a is not None and b is not None and np.isfinite(b)]
-    if len(pairs) < 3:
-        return None
-    ranks = [rankdata(column) for column in zip(*pairs)]  # ties share their mean rank
-    if np.std(ranks[0]) == 0 or np.std(ranks[1]) == 0:
-        return None
-    return float(np.corrcoef(ranks[0], ranks[1])[0, 1])
-
-
-def trend(xs: Sequence[float], measured: Sequence[Measured | None], direction: int) -> tuple[str, str]:
-    """The verdict on "the quantity rises (``direction`` +1) or falls (−1) with x", and what was measured:
-    the rank correlation of the means and the change from the first x to the last with its spread."""
-    points = [(x, m) for x, m in zip(xs, measured) if m is not None]
-    if len(points) < 3:
-        return INCONCLUSIVE, "fewer than 3 points: no trend can be read"
-    points.sort(key=lambda point: point[0])
-    rho = rank_correlation([x for x, _ in points], [m.mean for _, m in points])
-    d, spread = difference(points[-1][1], points[0][1])
-    text = ("ρ = n/a (constant)" if rho is None else f"ρ = {rho:+.2f}") + \
-        f"; last − first: {with_error(d, spread)}"
-    if rho is None or spread is None or abs(d) <= spread:
-        return INCONCLUSIVE, text
-    if rho * direction > 0 and d * direction > 0:
-        return HOLDS, text
-    if rho * direction < 0 and d * direction < 0:
-        return FAILS, text
-    return INCONCLUSIVE, text
-
-
-def dip(xs: Sequence[float], measured: Sequence[Measured | None]) -> tuple[str, str]:
-    """The verdict on "the quantity first falls with x, then rises" (figure 5's error against β): holds where
-    the lowest mean lies inside the range and both ends are above it by more than their spreads; fails where
-    the lowest mean is at an end and the next value is above it by more than their spread (a monotone curve);
-    inconclusive otherwise."""
-    points = sorted(((x, m) for x, m in zip(xs, measured) if m is not None), key=lambda point: point[0])
-    if len(points) < 3:
-        return INCONCLUSIVE, "fewer than 3 points"
-    lowest = min(range(len(points)), key=lambda i: points[i][1].mean)
-    x_low, m_low = points[lowest]
-    text = f"lowest mean error at x = {x_low} ({m_low})"
-    if 0 < lowest < len(points) - 1:
-        verdicts = [compare(points[end][1], m_low, +1) for end in (0, -1)]
-        text += "; first − lowest: {}, last − lowest: {}".format(
-            *(with_error(*difference(points[end][1], m_low)) for end in (0, -1)))
-        return (HOLDS if verdicts == [HOLDS, HOLDS] else INCONCLUSIVE), text
-    neighbour = points[1] if lowest == 0 else points[-2]
-    d, spread = difference(neighbour[1], m_low)
-    text += f", at an end of the range; next − lowest: {with_error(d, spread)}"
-    return (FAILS if spread is not None and d > spread else INCONCLUSIVE), text
-
-
 def tally(verdicts: Iterable[str | None]) -> dict[str, int]:
-    """How many claims hold, fail and are inconclusive (claims not checked, None, are left out)."""
+    """How many claims hold, fail, are inconclusive and are not testable here (None is left out)."""
     verdicts = [v for v in verdicts if v is not None]
     return {verdict: verdicts.count(verdict) for verdict in VERDICTS}
