@@ -43,10 +43,13 @@ sys.excepthook = _interrupted_quietly
 from sacred import Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
-from infodropout.paper.commands import no_checkpoint_message  # noqa: E402
-from infodropout.paper.config_rules import ALL_CNN_SMALLEST_WIDTH, Rule, validate  # noqa: E402
+from infodropout.paper import registry  # noqa: E402
+from infodropout.paper.config_rules import ALL_CNN_SMALLEST_WIDTH, DESCRIPTIONS, Rule, validate  # noqa: E402
 from infodropout.paper.errors import CommandFailed, fail  # noqa: E402
-from infodropout.paper.run_names import checkpoint_path, run_name  # noqa: E402
+from infodropout.paper.experiment_cli import (  # noqa: E402
+    add_described_print_config, check_command_line, help_text, typed_keys,
+)
+from infodropout.paper.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, run_name  # noqa: E402
 
 
 def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
@@ -93,9 +96,7 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
         for warning in warnings:
             print(f"{Path(sys.argv[0]).name}: warning: {warning}", file=sys.stderr)
         if command_name in CHECKPOINT_COMMANDS and "models_dir" in config:
-            path = checkpoint_path(config["models_dir"], run_name(name, config, defaults))
-            if not path.exists():
-                fail(no_checkpoint_message(path), status=1)
+            return _resolved_run(experiment, name, config, defaults)
         return {}
 
     started = {}
@@ -116,10 +117,41 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
             for path, artifact in sorted(outputs.items()):
                 _run.add_artifact(str(path), name=artifact)
 
+    def runs(_config):
+        """List the trained runs in models_dir: the keys that tell each apart, complete or at which epoch, and
+        its test result; `runs with KEY=VALUE ...` lists those with these values."""
+        wanted = {key: _config[key] for key in sorted(_typed(experiment, _config, defaults))
+                  if key in defaults and key not in NAME_EXCLUDED_KEYS}
+        found = [run for run in registry.trained_runs(_config["models_dir"], name, defaults)
+                 if all(registry.same_value(run.config.get(key), value) for key, value in wanted.items())]
+        print(registry.runs_table(found, _config["models_dir"], name))
+
+    experiment.command(runs, unobserved=True)
+    add_described_print_config(experiment, {key: DESCRIPTIONS.get((name, key)) or DESCRIPTIONS.get(key, "")
+                                            for key in defaults}, dict(rules))
     # What check_config_keys compares the command line with.
     experiment.valid_keys = frozenset(defaults)
     experiment.valid_named_configs = frozenset(named_configs or {})
+    experiment.typed_keys = set()
     return experiment
+
+
+def _typed(experiment: Experiment, config: Mapping, defaults: Mapping) -> set[str]:
+    """The keys the user gave: those typed on the command line (set by :func:`run_experiment`) and any that
+    differ from their defaults (a run started from Python rather than the command line)."""
+    return set(experiment.typed_keys) | {key for key in defaults if key in config and config[key] != defaults[key]}
+
+
+def _resolved_run(experiment: Experiment, name: str, config: Mapping, defaults: Mapping) -> dict:
+    """For a command that reads a trained run: the run the user's values choose (see
+    :func:`infodropout.paper.registry.resolve`), said in one line where it is not named exactly and flagged on
+    the first line if unfinished. Returns the config updates that make the command run with its values."""
+    script = f"./{Path(sys.argv[0]).name}" if sys.argv and sys.argv[0] else f"./{name}.py"
+    resolution = registry.resolve(name, config, defaults, _typed(experiment, config, defaults), script)
+    for line in (resolution.note, resolution.run and resolution.run.unfinished_note()):
+        if line:
+            print(line, flush=True)
+    return resolution.updates
 
 
 def check_config_keys(experiment: Experiment, argv: list[str]) -> None:
@@ -227,7 +259,14 @@ def run_experiment(experiment: Experiment) -> None:
     sys.argv[1:] = quote_word_lists(sys.argv[1:])
     preflight.install_quiet_tensorflow_import()
     try:
+        if check_command_line(experiment, sys.argv, f"./{script}") == "help":
+            try:
+                print(help_text(experiment, script), flush=True)
+            except BrokenPipeError:  # `--help | head`: the reader has seen enough
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         check_config_keys(experiment, sys.argv)
+        experiment.typed_keys = typed_keys(experiment, sys.argv)
         experiment.run_commandline()
     except CommandFailed as failure:
         print(f"{Path(sys.argv[0]).name}: {failure.message}", file=sys.stderr)

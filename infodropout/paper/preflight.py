@@ -27,9 +27,11 @@ def how_to_run(script: str) -> str:
     venv_python = ROOT / ".venv" / "bin" / "python"
     if venv_python.exists():
         return (f"run it with the project's Python: {os.path.relpath(venv_python)} {script} ... "
-                f"(or `source {os.path.relpath(venv_python.parents[1])}/bin/activate` first)")
+                f"(or `source {os.path.relpath(venv_python.parents[1])}/bin/activate` first; to use this Python "
+                f"instead: `pip install \".[paper]\"` in {ROOT})")
     return (f"set up the project's Python first with `make setup` (in {ROOT}), then run "
-            f".venv/bin/python {script} ...")
+            f".venv/bin/python {script} ...; or, in a Python of your own, `pip install \".[paper]\"` in {ROOT} "
+            "(the library with the experiments' packages)")
 
 
 def require_packages(script: str | None = None) -> None:
