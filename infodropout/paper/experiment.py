@@ -111,7 +111,7 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
             outputs = dict(written_since(started.get("time", 0.0), [_config.get("models_dir"), _config.get("plots_dir")]))
             if "models_dir" in _config:  # the run's own network and history, also when reused rather than trained
                 own = checkpoint_path(_config["models_dir"], run_name(name, _config, defaults))
-                for path in (own, own.with_suffix(".history.jsonl")):
+                for path in (own, own.with_suffix(".history.jsonl"), registry.record_path(own)):
                     if path.is_file():
                         outputs.setdefault(path, path.name)
             for path, artifact in sorted(outputs.items()):
@@ -144,11 +144,11 @@ def _typed(experiment: Experiment, config: Mapping, defaults: Mapping) -> set[st
 
 def _resolved_run(experiment: Experiment, name: str, config: Mapping, defaults: Mapping) -> dict:
     """For a command that reads a trained run: the run the user's values choose (see
-    :func:`infodropout.paper.registry.resolve`), said in one line where it is not named exactly and flagged on
-    the first line if unfinished. Returns the config updates that make the command run with its values."""
+    :func:`infodropout.paper.registry.resolve`), flagged on the first line if unfinished and said in one line
+    where it is not named exactly. Returns the config updates that make the command run with its values."""
     script = f"./{Path(sys.argv[0]).name}" if sys.argv and sys.argv[0] else f"./{name}.py"
     resolution = registry.resolve(name, config, defaults, _typed(experiment, config, defaults), script)
-    for line in (resolution.note, resolution.run and resolution.run.unfinished_note()):
+    for line in (resolution.run and resolution.run.unfinished_note(), resolution.note):
         if line:
             print(line, flush=True)
     return resolution.updates

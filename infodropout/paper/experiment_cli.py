@@ -47,7 +47,7 @@ def help_text(experiment, script: str) -> str:
         if name == SACRED_COMMANDS[0]:
             lines.append("  sacred's:")
         lines.append(textwrap.fill(summary(command), width, initial_indent=f"  {name:<{column - 2}}",
-                                   subsequent_indent=" " * column))
+                                   subsequent_indent=" " * column, break_on_hyphens=False, break_long_words=False))
     lines += ["", "KEY=VALUE sets a config entry (`print_config` lists every key with its description); a run is named",
               "by the entries that differ from their defaults, and `runs` lists the trained ones.", ""]
     usage = experiment.get_usage()[1]

@@ -25,6 +25,8 @@ from infodropout.paper.errors import fail
 from infodropout.paper.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, run_name
 
 RECORD_SUFFIX = ".run.json"
+# The end of a name too long for a file name (run_names.shortened).
+HASHED = re.compile(r"\.~[0-9a-f]{16}$")
 
 
 def record_path(checkpoint: str | os.PathLike) -> Path:
@@ -232,7 +234,7 @@ def trained_runs(models_dir: str | os.PathLike, experiment: str, defaults: Mappi
         else:
             keys = parse_name(experiment, checkpoint.stem, defaults)
             known = keys is not None
-            if keys is None and not (checkpoint.stem.startswith(experiment + ".") and ".~" in checkpoint.stem):
+            if keys is None and not (checkpoint.stem.startswith(experiment + ".") and HASHED.search(checkpoint.stem)):
                 continue  # not a run of this experiment
             keys = keys or {}
             config = {**name_values(defaults, defaults), **keys}
