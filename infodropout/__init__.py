@@ -75,15 +75,24 @@ def _missing_keras() -> str | None:
 class _NoKerasBackend:
     """Stands in the import system for ``keras`` where Keras or its backend is missing: the first
     ``import keras`` (by any module of the library) raises one clear ImportError instead of Keras's own
-    traceback from inside its backend."""
+    traceback from inside its backend. A mere look-up (``importlib.util.find_spec``) finds a module
+    whose loader is this object, with the reason in ``missing_reason``."""
 
     def __init__(self, reason: str):
-        self.reason = reason
+        self.missing_reason = reason
 
     def find_spec(self, name, path=None, target=None):
-        if name == "keras":
-            raise ImportError(self.reason, name="keras")
-        return None
+        if name != "keras":
+            return None
+        import importlib.machinery
+
+        return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec):
+        raise ImportError(self.missing_reason, name="keras")
+
+    def exec_module(self, module):  # never reached: create_module refuses
+        raise ImportError(self.missing_reason, name="keras")
 
 
 _reason = _missing_keras()

@@ -82,8 +82,9 @@ def train_settings(config: Mapping) -> "TrainSettings":
 
 
 def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "keras.Model":
-    """The network that `train with` the same values saved; a missing one ends the program with a
-    one-line message."""
+    """The network of the run the config names (the experiment's config hook has already chosen it from the
+    keys the user gave: :func:`infodropout.paper.registry.resolve`); a missing or unreadable one ends the
+    program with a one-line message."""
     path = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     if not path.exists():  # before TensorFlow is imported, so that the answer comes at once
         fail(no_checkpoint_message(path), status=1)

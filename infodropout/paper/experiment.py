@@ -259,14 +259,15 @@ def run_experiment(experiment: Experiment) -> None:
     sys.argv[1:] = quote_word_lists(sys.argv[1:])
     preflight.install_quiet_tensorflow_import()
     try:
-        if check_command_line(experiment, sys.argv, f"./{script}") == "help":
-            try:
-                print(help_text(experiment, script), flush=True)
-            except BrokenPipeError:  # `--help | head`: the reader has seen enough
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
-        check_config_keys(experiment, sys.argv)
-        experiment.typed_keys = typed_keys(experiment, sys.argv)
+        if isinstance(experiment, Experiment):
+            if check_command_line(experiment, sys.argv, f"./{script}") == "help":
+                try:
+                    print(help_text(experiment, script), flush=True)
+                except BrokenPipeError:  # `--help | head`: the reader has seen enough
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(0)
+            check_config_keys(experiment, sys.argv)
+            experiment.typed_keys = typed_keys(experiment, sys.argv)
         experiment.run_commandline()
     except CommandFailed as failure:
         print(f"{Path(sys.argv[0]).name}: {failure.message}", file=sys.stderr)

@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def missing_packages(names=REQUIRED) -> list[str]:
-    """The packages of ``names`` that this Python cannot import."""
-    return [name for name in names if importlib.util.find_spec(name) is None]
+    """The packages of ``names`` that this Python cannot import (the library's stand-in for a Keras without
+    a backend counts as missing)."""
+    def absent(name: str) -> bool:
+        spec = importlib.util.find_spec(name)
+        return spec is None or hasattr(spec.loader, "missing_reason")
+
+    return [name for name in names if absent(name)]
 
 
 def how_to_run(script: str) -> str:

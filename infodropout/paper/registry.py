@@ -135,6 +135,8 @@ class TrainedRun:
     def status(self) -> str:
         if self.complete:
             return f"complete, {self.epochs_done} epoch{'s' if self.epochs_done != 1 else ''}"
+        if not self.epochs_done:
+            return f"no epoch of {self.epochs} in its history"
         return f"stopped at epoch {self.epochs_done} of {self.epochs}"
 
     def keys_text(self) -> str:
@@ -157,8 +159,10 @@ class TrainedRun:
         """The first line a command on this run prints when the run is unfinished."""
         if self.complete:
             return None
-        return (f"run {self.name} stopped at epoch {self.epochs_done} of {self.epochs}: results are of an "
-                "unfinished run (`train with` the same values resumes it).")
+        where = f"stopped at epoch {self.epochs_done} of {self.epochs}" if self.epochs_done else \
+            f"has no completed epoch in its history (of {self.epochs})"
+        return (f"run {self.name} {where}: results are of an unfinished run (`train with` the same values "
+                "resumes it).")
 
 
 def format_value(value) -> str:
