@@ -86,6 +86,8 @@ def test_print_config_shows_a_description_on_every_line(tmp_path):
     (["cifar.py", "beta=3"], "missing `with` before beta=3"),
     (["cifar.py", "with", "beta=3"], "no command: name one before `with`, e.g. `./cifar.py train with beta=3`"),
     (["cifar.py", "help", "trian"], "did you mean train?"),
+    (["vae.py"], "no command: name one, e.g. `./vae.py train`"),
+    (["vae.py", "-l", "ERROR"], "no command: name one, e.g. `./vae.py train`"),
 ])
 def test_a_mistyped_command_line_is_answered_in_one_line(args, words, tmp_path):
     result = run(str(ROOT / args[0]), *args[1:], cwd=tmp_path)

@@ -67,8 +67,9 @@ def option_arguments(experiment) -> set[str]:
 
 def check_command_line(experiment, argv: list[str], script: str) -> str | None:
     """Refuse in one line, status 2, what sacred would answer with its usage block: an unknown command
-    (with the closest one), updates without ``with``, or no command at all. Returns ``"help"`` where the
-    script's help is asked for (``-h``, ``--help``, ``help``), else None."""
+    (with the closest one), updates without ``with``, or no command at all (which sacred would take for
+    ``train``, the default command, and start training unasked). Returns ``"help"`` where the script's help
+    is asked for (``-h``, ``--help``, ``help``), else None."""
     commands = commands_of(experiment)
     takes_value = option_arguments(experiment)
     words, skip = [], False
@@ -85,11 +86,10 @@ def check_command_line(experiment, argv: list[str], script: str) -> str | None:
             continue
         words.append(token)
     after_with = argv[argv.index("with") + 1:] if "with" in argv else []
-    if not words:
-        if after_with or "with" in argv:
-            fail(f"no command: name one before `with`, e.g. `{script} train with {' '.join(after_with)}`"
-                 f" (commands: {', '.join(commands)}).".replace("with )", "with ...)"))
-        return None  # sacred's default command, or its usage
+    if not words:  # sacred would run the default command, train: hours, unasked
+        example = f"`{script} train with {' '.join(after_with)}`" if after_with else f"`{script} train`"
+        fail(f"no command: name one{' before `with`' if 'with' in argv else ''}, e.g. {example} "
+             f"(commands: {', '.join(commands)}; `{script} --help` says what each does).")
     first = words[0]
     if first == "help":
         if len(words) == 1:
