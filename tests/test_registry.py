@@ -243,3 +243,24 @@ def test_a_trained_run_is_listed_and_found_by_a_subset_of_its_keys(tmp_path):
     first, second = tested.stdout.splitlines()[:2]
     assert first.startswith(f"run {unfinished} stopped at epoch 1 of 2: results are of an unfinished run")
     assert second.startswith(f"Using run {unfinished}")
+
+
+@pytest.mark.slow
+def test_cifar_runs_lists_a_trained_run_and_test_finds_it_by_one_key(tmp_path):
+    import numpy as np
+
+    (tmp_path / "datasets").mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 100), ("test", 100)):  # random images in CIFAR-10's file layout: plumbing only
+        np.savez(tmp_path / "datasets" / f"cifar10-{split}.npz",
+                 data=rng.normal(size=(n, 32, 32, 3)).astype("float32"), labels=rng.integers(0, 10, size=n))
+    values = ["filter_percentage=0.05", "epochs=1", "batch_size=50", "beta=1.0", "lr_drops=[]", "verbose=0"]
+    trained, messages, _ = script("cifar.py", "train", "with", *values, cwd=tmp_path)
+    assert trained.returncode == 0, messages
+    listed, messages, _ = script("cifar.py", "runs", cwd=tmp_path)
+    assert listed.returncode == 0, messages
+    assert "batch_size=50 beta=1.0 epochs=1 filter_percentage=0.05 lr_drops=[]  complete, 1 epoch  test error" \
+        in listed.stdout
+    tested, messages, _ = script("cifar.py", "test", "with", "beta=1.0", "verbose=0", cwd=tmp_path)
+    assert tested.returncode == 0, messages
+    assert tested.stdout.startswith("Using run cifar.batch_size=50.beta=1.0.epochs=1.filter_percentage=0.05.lr_drops=[]")
