@@ -118,8 +118,8 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
                 _run.add_artifact(str(path), name=artifact)
 
     def runs(_config):
-        """List the trained runs in models_dir: the keys that tell each apart, complete or at which epoch, and
-        its test result; `runs with KEY=VALUE ...` lists those with these values."""
+        """List the trained runs in models_dir, one line each: the keys that differ from the defaults, complete
+        or at which epoch, and the test result; `runs with KEY=VALUE ...` lists only those with these values."""
         wanted = {key: _config[key] for key in sorted(_typed(experiment, _config, defaults))
                   if key in defaults and key not in NAME_EXCLUDED_KEYS}
         found = [run for run in registry.trained_runs(_config["models_dir"], name, defaults)

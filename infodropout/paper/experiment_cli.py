@@ -136,8 +136,8 @@ def add_described_print_config(experiment, descriptions: dict[str, str], rules: 
     from sacred.commands import print_config as sacred_print_config
 
     def print_config(_run):
-        """Print the configuration, each key with its description, and exit; values set on the command
-        line are highlighted (green: changed, blue: added, red: changed type)."""
+        """Print the configuration, each key with its description and valid values, and exit. Values set
+        on the command line are highlighted (blue: changed, green: added, red: changed type)."""
         docs = _run.config_modifications.docs
         for key in _run.config:
             text = descriptions.get(key, "")
