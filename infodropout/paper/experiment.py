@@ -57,9 +57,12 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     """A sacred Experiment with ``defaults`` as its config, ``named_configs`` (e.g. ``softplus``) and
     ``rules`` checked before any command.
 
-    An invalid value ends the program at once with one line on stderr and exit status 2, and so does a
-    command of :data:`CHECKPOINT_COMMANDS` whose trained network is missing, before TensorFlow is
-    imported. ``--help`` shows the calling script's docstring under its own name. With an observer
+    An invalid value ends the program at once with one line on stderr and exit status 2, before TensorFlow
+    is imported. A command of :data:`CHECKPOINT_COMMANDS` runs on the trained run that the user's keys
+    choose, with that run's values (:func:`infodropout.paper.registry.resolve`); where none or several
+    match it ends, as fast, with status 1. Every script gets ``runs`` (the registry's listing) and a
+    ``print_config`` that describes each key. ``--help`` shows the calling script's docstring under its
+    own name. With an observer
     (``-F DIR``), each run attaches the files it wrote into the models and plots folders (its
     ``.keras``, history and figures) as artifacts.
     """
@@ -124,7 +127,8 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
                   if key in defaults and key not in NAME_EXCLUDED_KEYS}
         found = [run for run in registry.trained_runs(_config["models_dir"], name, defaults)
                  if all(registry.same_value(run.config.get(key), value) for key, value in wanted.items())]
-        print(registry.runs_table(found, _config["models_dir"], name))
+        print(registry.runs_table(found, _config["models_dir"], name,
+                                  " ".join(f"{key}={registry.format_value(value)}" for key, value in wanted.items())))
 
     experiment.command(runs, unobserved=True)
     add_described_print_config(experiment, {key: DESCRIPTIONS.get((name, key)) or DESCRIPTIONS.get(key, "")

@@ -251,13 +251,15 @@ def trained_runs(models_dir: str | os.PathLike, experiment: str, defaults: Mappi
     return runs
 
 
-def runs_table(runs: list[TrainedRun], models_dir: str, experiment: str) -> str:
-    """The ``runs`` command's listing: one line per run, its differing keys, how far it got, its test."""
+def runs_table(runs: list[TrainedRun], models_dir: str, experiment: str, wanted: str = "") -> str:
+    """The ``runs`` command's listing: one line per run, its differing keys, how far it got, its test;
+    ``wanted`` says which values the runs were chosen by, if any."""
+    having = f" with {wanted}" if wanted else ""
     if not runs:
-        return f"No trained {experiment} run in {models_dir}/ (`train with ...` makes one)."
+        return f"No trained {experiment} run{having} in {models_dir}/ (`train with ...` makes one)."
     width = max(len(run.keys_text()) for run in runs)
     status = max(len(run.status()) for run in runs)
-    lines = [f"{len(runs)} trained {experiment} run{'s' if len(runs) > 1 else ''} in {models_dir}/ "
+    lines = [f"{len(runs)} trained {experiment} run{'s' if len(runs) > 1 else ''}{having} in {models_dir}/ "
              "(the keys that differ from the defaults; `test with` any of them picks a run):"]
     lines += [f"  {run.keys_text():<{width}}  {run.status():<{status}}  {run.test_text()}" for run in runs]
     return "\n".join(lines)
