@@ -92,6 +92,14 @@ def test_a_hashed_name_is_read_from_its_record(tmp_path):
     # Its keys choose it, and the values it was trained with come back whole.
     found = resolve(models, {"beta": 0.25})
     assert found.run.name == checkpoint.stem and found.updates["lr_drops"] == long_drops
+    assert run_name("toy", {**DEFAULTS, **found.updates}, DEFAULTS) == checkpoint.stem  # the command finds its file
+
+
+def test_a_folder_that_cannot_be_written_leaves_the_record_out_quietly(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    registry.record_training(blocked / "toy.keras", "toy", DEFAULTS, DEFAULTS)  # no exception: training reports it
+    assert registry.read_record(blocked / "toy.keras") is None
 
 
 def test_the_exact_name_wins_then_a_single_match_gives_its_whole_config(tmp_path):

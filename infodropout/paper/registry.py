@@ -88,14 +88,21 @@ def read_record(checkpoint: str | os.PathLike) -> dict | None:
 
 
 def _write(path: Path, record: Mapping) -> None:
-    """Write atomically: a reader never sees half a record."""
+    """Write atomically: a reader never sees half a record. A folder that cannot be written (read-only, full)
+    is left to the training's own files to report: the record is a convenience, its absence only makes the
+    listing read the run's name instead."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
         os.replace(temporary, path)
+    except OSError:
+        pass
     finally:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def history_epochs(checkpoint: str | os.PathLike) -> int:
