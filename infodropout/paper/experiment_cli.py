@@ -73,7 +73,7 @@ def check_command_line(experiment, argv: list[str], script: str) -> str | None:
     commands = commands_of(experiment)
     takes_value = option_arguments(experiment)
     words, skip = [], False
-    for index, token in enumerate(argv[1:]):
+    for token in argv[1:]:
         if skip:
             skip = False
             continue
