@@ -24,6 +24,7 @@ from infodropout.paper.commands import (
 from infodropout.paper.config_rules import (
     COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
 )
+from infodropout.paper import registry
 from infodropout.paper.errors import fail
 from infodropout.paper.run_names import checkpoint_path, run_name
 
@@ -106,12 +107,15 @@ def train_one(config, log_scalar=None) -> dict:
                 return {f"val_{key}": value for key, value in bound.items()}
 
             stopper = EarlyStopping(network, evaluate, checkpoint, config["patience"], monitor="val_elbo")
+        registry.record_training(checkpoint, "vae", config, DEFAULTS, restart=config["restart"])
         with training_failures():
             records = fit_trainer(Autoencoder(network, beta=settings.beta, weight_decay=settings.weight_decay),
                                   data.x_train, data.x_train, settings, checkpoint, log_scalar=log_scalar,
                                   monitor_alpha=config["latent"] == "information", early_stopping=stopper,
                                   **fit_options(config, checkpoint))
+    registry.record_trained(checkpoint)
     bound = variational_lower_bound(network, data.x_test, samples=config["test_samples"], batch_size=config["batch_size"])
+    registry.record_test(checkpoint, bound)
     if stopper is not None:
         bound.update(train_images=len(data.x_train), best_epoch=stopper.best_epoch, last_epoch=records[-1]["epoch"] if records else 0,
                      max_epochs=settings.epochs, validation=len(x_validation),
@@ -138,12 +142,16 @@ def train(_config, _run):
 
 @ex.command
 def test(_config, _run):
-    """The test lower bound of the run trained `with` the same values."""
+    """The test lower bound of a trained run: the one named by the `with` values, or the one trained run they
+    match (`runs` lists them)."""
     from infodropout.vae import variational_lower_bound
 
     network = load_checkpoint("vae", _config, DEFAULTS)
     data = checked_load(load_data, _config)
-    return report(variational_lower_bound(network, data.x_test, _config["test_samples"], _config["batch_size"]), _run)
+    bound = variational_lower_bound(network, data.x_test, _config["test_samples"], _config["batch_size"])
+    registry.record_test(checkpoint_path(_config["models_dir"], run_name("vae", _config, DEFAULTS)), bound,
+                         "vae", _config, DEFAULTS)
+    return report(bound, _run)
 
 
 @ex.command

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from infodropout.paper import registry
 from infodropout.paper.errors import DataError, fail
 from infodropout.paper.formats import Dataset
 from infodropout.paper.run_names import checkpoint_path, run_name
@@ -81,8 +82,9 @@ def train_settings(config: Mapping) -> "TrainSettings":
 
 
 def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "keras.Model":
-    """The network that `train with` the same values saved; a missing one ends the program with a
-    one-line message."""
+    """The network of the run the config names (the experiment's config hook has already chosen it from the
+    keys the user gave: :func:`infodropout.paper.registry.resolve`); a missing or unreadable one ends the
+    program with a one-line message."""
     path = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     if not path.exists():  # before TensorFlow is imported, so that the answer comes at once
         fail(no_checkpoint_message(path), status=1)
@@ -148,14 +150,17 @@ def train_and_test(
         print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "
               f"{network.count_params():,} parameters" + _distribution_note(settings, strategy) + ".")
         before = _modified(checkpoint)
+        registry.record_training(checkpoint, experiment, config, defaults, restart=config["restart"])
         with training_failures():
             train_classifier(network, data.x_train, data.y_train, settings, checkpoint, log_scalar=log_scalar,
                              **fit_options(config, checkpoint))
+        registry.record_trained(checkpoint)
         # "Saved" only if this run wrote the file; a completed run only loads it (and says so itself).
         saved = f"Saved {checkpoint}. " if _modified(checkpoint) != before else ""
         print(f"{saved}Testing (batch-norm dry run, then noise off)...")
         metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, settings,
                                   verbose=config["verbose"])
+    registry.record_test(checkpoint, metrics)
     return TrainedRun(metrics, network, data)
 
 
@@ -236,13 +241,17 @@ def add_classifier_commands(
                        _run)
 
     def test(_config, _run):
-        """Load models/<run name>.keras (trained `with` the same values) and test it."""
+        """Test a trained run: the one named by the `with` values, or the one trained run they match (`runs`
+        lists them)."""
         from infodropout.paper.training import test_classifier
 
         network = load_checkpoint(name, _config, defaults)
         data = checked_load(load_data, _config)
-        return _report(test_classifier(network, data.x_train, data.x_test, data.y_test,
-                                       train_settings(_config), verbose=_config["verbose"]), _run)
+        metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, train_settings(_config),
+                                  verbose=_config["verbose"])
+        registry.record_test(checkpoint_path(_config["models_dir"], run_name(name, _config, defaults)), metrics,
+                             name, _config, defaults)
+        return _report(metrics, _run)
 
     experiment.main(train)  # registers the command too
     experiment.command(test)

@@ -43,10 +43,13 @@ sys.excepthook = _interrupted_quietly
 from sacred import Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
-from infodropout.paper.commands import no_checkpoint_message  # noqa: E402
-from infodropout.paper.config_rules import ALL_CNN_SMALLEST_WIDTH, Rule, validate  # noqa: E402
+from infodropout.paper import registry  # noqa: E402
+from infodropout.paper.config_rules import ALL_CNN_SMALLEST_WIDTH, DESCRIPTIONS, Rule, validate  # noqa: E402
 from infodropout.paper.errors import CommandFailed, fail  # noqa: E402
-from infodropout.paper.run_names import checkpoint_path, run_name  # noqa: E402
+from infodropout.paper.experiment_cli import (  # noqa: E402
+    add_described_print_config, check_command_line, help_text, typed_keys,
+)
+from infodropout.paper.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, run_name  # noqa: E402
 
 
 def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
@@ -54,9 +57,12 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     """A sacred Experiment with ``defaults`` as its config, ``named_configs`` (e.g. ``softplus``) and
     ``rules`` checked before any command.
 
-    An invalid value ends the program at once with one line on stderr and exit status 2, and so does a
-    command of :data:`CHECKPOINT_COMMANDS` whose trained network is missing, before TensorFlow is
-    imported. ``--help`` shows the calling script's docstring under its own name. With an observer
+    An invalid value ends the program at once with one line on stderr and exit status 2, before TensorFlow
+    is imported. A command of :data:`CHECKPOINT_COMMANDS` runs on the trained run that the user's keys
+    choose, with that run's values (:func:`infodropout.paper.registry.resolve`); where none or several
+    match it ends, as fast, with status 1. Every script gets ``runs`` (the registry's listing) and a
+    ``print_config`` that describes each key. ``--help`` shows the calling script's docstring under its
+    own name. With an observer
     (``-F DIR``), each run attaches the files it wrote into the models and plots folders (its
     ``.keras``, history and figures) as artifacts.
     """
@@ -93,9 +99,7 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
         for warning in warnings:
             print(f"{Path(sys.argv[0]).name}: warning: {warning}", file=sys.stderr)
         if command_name in CHECKPOINT_COMMANDS and "models_dir" in config:
-            path = checkpoint_path(config["models_dir"], run_name(name, config, defaults))
-            if not path.exists():
-                fail(no_checkpoint_message(path), status=1)
+            return _resolved_run(experiment, name, config, defaults)
         return {}
 
     started = {}
@@ -110,16 +114,48 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
             outputs = dict(written_since(started.get("time", 0.0), [_config.get("models_dir"), _config.get("plots_dir")]))
             if "models_dir" in _config:  # the run's own network and history, also when reused rather than trained
                 own = checkpoint_path(_config["models_dir"], run_name(name, _config, defaults))
-                for path in (own, own.with_suffix(".history.jsonl")):
+                for path in (own, own.with_suffix(".history.jsonl"), registry.record_path(own)):
                     if path.is_file():
                         outputs.setdefault(path, path.name)
             for path, artifact in sorted(outputs.items()):
                 _run.add_artifact(str(path), name=artifact)
 
+    def runs(_config):
+        """List the trained runs in models_dir, one line each: the keys that differ from the defaults, complete
+        or at which epoch, and the test result; `runs with KEY=VALUE ...` lists only those with these values."""
+        wanted = {key: _config[key] for key in sorted(_typed(experiment, _config, defaults))
+                  if key in defaults and key not in NAME_EXCLUDED_KEYS}
+        found = [run for run in registry.trained_runs(_config["models_dir"], name, defaults)
+                 if all(registry.same_value(run.config.get(key), value) for key, value in wanted.items())]
+        print(registry.runs_table(found, _config["models_dir"], name,
+                                  " ".join(f"{key}={registry.format_value(value)}" for key, value in wanted.items())))
+
+    experiment.command(runs, unobserved=True)
+    add_described_print_config(experiment, {key: DESCRIPTIONS.get((name, key)) or DESCRIPTIONS.get(key, "")
+                                            for key in defaults}, dict(rules))
     # What check_config_keys compares the command line with.
     experiment.valid_keys = frozenset(defaults)
     experiment.valid_named_configs = frozenset(named_configs or {})
+    experiment.typed_keys = set()
     return experiment
+
+
+def _typed(experiment: Experiment, config: Mapping, defaults: Mapping) -> set[str]:
+    """The keys the user gave: those typed on the command line (set by :func:`run_experiment`) and any that
+    differ from their defaults (a run started from Python rather than the command line)."""
+    return set(experiment.typed_keys) | {key for key in defaults if key in config and config[key] != defaults[key]}
+
+
+def _resolved_run(experiment: Experiment, name: str, config: Mapping, defaults: Mapping) -> dict:
+    """For a command that reads a trained run: the run the user's values choose (see
+    :func:`infodropout.paper.registry.resolve`), flagged on the first line if unfinished and said in one line
+    where it is not named exactly. Returns the config updates that make the command run with its values."""
+    script = f"./{Path(sys.argv[0]).name}" if sys.argv and sys.argv[0] else f"./{name}.py"
+    resolution = registry.resolve(name, config, defaults, _typed(experiment, config, defaults), script)
+    for line in (resolution.run and resolution.run.unfinished_note(), resolution.note):
+        if line:
+            print(line, flush=True)
+    return resolution.updates
 
 
 def check_config_keys(experiment: Experiment, argv: list[str]) -> None:
@@ -227,7 +263,15 @@ def run_experiment(experiment: Experiment) -> None:
     sys.argv[1:] = quote_word_lists(sys.argv[1:])
     preflight.install_quiet_tensorflow_import()
     try:
-        check_config_keys(experiment, sys.argv)
+        if isinstance(experiment, Experiment):
+            if check_command_line(experiment, sys.argv, f"./{script}") == "help":
+                try:
+                    print(help_text(experiment, script), flush=True)
+                except BrokenPipeError:  # `--help | head`: the reader has seen enough
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(0)
+            check_config_keys(experiment, sys.argv)
+            experiment.typed_keys = typed_keys(experiment, sys.argv)
         experiment.run_commandline()
     except CommandFailed as failure:
         print(f"{Path(sys.argv[0]).name}: {failure.message}", file=sys.stderr)

@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def missing_packages(names=REQUIRED) -> list[str]:
-    """The packages of ``names`` that this Python cannot import."""
-    return [name for name in names if importlib.util.find_spec(name) is None]
+    """The packages of ``names`` that this Python cannot import (the library's stand-in for a Keras without
+    a backend counts as missing)."""
+    def absent(name: str) -> bool:
+        spec = importlib.util.find_spec(name)
+        return spec is None or hasattr(spec.loader, "missing_reason")
+
+    return [name for name in names if absent(name)]
 
 
 def how_to_run(script: str) -> str:
@@ -27,9 +32,11 @@ def how_to_run(script: str) -> str:
     venv_python = ROOT / ".venv" / "bin" / "python"
     if venv_python.exists():
         return (f"run it with the project's Python: {os.path.relpath(venv_python)} {script} ... "
-                f"(or `source {os.path.relpath(venv_python.parents[1])}/bin/activate` first)")
+                f"(or `source {os.path.relpath(venv_python.parents[1])}/bin/activate` first; to use this Python "
+                f"instead: `pip install \".[paper]\"` in {ROOT})")
     return (f"set up the project's Python first with `make setup` (in {ROOT}), then run "
-            f".venv/bin/python {script} ...")
+            f".venv/bin/python {script} ...; or, in a Python of your own, `pip install \".[paper]\"` in {ROOT} "
+            "(the library with the experiments' packages)")
 
 
 def require_packages(script: str | None = None) -> None:

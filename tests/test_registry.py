@@ -1,0 +1,274 @@
+"""The run registry: the runs of a models folder read back from their names, records and histories; the run
+a user's few keys choose (one, several, none); `runs` and the checkpoint commands on the command line.
+
+The fast tests build runs from files (an empty ``.keras``, a history, a record): the registry reads no
+network. The slow one trains a tiny run and finds it by a subset of its keys."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infodropout.paper import registry
+from infodropout.paper.errors import CommandFailed
+from infodropout.paper.run_names import checkpoint_path, run_name
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = {"beta": 3.0, "epochs": 3, "lr_drops": [2], "dataset": "mnist", "width": 512, "seed": 0,
+            "models_dir": "models", "verbose": "auto", "widths": [64]}
+
+
+def fake_run(models: Path, values: dict, epochs_done: int, experiment: str = "toy", record: bool = False,
+             test: dict | None = None, defaults: dict = DEFAULTS) -> Path:
+    """A run's files as training leaves them: the network (empty here), its history, and its record."""
+    config = {**defaults, **values, "models_dir": str(models)}
+    checkpoint = checkpoint_path(str(models), run_name(experiment, config, defaults))
+    models.mkdir(parents=True, exist_ok=True)
+    checkpoint.write_bytes(b"")
+    checkpoint.with_suffix(".history.jsonl").write_text(
+        "".join(json.dumps({"epoch": e, "loss": 1.0 / e}) + "\n" for e in range(1, epochs_done + 1)))
+    if record:
+        registry.record_training(checkpoint, experiment, config, defaults)
+        if test:
+            registry.record_test(checkpoint, test)
+    return checkpoint
+
+
+def resolve(models: Path, typed: dict, experiment="toy", defaults=DEFAULTS):
+    config = {**defaults, **typed, "models_dir": str(models)}
+    return registry.resolve(experiment, config, defaults, set(typed), f"./{experiment}.py")
+
+
+def failure(models: Path, typed: dict) -> str:
+    with pytest.raises(CommandFailed) as caught:
+        resolve(models, typed)
+    assert caught.value.code == 1
+    return caught.value.message
+
+
+def test_a_name_reads_back_as_its_values_and_other_files_are_not_runs():
+    values = {"beta": 0.5, "lr_drops": [1, 2], "dataset": "sample"}
+    name = run_name("toy", {**DEFAULTS, **values}, DEFAULTS)
+    assert name == "toy.beta=0.5.dataset=sample.lr_drops=[1,2]"
+    assert registry.parse_name("toy", name, DEFAULTS) == values
+    assert registry.parse_name("toy", "toy", DEFAULTS) == {}
+    assert registry.parse_name("toy", name + ".nuisance", DEFAULTS) is None  # a nuisance probe's checkpoint
+    assert registry.parse_name("toy", "toy.bta=0.5", DEFAULTS) is None  # no such key
+    assert registry.parse_name("toy", "toy.beta=high", DEFAULTS) is None  # a word where β is a number
+    assert registry.parse_name("toy", "toy.verbose=2", DEFAULTS) is None  # never part of a name
+    assert registry.parse_name("toy", "toy-sweep.beta=0.5", DEFAULTS) is None
+
+
+def test_the_listing_shows_keys_progress_and_test(tmp_path):
+    models = tmp_path / "models"
+    fake_run(models, {"beta": 0.5}, 3, record=True, test={"error": 12.345, "loss": 0.4})
+    fake_run(models, {"beta": 1.0, "seed": 1}, 2)  # trained before records were kept, stopped at epoch 2
+    (models / "toy.beta=1.0.nuisance.keras").write_bytes(b"")  # not a run of its own
+    (models / "other.beta=1.0.keras").write_bytes(b"")  # another experiment's
+    runs = registry.trained_runs(models, "toy", DEFAULTS)
+    assert [run.name for run in runs] == ["toy.beta=0.5", "toy.beta=1.0.seed=1"]
+    tested, stopped = runs
+    assert tested.complete and tested.keys == {"beta": 0.5} and tested.test_text() == "test error 12.35 %"
+    assert not stopped.complete and stopped.status() == "stopped at epoch 2 of 3" and stopped.test_text() == "not tested"
+    assert stopped.unfinished_note().startswith("run toy.beta=1.0.seed=1 stopped at epoch 2 of 3: results are of "
+                                                "an unfinished run")
+    table = registry.runs_table(runs, str(models), "toy").splitlines()
+    assert len(table) == 3 and "beta=0.5" in table[1] and "12.35 %" in table[1]
+    assert "beta=1.0 seed=1" in table[2] and "stopped at epoch 2 of 3" in table[2]
+
+
+def test_a_hashed_name_is_read_from_its_record(tmp_path):
+    models = tmp_path / "models"
+    long_drops = list(range(1, 80))  # a name past the file system's limit: hashed
+    checkpoint = fake_run(models, {"lr_drops": long_drops, "beta": 0.25}, 3, record=True)
+    assert registry.HASHED.search(checkpoint.stem)
+    bare = fake_run(models, {"lr_drops": long_drops, "beta": 0.75}, 3)  # hashed, and no record
+    runs = {run.name: run for run in registry.trained_runs(models, "toy", DEFAULTS)}
+    assert runs[checkpoint.stem].known and runs[checkpoint.stem].keys == {"beta": 0.25, "lr_drops": long_drops}
+    assert not runs[bare.stem].known and "values unknown" in runs[bare.stem].keys_text()
+    # Its keys choose it, and the values it was trained with come back whole.
+    found = resolve(models, {"beta": 0.25})
+    assert found.run.name == checkpoint.stem and found.updates["lr_drops"] == long_drops
+    assert run_name("toy", {**DEFAULTS, **found.updates}, DEFAULTS) == checkpoint.stem  # the command finds its file
+
+
+def test_a_folder_that_cannot_be_written_leaves_the_record_out_quietly(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    registry.record_training(blocked / "toy.keras", "toy", DEFAULTS, DEFAULTS)  # no exception: training reports it
+    assert registry.read_record(blocked / "toy.keras") is None
+
+
+def test_the_exact_name_wins_then_a_single_match_gives_its_whole_config(tmp_path):
+    models = tmp_path / "models"
+    fake_run(models, {"beta": 0.5, "epochs": 2, "lr_drops": [1]}, 2, record=True)
+    fake_run(models, {"beta": 1.0}, 3)
+    exact = resolve(models, {"beta": 1.0})
+    assert exact.updates == {} and exact.note is None and exact.run.name == "toy.beta=1.0"
+    picked = resolve(models, {"beta": 0.5})
+    assert picked.run.name == "toy.beta=0.5.epochs=2.lr_drops=[1]"
+    assert picked.updates["epochs"] == 2 and picked.updates["lr_drops"] == [1] and picked.updates["beta"] == 0.5
+    assert "verbose" not in picked.updates and "models_dir" not in picked.updates  # the user's to choose
+    assert picked.note.startswith("Using run toy.beta=0.5.epochs=2.lr_drops=[1]: the one trained toy run with beta=0.5")
+    # The updated config names that run exactly.
+    config = {**DEFAULTS, **picked.updates}
+    assert run_name("toy", config, DEFAULTS) == picked.run.name
+    # 1 typed for a float default is the same value.
+    assert resolve(models, {"beta": 1}).run.name == "toy.beta=1.0"
+
+
+def test_several_matches_are_listed_one_line_each(tmp_path):
+    models = tmp_path / "models"
+    fake_run(models, {"beta": 0.5, "seed": 1}, 3)
+    fake_run(models, {"beta": 0.5, "seed": 2}, 1)
+    fake_run(models, {"beta": 0.5, "seed": 1, "epochs": 2}, 2)  # epochs typed below, at its default: not this one
+    fake_run(models, {"beta": 2.0}, 3)
+    message = failure(models, {"beta": 0.5, "epochs": 3})
+    lines = message.splitlines()
+    assert lines[0].startswith("2 trained runs have beta=0.5 epochs=3")
+    assert len(lines) == 3 and "beta=0.5 seed=1  (complete" in lines[1]
+    assert "beta=0.5 seed=2  (stopped at epoch 1 of 3" in lines[2]
+
+
+def test_no_match_names_the_closest_and_what_differs(tmp_path):
+    models = tmp_path / "models"
+    fake_run(models, {"beta": 0.5, "dataset": "sample"}, 3)
+    fake_run(models, {"beta": 2.0, "width": 32}, 3)
+    message = failure(models, {"beta": 0.7, "dataset": "sample"})
+    assert len(message.splitlines()) == 1
+    assert message.startswith("no trained toy run has beta=0.7 dataset=sample")
+    assert "the closest, toy.beta=0.5.dataset=sample (complete, 3 epochs), has beta=0.5 (not 0.7)" in message
+    assert "`./toy.py runs` lists all 2" in message
+
+
+def test_no_run_at_all_says_what_training_costs_and_the_offline_variant(tmp_path):
+    defaults = {**DEFAULTS, "digits": "mnist", "beta": 0.5, "epochs": 80}
+    del defaults["dataset"]
+    with pytest.raises(CommandFailed) as caught:
+        registry.resolve("cluttered", {**defaults, "models_dir": str(tmp_path)}, defaults, {"beta"}, "./cluttered.py")
+    message = caught.value.message
+    assert message.startswith(f"no checkpoint at {tmp_path}/cluttered.keras (the run with beta=0.5)")
+    assert "`./cluttered.py train with beta=0.5`" in message and "downloaded" in message and "80 epochs" in message
+    assert "digits=sample" in message
+
+
+def test_the_record_follows_training_and_testing(tmp_path):
+    checkpoint = fake_run(tmp_path, {"epochs": 5}, 2, record=True)
+    run = registry.trained_runs(tmp_path, "toy", DEFAULTS)[0]
+    assert not run.complete
+    registry.record_trained(checkpoint)  # early stopping ended training at epoch 2 of 5
+    registry.record_test(checkpoint, {"error": 3.0})
+    run = registry.trained_runs(tmp_path, "toy", DEFAULTS)[0]
+    assert run.complete and run.status() == "complete, 2 epochs" and run.test == {"error": 3.0}
+    # A restart forgets both; a resumed run keeps them until they are rewritten.
+    registry.record_training(checkpoint, "toy", {**DEFAULTS, "epochs": 5}, DEFAULTS, restart=True)
+    assert "test" not in registry.read_record(checkpoint) and "trained_epochs" not in registry.read_record(checkpoint)
+    # A run without a record gets one when it is tested.
+    bare = fake_run(tmp_path, {"epochs": 4}, 4)
+    registry.record_test(bare, {"error": 7.0}, "toy", {**DEFAULTS, "epochs": 4}, DEFAULTS)
+    assert registry.read_record(bare)["keys"] == {"epochs": 4} and registry.read_record(bare)["test"] == {"error": 7.0}
+
+
+def script(name, *args, cwd, importtime=False):
+    python = [sys.executable, "-X", "importtime"] if importtime else [sys.executable]
+    result = subprocess.run([*python, str(ROOT / name), *args], cwd=cwd, capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    messages = "\n".join(line for line in result.stderr.splitlines() if not line.startswith("import time:"))
+    return result, messages, imported
+
+
+def mnist_fc_defaults():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("registry_mnist_fc", ROOT / "mnist_fc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DEFAULTS
+
+
+def test_runs_and_an_ambiguous_choice_answer_before_tensorflow(tmp_path):
+    defaults = mnist_fc_defaults()
+    fake_run(tmp_path / "models", {"dataset": "sample", "width": 32, "epochs": 1}, 1, "mnist_fc", record=True,
+             test={"error": 40.0}, defaults=defaults)
+    fake_run(tmp_path / "models", {"dataset": "sample", "width": 64, "epochs": 2}, 1, "mnist_fc", defaults=defaults)
+    listed, messages, imported = script("mnist_fc.py", "runs", cwd=tmp_path, importtime=True)
+    assert listed.returncode == 0, messages
+    lines = listed.stdout.strip().splitlines()
+    assert lines[0].startswith("2 trained mnist_fc runs in models/")
+    assert "dataset=sample epochs=1 width=32" in lines[1] and "test error 40.00 %" in lines[1]
+    assert "stopped at epoch 1 of 2" in lines[2]
+    assert "tensorflow" not in imported
+    filtered, _, _ = script("mnist_fc.py", "runs", "with", "width=64", cwd=tmp_path)
+    assert len(filtered.stdout.strip().splitlines()) == 2 and "width=64" in filtered.stdout
+    several, messages, imported = script("mnist_fc.py", "test", "with", "dataset=sample", cwd=tmp_path, importtime=True)
+    assert several.returncode == 1 and "2 trained runs have dataset=sample" in messages
+    assert "tensorflow" not in imported
+    none, messages, _ = script("mnist_fc.py", "test", "with", "width=128", cwd=tmp_path)
+    assert none.returncode == 1 and "the closest" in messages and "width=32 (not 128)" in messages
+
+
+def test_plot_with_beta_echoes_it_and_says_what_training_costs(tmp_path):
+    result, messages, imported = script("cluttered.py", "plot", "with", "beta=0.5", cwd=tmp_path, importtime=True)
+    assert result.returncode == 1
+    line = messages.strip().splitlines()[-1]
+    assert "beta=0.5" in line and "80 epochs" in line and "download" in line and "digits=sample" in line
+    assert "tensorflow" not in imported
+
+
+@pytest.mark.slow
+def test_a_trained_run_is_listed_and_found_by_a_subset_of_its_keys(tmp_path):
+    models = tmp_path / "m"
+    values = ["dataset=sample", "num_train=200", "num_test=100", "epochs=1", "width=16", "verbose=0",
+              f"models_dir={models}"]
+    trained, messages, _ = script("mnist_fc.py", "train", "with", *values, cwd=tmp_path)
+    assert trained.returncode == 0, messages
+    listed, messages, _ = script("mnist_fc.py", "runs", "with", f"models_dir={models}", cwd=tmp_path)
+    assert "dataset=sample epochs=1 num_test=100 num_train=200 width=16  complete, 1 epoch  test error" in listed.stdout
+    tested, messages, _ = script("mnist_fc.py", "test", "with", "width=16", f"models_dir={models}", "verbose=0",
+                                 cwd=tmp_path)
+    assert tested.returncode == 0, messages
+    first = tested.stdout.splitlines()[0]
+    assert first.startswith("Using run mnist_fc.dataset=sample.epochs=1.num_test=100.num_train=200.width=16")
+    # The run's own values were used (its 100 test images, not the sample's 2,000): the error training printed.
+    def error(output):
+        return float(output.split("Test: ")[1].split(" error ")[1].split()[0])
+
+    assert error(tested.stdout) == error(trained.stdout)
+    record = json.loads(next(models.glob("*.run.json")).read_text())
+    assert record["test_epoch"] == 1 and record["test"]["error"] == error(tested.stdout)
+    # The same network under a name that asks for 2 epochs: a run that stopped at epoch 1 of 2.
+    stem = "mnist_fc.dataset=sample.epochs=1.num_test=100.num_train=200.width=16"
+    unfinished = stem.replace("epochs=1", "epochs=2")
+    for suffix in (".keras", ".history.jsonl"):
+        os.link(models / f"{stem}{suffix}", models / f"{unfinished}{suffix}")
+    tested, messages, _ = script("mnist_fc.py", "test", "with", "width=16", "epochs=2", f"models_dir={models}",
+                                 "verbose=0", cwd=tmp_path)
+    assert tested.returncode == 0, messages
+    first, second = tested.stdout.splitlines()[:2]
+    assert first.startswith(f"run {unfinished} stopped at epoch 1 of 2: results are of an unfinished run")
+    assert second.startswith(f"Using run {unfinished}")
+
+
+@pytest.mark.slow
+def test_cifar_runs_lists_a_trained_run_and_test_finds_it_by_one_key(tmp_path):
+    import numpy as np
+
+    (tmp_path / "datasets").mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 100), ("test", 100)):  # random images in CIFAR-10's file layout: plumbing only
+        np.savez(tmp_path / "datasets" / f"cifar10-{split}.npz",
+                 data=rng.normal(size=(n, 32, 32, 3)).astype("float32"), labels=rng.integers(0, 10, size=n))
+    values = ["filter_percentage=0.05", "epochs=1", "batch_size=50", "beta=1.0", "lr_drops=[]", "verbose=0"]
+    trained, messages, _ = script("cifar.py", "train", "with", *values, cwd=tmp_path)
+    assert trained.returncode == 0, messages
+    listed, messages, _ = script("cifar.py", "runs", cwd=tmp_path)
+    assert listed.returncode == 0, messages
+    assert "batch_size=50 beta=1.0 epochs=1 filter_percentage=0.05 lr_drops=[]  complete, 1 epoch  test error" \
+        in listed.stdout
+    tested, messages, _ = script("cifar.py", "test", "with", "beta=1.0", "verbose=0", cwd=tmp_path)
+    assert tested.returncode == 0, messages
+    assert tested.stdout.startswith("Using run cifar.batch_size=50.beta=1.0.epochs=1.filter_percentage=0.05.lr_drops=[]")
