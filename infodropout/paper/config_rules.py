@@ -158,8 +158,14 @@ def validate(config: Mapping, rules: Mapping[str, Rule], defaults: Mapping | Non
     rules that tie two keys together (:func:`validate_together`); returns its warnings."""
     for key, rule in rules.items():
         if key in config and not rule.check(config[key]):
-            raise ValueError(f"invalid config value {key}={config[key]!r}: must be {rule.description}.")
+            raise ValueError(f"invalid config value {key}={_shown(config[key])}: must be {rule.description}.")
     return validate_together(config, defaults or {}, smallest_width)
+
+
+def _shown(value, limit: int = 60) -> str:
+    """``repr(value)``, its middle left out past ``limit`` characters (a 400-digit seed stays one short line)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
 
 
 # The widths that Table II scales by filter_percentage: All-CNN-32's 96 and 192, All-CNN-96's 32 to 192.
