@@ -58,12 +58,20 @@ def test_max_alpha_stays_within_the_papers_bounds():
         assert "(0, 1]" in refused(max_alpha=value)
 
 
-def test_a_batch_or_validation_larger_than_the_training_images_is_refused():
-    accepted(num_train=100, batch_size=100)
-    assert "batch_size <= 100" in refused(num_train=100, batch_size=100_000)
-    assert "use validation below num_train" in refused(num_train=200, validation=5000)
-    assert "less validation=50" in refused(num_train=200, validation=50, batch_size=151)
-    accepted(num_train=0, batch_size=100_000)  # the whole set: its size is known only once it is read
+def warnings_of(**changes) -> list[str]:
+    return validate({**CIFAR_DEFAULTS, **changes}, CIFAR_RULES, CIFAR_DEFAULTS)
+
+
+def test_a_validation_split_larger_than_the_training_images_is_refused_a_larger_batch_warned():
+    assert "leaves no training images" in refused(num_train=200, validation=5000)
+    assert warnings_of(num_train=100, batch_size=100) == []
+    # Warned, not refused: one batch of the whole set an epoch is what the quickest runs use on purpose.
+    [warning] = warnings_of(num_train=100, batch_size=100_000)
+    assert warning == "batch_size=100000 is larger than the 100 training images (num_train=100): each epoch is one " \
+                      "batch of 100."
+    [warning] = warnings_of(num_train=200, validation=50, batch_size=151)
+    assert "less validation=50" in warning and "one batch of 150" in warning
+    assert warnings_of(num_train=0, batch_size=100_000) == []  # the whole set: its size is known once it is read
 
 
 def test_a_validation_split_that_leaves_nothing_is_a_data_error():

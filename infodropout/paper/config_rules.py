@@ -191,12 +191,13 @@ def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | 
 
     - Each list a sweep loops over (:data:`SWEPT_LISTS`) holds each value once: a repeated value would train
       or list the same run twice.
-    - With ``num_train`` given, ``validation`` must leave training images, and ``batch_size`` must not exceed
-      the training images left: a batch larger than the training set is one short batch an epoch, not the
-      batch asked for, so the run would not be the one its name says.
+    - With ``num_train`` given, ``validation`` must leave training images. A ``batch_size`` above the training
+      images left is warned about, not refused: each epoch is then one batch of the whole set, which the
+      quickest test runs (and the tiny plan) use on purpose, but a user who did not mean it should know.
 
     Returns the warnings, one line each.
     """
+    warnings = []
     for key in SWEPT_LISTS:
         values = word_list(config.get(key))
         if values:
@@ -207,13 +208,13 @@ def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | 
     num_train, validation, batch_size = config.get("num_train"), config.get("validation", 0), config.get("batch_size")
     if _integer(num_train) and num_train > 0 and _integer(validation) and _integer(batch_size):
         if validation >= num_train:
-            raise ValueError(f"invalid config value validation={validation}: it holds out every one of the "
-                             f"num_train={num_train} training images; use validation below num_train.")
+            raise ValueError(f"invalid config value validation={validation}: leaves no training images of the "
+                             f"num_train={num_train}; use validation below num_train.")
         left = num_train - validation
         if batch_size > left:
-            raise ValueError(f"invalid config value batch_size={batch_size}: larger than the {left} training images "
-                             f"(num_train={num_train}" + (f" less validation={validation}" if validation else "")
-                             + f"); use batch_size <= {left}.")
+            warnings.append(f"batch_size={batch_size} is larger than the {left} training images (num_train={num_train}"
+                            + (f" less validation={validation}" if validation else "")
+                            + f"): each epoch is one batch of {left}.")
     if smallest_width:
         for key in ("filter_percentage", "filter_percentages"):
             shares = config.get(key)
@@ -225,6 +226,6 @@ def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | 
     late = [d for d in drops if _integer(d) and _integer(epochs) and d >= epochs] \
         if isinstance(drops, (list, tuple)) and "lr_drops" in defaults and drops != defaults["lr_drops"] else []
     if late:
-        return [f"lr_drops={list(drops)!r}: the drops at epochs {late} never happen with epochs={epochs} "
-                "(a drop must be below epochs)."]
-    return []
+        warnings.append(f"lr_drops={list(drops)!r}: the drops at epochs {late} never happen with epochs={epochs} "
+                        "(a drop must be below epochs).")
+    return warnings
