@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -184,6 +185,10 @@ def _run_in_processes(config: Mapping, todo: list[tuple[int, dict]], total: int,
     lock = threading.Lock()
     pending, running, new, failed = list(todo), [], {}, []
     kept = list(results)
+    # SIGTERM (a scheduler's stop) ends the sweep as Ctrl-C does: the points' processes are told to stop
+    # after their current batch, rather than left running without the process that gathers their results.
+    previous_term = signal.signal(signal.SIGTERM, _interrupt) \
+        if threading.current_thread() is threading.main_thread() else None
     try:
         while pending or running:
             while pending and len(running) < jobs:
@@ -214,6 +219,8 @@ def _run_in_processes(config: Mapping, todo: list[tuple[int, dict]], total: int,
         raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
     if failed:
         fail(f"{len(failed)} of {len(todo)} sweep points failed: "
              + "; ".join(f"[{job.label}] {job.last_line or f'exit {status}'}" for job, status in failed)
@@ -222,14 +229,18 @@ def _run_in_processes(config: Mapping, todo: list[tuple[int, dict]], total: int,
     return kept
 
 
-def _stop(running: list[_Point]) -> None:
-    """Ctrl-C: each point's process stops after its current batch, keeping its last completed epoch (a
-    terminal sends the signal to them too; a signal sent to the sweep alone is passed on)."""
-    import signal
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
+
+def _stop(running: list[_Point]) -> None:
+    """Ctrl-C or SIGTERM: each point's process is sent SIGTERM, which stops a training run after its current
+    batch, keeping its last completed epoch, and ends a process that is not training at once (its files are
+    written atomically, and a dead process's lock is taken over). SIGTERM, not SIGINT: a process started
+    in the background may ignore SIGINT outside training."""
     for job in running:
         if job.process.poll() is None:
-            job.process.send_signal(signal.SIGINT)
+            job.process.send_signal(signal.SIGTERM)
     for job in running:
         try:
             job.process.wait(timeout=120)
