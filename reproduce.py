@@ -7,6 +7,7 @@
     ./reproduce.py --scale small --report-only
     ./reproduce.py --scale small --list     # one line a step: id, wave, the ids it needs, its command, minutes
     ./reproduce.py --scale small --step figure3a    # one step only (several may run at once)
+    ./reproduce.py --scale medium --jobs 2  # each sweep step trains 2 runs at once, one core each
 
 Relative paths are taken from this script's folder. Steps already done are reused (their ledger: steps.json in
 plots/reproduce-<scale>/, or results/medium/ for the medium plan, which is committed), and so are trained runs
@@ -27,7 +28,7 @@ from infodropout.paper.preflight import require_packages  # noqa: E402
 require_packages()  # one line on what to run, before a package is missing mid-import
 
 from infodropout.paper.reproduce import (  # noqa: E402
-    SCALES, Plan, cifar10_present, default_work_dir, make_plan, run_plan, step_list,
+    SCALES, LedgerError, Plan, cifar10_present, default_work_dir, make_plan, read_ledger, run_plan, step_list,
 )
 
 
@@ -45,17 +46,24 @@ def main() -> int:
                         "wave (the steps of a wave may run at once after the waves before), the ids it needs done "
                         "first (- for none), the shell command that runs it and the minutes it is expected to take "
                         "(- where not sized); the report last")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="train N runs of each sweep step at once, "
+                        "each in its own process with the cores divided among them (0: one per core; default 1); "
+                        "the steps still run one after another")
     parser.add_argument("--step", action="append", metavar="ID", help="run only this step (repeatable); "
                         "then write no report (--report-only gathers what is done)")
     args = parser.parse_args()
+    if args.jobs < 0:
+        parser.error("--jobs must be 0 (one per core) or more")
     # The options a listed command passes on, so that every step works in the same folders.
     options = [item for flag, value, default in (("--work", args.work, None), ("--datasets-dir", args.datasets_dir,
                                                  "datasets"), ("--models-dir", args.models_dir, "models"))
                if value != default for item in (flag, value)]
+    options += ["--jobs", str(args.jobs)] if args.jobs != 1 else []
     # The steps run in the project's folder, so every relative path is taken from there.
     os.chdir(Path(__file__).resolve().parent)
 
     work = args.work or default_work_dir(args.scale)
+    read_ledger(Path(work) / "steps.json")  # a damaged ledger is named before any step runs or any report is written
     plan = make_plan(args.scale, cifar10_present(args.datasets_dir))
     if args.list:
         for name, wave, needs, command, seconds in step_list(plan, options):
@@ -83,7 +91,7 @@ def main() -> int:
             extra = [f"{key}={value}" for key, value, default in (("datasets_dir", args.datasets_dir, "datasets"),
                                                                     ("models_dir", args.models_dir, "models"))
                      if value != default]
-            run_plan(plan, work, echo=lambda line: print(line, flush=True), extra_args=extra)
+            run_plan(plan, work, echo=lambda line: print(line, flush=True), extra_args=extra, jobs=args.jobs)
         except KeyboardInterrupt:
             print("Interrupted: run the same command again to go on from here.", file=sys.stderr)
             return 130
@@ -104,11 +112,12 @@ def main() -> int:
 
 
 def _ledger(work: str) -> dict:
-    import json
-
-    path = Path(work) / "steps.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return read_ledger(Path(work) / "steps.json")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except LedgerError as error:  # a damaged steps.json: one line naming it and the way back
+        print(f"reproduce.py: {error}", file=sys.stderr)
+        sys.exit(1)

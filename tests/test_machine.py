@@ -13,3 +13,11 @@ def test_names_the_widest_vector_unit():
 
 def test_without_cpuinfo_it_still_answers():
     assert cpu_description("") != ""
+
+
+def test_names_the_units_that_compute_in_bfloat16():
+    from infodropout.paper.machine import bfloat16_units
+
+    assert bfloat16_units(CPUINFO.format("avx2 avx512f amx_tile amx_bf16 avx512_bf16")) == ["AMX-BF16", "AVX512-BF16"]
+    assert bfloat16_units(CPUINFO.format("avx2 avx512f")) == []
+    assert bfloat16_units("") == []

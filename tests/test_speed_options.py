@@ -49,7 +49,23 @@ def test_fused_f_and_alpha_maps_give_the_same_training(build, x, tmp_path):
     assert_same_training(history(build, x, tmp_path), history(build, x, tmp_path, fused=True))
 
 
-def test_xla_gives_the_same_training(tmp_path):
+@pytest.fixture
+def without_op_determinism():
+    """Keras compiles nothing with XLA while TensorFlow's op determinism is on (it falls back to jit_compile=False
+    with a warning), and every training run of the scripts turns it on for the rest of the process: off for
+    this test, as it was before."""
+    from tensorflow.python.framework import config
+
+    enabled = config.is_op_determinism_enabled()
+    config.disable_op_determinism()
+    yield
+    if enabled:
+        config.enable_op_determinism()
+
+
+# Keras's fallback to jit_compile=False would compare the plain path with itself: an error here.
+@pytest.mark.filterwarnings("error:Model doesn't support `jit_compile=True`")
+def test_xla_gives_the_same_training(tmp_path, without_op_determinism):
     # XLA draws its random numbers with another generator, so the same seed gives other noise
     # samples; with the noise off (σ0 = 0) everything else must agree.
     plain = history(small_cnn, X_IMAGES, tmp_path, noise=False)

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from infodropout.layers import iter_layers  # noqa: E402
-from infodropout.paper.machine import cpu_description  # noqa: E402
+from infodropout.paper.machine import bfloat16_units, cpu_description  # noqa: E402
 from infodropout.models import all_cnn_32, all_cnn_96  # noqa: E402
 from infodropout.paper.training import (  # noqa: E402
     Classifier, TrainSettings, epoch_batches, make_optimizer, make_strategy, set_precision, synchronize_batch_norm,
@@ -33,11 +33,16 @@ from infodropout.paper.training import (  # noqa: E402
 
 # (builder, filter_percentage): the configurations the speed targets are about.
 NETWORKS = {
+    "All-CNN-32 @ 0.1": (all_cnn_32, 0.1, (32, 32, 3)),
     "All-CNN-32 @ 0.25": (all_cnn_32, 0.25, (32, 32, 3)),
     "All-CNN-32 @ 1.0": (all_cnn_32, 1.0, (32, 32, 3)),
     "All-CNN-96 @ 0.25": (all_cnn_96, 0.25, (96, 96, 1)),
 }
+# What the full benchmark times by default (All-CNN-32 @ 0.1, the medium plan's size, on request).
+DEFAULT_NETWORKS = ("All-CNN-32 @ 0.25", "All-CNN-32 @ 1.0", "All-CNN-96 @ 0.25")
 DROPOUTS = ("none", "binary", "information")
+# The precisions the per-host table compares (mixed_float16 is for GPUs: CPUs have no fast float16).
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def matmul_rate(size: int = 2048, repeats: int = 10) -> float:
@@ -181,9 +186,11 @@ def measure_variant(variant: str, name: str, batch_size: int, devices: int, warm
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("results/bench.json"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the JSON written (default: results/bench.json; with --precisions "
+                             "results/bench-precision-<host>.json)")
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
+    parser.add_argument("--networks", nargs="+", default=list(DEFAULT_NETWORKS), choices=list(NETWORKS))
     parser.add_argument("--dropouts", nargs="+", default=list(DROPOUTS), choices=list(DROPOUTS))
     parser.add_argument("--jit-compile", choices=("true", "false"), default="false")
     parser.add_argument("--fused", choices=("true", "false"), default="true",
@@ -197,7 +204,13 @@ def main(argv: list[str] | None = None) -> int:
                              "variants, with their overhead against default (mirrored: over --devices)")
     parser.add_argument("--devices", type=int, default=2, help="mirrored's devices (on a CPU: logical ones)")
     parser.add_argument("--variants-only", action="store_true", help="time the variants alone")
+    parser.add_argument("--precisions", action="store_true",
+                        help=f"time Information Dropout on every --networks at each of {', '.join(PRECISIONS)} on "
+                             "this host and write the host's table (default --out: results/bench-precision-<host>.json)")
     args = parser.parse_args(argv)
+    if args.precisions:
+        return print_precisions(args)
+    args.out = args.out or Path("results/bench.json")
     jit_compile, fused = args.jit_compile == "true", args.fused == "true"
     if "mirrored" in args.variants:
         make_strategy("mirrored", args.devices)  # splits a CPU into logical devices, before TensorFlow starts
@@ -284,6 +297,53 @@ def print_variants(args) -> int:
         "machine": {"platform": platform.platform(), "processor": cpu_description(), "cpus": os.cpu_count(),
                     "tensorflow": tf.__version__, "keras": keras.__version__, "load_average": os.getloadavg()},
         "settings": vars(args) | {"out": str(args.out)}, "variants": rows}, indent=2) + "\n")
+    return 0
+
+
+def host_key() -> str:
+    """A file-name-safe name of this host's kind: its CPU model, widest vector unit and bfloat16 units."""
+    import re
+
+    words = [cpu_description(), *bfloat16_units()]
+    return re.sub(r"[^a-z0-9]+", "-", " ".join(words).lower()).strip("-")[:80] or "unknown-cpu"
+
+
+def measure_precisions(networks: list[str], batch_size: int, warmup: int, windows: int, steps: int) -> list[dict]:
+    """Step time of Information Dropout on each network at each precision of :data:`PRECISIONS`, through the
+    path fit takes (:func:`measure_variant`), each with its change against float32 on the same network."""
+    rows = []
+    for name in networks:
+        base = None
+        for precision in PRECISIONS:
+            row = measure_variant("default" if precision == "float32" else precision, name, batch_size, 0, warmup,
+                                  windows, steps)
+            base = base or row["step_s"]
+            row["change_vs_float32"] = row["step_s"] / base - 1
+            rows.append(row)
+            print(f"{name:18} {precision:15} {row['step_s'] * 1000:8.1f} ms/step {row['change_vs_float32']:+7.1%}",
+                  flush=True)
+    return rows
+
+
+def print_precisions(args) -> int:
+    """--precisions: the host's precision table, printed and written to --out (or the host's own file)."""
+    rows = measure_precisions(args.networks, args.batch_size, args.warmup, args.windows, args.steps)
+    units = bfloat16_units()
+    out = args.out or Path(f"results/bench-precision-{host_key()}.json")
+    print(f"\nMachine: {os.cpu_count()} CPUs, {cpu_description()}, bfloat16 units: {', '.join(units) or 'none'}, "
+          f"TensorFlow {tf.__version__}, load average {os.getloadavg()[0]:.1f}; batch {args.batch_size}")
+    print("\n| network | precision | ms/step | images/s | step time vs float32 |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['network']} | {r['precision']} | {r['step_s'] * 1000:.0f} | {r['images_per_s']:.1f} | "
+              f"{r['change_vs_float32']:+.1%} |")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "machine": {"platform": platform.platform(), "processor": cpu_description(), "bfloat16_units": units,
+                    "cpus": os.cpu_count(), "tensorflow": tf.__version__, "keras": keras.__version__,
+                    "load_average": os.getloadavg()},
+        "settings": vars(args) | {"out": str(out)}, "precisions": rows}, indent=2) + "\n")
+    print(f"written to {out}")
     return 0
 
 

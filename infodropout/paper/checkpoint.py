@@ -101,16 +101,26 @@ class RunLock:
         self.held = False
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Take the lock, or raise :class:`RunLocked` (another live process holds it) or
+        :class:`CheckpointError` (the folder cannot be written: read-only, full, not ours)."""
         text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")})
         # The lock appears complete or not at all: written under a private name, then hard-linked to
         # the lock's name, which fails if it exists (atomic, also on NFS).
         staging = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}{TEMPORARY_MARK}")
-        staging.write_text(text)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            staging.write_text(text)
             self._take(staging)
+        except OSError as error:
+            hint = "free some disk space" if error.errno == errno.ENOSPC else \
+                "give a writable folder (models_dir=...) or make this one writable"
+            raise CheckpointError(f"could not create the run's lock {self.path}: {error.strerror or error}; {hint}, "
+                                  "then run the same command again.") from error
         finally:
-            staging.unlink(missing_ok=True)
+            try:
+                staging.unlink(missing_ok=True)
+            except OSError:
+                pass  # never created (a read-only folder)
 
     def _take(self, staging: Path) -> None:
         for _ in range(3):  # a stale lock removed, or one released between our two looks, is tried again

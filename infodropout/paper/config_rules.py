@@ -51,6 +51,10 @@ def number_in(low: float, high: float, low_open: bool, high_open: bool) -> Rule:
                 and (v < high if high_open else v <= high))
 
 
+# numpy's and TensorFlow's seeding takes at most 32 bits: a larger seed would pass here and fail mid-run.
+MAX_SEED = 2**32 - 1
+SEED = Rule(f"an integer in [0, {MAX_SEED}] (numpy's seeds are 32-bit)", lambda v: _integer(v) and 0 <= v <= MAX_SEED)
+
 POSITIVE = number_in(0, float("inf"), True, True)
 NON_NEGATIVE = number_in(0, float("inf"), False, True)
 PROBABILITY = number_in(0, 1, True, False)
@@ -58,7 +62,13 @@ PROBABILITY = number_in(0, 1, True, False)
 # The rules shared by the classification scripts; each script adds its own keys.
 COMMON_RULES: dict[str, Rule] = {
     "beta": NON_NEGATIVE,
-    "max_alpha": POSITIVE,
+    # α = 0.001 + max_alpha·sigmoid(g) is the log-normal noise's standard deviation: the paper's 0.7 (CIFAR)
+    # gives a largest variance of the multiplicative noise near binary dropout's at p = 0.5, the cluttered
+    # code's 1.0 a little more; beyond 1, E[ε] = exp(α²/2) and its variance grow so fast that the layer stops
+    # being a dropout, so the bound is kept within what the paper and its code use.
+    "max_alpha": Rule("a number in (0, 1] (the bound on α, the noise's log-standard deviation: 0.7 for CIFAR "
+                      "and 1.0 for Cluttered MNIST in the paper's code)",
+                      lambda v: _number(v) and 0 < v <= 1),
     "weight_decay": NON_NEGATIVE,
     "learning_rate": POSITIVE,
     "lr_drops": Rule("a list of epochs (integers >= 1) in strictly increasing order",
@@ -69,10 +79,13 @@ COMMON_RULES: dict[str, Rule] = {
     "keep_prob": PROBABILITY,
     "num_train": Rule("an integer >= 0 (0: the whole training set)", lambda v: _integer(v) and v >= 0),
     "num_test": Rule("an integer >= 0 (0: the whole test set)", lambda v: _integer(v) and v >= 0),
-    "seed": integer_at_least(0),
-    "seeds": Rule("a non-empty list of distinct integers >= 0",
-                  lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(_integer(s) and s >= 0 for s in v)
+    "seed": SEED,
+    "seeds": Rule(f"a non-empty list of distinct integers in [0, {MAX_SEED}]",
+                  lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(SEED.check(s) for s in v)
                   and len(set(v)) == len(v)),
+    "jobs": Rule("an integer >= 0: how many runs of a sweep train at once, each in its own process with the "
+                 "cores divided among them (1: one after another in this process; 0: one per core)",
+                 lambda v: _integer(v) and v >= 0),
     "verbose": one_of("auto", 0, 1, 2),
     "tensorboard": one_of(True, False),
     "restart": one_of(True, False),
@@ -97,7 +110,7 @@ def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[i
         beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
         batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
         num_train=0, num_test=0, seed=0, restart=False, fused=True, jit_compile=False, strategy="default",
-        devices=0, precision="float32", verbose="auto",
+        devices=0, precision="float32", verbose="auto", jobs=1,
         tensorboard=False, datasets_dir="datasets", models_dir="models",
     )
 
@@ -145,13 +158,24 @@ def validate(config: Mapping, rules: Mapping[str, Rule], defaults: Mapping | Non
     rules that tie two keys together (:func:`validate_together`); returns its warnings."""
     for key, rule in rules.items():
         if key in config and not rule.check(config[key]):
-            raise ValueError(f"invalid config value {key}={config[key]!r}: must be {rule.description}.")
+            raise ValueError(f"invalid config value {key}={_shown(config[key])}: must be {rule.description}.")
     return validate_together(config, defaults or {}, smallest_width)
+
+
+def _shown(value, limit: int = 60) -> str:
+    """``repr(value)``, its middle left out past ``limit`` characters (a 400-digit seed stays one short line)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
 
 
 # The widths that Table II scales by filter_percentage: All-CNN-32's 96 and 192, All-CNN-96's 32 to 192.
 # The smallest decides whether a share leaves every layer at least one filter.
 ALL_CNN_SMALLEST_WIDTH = {"cifar": 96, "occluded": 96, "cluttered": 32}
+
+
+# The lists that sweeps loop over, one run (or one table row) per value.
+SWEPT_LISTS = ("betas", "seeds", "widths", "ks", "latents", "methods", "filter_percentages", "learning_rates",
+               "scale_betas")
 
 
 def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | None = None) -> list[str]:
@@ -165,8 +189,32 @@ def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | 
       a typed command with ``epochs=1`` is a common, deliberate test. The default schedule reaching past
       a shortened run is not even warned about: the user never typed it.
 
+    - Each list a sweep loops over (:data:`SWEPT_LISTS`) holds each value once: a repeated value would train
+      or list the same run twice.
+    - With ``num_train`` given, ``validation`` must leave training images. A ``batch_size`` above the training
+      images left is warned about, not refused: each epoch is then one batch of the whole set, which the
+      quickest test runs (and the tiny plan) use on purpose, but a user who did not mean it should know.
+
     Returns the warnings, one line each.
     """
+    warnings = []
+    for key in SWEPT_LISTS:
+        values = word_list(config.get(key))
+        if values:
+            repeated = [value for index, value in enumerate(values) if value in values[:index]]
+            if repeated:
+                raise ValueError(f"invalid config value {key}={config[key]!r}: {repeated[0]!r} appears more than "
+                                 "once; a sweep runs each value once, so list it once.")
+    num_train, validation, batch_size = config.get("num_train"), config.get("validation", 0), config.get("batch_size")
+    if _integer(num_train) and num_train > 0 and _integer(validation) and _integer(batch_size):
+        if validation >= num_train:
+            raise ValueError(f"invalid config value validation={validation}: leaves no training images of the "
+                             f"num_train={num_train}; use validation below num_train.")
+        left = num_train - validation
+        if batch_size > left:
+            warnings.append(f"batch_size={batch_size} is larger than the {left} training images (num_train={num_train}"
+                            + (f" less validation={validation}" if validation else "")
+                            + f"): each epoch is one batch of {left}.")
     if smallest_width:
         for key in ("filter_percentage", "filter_percentages"):
             shares = config.get(key)
@@ -178,9 +226,9 @@ def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | 
     late = [d for d in drops if _integer(d) and _integer(epochs) and d >= epochs] \
         if isinstance(drops, (list, tuple)) and "lr_drops" in defaults and drops != defaults["lr_drops"] else []
     if late:
-        return [f"lr_drops={list(drops)!r}: the drops at epochs {late} never happen with epochs={epochs} "
-                "(a drop must be below epochs)."]
-    return []
+        warnings.append(f"lr_drops={list(drops)!r}: the drops at epochs {late} never happen with epochs={epochs} "
+                        "(a drop must be below epochs).")
+    return warnings
 
 
 # What each config key means, shown by `print_config` beside its value and its valid values (the rules above).
@@ -237,6 +285,7 @@ DESCRIPTIONS: dict = {
     "ks": "table: the values of k, one run each per latent",
     "latents": "table: the latents compared",
     "patience": "validation=N: epochs without improvement before training stops",
+    "jobs": "sweeps: runs trained at once, each in its own process with the cores divided among them (0: one per core)",
     ("cluttered", "digits"): "the digits of the generated canvases: the full MNIST (downloaded) or the embedded sample",
     ("occluded", "digits"): "the occluding digits (dataset=fashion): the full MNIST, the embedded sample, or auto",
     ("vae", "prior"): "the Information latent's prior (latent=information)",

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from infodropout.paper.checkpoint import atomic_write
+from infodropout.paper.errors import DataError
 from infodropout.paper.formats import Dataset
 
 
@@ -23,7 +24,8 @@ def validation_split(data: Dataset, count: int) -> tuple[Dataset, tuple[np.ndarr
     if count <= 0:
         return data, (data.x_train[:0], data.y_train[:0])
     if count >= len(data.x_train):
-        raise ValueError(f"validation={count} leaves no training images (there are {len(data.x_train)}).")
+        raise DataError(f"validation={count} leaves no training images (there are {len(data.x_train)}); use "
+                        f"validation below {len(data.x_train)}.")
     cut = len(data.x_train) - count
     kept = Dataset(data.x_train[:cut], data.y_train[:cut], data.x_test, data.y_test)
     return kept, (data.x_train[cut:], data.y_train[cut:])

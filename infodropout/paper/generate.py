@@ -15,6 +15,7 @@ The loaders in :mod:`infodropout.paper.data` (``load_cluttered``, ``load_occlude
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import NamedTuple, TextIO
 
 import numpy as np
 
-from infodropout.paper.errors import STDERR
+from infodropout.paper.errors import STDERR, DataError
 from infodropout.paper.formats import (
     CIFAR_SIDE,
     CLUTTERED_DISTRACTORS,
@@ -222,9 +223,22 @@ def write_cluttered(path: str | os.PathLike, digits: np.ndarray, labels: np.ndar
     made = generate_cluttered(digits, labels, count, seed=seed, stream=stream, distractors=distractors,
                               progress=_reporter(progress, f"generating {path.name}"))
     data = made.images[..., np.newaxis]
-    save_npz(path, data, made.labels, boxes=made.boxes, source=np.array(source), seed=np.int64(seed),
-             distractors=np.int64(distractors))
+    _save(path, data, made.labels, boxes=made.boxes, source=np.array(source), seed=np.int64(seed),
+          distractors=np.int64(distractors))
     return data, made.labels, made.boxes
+
+
+def _save(path: Path, data: np.ndarray, labels: np.ndarray, **extra: np.ndarray) -> None:
+    """:func:`save_npz`, with a failed write (a full disk, a read-only folder) as a :class:`DataError` that
+    names the file and the fix; save_npz leaves no partial file, so nothing is to be cleaned up."""
+    try:
+        save_npz(path, data, labels, **extra)
+    except OSError as error:
+        size = sum(array.nbytes for array in (data, labels, *extra.values())) / 1e6
+        fix = (f"free at least {size:,.0f} MB there" if error.errno == errno.ENOSPC
+               else "make the folder writable or give another (datasets_dir=...)")
+        raise DataError(f"could not write the generated data set {path}: {error.strerror or error}; {fix}, then "
+                        "run the same command again (it is generated again from the start)") from error
 
 
 # --------------------------------------------------------------------------------------------------
@@ -359,8 +373,8 @@ def _write_occluded(title: str, images: Dataset, digits: Dataset, digits_name: s
     for split, data, made_split in (("train", processed.x_train, train), ("test", processed.x_test, test)):
         target = path(split)
         say(f"writing {target} ({len(data):,} images)")
-        save_npz(target, data, made_split.labels, nuisance_labels=made_split.nuisance_labels,
-                 positions=made_split.positions, colours=made_split.colours, seed=np.int64(seed), **record)
+        _save(target, data, made_split.labels, nuisance_labels=made_split.nuisance_labels,
+              positions=made_split.positions, colours=made_split.colours, seed=np.int64(seed), **record)
     say("done")
 
 

@@ -23,3 +23,22 @@ def cpu_description(cpuinfo: str | None = None) -> str:
     flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
     return ", ".join(part for part in (model or platform.processor(), vector) if part) or "unknown CPU"
+
+
+# The CPU flags that decide whether 16-bit arithmetic pays: AMX tiles and AVX-512's bfloat16 dot products
+# run bfloat16 matrix products natively; without them TensorFlow converts bfloat16 to float32 and back.
+_BF16_UNITS = {"amx_bf16": "AMX-BF16", "avx512_bf16": "AVX512-BF16"}
+
+
+def bfloat16_units(cpuinfo: str | None = None) -> list[str]:
+    """The CPU's units that compute in bfloat16 natively (AMX-BF16, AVX512-BF16), empty where it has none;
+    ``cpuinfo`` as for :func:`cpu_description`."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            cpuinfo = ""
+    flags = set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")),
+                     []))
+    return [name for flag, name in _BF16_UNITS.items() if flag in flags]

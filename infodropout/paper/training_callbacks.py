@@ -99,13 +99,43 @@ EXPLOSION_FACTOR = 100.0
 class DivergenceGuard(_EpochAware):
     """Stops training at the first batch whose loss is NaN, infinite, or more than
     :data:`EXPLOSION_FACTOR` times the first batch's (at least 1), naming the term responsible: Lx,
-    β·Lz, or weight_decay·L2, the last only when weight_decay is not 0."""
+    β·Lz, or weight_decay·L2, the last only when weight_decay is not 0.
+
+    A batch's loss is computed before its update, so the epoch's last update is never seen by it (with one
+    batch an epoch, no update is): at the end of each epoch, before it is saved, the weights themselves are
+    checked too. Weights that are not finite, or whose norm grew past :data:`EXPLOSION_FACTOR` times their
+    norm when training started (at least 1), stop the run; that epoch is not saved as completed."""
 
     def __init__(self, checkpoint: str | os.PathLike, steps_per_epoch: int, beta: float = 0.0,
                  weight_decay: float = 0.0):
         super().__init__(checkpoint, steps_per_epoch)
         self.beta, self.weight_decay = float(beta), float(weight_decay)
         self.reference: float | None = None
+        self.initial_norm: float | None = None
+
+    def weight_norm(self) -> float:
+        """The Euclidean norm of all the trainable weights together (in float64: a float32 sum of squares
+        overflows long before the weights do)."""
+        import numpy as np
+
+        total = sum(float(np.sum(np.square(np.asarray(variable.numpy(), dtype=np.float64))))
+                    for variable in self.model.trainable_variables)
+        return math.sqrt(total) if math.isfinite(total) else math.inf
+
+    def on_train_begin(self, logs=None):
+        self.initial_norm = self.weight_norm()
+
+    def on_epoch_end(self, epoch, logs=None):
+        norm = self.weight_norm()
+        reference = max(self.initial_norm or 0.0, 1.0)
+        if math.isfinite(norm) and norm <= EXPLOSION_FACTOR * reference:
+            return
+        what = "are not finite" if not math.isfinite(norm) else (
+            f"have a norm of {norm:.4g}, over {EXPLOSION_FACTOR:g} times their {reference:.4g} when training started")
+        kept = f"{self.checkpoint} keeps epoch {epoch}" if epoch else "no epoch was completed"
+        raise TrainingDiverged(
+            f"training diverged in epoch {epoch + 1}: after its last update the weights {what}; {kept}. "
+            "Lower learning_rate (or beta) and run again with restart=True.")
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}

@@ -1,0 +1,112 @@
+"""``jobs``: a sweep's runs train at once, each in its own process, with the same numbers as one after another,
+one writer of results.json, lines prefixed by their point, and a failed point named in one line while the
+others are kept."""
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from infodropout.paper.reproduce import Plan, Step, _same_command, run_plan
+from infodropout.paper.run_names import run_name
+from infodropout.paper.sweeps import parallel_jobs, point_label, threads_per_job
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_jobs_never_exceed_the_points_and_divide_the_cores():
+    assert parallel_jobs(2, points=4, cores=2) == 2
+    assert parallel_jobs(8, points=3, cores=2) == 3
+    assert parallel_jobs(0, points=5, cores=4) == 4  # 0: one per core
+    assert parallel_jobs(2, points=0, cores=2) == 1
+    assert threads_per_job(2, cores=2) == 1
+    assert threads_per_job(2, cores=16) == 8
+    assert threads_per_job(3, cores=2) == 1  # at least one thread
+
+
+def test_jobs_is_not_part_of_a_run_name():
+    from infodropout.paper.config_rules import CIFAR_DEFAULTS
+
+    assert run_name("cifar", {**CIFAR_DEFAULTS, "jobs": 2}, CIFAR_DEFAULTS) == "cifar"
+
+
+def test_a_point_is_labelled_by_its_values():
+    assert point_label({"beta": 0.5, "seed": 1}) == "beta=0.5 seed=1"
+
+
+def test_reproduce_passes_jobs_to_the_sweep_steps_only(tmp_path):
+    recorder = tmp_path / "python"
+    calls = tmp_path / "calls.txt"
+    recorder.write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\n")
+    recorder.chmod(recorder.stat().st_mode | stat.S_IEXEC)
+    plan = Plan("tiny", (Step("a-sweep", "cifar.py", "sweep", ("betas=[1,2]",)), Step("b-plot", "cifar.py", "histograms")))
+    ledger = run_plan(plan, tmp_path / "work", echo=lambda line: None, python=str(recorder), jobs=2)
+    lines = calls.read_text().splitlines()
+    assert "jobs=2" in lines[0].split() and "jobs=2" not in lines[1].split()
+    # A step done with one jobs is done with any other: the second plan runs nothing.
+    run_plan(plan, tmp_path / "work", echo=lambda line: None, python=str(recorder), jobs=1)
+    assert len(calls.read_text().splitlines()) == 2
+    assert _same_command(ledger["a-sweep"]["argv"], [*ledger["a-sweep"]["argv"][:-1], "jobs=4"])
+
+
+SWEEP = ["dataset=sample", "num_train=200", "num_test=500", "epochs=1", "widths=[16]", "methods=[information]",
+         "verbose=2"]
+
+
+def compare(folder: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "mnist_fc.py", "compare", "with", *SWEEP, f"models_dir={folder / 'models'}",
+                           f"plots_dir={folder / 'plots'}", *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
+
+
+def results(folder: Path) -> list[dict]:
+    (path,) = (folder / "plots").glob("mnist_fc-sweep*/results.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.slow
+def test_two_jobs_give_the_numbers_of_one_and_keep_the_others_when_one_point_fails(tmp_path):
+    serial = compare(tmp_path / "serial", "seeds=[0,1]")
+    assert serial.returncode == 0, serial.stderr[-2000:]
+
+    # Seed 2's run is locked by a live process (this one): its point fails, the two others are kept.
+    parallel = tmp_path / "parallel"
+    sys.path.insert(0, str(ROOT))
+    try:
+        import mnist_fc
+    finally:
+        sys.path.remove(str(ROOT))
+    config = {**mnist_fc.DEFAULTS, "dataset": "sample", "num_train": 200, "num_test": 500, "epochs": 1,
+              "width": 16, "dropout": "information", "seed": 2}
+    lock = parallel / "models" / (run_name("mnist_fc", config, mnist_fc.DEFAULTS) + ".lock")
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": "now"}))
+    started = time.perf_counter()
+    failed = compare(parallel, "seeds=[0,1,2]", "jobs=2")
+    assert failed.returncode == 1
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("mnist_fc.py: 1 of 3 sweep points failed: [width=16 dropout=information seed=2]")
+    assert "is being trained by process" in last and "Traceback" not in failed.stderr
+    # Each point's lines come prefixed by it.
+    assert any(line.startswith("[width=16 dropout=information seed=0] epoch 1/1") for line in failed.stdout.splitlines())
+    kept = results(parallel)
+    assert [r["seed"] for r in kept] == [0, 1]
+    assert [r["error"] for r in kept] == [r["error"] for r in results(tmp_path / "serial")]
+    for mine, theirs in zip(kept, results(tmp_path / "serial")):
+        assert mine.keys() == theirs.keys()
+        for key, value in theirs.items():  # float32 sums in another order (1 thread, not 2): rounding only
+            assert mine[key] == (value if isinstance(value, str) else pytest.approx(value, rel=1e-4, abs=1e-6)), key
+
+    lock.unlink()
+    again = compare(parallel, "seeds=[0,1,2]", "jobs=2")
+    assert again.returncode == 0, again.stderr[-2000:]
+    # One point left: it runs in the sweep's own process (jobs never exceed the points to run).
+    assert again.stdout.startswith("Sweep point 3/3: width=16 dropout=information seed=2 (2 done).")
+    assert [r["seed"] for r in results(parallel)] == [0, 1, 2]
+    assert time.perf_counter() - started < 900
