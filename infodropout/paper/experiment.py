@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
                                 "fused", "jit_compile", "strategy", "devices", "test_samples", "plot_images",
                                 "probe_epochs", "widths", "methods", "seeds", "ks", "latents", "betas", "sweep_over",
-                                "filter_percentages", "scale_betas", "estimator_epochs", "learning_rates"})
+                                "filter_percentages", "estimator_epochs", "learning_rates"})
 
 
 @dataclass(frozen=True)

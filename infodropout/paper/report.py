@@ -377,7 +377,9 @@ def table1(report: Report) -> dict:
             from infodropout.paper.plots import plot_learning_curves
 
             best = {f"{LATENT_LABELS[r['latent']]}, k = {r['k']}": r["best_epoch"] for r in stopping}
-            [path] = plot_learning_curves(curves, report.figures / "table1-learning-curve", best)
+            improper = [f"{LATENT_LABELS[r['latent']]}, k = {r['k']}" for r in stopping
+                        if r.get("curve") and r["latent"] == "information"]  # the log-uniform prior
+            [path] = plot_learning_curves(curves, report.figures / "table1-learning-curve", best, not_bounds=improper)
             report.drawn(path, "VAE learning curves: validation bound per epoch")
     gaussian = [k for k in ks if ("gaussian", k) in bound and k in PAPER_TABLE1["gaussian"]]
     proper = [k for k in ks if ("information-log-normal", k) in bound and k in PAPER_TABLE1["information"]]
