@@ -594,8 +594,10 @@ def figure2(report: Report) -> dict:
     report.table(["β", "test error (%)"] + layers,
                  [[b, error.get((b,)) or "n/a"] + [f"{share(mass[layer].get((b,)))} / {share(peak[layer].get((b,)))}"
                                                    for layer in layers] for b in betas])
-    report.add("In the heatmaps each layer has one colour scale, shared by every β, with its colour bar; the cyan "
-               "rectangle is the target digit's box; the last row is a blank canvas, whose maps show what the zero "
+    report.add("In the heatmaps each layer's column has its own colour scale (the 1st–99th percentile of its KL in "
+               "that figure, its colour bar under it), so that every β shows its structure: compare magnitudes "
+               "across β by the bars' numbers, not by colour. Beside each row, the true digit and the prediction; "
+               "the cyan rectangle is the target digit's box; the last row is a blank canvas, whose maps show what the zero "
                "padding of the SAME convolutions draws alone: the bands along the bottom and right edges of the "
                "deeper layers are that padding (stride 2 pads after the input only), not signal. The heatmaps are "
                "seed 0's.", "")
