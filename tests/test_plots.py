@@ -204,3 +204,15 @@ def test_the_improper_prior_curve_is_dashed_and_labelled_not_a_bound(figures):
     assert "not a bound" in " ".join(legend_texts(figures[0].axes[0]))
     with pytest.raises(ValueError, match="not drawn"):
         plot_learning_curves({"Gaussian": curve}, "unused", not_bounds=["log-uniform"])
+
+
+def test_a_zero_among_positive_x_gets_a_symmetric_log_axis_labelled_at_the_measured_values(figures):
+    results = [{"beta": b, "seed": s, "error": 10.0 + b + s} for b in (0.0, 0.04, 0.4, 4.0) for s in (0, 1)]
+    plot_series(results, "beta", {"error": "error"}, "unused", "β", "test error (%)")
+    axis = figures[0].axes[0]
+    assert axis.get_xscale() == "symlog"
+    assert [tick.get_text() for tick in axis.get_xticklabels()] == ["0", "0.04", "0.4", "4"]
+    # Evenly spread on the axis: β = 0.04 is as far from 0 (the linear part) as from 0.4, within a factor 3.
+    positions = axis.transData.transform([(x, 0) for x in (0.0, 0.04, 0.4, 4.0)])[:, 0]
+    gaps = np.diff(positions)
+    assert gaps.min() > gaps.max() / 3

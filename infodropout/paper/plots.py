@@ -195,20 +195,36 @@ def _tick_at(axis, xs: Sequence[float]) -> None:
 
 
 # Lines that would lie on each other are told apart three ways: each series its own marker and dash
-# pattern, and a small shift along x (a share of the axis' width, in its own scale, log or linear).
+# pattern, and a small shift along x (a share of the axis' width, in its own scale: log, symlog or linear).
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 DASHES = ("-", "--", "-.", ":")
 X_SHIFT = 0.012
 
 
-def _shifted(xs: Sequence[float], index: int, count: int, x_range: tuple[float, float], log: bool) -> np.ndarray:
+def _shifted(axis, xs: Sequence[float], index: int, count: int, x_range: tuple[float, float]) -> np.ndarray:
     """The x positions of the ``index``-th of ``count`` series: shifted symmetrically around the true x
-    (the ticks stay at the measured values), by ``X_SHIFT`` of the axis' width between neighbours."""
-    xs = np.asarray(xs, dtype=np.float64)
-    shift = (index - (count - 1) / 2) * X_SHIFT
-    low, high = (np.log(x_range[0]), np.log(x_range[1])) if log else x_range
+    (the ticks stay at the measured values), by ``X_SHIFT`` of the axis' width between neighbours,
+    measured in the axis' scale (set before drawing)."""
+    scale = axis.xaxis.get_transform()
+    forward = scale.transform(np.asarray(xs, dtype=np.float64).reshape(-1, 1)).ravel()
+    low, high = scale.transform(np.asarray(x_range, dtype=np.float64).reshape(-1, 1)).ravel()
     width = high - low if high > low else 1.0
-    return xs * np.exp(shift * width) if log else xs + shift * width
+    shift = (index - (count - 1) / 2) * X_SHIFT * width
+    return scale.inverted().transform((forward + shift).reshape(-1, 1)).ravel()
+
+
+def _set_x_scale(axis, xs: Sequence[float], base: float = 10) -> None:
+    """Log-scaled when every x is positive; with a 0 among positive values (a β = 0 point), symmetric-log:
+    linear up to the smallest positive x, logarithmic beyond, so that neither end is crowded.
+    Labelled at the measured values."""
+    positive = [x for x in xs if x > 0]
+    if xs and len(positive) == len(xs):
+        axis.set_xscale("log", base=base)
+    elif len(positive) >= 2 and min(xs) >= 0:
+        axis.set_xscale("symlog", base=base, linthresh=min(positive), linscale=0.5)
+    else:
+        return
+    _tick_at(axis, xs)
 
 
 def _standard_error(values: Sequence[float]) -> float:
@@ -218,13 +234,13 @@ def _standard_error(values: Sequence[float]) -> float:
 
 
 def _draw_series(axis, xs: Sequence[float], groups: Sequence[Sequence[float]], style: int, index: int, count: int,
-                 x_range: tuple[float, float], log: bool, label: str) -> list[float]:
+                 x_range: tuple[float, float], label: str) -> list[float]:
     """One series: the mean of each group (the seeds at one x) with its standard error as an error bar,
     in the colour, marker and dashes of ``style`` (the same series looks the same in every panel).
     Returns the ends of the bars, for the axis' range."""
     means = [float(np.mean(g)) for g in groups]
     errors = [_standard_error(g) for g in groups]
-    axis.errorbar(_shifted(xs, index, count, x_range, log), means, yerr=errors if any(errors) else None,
+    axis.errorbar(_shifted(axis, xs, index, count, x_range), means, yerr=errors if any(errors) else None,
                   marker=MARKERS[style % len(MARKERS)], linestyle=DASHES[style % len(DASHES)], markersize=5,
                   color=f"C{style % 10}",
                   capsize=3, label=label)
@@ -266,7 +282,7 @@ def plot_series(results: Sequence[dict], x_key: str, series: dict[str, str], pat
                 xlabel: str, ylabel: str, title: str = "", chance: float | None = None,
                 panels: Sequence[Sequence[str]] | None = None) -> list[Path]:
     """One line per entry of ``series`` (key in each result → legend label) against ``x_key``, log-scaled
-    when every x is positive: figure 4's errors or the localisation per layer against β, figure 5's error
+    when every x is positive (symmetric-log with a 0 among them, such as a β = 0 point): figure 4's errors or the localisation per layer against β, figure 5's error
     and total correlation, figure 6's information per layer against the share of filters.
 
     Several results at one x (seeds) are drawn as their mean with its standard error (sample standard
@@ -283,22 +299,19 @@ def plot_series(results: Sequence[dict], x_key: str, series: dict[str, str], pat
     if unknown:
         raise ValueError(f"panels name keys that are not series: {unknown}")
     xs = sorted({r[x_key] for r in results})
-    log = bool(xs) and all(x > 0 for x in xs)
     x_range = (min(xs), max(xs)) if xs else (0.0, 1.0)
     unit = " %" if "%" in ylabel else ""
     figure, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4.4), squeeze=False)
     counts = [sum(r[x_key] == x for r in results) for x in xs]
     keys = list(series)
     for axis, panel in zip(axes[0], groups):
+        _set_x_scale(axis, xs)
         ends = []
         for index, key in enumerate(panel):
             values = [[r[key] for r in results if r[x_key] == x] for x in xs]
-            ends += _draw_series(axis, xs, values, keys.index(key), index, len(panel), x_range, log, series[key])
+            ends += _draw_series(axis, xs, values, keys.index(key), index, len(panel), x_range, series[key])
         if ends:
             _chance_and_range(axis, ends, chance, unit)
-        if log:
-            axis.set_xscale("log")
-            _tick_at(axis, xs)
         axis.set_xlabel(xlabel)
         axis.set_ylabel(ylabel)
         axis.grid(alpha=0.3)
@@ -322,17 +335,16 @@ def plot_error_by_method(results: Sequence[dict], x_key: str, path_without_suffi
     ``chance`` error (in %) drawn where the errors come near it."""
     figure, axis = plt.subplots(figsize=(5, 4.4))
     all_xs = sorted({r[x_key] for r in results})
+    _set_x_scale(axis, all_xs, base=2)
+    x_range = (min(all_xs), max(all_xs)) if all_xs else (1.0, 2.0)
     ends, counts = [], []
     for index, method in enumerate(methods):
         xs = sorted({r[x_key] for r in results if r["dropout"] == method})
         errors = [[r["error"] for r in results if r["dropout"] == method and r[x_key] == x] for x in xs]
         counts += [len(e) for e in errors]
-        ends += _draw_series(axis, xs, errors, index, index, len(methods), (min(all_xs), max(all_xs)), True,
-                             METHOD_LABELS.get(method, method))
+        ends += _draw_series(axis, xs, errors, index, index, len(methods), x_range, METHOD_LABELS.get(method, method))
     if ends:
         _chance_and_range(axis, ends, chance, " %")
-    axis.set_xscale("log", base=2)
-    _tick_at(axis, all_xs)
     axis.set_xlabel(xlabel)
     axis.set_ylabel("test error (%)")
     axis.grid(alpha=0.3)
