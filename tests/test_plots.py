@@ -95,8 +95,9 @@ def test_the_histogram_legend_covers_no_data(prior, tmp_path, monkeypatch):
     assert overlaps == [False]
 
 
-def drawn_figure(monkeypatch):
-    """Make the figure functions hand their figure to the test instead of writing it."""
+@pytest.fixture
+def figures(monkeypatch):
+    """The figures drawn, handed to the test instead of written."""
     import matplotlib.pyplot as plt
 
     from infodropout.paper import plots
@@ -112,11 +113,6 @@ def drawn_figure(monkeypatch):
     yield figures
     for figure in figures:
         plt.close(figure)
-
-
-@pytest.fixture
-def figures(monkeypatch):
-    yield from drawn_figure(monkeypatch)
 
 
 def legend_texts(axis):
