@@ -86,7 +86,11 @@ def plot(_config, _run):
     import numpy as np
 
     from infodropout.analysis import kl_heatmaps
+    from infodropout.paper.training import recalibrate_batch_norm
 
+    # The test protocol's dry run, as `test` and `sweep` do before theirs: the prediction shown is the
+    # one the test error counts, and the maps and scores are those of the network `sweep` scores.
+    recalibrate_batch_norm(network, data.x_train, _config["batch_size"])
     maps, layers, scores = localisation(network, data, _config["batch_size"])
     count = _config["plot_images"]
     shown = data.x_test[:count]
@@ -96,9 +100,9 @@ def plot(_config, _run):
     # A blank canvas has no content: whatever its maps show is the zero padding of the SAME convolutions
     # (stride 2 pads one row and column after the input, none before, hence the bottom/right bands).
     blank_maps = kl_heatmaps(network, np.zeros_like(data.x_test[:1]))
-    caption = ("KL per position (each map minus its minimum); cyan: the target digit's box; beside each row the true "
-               "digit and the network's prediction (noise off; red: wrong). The last row is a blank "
-               "canvas: what it shows is the zero padding of the SAME convolutions alone, edge bands strongest "
+    caption = ("KL per position (each map minus its minimum); cyan: the target digit's box; beside each row the "
+               "true digit and the network's prediction (as tested: dry run, noise off; red: wrong). The last row is "
+               "a blank canvas: what it shows is the zero padding of the SAME convolutions alone, edge bands strongest "
                "on the bottom and right (stride 2 pads after the input only); read the same bands above as "
                "padding, not signal.")
     files = plot_kl_heatmaps(shown, [m[:count] for m in maps], layers, Path(_config["plots_dir"]) / name,
