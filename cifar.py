@@ -189,14 +189,15 @@ def sweep(_config, _run):
 
     results, folder = run_sweep("cifar", _config, DEFAULTS, with_seeds(points, _config["seeds"]), run_one)
     if _config["sweep_over"] == "beta":
-        plot_series(results, "beta", {"error": "test error"}, folder / "figure5-error", "β", "test error (%)")
+        plot_series(results, "beta", {"error": "test error"}, folder / "figure5-error", "β", "test error (%)",
+                    chance=90.0)
         plot_series(results, "beta", {"total_correlation": "bias-corrected",
                                       "total_correlation_raw": "raw (plug-in)",
                                       "total_correlation_bias": "bias of the raw estimate"},
                     folder / "figure5-tc", "β", "total correlation per unit (nats)")
     else:
         plot_error_by_method(results, "filter_percentage", folder / "figure3b", word_list(_config["methods"]),
-                             "share of the filters")
+                             "share of the filters", chance=90.0)
         information = [r for r in results if r["dropout"] == "information"]
         layers = sorted({key.rsplit(".", 1)[0] for r in information for key in r if key.endswith(".total")})
         for measure, label in (("total", "total KL (nats)"), ("per_unit", "KL per unit (nats)")):

@@ -147,7 +147,7 @@ def figure3a(_config, _run) -> None:
     ))
     print(f"Dead units: ReLU output 0 on each of the first {DEAD_UNIT_PROBE} training images; above "
           f"{DEAD_LIMIT:.0%} a method's error reflects an optimisation failure, not its regularisation.")
-    plot_error_by_method(results, "width", folder / "figure3a", methods, "hidden units per layer")
+    plot_error_by_method(results, "width", folder / "figure3a", methods, "hidden units per layer", chance=90.0)
     print(f"Wrote {folder}/results.json and figure3a.png/.pdf.")
 
 

@@ -62,20 +62,90 @@ def test_box_mask_scales_to_the_map_resolution():
     assert mask.sum() == 2 * 3 and mask[1:3, 2:5].all()
 
 
-def test_heatmap_scales_cover_every_set_per_layer():
-    a = [np.array([[[0.0, 2.0]]]), np.array([[[1.0, 5.0]]])]
-    b = [np.array([[[-1.0, 1.0]]]), np.array([[[0.0, 9.0]]])]
-    assert heatmap_scales(a, b) == [(-1.0, 2.0), (0.0, 9.0)]
+def test_heatmap_scales_are_percentiles_of_every_set_per_layer():
+    a = [np.arange(0.0, 50.0).reshape(1, 5, 10), np.full((1, 2, 2), 3.0)]
+    b = [np.arange(50.0, 101.0).reshape(1, 3, 17), np.full((1, 2, 2), 3.0)]
+    # 0, 1, ..., 100 over both sets: the 1st and 99th percentiles are 1 and 99; a constant layer
+    # gets a range of width 1 around its value.
+    assert heatmap_scales(a, b) == [pytest.approx((1.0, 99.0)), (2.5, 3.5)]
+    assert heatmap_scales(a, b, percentiles=(0, 100)) == [pytest.approx((0.0, 100.0)), (2.5, 3.5)]
 
 
 def test_heatmap_figures_are_written(square_maps, tmp_path):
     images, boxes, maps = square_maps
     blank = [m[:1] * 0 for m in maps]
     files = plot_kl_heatmaps(images, maps, ["layer1", "layer2", "layer3", "layer4"], tmp_path, title="test",
-                             boxes=boxes, scales=heatmap_scales(maps, blank), blank_maps=blank, caption="a caption")
+                             boxes=boxes, blank_maps=blank, caption="a caption", labels=[3, 8], predictions=[3, 1])
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == 2 * (1 + 4) + 2 and "heatmaps.png" in names and "heatmaps.pdf" in names
     assert all(p.exists() and p.stat().st_size > 0 for p in files)
+
+
+def faint_maps_with_a_hot_cell():
+    """What a large β draws: KL of a few thousandths of a nat, highest on the digit's box, plus one cell
+    (padding at the corner) hundreds of times larger. Two images, two layers."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((2, 96, 96, 1), dtype="float32")
+    boxes = np.array([[8, 8, 40, 40], [48, 40, 80, 72]])
+    maps = []
+    for size in (48, 24):
+        layer = rng.uniform(0, 1e-3, size=(2, size, size))
+        for heatmap, box in zip(layer, boxes):
+            heatmap[box_mask(box, (size, size), (96, 96))] += 0.01
+            heatmap[-1, -1] = 5.0
+        maps.append(layer)
+    return images, boxes, maps
+
+
+def test_a_faint_map_with_one_hot_cell_still_shows_where_its_kl_is(tmp_path):
+    from PIL import Image
+
+    images, boxes, maps = faint_maps_with_a_hot_cell()
+    plot_kl_heatmaps(images, maps, ["first", "second"], tmp_path)
+    for i, box in enumerate(boxes):
+        for name, layer in zip(["first", "second"], maps):
+            pixels = np.asarray(Image.open(tmp_path / f"image{i}-{name}.png").convert("L"), dtype=float)
+            inside = box_mask(box, pixels.shape, (96, 96))
+            # On a scale stretched to the hot cell both would be the colour map's first colour.
+            assert pixels[inside].mean() - pixels[~inside].mean() > 100
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The heatmaps figure, handed to the test instead of written."""
+    import matplotlib.pyplot as plt
+
+    from infodropout.paper import plots
+
+    figures = []
+
+    def keep(figure, path, formats=("png",)):
+        figure.canvas.draw()
+        figures.append(figure)
+        return []
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    yield figures
+    for figure in figures:
+        plt.close(figure)
+
+
+def test_rows_name_the_digit_and_the_prediction_and_every_panel_of_a_row_lines_up(drawn, tmp_path):
+    images, boxes, maps = faint_maps_with_a_hot_cell()
+    blank = [np.zeros((1, *m.shape[1:])) for m in maps]
+    plot_kl_heatmaps(images, maps, ["first", "second"], tmp_path, title="β = 0.5", boxes=boxes, blank_maps=blank,
+                     labels=[7, 2], predictions=[7, 5])
+    figure = drawn[0]
+    panels = [axis for axis in figure.axes if axis.images and axis.get_label() != "<colorbar>"][:3 * 3]
+    rows = [panels[3 * i:3 * i + 3] for i in range(3)]  # two images and the blank canvas; input + 2 layers
+    assert [row[0].get_ylabel() for row in rows] == ["digit 7\npredicted 7", "digit 2\npredicted 5",
+                                                    "blank canvas\n(padding only)"]
+    assert rows[1][0].yaxis.label.get_color() == "red"  # a wrong prediction
+    for row in rows:  # the input column sits level with its maps, the blank canvas's row included
+        assert {round(axis.get_position().y0, 6) for axis in row} == {round(row[0].get_position().y0, 6)}
+        assert {round(axis.get_position().height, 6) for axis in row} == {round(row[0].get_position().height, 6)}
+    assert [axis.get_title() for axis in rows[0]] == ["input", "layer 1 (48×48)", "layer 2 (24×24)"]
+    assert "1st–99th percentile" in " ".join(text.get_text() for text in figure.texts)
 
 
 def test_log_activation_summary_of_known_values():

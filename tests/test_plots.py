@@ -93,3 +93,122 @@ def test_the_histogram_legend_covers_no_data(prior, tmp_path, monkeypatch):
     log_z = np.concatenate([rng.normal(-3, 0.3, 5000), rng.normal(3, 0.3, 5000), rng.uniform(-3, 3, 5000)])
     plot_activation_histogram(log_z, prior, tmp_path / "histogram", prior_mean=0.0, prior_std=2.0)
     assert overlaps == [False]
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The figures drawn, handed to the test instead of written."""
+    import matplotlib.pyplot as plt
+
+    from infodropout.paper import plots
+
+    figures = []
+
+    def keep(figure, path, formats=("png",)):
+        figure.canvas.draw()
+        figures.append(figure)
+        return []
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    yield figures
+    for figure in figures:
+        plt.close(figure)
+
+
+def legend_texts(axis):
+    legend = axis.get_legend()
+    return [legend.get_title().get_text()] + [text.get_text() for text in legend.get_texts()]
+
+
+def bar_half_lengths(axis):
+    """The half length of every error bar drawn on ``axis``, per series."""
+    return [[float(abs(segment[1][1] - segment[0][1]) / 2) for segment in container.lines[2][0].get_segments()]
+            for container in axis.containers]
+
+
+SEEDS = [{"beta": b, "seed": s, "error": 10.0 + 2 * s, "twin": 10.0 + 2 * s, "nuisance": 80.0 + b}
+         for b in (0.1, 1.0) for s in (0, 1, 2)]
+
+
+def test_error_bars_are_the_standard_error_and_the_legend_says_over_how_many_seeds(figures):
+    plot_series(SEEDS, "beta", {"error": "test error"}, "unused", "β", "test error (%)")
+    axis = figures[0].axes[0]
+    # Values 10, 12, 14: sample standard deviation 2, standard error 2 / √3 (the std would be 2).
+    assert bar_half_lengths(axis) == [pytest.approx([2 / np.sqrt(3)] * 2)]
+    assert "mean ± standard error over 3 seeds" in legend_texts(axis)[0]
+    results = [{"dropout": m, "width": w, "seed": s, "error": 10.0 + 2 * s} for m in ("information", "none")
+               for w in (32, 128) for s in (0, 1)]
+    plot_error_by_method(results, "width", "unused", ["information", "none"], "hidden units")
+    axis = figures[1].axes[0]
+    assert bar_half_lengths(axis) == [pytest.approx([np.sqrt(2) / np.sqrt(2)] * 2)] * 2
+    assert "mean ± standard error over 2 seeds" in legend_texts(axis)[0]
+
+
+def test_a_single_run_per_point_has_no_error_bar_and_says_so(figures):
+    plot_series(RESULTS, "beta", {"error": "test error"}, "unused", "β", "test error (%)")
+    axis = figures[0].axes[0]
+    assert axis.containers[0].has_yerr is False and legend_texts(axis)[0].startswith("one run per point")
+
+
+def test_identical_series_are_drawn_apart(figures):
+    plot_series(SEEDS, "beta", {"error": "one", "twin": "the other"}, "unused", "β", "test error (%)")
+    results = [{"dropout": m, "width": w, "error": 5.0} for m in ("information", "none") for w in (32, 128)]
+    plot_error_by_method(results, "width", "unused", ["information", "none"], "hidden units")
+    for figure in figures:
+        one, other = (container.lines[0] for container in figure.axes[0].containers)
+        assert np.array_equal(one.get_ydata(), other.get_ydata())
+        assert np.all(np.asarray(one.get_xdata()) < np.asarray(other.get_xdata()))  # shifted along x
+        assert one.get_marker() != other.get_marker() and one.get_linestyle() != other.get_linestyle()
+        # ... but the ticks stay at the measured values.
+        assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] in (["0.1", "1"], ["32", "128"])
+
+
+def horizontal_lines_at(axis, y):
+    return [line for line in axis.get_lines() if len(set(line.get_ydata())) == 1 and line.get_ydata()[0] == y]
+
+
+def test_the_chance_line_is_drawn_where_the_errors_come_near_it_and_named_otherwise(figures):
+    plot_series(SEEDS, "beta", {"nuisance": "nuisance"}, "unused", "β", "test error (%)", chance=90.0)
+    plot_series(SEEDS, "beta", {"error": "main"}, "unused", "β", "test error (%)", chance=90.0)
+    near, far = (figure.axes[0] for figure in figures)
+    [line] = horizontal_lines_at(near, 90.0)
+    assert line.get_label() == "chance, 90 %" and near.get_ylim()[1] > 90
+    assert horizontal_lines_at(far, 90.0) == [] and far.get_ylim()[1] < 20  # 10–14 % are not squeezed to a strip
+    assert "chance, 90 % (above this axis)" in legend_texts(far)
+
+
+def test_panels_give_each_level_its_own_axis_fitted_to_its_data(figures):
+    plot_series(SEEDS, "beta", {"error": "main", "nuisance": "nuisance"}, "unused", "β", "test error (%)",
+                "a title", chance=90.0, panels=[["error"], ["nuisance"]])
+    main, nuisance = figures[0].axes
+    low, high = nuisance.get_ylim()
+    # 80.1–81 % and chance: the panel spans about 10 points, not the 10–90 % of one shared axis.
+    assert 78 < low < 80.1 and 90 < high < 92
+    assert main.get_ylim()[1] < 20
+    with pytest.raises(ValueError, match="not series"):
+        plot_series(SEEDS, "beta", {"error": "main"}, "unused", "β", "test error (%)", panels=[["nuisance"]])
+
+
+def test_the_improper_prior_curve_is_dashed_and_labelled_not_a_bound(figures):
+    from infodropout.paper.plots import plot_learning_curves
+
+    curve = [{"epoch": e, "val_elbo": -100.0 + e} for e in (1, 2, 3)]
+    plot_learning_curves({"Gaussian": curve, "log-uniform": curve}, "unused", not_bounds=["log-uniform"])
+    proper, improper = (line for line in figures[0].axes[0].get_lines() if not line.get_label().startswith("_"))
+    assert proper.get_linestyle() == "-" and "bound" not in proper.get_label()
+    assert improper.get_linestyle() == "--" and "not a bound" in improper.get_label()
+    assert "not a bound" in " ".join(legend_texts(figures[0].axes[0]))
+    with pytest.raises(ValueError, match="not drawn"):
+        plot_learning_curves({"Gaussian": curve}, "unused", not_bounds=["log-uniform"])
+
+
+def test_a_zero_among_positive_x_gets_a_symmetric_log_axis_labelled_at_the_measured_values(figures):
+    results = [{"beta": b, "seed": s, "error": 10.0 + b + s} for b in (0.0, 0.04, 0.4, 4.0) for s in (0, 1)]
+    plot_series(results, "beta", {"error": "error"}, "unused", "β", "test error (%)")
+    axis = figures[0].axes[0]
+    assert axis.get_xscale() == "symlog"
+    assert [tick.get_text() for tick in axis.get_xticklabels()] == ["0", "0.04", "0.4", "4"]
+    # Evenly spread on the axis: β = 0.04 is as far from 0 (the linear part) as from 0.4, within a factor 3.
+    positions = axis.transData.transform([(x, 0) for x in (0.0, 0.04, 0.4, 4.0)])[:, 0]
+    gaps = np.diff(positions)
+    assert gaps.min() > gaps.max() / 3

@@ -174,8 +174,7 @@ ALL_CNN_SMALLEST_WIDTH = {"cifar": 96, "occluded": 96, "cluttered": 32}
 
 
 # The lists that sweeps loop over, one run (or one table row) per value.
-SWEPT_LISTS = ("betas", "seeds", "widths", "ks", "latents", "methods", "filter_percentages", "learning_rates",
-               "scale_betas")
+SWEPT_LISTS = ("betas", "seeds", "widths", "ks", "latents", "methods", "filter_percentages", "learning_rates")
 
 
 def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | None = None) -> list[str]:
@@ -271,7 +270,6 @@ DESCRIPTIONS: dict = {
     "estimator_epochs": "probe: training epochs of the probes and mutual-information critics",
     "digits": "where the digits come from",
     "plot_images": "plot: how many test images get heatmaps",
-    "scale_betas": "plot: the β of trained runs whose heatmaps share one colour scale per layer",
     "probe_epochs": "nuisance: training epochs of the nuisance probe",
     "width": "hidden units in each of the 3 layers",
     "widths": "compare/sweep: the widths, one run each per method and seed",

@@ -193,7 +193,8 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
         for target in targets:
             plot_series(results, "beta", {f"{mode}.{kind}_{target}_error": f"{kind} probe ({mode})"
                                           for mode in ("N", "D") for kind in ("linear", "mlp")},
-                        folder / f"probe-{target}-error", "β", f"{target} probe error (%)", name)
+                        folder / f"probe-{target}-error", "β", f"{target} probe error (%)", name,
+                        chance=90.0)  # every task and nuisance here has 10 classes
         plot_series(results, "beta", {f"{mode}.mi_{target}": f"I(z; {target}) ({mode})" for target in targets
                                       for mode in ("N", "D")}, folder / "mine", "β", "MINE lower bound (nats)", name)
         plot_series(results, "beta", {"ndm": "NDM of the last dropout layer"}, folder / "ndm", "β", "NDM (nats)", name)

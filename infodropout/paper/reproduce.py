@@ -292,9 +292,7 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     steps.append(Step("figure2-sweep", "cluttered.py", "sweep",
                       (*s["cluttered"], f"betas={_listed(s['cluttered_betas'])}", *seeds("cluttered_seeds")),
                       note=cluttered_note))
-    # Every β's heatmaps on one colour scale per layer, so that the rows compare (the sweep trained them all).
-    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot",
-                   (*s["cluttered"], f"beta={beta}", f"scale_betas={_listed(s['cluttered_betas'])}"),
+    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot", (*s["cluttered"], f"beta={beta}"),
                    note=cluttered_note) for beta in s["cluttered_betas"]]
     steps += probe_steps(s, cifar_step, occluded, occluded_stand_in, cluttered_note)
     if scale == "medium":

@@ -13,7 +13,7 @@ from pathlib import Path
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
                                 "fused", "jit_compile", "strategy", "devices", "jobs", "test_samples", "plot_images",
                                 "probe_epochs", "widths", "methods", "seeds", "ks", "latents", "betas", "sweep_over",
-                                "filter_percentages", "scale_betas", "estimator_epochs", "learning_rates"})
+                                "filter_percentages", "estimator_epochs", "learning_rates"})
 
 
 def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
