@@ -87,10 +87,14 @@ CPU_SOURCES = {
 }
 
 
+SCRIPTS = [ROOT / name for name in ("cifar.py", "cluttered.py", "occluded.py", "mnist_fc.py", "vae.py")]
+
+
 def cpu_commands() -> list[tuple[Path, str, list[str], str]]:
-    """(document, script, arguments, the stated number as printed) for every CPU command of README and docs/."""
+    """(document, script, arguments, the stated number as printed) for every CPU command of README, docs/ and
+    the scripts' --help examples (their docstrings)."""
     found = []
-    for path in [README, *DOCS]:
+    for path in [README, *DOCS, *SCRIPTS]:
         for match in CPU_LINE.finditer(text(path)):
             found.append((path, match["script"], shlex.split(match["args"]), match["error"] or match["bound"]))
     return found
@@ -131,3 +135,140 @@ def test_the_cpu_commands_learn(tmp_path):
         if not ok:
             failures.append((script, measured, quoted))
     assert not failures, failures
+
+
+# --------------------------------------------------------------------------------------------------
+# The README's shape, and what must not come back
+
+
+def test_the_readme_fits_200_lines():
+    assert len(text(README).splitlines()) <= 200
+
+
+STALE = [
+    "47 % of a 32-unit layer",    # the demo printed another share of dead units
+    "5.50", "4.35 / 3.65",        # an older demo's column
+    "308 tests",                  # the count changes with every test added
+    "94 s on JAX",                # an old timing of the example
+    "SPEC",                       # a file the repository does not have
+    "tiny | small | full",        # the medium scale exists
+    "INFODROPOUT_FASHION_URL=file://",  # Debian's files are found without the variable
+]
+
+
+def test_no_stale_text_in_readme_docs_or_makefile():
+    for path in [README, *DOCS, ROOT / "Makefile"]:
+        for stale in STALE:
+            assert stale not in text(path), (path.name, stale)
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    kept = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return kept.replace(" ", "-")
+
+
+def test_every_relative_link_leads_to_a_file_and_heading_that_exist():
+    for path in [README, *DOCS]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", text(path)):
+            if re.match(r"\w+://", target):
+                continue
+            file_part, _, anchor = target.partition("#")
+            linked = (path.parent / file_part).resolve() if file_part else path
+            assert linked.exists(), (path.name, target)
+            if anchor and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", text(linked), re.MULTILINE)
+                assert anchor in {github_anchor(h) for h in headings}, (path.name, target)
+
+
+# --------------------------------------------------------------------------------------------------
+# Every other quoted number, against its source
+
+
+def report_duration(path: Path) -> str:
+    return re.search(r"The steps took (.+?) in all", text(path)).group(1)
+
+
+def test_the_quoted_times_of_the_reproductions_are_the_reports():
+    small_time, medium_time = report_duration(REPORT_SMALL), report_duration(REPORT_MEDIUM)
+    for path in (README, ROOT / "docs" / "reproduction.md"):
+        body = text(path)
+        assert small_time in body and medium_time in body, path.name
+        quoted = re.findall(r"\b(\d+ h \d+ min)\b", body)
+        assert set(quoted) <= {small_time, medium_time}, (path.name, quoted)
+
+
+def test_the_readme_demo_numbers_are_the_small_reports():
+    match = re.search(r"Information\s+Dropout ([\d.]+) % test error at 32 units, binary dropout ([\d.]+) %",
+                      text(README))
+    assert match, "the README no longer quotes figure 3a's 32-unit errors; update this test"
+    assert printed_equal(match[1], small("Figure 3a", "32", "information"))
+    assert printed_equal(match[2], small("Figure 3a", "32", "binary"))
+
+
+def test_the_readme_verdict_counts_are_the_medium_claims():
+    from collections import Counter
+
+    counts: dict[str, Counter] = {}
+    for claim in json.loads(text(ROOT / "results" / "claims-medium.json")):
+        counts.setdefault(claim["section"], Counter())[claim["verdict"]] += 1
+    rows = {cells[0]: cells[1:] for cells in
+            ([cell.strip() for cell in line.strip("|").split("|")] for line in text(README).splitlines()
+             if line.startswith("|") and not line.startswith("|---"))}
+    assert rows["figure / table"] == ["holds", "fails", "inconclusive"]
+    for section, verdicts in counts.items():
+        assert rows[section] == [str(verdicts[v]) for v in ("holds", "fails", "inconclusive")], section
+
+
+def test_every_percentage_in_the_readme_is_checked():
+    """The README quotes a percentage only where a test above reads it from its source (or a chance level)."""
+    allowed = {"90 %"}  # chance on ten classes
+    allowed |= {f"{q} %" for _, script, _, q in cpu_commands() if script != "vae.py"}
+    match = re.search(r"Information\s+Dropout ([\d.]+) % test error at 32 units, binary dropout ([\d.]+) %", text(README))
+    allowed |= {f"{match[1]} %", f"{match[2]} %"}
+    quoted = set(re.findall(r"\b\d[\d.,]* ?%", text(README)))
+    assert {q if q.endswith(" %") else q[:-1] + " %" for q in quoted} <= allowed, quoted - allowed
+
+
+def bench(name: str) -> dict:
+    return json.loads(text(ROOT / "results" / name))
+
+
+def test_the_performance_page_is_the_committed_benchmark():
+    page = text(ROOT / "docs" / "performance.md")
+    measured = bench("bench.json")
+    header = re.search(r"% of roofline \((\d+) GFLOP/s\)", page)
+    assert printed_equal(header[1], measured["matmul_gflops"])
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in page.splitlines()
+            if line.startswith("| All-CNN")]
+    assert len(rows) == len(measured["runs"])
+    for cells, run in zip(rows, measured["runs"]):
+        network, dropout, ms, images, gflop, roofline = cells
+        assert (network, dropout) == (run["network"], run["dropout"])
+        assert printed_equal(ms, run["step_s"] * 1000) and printed_equal(images, run["images_per_s"])
+        assert printed_equal(gflop, run["training_flops_per_image"] / 1e9)
+        assert printed_equal(roofline.rstrip(" %"), 100 * run["roofline_fraction"])
+    full = {run["dropout"]: run for run in measured["runs"] if run["network"] == "All-CNN-32 @ 1.0"}
+    ratio = re.search(r"Information Dropout's step takes \*\*([\d.]+)\*\* times binary", page)[1]
+    assert printed_equal(ratio, measured["information_binary_ratio"]["All-CNN-32 @ 1.0"])
+    flops = re.search(r"add (\d+) % of the FLOPs \(([\d.]+)/([\d.]+)\)", page)
+    info_flops, binary_flops = (full[d]["training_flops_per_image"] / 1e9 for d in ("information", "binary"))
+    assert printed_equal(flops[2], info_flops) and printed_equal(flops[3], binary_flops)
+    assert printed_equal(flops[1], 100 * (info_flops / binary_flops - 1))
+    pipeline = re.search(r"costs \*\*([−\d.]+) %\*\* per epoch", page)[1]
+    assert printed_equal(pipeline, 100 * measured["input_pipeline"]["overhead"])
+    memory = re.search(r"peak memory was ([\d.]+) GB", page)[1]
+    assert printed_equal(memory, measured["peak_rss_mb"] / 1000)
+
+    avx2 = bench("bench-avx2.json")
+    assert printed_equal(re.search(r"the matmul roofline is (\d+)\s+GFLOP/s", page)[1], avx2["matmul_gflops"])
+    information_full = next(r for r in avx2["runs"] if r["network"] == "All-CNN-32 @ 1.0" and r["dropout"] == "information")
+    assert printed_equal(re.search(r"\*\*(\d+) %\*\* of that roofline", page)[1], 100 * information_full["roofline_fraction"])
+    assert printed_equal(re.search(r"Information/binary is ([\d.]+) at full size", page)[1],
+                         avx2["information_binary_ratio"]["All-CNN-32 @ 1.0"])
+
+    variants = {v["variant"]: v for v in bench("bench-variants.json")["variants"]}
+    for variant in ("mirrored", "mixed_float16", "mixed_bfloat16"):
+        quoted = re.search(rf"`{variant}`\s+(?:cost )?([+−][\d.]+) %", page)
+        assert quoted, variant
+        assert printed_equal(quoted[1].replace("+", ""), 100 * variants[variant]["overhead"]), variant
