@@ -107,9 +107,35 @@ def test_every_script_has_a_cpu_command_and_its_number_is_the_reports():
         assert printed_equal(quoted, CPU_SOURCES[script]()), (path.name, script, quoted, CPU_SOURCES[script]())
 
 
-def tolerance(script: str, stated: float) -> float:
-    """How far a run on another CPU may end from the stated number (the docs say the same)."""
-    return 5.0 if script == "vae.py" else max(4.0, stated / 4)
+CPU_MEASURED = ROOT / "results" / "cpu-commands.json"
+CPU_ORDER = ["mnist_fc.py", "cifar.py", "cluttered.py", "vae.py"]
+
+
+def measured_elsewhere() -> dict[str, float]:
+    """script -> the result its CPU command reached on a second kind of CPU (results/cpu-commands.json)."""
+    runs = json.loads(text(CPU_MEASURED))["runs"]
+    return {run["command"].split()[0].removeprefix("./"): run["result"] for run in runs}
+
+
+def test_the_second_cpus_results_are_the_committed_ones():
+    page = text(ROOT / "docs" / "experiments.md")
+    match = re.search(r"the same commands ended at ([\d.]+) %, ([\d.]+) %, ([\d.]+) % and (−[\d.]+) nats", page)
+    assert match, "docs/experiments.md no longer quotes the second CPU's results; update this test"
+    recorded = measured_elsewhere()
+    for quoted, script in zip(match.groups(), CPU_ORDER):
+        assert printed_equal(quoted, recorded[script]), (script, quoted, recorded[script])
+    # The recorded commands are the documented ones.
+    documented = {script: " ".join(args) for path, script, args, _ in cpu_commands() if path.parent.name == "docs"}
+    for run in json.loads(text(CPU_MEASURED))["runs"]:
+        script, _, args = run["command"].removeprefix("./").partition(" ")
+        assert documented[script] == args, script
+
+
+def acceptable(script: str, measured: float) -> bool:
+    """Within 4 points of the worse of the two recorded errors (the VAE: 5 nats below the lower bound), as the
+    docs say."""
+    recorded = [CPU_SOURCES[script](), measured_elsewhere()[script]]
+    return measured >= min(recorded) - 5 if script == "vae.py" else measured <= max(recorded) + 4
 
 
 @pytest.mark.slow
@@ -124,15 +150,12 @@ def test_the_cpu_commands_learn(tmp_path):
         result = subprocess.run([sys.executable, str(ROOT / script), *args, "verbose=0"], cwd=tmp_path,
                                 capture_output=True, text=True, timeout=3600)
         assert result.returncode == 0, (script, result.stderr[-2000:])
-        stated = number(quoted)
         if script == "vae.py":
             measured = float(re.search(r"Test lower bound: (-?\d+\.\d+) nats", result.stdout).group(1))
-            ok = measured >= stated - tolerance(script, stated)
         else:
             measured = float(re.search(r"Test: .*error (\d+\.\d+)", result.stdout).group(1))
-            ok = measured <= stated + tolerance(script, stated)
         print(f"{script} {' '.join(args)}: {measured} (stated about {quoted})")
-        if not ok:
+        if not acceptable(script, measured):
             failures.append((script, measured, quoted))
     assert not failures, failures
 
