@@ -25,7 +25,8 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -q -m slow tests
 
-# Every figure and table of the paper at one scale (tiny | small | full), then results/REPORT.md.
+# Every figure and table of the paper at one scale (tiny | small | medium | full), then a report:
+# results/REPORT.md for the small scale, results/REPORT-<scale>.md for the others (docs/reproduction.md).
 SCALE ?= small
 reproduce: setup
 	$(PY) reproduce.py --scale $(SCALE)

@@ -5,6 +5,7 @@
     ./cifar.py test with dropout=information beta=3.0 filter_percentage=0.25
     ./cifar.py train with softplus filter_percentage=0.25 beta=1.0
     ./cifar.py correlation with softplus filter_percentage=0.25 beta=1.0
+    ./cifar.py train with softplus dataset=sample sample_test=4000 num_train=5000 epochs=10 lr_drops=[4,6,8] beta=0.3 filter_percentage=0.25   # offline: about 8 % test error (chance 90 %)
     ./cifar.py print_config
 
 The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (or the authors' archive).

@@ -3,7 +3,8 @@ verification, the CIFAR-shaped cache, the occluded set, and the scripts that sel
 
 The downloads go to an HTTP server on 127.0.0.1 (tests/test_download.py's) or a file:// folder,
 serving gzipped IDX files the tests write, with the checksum tables replaced by those files' digests.
-One test reads the real files of Debian's package dataset-fashion-mnist when they are installed.
+Debian's package folder is a fake one the tests write, except in one slow test that reads the real files
+of dataset-fashion-mnist when they are installed.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ def tables(raw: dict[str, bytes], published: dict[str, bytes]) -> tuple[dict, di
 
 # --------------------------------------------------------------------------------------------------
 # Download and verification
+
+
+@pytest.fixture(autouse=True)
+def no_debian_package(tmp_path, monkeypatch):
+    """The tests do not see this machine's Debian package unless they install a fake one (or say so)."""
+    monkeypatch.setattr(download, "DEBIAN_FASHION_LIST", tmp_path / "no-such-package.list")
+    monkeypatch.setattr(download, "DEBIAN_FASHION_FOLDER", tmp_path / "no-such-folder")
+    monkeypatch.delenv(download.FASHION_URL_ENV, raising=False)
 
 
 def test_download_into_its_own_folder_from_the_mirror_variable(server, tmp_path, monkeypatch):
@@ -142,6 +151,100 @@ def test_a_file_url_folder_serves_as_mirror_and_raw_copies_are_checked(tmp_path)
         download.fetch_fashion_mnist(tmp_path / "b", "file:///nonexistent/", checksums, contents, progress=None)
 
 
+def _fake_package(root: Path, raw: dict[str, bytes], monkeypatch, listed: bool = True) -> Path:
+    """Debian's package as dpkg leaves it, under ``root``: the four files gzipped again (another header
+    than the 'published' ones) in the package's folder, and, if ``listed``, dpkg's file list naming them."""
+    folder = root / "usr/share/datasets/fashion-mnist"
+    folder.mkdir(parents=True)
+    for name, body in gzipped(raw, mtime=1_591_315_200).items():
+        (folder / name).write_bytes(body)
+    package_list = root / "var/lib/dpkg/info/dataset-fashion-mnist.list"
+    package_list.parent.mkdir(parents=True)
+    lines = ["/.", "/usr", "/usr/share", str(folder)] + [str(folder / name) for name in sorted(raw)] if listed else []
+    package_list.write_text("\n".join(lines + ["/usr/share/doc/dataset-fashion-mnist/copyright"]) + "\n")
+    monkeypatch.setattr(download, "DEBIAN_FASHION_LIST", package_list)
+    monkeypatch.setattr(download, "DEBIAN_FASHION_FOLDER", root / "standard-folder-unused")
+    return folder
+
+
+def test_the_files_are_found_in_order_local_then_variable_then_debian_then_download(tmp_path, monkeypatch):
+    arrays = fashion_like()
+    raw = raw_bytes(arrays)
+    checksums, contents = tables(raw, gzipped(raw))  # the 'published' files: mtime 0
+    package = _fake_package(tmp_path / "root", raw, monkeypatch)
+    mirror, _, _ = _mirror(tmp_path, arrays)
+    # The default URL leads to a folder that does not exist: any attempt to download fails, offline.
+    monkeypatch.setattr(download, "DEFAULT_FASHION_URL", f"file://{tmp_path}/no-download/")
+    datasets = tmp_path / "datasets"
+    local = download.fashion_folder(datasets)
+
+    # 3. Nothing local, no variable: the package's files, read where they are (nothing is copied).
+    log = io.StringIO()
+    paths = download.fetch_fashion_mnist(datasets, checksums=checksums, contents=contents, progress=log)
+    assert paths == {name: package / name for name in checksums}
+    assert not local.exists()
+    assert log.getvalue() == f"Fashion-MNIST: the files from Debian's package dataset-fashion-mnist ({package}/)\n"
+    np.testing.assert_array_equal(data.read_fashion_mnist(datasets, checksums=checksums, contents=contents,
+                                                          progress=None).x_train, arrays[MNIST_TRAIN_IMAGES])
+
+    # 2. The variable, once set, comes before the package: its files are downloaded into datasets/.
+    monkeypatch.setenv(download.FASHION_URL_ENV, mirror)
+    log = io.StringIO()
+    paths = download.fetch_fashion_mnist(datasets, checksums=checksums, contents=contents, progress=log)
+    assert paths == {name: local / name for name in checksums}
+    said = [line for line in log.getvalue().splitlines() if not line.startswith("download")]  # progress lines
+    assert said == [f"Fashion-MNIST: the files from {mirror}, downloaded into {local}/"]
+
+    # 1. The data folder comes first: with the variable leading nowhere, its files are used.
+    monkeypatch.setenv(download.FASHION_URL_ENV, f"file://{tmp_path}/nowhere/")
+    log = io.StringIO()
+    assert download.fetch_fashion_mnist(datasets, checksums=checksums, contents=contents, progress=log) == paths
+    assert log.getvalue() == f"Fashion-MNIST: the files from {local}/\n"
+
+    # A file missing from the data folder is taken from the next source; the line names each file's.
+    monkeypatch.delenv(download.FASHION_URL_ENV)
+    (local / MNIST_TEST_LABELS).unlink()
+    log = io.StringIO()
+    paths = download.fetch_fashion_mnist(datasets, checksums=checksums, contents=contents, progress=log)
+    assert paths[MNIST_TEST_LABELS] == package / MNIST_TEST_LABELS
+    assert paths[MNIST_TRAIN_LABELS] == local / MNIST_TRAIN_LABELS
+    assert f"{MNIST_TEST_LABELS} from Debian's package" in log.getvalue() and log.getvalue().count("\n") == 1
+
+    # 4. Without the package, the download (the default URL), into datasets/; offline, the error names
+    # every way to get the files.
+    shutil.rmtree(tmp_path / "root")
+    with pytest.raises(DataError) as error:
+        download.fetch_fashion_mnist(datasets, checksums=checksums, contents=contents, progress=None)
+    message = str(error.value)
+    assert "\n" not in message and f"could not download {MNIST_TEST_LABELS}" in message
+    assert f"place it at {local / MNIST_TEST_LABELS}" in message
+    assert download.FASHION_URL_ENV in message and "apt-get install dataset-fashion-mnist" in message
+    monkeypatch.setattr(download, "DEFAULT_FASHION_URL", mirror)
+    log = io.StringIO()
+    paths = download.fetch_fashion_mnist(datasets, checksums=checksums, contents=contents, progress=log)
+    assert paths[MNIST_TEST_LABELS] == local / MNIST_TEST_LABELS
+    said = log.getvalue().splitlines()[-1]
+    assert said.startswith("Fashion-MNIST: ") and f"{MNIST_TEST_LABELS} from {mirror}, downloaded into {local}/" in said
+
+
+def test_the_package_is_found_by_its_standard_folder_and_a_bad_file_of_it_is_named(tmp_path, monkeypatch):
+    raw = raw_bytes(fashion_like())
+    checksums, contents = tables(raw, gzipped(raw))
+    package = _fake_package(tmp_path / "root", raw, monkeypatch, listed=False)
+    assert download.debian_fashion_folder() is None  # the list names no data file, the standard folder has none
+    monkeypatch.setattr(download, "DEBIAN_FASHION_FOLDER", package)
+    assert download.debian_fashion_folder() == package
+    paths = download.fetch_fashion_mnist(tmp_path / "datasets", checksums=checksums, contents=contents, progress=None)
+    assert paths[MNIST_TRAIN_IMAGES] == package / MNIST_TRAIN_IMAGES
+
+    # Another content in the package's folder: an error naming the file and how to repair it; nothing is touched.
+    (package / MNIST_TEST_IMAGES).write_bytes(gzip.compress(raw[MNIST_TRAIN_IMAGES]))
+    with pytest.raises(DataError, match=rf"{package / MNIST_TEST_IMAGES}: the file of Debian's package.*"
+                                        r"apt-get install --reinstall dataset-fashion-mnist"):
+        download.fetch_fashion_mnist(tmp_path / "datasets", checksums=checksums, contents=contents, progress=None)
+    assert (package / MNIST_TEST_IMAGES).is_file() and not (tmp_path / "datasets").exists()
+
+
 def test_pinned_tables_are_the_official_files():
     # The official .gz sizes exceed the content's gzip-header-less repackaging by the stored file name.
     assert {name: c.size for name, c in download.FASHION_CHECKSUMS.items()} == {
@@ -157,19 +260,20 @@ def test_pinned_tables_are_the_official_files():
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist is not installed "
                                                 "(apt-get install dataset-fashion-mnist)")
 @pytest.mark.slow
-def test_the_debian_files_pass_as_a_mirror_and_train_mnist_fc(tmp_path):
-    """The one check on the real files: mnist_fc.py with dataset=fashion, the Debian folder as mirror."""
-    env = {**ENV, download.FASHION_URL_ENV: f"file://{DEBIAN}/"}
+def test_the_debian_files_are_found_without_a_variable_and_train_mnist_fc(tmp_path):
+    """The one check on the real files: mnist_fc.py with dataset=fashion finds the package's files itself."""
     import subprocess
     import sys
 
+    env = {key: value for key, value in ENV.items() if key != download.FASHION_URL_ENV}
     result = subprocess.run([sys.executable, str(ROOT / "mnist_fc.py"), "train", "with", "dataset=fashion",
                              "num_train=2000", "num_test=1000", "epochs=2", "width=128", "verbose=0"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    copied = download.fashion_folder(tmp_path / "datasets")
+    assert f"Fashion-MNIST: the files from Debian's package dataset-fashion-mnist ({DEBIAN}/)" in result.stderr
+    assert not download.fashion_folder(tmp_path / "datasets").exists()  # read where they are, not copied
     for name, content in download.FASHION_CONTENT.items():
-        assert download.gunzipped_digest(copied / name, "sha256") == (content.hexdigest, content.size)
+        assert download.gunzipped_digest(DEBIAN / name, "sha256") == (content.hexdigest, content.size)
     assert (tmp_path / "models" / "mnist_fc.dataset=fashion.epochs=2.num_test=1000.num_train=2000.width=128.keras"
             ).is_file()
     error = float(re.search(r"Test: .*error (\d+\.\d+)", result.stdout).group(1))

@@ -1,4 +1,5 @@
-"""The README's example for users' own models runs as written and trains."""
+"""The README's example for users' own models runs as written and trains, and every script command that the
+README and docs/ show passes the script's own checks."""
 
 import re
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = sorted((README.parent / "docs").glob("*.md"))
 
 
 def test_readme_layer_example_runs_and_its_kl_reaches_the_loss():
@@ -29,11 +31,12 @@ SACRED_SCRIPTS = {"cifar.py": "dataset=sample", "cluttered.py": "digits=sample",
 
 def readme_commands():
     """(block index, comment lines of the block, script, arguments, the line's comment) for every
-    ``./script.py ...`` line of the README's sh blocks."""
+    ``./script.py ...`` line of the sh blocks of the README and docs/."""
     import shlex
 
     found = []
-    for index, block in enumerate(re.findall(r"```sh\n(.*?)```", README.read_text(), re.DOTALL)):
+    blocks = [block for page in (README, *DOCS) for block in re.findall(r"```sh\n(.*?)```", page.read_text(), re.DOTALL)]
+    for index, block in enumerate(blocks):
         block = re.sub(r"\\\n\s*", " ", block)  # a command continued over lines with a backslash is one line
         comments = [line.strip() for line in block.splitlines() if line.strip().startswith("#")]
         for line in block.splitlines():

@@ -16,7 +16,7 @@ The sources:
   holding ``data`` and ``labels``, used as they are when placed in the data folder;
 * Cluttered MNIST and Occluded CIFAR, generated from the above on first use by
   :mod:`infodropout.paper.generate` (:func:`load_cluttered`, :func:`load_occluded_cifar`);
-* Fashion-MNIST, the full-size real stand-in for CIFAR-10 (SPEC §6): four IDX files downloaded on first
+* Fashion-MNIST, the full-size real stand-in for CIFAR-10: four IDX files found on the machine or downloaded on first
   use (:func:`load_fashion_mnist`), in CIFAR-10's geometry and preprocessing (:func:`load_fashion_cifar`),
   and occluded by MNIST digits as Occluded CIFAR is (:func:`load_occluded_fashion`).
 
@@ -275,7 +275,7 @@ def _read_occluded(paths: list[Path], record_keys: tuple[str, ...],
 
 
 # --------------------------------------------------------------------------------------------------
-# Fashion-MNIST: the full-size real stand-in for CIFAR-10 (SPEC §6)
+# Fashion-MNIST: the full-size real stand-in for CIFAR-10
 
 
 def read_fashion_mnist(datasets_dir: str | os.PathLike = "datasets", base_url: str | None = None,
@@ -284,9 +284,10 @@ def read_fashion_mnist(datasets_dir: str | os.PathLike = "datasets", base_url: s
     """Fashion-MNIST as uint8 images (N, 28, 28) and int64 labels (the 10 clothing classes): 60,000
     train, 10,000 test, the official split.
 
-    The four IDX files are downloaded into ``datasets_dir/fashion-mnist/`` on first use and verified
-    (:func:`infodropout.paper.download.fetch_fashion_mnist`, which documents ``base_url``,
-    ``$INFODROPOUT_FASHION_URL``, the Debian package as a ``file://`` mirror, ``checksums`` and ``contents``).
+    The four IDX files are found and verified by :func:`infodropout.paper.download.fetch_fashion_mnist`:
+    in ``datasets_dir/fashion-mnist/``, else from ``base_url`` or ``$INFODROPOUT_FASHION_URL``, else in the
+    folder of Debian's package ``dataset-fashion-mnist``, else downloaded; it documents ``checksums`` and
+    ``contents`` too.
     """
     paths = download.fetch_fashion_mnist(datasets_dir, base_url, checksums, contents, progress)
     x_train, y_train = read_mnist_idx(paths[download.MNIST_TRAIN_IMAGES], paths[download.MNIST_TRAIN_LABELS])
@@ -373,7 +374,7 @@ def load_occluded_fashion(datasets_dir: str | os.PathLike = "datasets", *, digit
 
     Reads ``occluded-fashion[-sample]-{train,test}.npz`` (:func:`occluded_fashion_path`); when either is
     missing, builds both (:func:`infodropout.paper.generate.write_occluded_fashion`) from the raw
-    Fashion-MNIST (downloaded on first use, see :func:`read_fashion_mnist`) and the digits that
+    Fashion-MNIST (found or downloaded, see :func:`read_fashion_mnist`) and the digits that
     ``digits`` names (:func:`occluded_fashion_digits`: the full MNIST, downloaded on first use with
     ``mnist_base_url``, or the embedded sample's 8,000 training and 2,000 test digits, each then used
     7.5 and 5 times). Which digits were used goes to ``progress`` and is recorded in the files.

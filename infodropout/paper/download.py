@@ -3,7 +3,8 @@
 MNIST and Fashion-MNIST (four gzipped IDX files each) and CIFAR-10 (the python tarball) are downloaded into the data
 folder (``datasets/`` by default) the first time they are needed, checked, and then used from there:
 a file that is already present and matches its checksum is never fetched again. Files placed there
-by hand are used in the same way.
+by hand are used in the same way. Fashion-MNIST is also read, without a download, from where Debian's package
+``dataset-fashion-mnist`` installs it (see :func:`fetch_fashion_mnist` for the order).
 
 Why a small downloader of our own rather than ``keras.utils.get_file``, which the brief proposed
 as the ecosystem's tool: in Keras 3.15 ``get_file``
@@ -243,7 +244,7 @@ class _Progress:
 
 def fetch(name: str, url_base: str, folder: str | os.PathLike, checksum: Checksum, *,
           url_env: str | None = None, progress: TextIO | None = STDERR,
-          timeout: float = TIMEOUT_S, content: Checksum | None = None) -> Path:
+          timeout: float = TIMEOUT_S, content: Checksum | None = None, also: str | None = None) -> Path:
     """``folder/name``, downloading it from ``url_base + name`` first if it is not there.
 
     A file already present is verified against ``checksum`` and used (never fetched again). A new
@@ -253,7 +254,8 @@ def fetch(name: str, url_base: str, folder: str | os.PathLike, checksum: Checksu
     Progress goes to ``progress`` (stderr by default; None for silence). ``content``, for a gzip file,
     is the digest of its decompressed bytes: a file (present or downloaded) that fails ``checksum`` but
     decompresses to exactly those bytes is accepted, as a repackaging of the same data (a mirror that
-    gzipped it again, such as Debian's Fashion-MNIST package). Raises :class:`DataError`.
+    gzipped it again, such as Debian's Fashion-MNIST package). ``also`` is one more way to get the file,
+    added to the advice of the errors. Raises :class:`DataError`.
     """
     folder = Path(folder)
     target = folder / name
@@ -265,6 +267,8 @@ def fetch(name: str, url_base: str, folder: str | os.PathLike, checksum: Checksu
                f"({checksum.algorithm} {checksum.hexdigest})")
     if url_env:
         by_hand += f", or set {url_env} to a mirror's base URL"
+    if also:
+        by_hand += f", or {also}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -376,40 +380,116 @@ def fetch_mnist(datasets_dir: str | os.PathLike = "datasets", base: str | None =
     return paths
 
 
+# Debian's package dataset-fashion-mnist installs the four files (the official content, gzipped again) under
+# this folder; its file list, which dpkg keeps, says where if a later version moves them.
+DEBIAN_FASHION_PACKAGE = "dataset-fashion-mnist"
+DEBIAN_FASHION_LIST = Path("/var/lib/dpkg/info/dataset-fashion-mnist.list")
+DEBIAN_FASHION_FOLDER = Path("/usr/share/datasets/fashion-mnist")
+FASHION_INSTALL_HINT = f"install Debian's package (apt-get install {DEBIAN_FASHION_PACKAGE})"
+
+
+def debian_fashion_folder(package_list: str | os.PathLike | None = None,
+                          standard: str | os.PathLike | None = None) -> Path | None:
+    """The folder holding Debian's Fashion-MNIST files, or None when the package is not installed.
+
+    The folder of ``train-images-idx3-ubyte.gz`` in the package's file list (``package_list``, by default
+    :data:`DEBIAN_FASHION_LIST`), else the package's standard folder (``standard``, by default
+    :data:`DEBIAN_FASHION_FOLDER`) when it holds that file. The two arguments exist for tests.
+    """
+    package_list = Path(DEBIAN_FASHION_LIST if package_list is None else package_list)
+    standard = Path(DEBIAN_FASHION_FOLDER if standard is None else standard)
+    try:
+        listed = package_list.read_text(errors="replace").splitlines()
+    except OSError:
+        listed = []
+    for line in listed:
+        path = Path(line.strip())
+        if path.name == MNIST_TRAIN_IMAGES and path.is_file():
+            return path.parent
+    return standard if (standard / MNIST_TRAIN_IMAGES).is_file() else None
+
+
+def _local_fashion_file(folder: Path, name: str, checksum: Checksum, content: Checksum | None) -> Path | None:
+    """``folder/name``, or its uncompressed copy when only that is there, verified; None when neither is."""
+    packed = folder / name
+    if packed.is_file():
+        verify(packed, checksum, content)
+        return packed
+    raw = folder / name.removesuffix(".gz")
+    if raw != packed and raw.is_file() and content is not None:
+        actual = file_digest(raw, content.algorithm)
+        if actual != content.hexdigest:
+            raise DataError(f"{raw}: its {content.algorithm} is {actual}, not the published {content.hexdigest} "
+                            f"of the uncompressed Fashion-MNIST file; the file is corrupt or another version. "
+                            f"Delete it to download {name} again, or replace it with the right file")
+        return raw
+    return None
+
+
 def fetch_fashion_mnist(datasets_dir: str | os.PathLike = "datasets", base: str | None = None,
                         checksums: Mapping[str, Checksum] | None = None,
                         contents: Mapping[str, Checksum] | None = None,
-                        progress: TextIO | None = STDERR) -> dict[str, Path]:
-    """The four Fashion-MNIST IDX files (name -> path), downloaded into ``datasets_dir/fashion-mnist/``
-    where missing (they have MNIST's file names, hence a folder of their own).
+                        progress: TextIO | None = STDERR,
+                        package_folder: str | os.PathLike | None = None) -> dict[str, Path]:
+    """The four Fashion-MNIST IDX files (name -> path), found where the machine has them.
 
-    ``base`` overrides the URL (else ``$INFODROPOUT_FASHION_URL``, else the Zalando repository's data
-    folder); ``file:///usr/share/datasets/fashion-mnist/`` serves the files of Debian's package
-    ``dataset-fashion-mnist`` offline. Each file must match the published SHA-256 and size
-    (:data:`FASHION_CHECKSUMS`) or decompress to the published content (:data:`FASHION_CONTENT`), so
-    Debian's files, gzipped again, pass. An uncompressed copy placed by hand (``train-images-idx3-ubyte``
-    without ``.gz``) is used when the ``.gz`` is absent, checked against the content digest.
-    ``checksums`` and ``contents`` replace the tables, which only tests need.
+    Each file is looked for, in this order:
+
+    1. ``datasets_dir/fashion-mnist/`` (they have MNIST's file names, hence a folder of their own), gzipped
+       or, placed by hand, uncompressed;
+    2. when a base URL is given (``base``, else ``$INFODROPOUT_FASHION_URL``), downloaded from there into
+       that folder (``file:///some/folder/`` serves a copy on a shared disk);
+    3. the folder of Debian's package ``dataset-fashion-mnist`` (:func:`debian_fashion_folder`; tests pass
+       ``package_folder``), read where it is, not copied;
+    4. downloaded from the Zalando repository's data folder into ``datasets_dir/fashion-mnist/``.
+
+    Which of these served the files is said in one line on ``progress`` (None: silence). Every file is
+    verified wherever it comes from: the published SHA-256 and size (:data:`FASHION_CHECKSUMS`), or the
+    published digest of its decompressed content (:data:`FASHION_CONTENT`), which Debian's files, gzipped
+    again, pass. ``checksums`` and ``contents`` replace the tables, which only tests need. Raises
+    :class:`DataError`, naming the file, where to place it, the variable and the Debian package.
     """
     table = FASHION_CHECKSUMS if checksums is None else checksums
     content_table = FASHION_CONTENT if contents is None else contents
-    url = base_url(base, FASHION_URL_ENV, DEFAULT_FASHION_URL)
+    mirror = base or os.environ.get(FASHION_URL_ENV)
+    url = base_url(mirror, FASHION_URL_ENV, DEFAULT_FASHION_URL)
     folder = fashion_folder(datasets_dir)
-    paths = {}
+    system = Path(package_folder) if package_folder is not None else debian_fashion_folder()
+    paths, sources = {}, {}
     for name, checksum in table.items():
         content = content_table.get(name)
-        raw = folder / name.removesuffix(".gz")
-        if not (folder / name).is_file() and raw != folder / name and raw.is_file() and content is not None:
-            actual = file_digest(raw, content.algorithm)
-            if actual != content.hexdigest:
-                raise DataError(f"{raw}: its {content.algorithm} is {actual}, not the published {content.hexdigest} "
-                                f"of the uncompressed Fashion-MNIST file; the file is corrupt or another version. "
-                                f"Delete it to download {name} again, or replace it with the right file")
-            paths[name] = raw
+        found = _local_fashion_file(folder, name, checksum, content)
+        if found is not None:
+            paths[name], sources[name] = found, f"{folder}/"
+        elif not mirror and system is not None and (system / name).is_file():
+            _verify_installed(system / name, checksum, content)
+            paths[name], sources[name] = system / name, f"Debian's package {DEBIAN_FASHION_PACKAGE} ({system}/)"
         else:
             paths[name] = fetch(name, url, folder, checksum, url_env=FASHION_URL_ENV, progress=progress,
-                                content=content)
+                                content=content, also=FASHION_INSTALL_HINT)
+            sources[name] = f"{url}, downloaded into {folder}/"
+    if progress is not None:
+        print(f"Fashion-MNIST: {_sources_line(sources)}", file=progress, flush=True)
     return paths
+
+
+def _verify_installed(path: Path, checksum: Checksum, content: Checksum | None) -> None:
+    """:func:`verify` for a file of the Debian package, with advice that fits a file the user did not place."""
+    try:
+        verify(path, checksum, content)
+    except DataError:
+        raise DataError(f"{path}: the file of Debian's package {DEBIAN_FASHION_PACKAGE} matches neither the published "
+                        f"{checksum.algorithm} nor the published content; reinstall it (apt-get install --reinstall "
+                        f"{DEBIAN_FASHION_PACKAGE}), or place the official files in datasets/fashion-mnist/, "
+                        f"or set {FASHION_URL_ENV} to a mirror's base URL") from None
+
+
+def _sources_line(sources: Mapping[str, str]) -> str:
+    """'the files in X' when one source served all, else each file with its source."""
+    distinct = list(dict.fromkeys(sources.values()))
+    if len(distinct) == 1:
+        return f"the files from {distinct[0]}"
+    return "; ".join(f"{name} from {source}" for name, source in sources.items())
 
 
 def fashion_folder(datasets_dir: str | os.PathLike = "datasets") -> Path:
