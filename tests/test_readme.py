@@ -76,7 +76,8 @@ def test_every_readme_command_has_valid_keys_and_says_whether_it_needs_a_downloa
         output = io.StringIO()
         try:
             with contextlib.redirect_stdout(output):
-                experiments[script].run_commandline([script, "print_config", "with", *quote_word_lists(updates)])
+                experiments[script].run_commandline([script, "print_config"]
+                                                    + (["with", *quote_word_lists(updates)] if updates else []))
         except SystemExit as error:
             raise AssertionError(f"{script} {' '.join(args)}: print_config exited with {error.code}") from None
         assert "Configuration" in output.getvalue()
