@@ -61,15 +61,18 @@ add_probe_commands(ex, "cluttered", DEFAULTS, load_data, build_network)  # probe
 
 def localisation(network, data, batch_size):
     """The KL heatmaps of every dropout layer over the test set, their layer names, and each layer's
-    localisation score (None without digit boxes)."""
-    from infodropout.analysis import kl_heatmaps, localisation_score
+    localisation score beside the same score of the test images' own ink at the layer's resolution
+    (``mass_inside``/``max_inside`` and ``mass_inside_ink``/``max_inside_ink``), both without the cells
+    that the convolutions' zero padding reaches (None without digit boxes)."""
+    from infodropout.analysis import kl_heatmaps, localisation_with_baseline, padded_border
     from infodropout.layers import information_dropout_layers
 
     maps = kl_heatmaps(network, data.x_test, batch_size=batch_size)
     layers = [layer.name for layer in information_dropout_layers(network)]
     if data.boxes_test is None:
         return maps, layers, None
-    return maps, layers, [localisation_score(m, data.boxes_test, data.x_test.shape[1:3]) for m in maps]
+    return maps, layers, [localisation_with_baseline(m, data.x_test, data.boxes_test, border)
+                          for m, border in zip(maps, padded_border(network))]
 
 
 @ex.command
@@ -120,15 +123,21 @@ def plot(_config, _run):
         for key, value in score.items():
             _run.log_scalar(f"{layer}.{key}", value)
     print(f"Localisation over {len(data.x_test)} test images:")
-    print(markdown_table(["layer", "map", "KL mass inside the digit's box", "peak inside the box"],
-                         [[layer, f"{m.shape[1]}×{m.shape[2]}", f"{score['mass_inside']:.3f}", f"{score['max_inside']:.3f}"]
-                          for layer, m, score in zip(layers, maps, scores)]))
+    print("(the cells that the convolutions' zero padding reaches left out; ink: the same score of the images' "
+          "own ink at the map's resolution, the baseline)")
+    print(markdown_table(["layer", "map", "KL mass inside the digit's box", "ink's mass inside",
+                          "KL peak inside the box", "ink's peak inside"],
+                         [[layer, f"{m.shape[1]}×{m.shape[2]}", f"{score['mass_inside']:.3f}",
+                           f"{score['mass_inside_ink']:.3f}", f"{score['max_inside']:.3f}",
+                           f"{score['max_inside_ink']:.3f}"] for layer, m, score in zip(layers, maps, scores)]))
 
 
 @ex.command
 def sweep(_config, _run):
     """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
-    localisation score against β into plots/cluttered-sweep<values>/ (results.json holds the numbers)."""
+    localisation score against β into plots/cluttered-sweep<values>/. results.json holds the numbers:
+    per run the test error, the training error (the test protocol on at most 10,000 training images) and
+    each layer's localisation score beside its ink baseline."""
     from infodropout.paper.experiment import run_sweep, train_and_test, with_seeds
     from infodropout.paper.plots import plot_series
 
@@ -138,7 +147,7 @@ def sweep(_config, _run):
     def run_one(config):
         run = train_and_test("cluttered", config, DEFAULTS, load_data, build_network)
         _, layers, scores = localisation(run.network, run.data, config["batch_size"])
-        result = {"error": run.metrics["error"]}
+        result = {"error": run.metrics["error"], "train_error": run.train_error}
         for layer, score in zip(layers, scores or []):
             result.update({f"{layer}.{key}": value for key, value in score.items()})
         return result
