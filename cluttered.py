@@ -155,10 +155,15 @@ def sweep(_config, _run):
     points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
     results, folder = run_sweep("cluttered", _config, DEFAULTS, points, run_one)
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
-    title = "Cluttered MNIST: localisation vs β"
-    plot_series(results, "beta", {f"{layer}.mass_inside": layer for layer in layers}, folder / "localisation_mass",
+    title = "Cluttered MNIST: localisation vs β (ink: the baseline)"
+
+    def beside_ink(score):  # each layer's KL score and its ink baseline
+        return {key: label for layer in layers
+                for key, label in ((f"{layer}.{score}", layer), (f"{layer}.{score}_ink", f"{layer}, ink"))}
+
+    plot_series(results, "beta", beside_ink("mass_inside"), folder / "localisation_mass",
                 "β", "KL mass inside the digit's box", title)
-    plot_series(results, "beta", {f"{layer}.max_inside": layer for layer in layers}, folder / "localisation_peak",
+    plot_series(results, "beta", beside_ink("max_inside"), folder / "localisation_peak",
                 "β", "share of maps peaking inside the box", title)
     plot_series(results, "beta", {"error": "test error"}, folder / "error", "β", "test error (%)", "Cluttered MNIST")
     print(f"Wrote {folder}/results.json and its figures.")
