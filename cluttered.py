@@ -62,17 +62,19 @@ add_probe_commands(ex, "cluttered", DEFAULTS, load_data, build_network)  # probe
 def localisation(network, data, batch_size):
     """The KL heatmaps of every dropout layer over the test set, their layer names, and each layer's
     localisation score beside the same score of the test images' own ink at the layer's resolution
-    (``mass_inside``/``max_inside`` and ``mass_inside_ink``/``max_inside_ink``), both without the cells
-    that the convolutions' zero padding reaches (None without digit boxes)."""
-    from infodropout.analysis import kl_heatmaps, localisation_with_baseline, padded_border
+    (``mass_inside``/``max_inside`` and ``mass_inside_ink``/``max_inside_ink``) and of that ink summed
+    over each cell's receptive field (``..._field_ink``), all without the cells that the convolutions'
+    zero padding reaches (None without digit boxes)."""
+    from infodropout.analysis import field_ink_maps, kl_heatmaps, localisation_with_baseline, padded_border
     from infodropout.layers import information_dropout_layers
 
     maps = kl_heatmaps(network, data.x_test, batch_size=batch_size)
     layers = [layer.name for layer in information_dropout_layers(network)]
     if data.boxes_test is None:
         return maps, layers, None
-    return maps, layers, [localisation_with_baseline(m, data.x_test, data.boxes_test, border)
-                          for m, border in zip(maps, padded_border(network))]
+    return maps, layers, [localisation_with_baseline(m, data.x_test, data.boxes_test, border, field)
+                          for m, border, field in zip(maps, padded_border(network),
+                                                      field_ink_maps(data.x_test, network))]
 
 
 @ex.command
@@ -123,13 +125,14 @@ def plot(_config, _run):
         for key, value in score.items():
             _run.log_scalar(f"{layer}.{key}", value)
     print(f"Localisation over {len(data.x_test)} test images:")
-    print("(the cells that the convolutions' zero padding reaches left out; ink: the same score of the images' "
-          "own ink at the map's resolution, the baseline)")
-    print(markdown_table(["layer", "map", "KL mass inside the digit's box", "ink's mass inside",
-                          "KL peak inside the box", "ink's peak inside"],
-                         [[layer, f"{m.shape[1]}×{m.shape[2]}", f"{score['mass_inside']:.3f}",
-                           f"{score['mass_inside_ink']:.3f}", f"{score['max_inside']:.3f}",
-                           f"{score['max_inside_ink']:.3f}"] for layer, m, score in zip(layers, maps, scores)]))
+    print("(the cells that the convolutions' zero padding reaches left out; the baselines: ink, the same score of "
+          "the images' own ink at the map's resolution; field ink, of the ink over each cell's receptive field)")
+    print(markdown_table(["layer", "map", "KL mass inside the digit's box", "ink's", "field ink's",
+                          "KL peak inside the box", "ink's", "field ink's"],
+                         [[layer, f"{m.shape[1]}×{m.shape[2]}",
+                           *(f"{score[f'{kind}{baseline}']:.3f}" for kind in ("mass_inside", "max_inside")
+                             for baseline in ("", "_ink", "_field_ink"))]
+                          for layer, m, score in zip(layers, maps, scores)]))
 
 
 @ex.command

@@ -262,47 +262,82 @@ def localisation_with_baseline(
     images: np.ndarray,
     boxes: np.ndarray,
     excluded: np.ndarray | None = None,
+    field_ink: np.ndarray | None = None,
 ) -> dict[str, float]:
     """:func:`localisation_score` of the KL ``maps`` (N, H, W) of the inputs ``images`` and, as
     ``mass_inside_ink`` and ``max_inside_ink``, the same score of the images' own ink at the maps'
     resolution (:func:`ink_maps`), with the same ``excluded`` cells: what a map that only follows the
-    ink scores, so that a KL map localises the object only as far as it beats it."""
+    ink scores, so that a KL map localises the object only as far as it beats it. Given ``field_ink``
+    (the layer's :func:`field_ink_maps`), its score too, as ``mass_inside_field_ink`` and
+    ``max_inside_field_ink``."""
     input_shape = tuple(np.shape(images)[1:3])
-    kl = localisation_score(maps, boxes, input_shape, excluded)
-    ink = localisation_score(ink_maps(images, np.shape(maps)[1:3]), boxes, input_shape, excluded)
-    return {**kl, **{f"{key}_ink": value for key, value in ink.items()}}
+    scores = localisation_score(maps, boxes, input_shape, excluded)
+    baselines = {"ink": ink_maps(images, np.shape(maps)[1:3])}
+    if field_ink is not None:
+        baselines["field_ink"] = field_ink
+    for name, baseline in baselines.items():
+        score = localisation_score(baseline, boxes, input_shape, excluded)
+        scores.update({f"{key}_{name}": value for key, value in score.items()})
+    return scores
 
 
-def padded_border(model: keras.Model) -> list[np.ndarray]:
-    """For each Information Dropout layer of a convolutional ``model``, the (H, W) boolean mask of the
-    cells whose receptive field reaches past the input's edge into the zero padding of a SAME
-    convolution: on a blank canvas these edge bands light up by themselves, so they say nothing of
-    where the object is.
+def receptive_fields(model: keras.Model) -> list[tuple[tuple[np.ndarray, np.ndarray], ...]]:
+    """For each Information Dropout layer of a convolutional ``model``, per spatial axis, the first and
+    the last input index that each cell of its map sees: ``((first_rows, last_rows), (first_cols,
+    last_cols))``, with -1 and the input's size where the window reaches the zero padding.
 
     Follows the model's 2-D convolutions (bare or inside an Information Dropout layer) in the order of
     ``model.layers``, which must form one chain (as in All-CNN); a convolution's window at output
     index j starts at ``j·stride − pad_before`` with TensorFlow's SAME split (the smaller half before).
     """
     spatial = tuple(model.input.shape[1:3])
-    # Per axis: the first and last input index each cell sees; -1 and the size mark the padding.
     reach = [(np.arange(size), np.arange(size)) for size in spatial]
-    masks = []
+    fields = []
     for layer in model.layers:
         conv = layer.layer if isinstance(layer, InformationDropout) else layer
         if isinstance(conv, keras.layers.Conv2D):
             if tuple(conv.dilation_rate) != (1, 1):
-                raise ValueError(f"padded_border: {conv.name} is dilated, which it does not follow.")
+                raise ValueError(f"receptive_fields: {conv.name} is dilated, which it does not follow.")
             reach = [_window_reach(first, last, kernel, stride, conv.padding, size)
                      for (first, last), kernel, stride, size
                      in zip(reach, conv.kernel_size, conv.strides, spatial)]
         if isinstance(layer, InformationDropout):
             if not isinstance(conv, keras.layers.Conv2D):
-                raise ValueError(f"padded_border needs convolutional layers; {layer.name} wraps {conv.name}.")
-            (rows_first, rows_last), (cols_first, cols_last) = reach
-            rows = (rows_first < 0) | (rows_last >= spatial[0])
-            cols = (cols_first < 0) | (cols_last >= spatial[1])
-            masks.append(rows[:, None] | cols[None, :])
+                raise ValueError(f"receptive_fields needs convolutional layers; {layer.name} wraps {conv.name}.")
+            fields.append(tuple(reach))
+    return fields
+
+
+def padded_border(model: keras.Model) -> list[np.ndarray]:
+    """For each Information Dropout layer of a convolutional ``model``, the (H, W) boolean mask of the
+    cells whose receptive field (:func:`receptive_fields`) reaches past the input's edge into the zero
+    padding of a SAME convolution: on a blank canvas these edge bands light up by themselves, so they
+    say nothing of where the object is."""
+    spatial = tuple(model.input.shape[1:3])
+    masks = []
+    for (rows_first, rows_last), (cols_first, cols_last) in receptive_fields(model):
+        rows = (rows_first < 0) | (rows_last >= spatial[0])
+        cols = (cols_first < 0) | (cols_last >= spatial[1])
+        masks.append(rows[:, None] | cols[None, :])
     return masks
+
+
+def field_ink_maps(images: np.ndarray, model: keras.Model) -> list[np.ndarray]:
+    """A stronger baseline than :func:`ink_maps`: for each Information Dropout layer of ``model``, each
+    image's ink (summed over channels) over each cell's whole receptive field (:func:`receptive_fields`,
+    the padding counting as no ink), one (N, H, W) array per layer: the ink blurred as far as the layer
+    sees, which peaks where ink is densest over that extent (often the digit rather than a distractor)."""
+    images = np.asarray(images, dtype=np.float64)
+    ink = images.sum(axis=-1) if images.ndim == 4 else images
+    # An integral image with a zero first row and column: any window's sum from four corners.
+    integral = np.pad(ink.cumsum(axis=1).cumsum(axis=2), ((0, 0), (1, 0), (1, 0)))
+    maps = []
+    for (rows_first, rows_last), (cols_first, cols_last) in receptive_fields(model):
+        top, bottom = np.clip(rows_first, 0, None), np.clip(rows_last + 1, None, ink.shape[1])
+        left, right = np.clip(cols_first, 0, None), np.clip(cols_last + 1, None, ink.shape[2])
+        maps.append(integral[:, bottom][:, :, right] - integral[:, top][:, :, right]
+                    - integral[:, bottom][:, :, left] + integral[:, top][:, :, left])
+    return maps
 
 
 def _window_reach(first: np.ndarray, last: np.ndarray, kernel: int, stride: int, padding: str,

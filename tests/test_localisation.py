@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from infodropout.analysis import (
-    ink_maps, kl_heatmaps, localisation_score, localisation_with_baseline, padded_border,
+    field_ink_maps, ink_maps, kl_heatmaps, localisation_score, localisation_with_baseline, padded_border,
 )
 from infodropout.models import all_cnn_96
 
@@ -117,3 +117,18 @@ def test_outside_the_padded_border_a_constant_canvas_gives_a_constant_map(networ
     # ... and the padding does show on the border (layer 2's map differs from its interior there).
     border = padded_border(network)[1]
     assert np.abs(maps[1][0][border] - maps[1][0][~border][0]).max() > 1e-3
+
+
+def test_field_ink_sums_the_ink_over_each_cells_receptive_field(network):
+    images = np.random.default_rng(2).random((2, 96, 96, 1))
+    maps = field_ink_maps(images, network)
+    assert [m.shape for m in maps] == [(2, 48, 48), (2, 24, 24), (2, 12, 12), (2, 6, 6)]
+    # Layer 1's cell j sees input rows and columns 2j − 2 … 2j + 4, clipped to the canvas at its edges.
+    assert maps[0][1, 5, 7] == pytest.approx(images[1, 8:15, 12:19].sum())
+    assert maps[0][0, 0, 0] == pytest.approx(images[0, 0:5, 0:5].sum())
+    assert maps[0][0, 47, 47] == pytest.approx(images[0, 92:96, 92:96].sum())
+    # Its score sits beside the others when given.
+    boxes = np.array([[30, 30, 58, 58]] * 2)
+    scores = localisation_with_baseline(maps[1], images, boxes, padded_border(network)[1], maps[1])
+    assert scores["max_inside_field_ink"] == scores["max_inside"]
+    assert scores["mass_inside_field_ink"] == scores["mass_inside"]
