@@ -151,11 +151,12 @@ def last_layer_total_correlation(network, x, batch_size) -> dict[str, float]:
 
 
 def sweep_result(config, run) -> dict:
-    """The test error of a trained run and, for Information Dropout, the KL through each dropout layer
-    and, with Softplus, the total correlation of the last one."""
+    """The test error of a trained run, its training error (the same protocol on at most 10,000 training
+    images) and, for Information Dropout, the KL through each dropout layer and, with Softplus, the total
+    correlation of the last one."""
     from infodropout.analysis import information_per_layer
 
-    result = {"error": run.metrics["error"]}
+    result = {"error": run.metrics["error"], "train_error": run.train_error}
     if config["dropout"] == "information":
         for layer, information in information_per_layer(run.network, run.data.x_test, config["batch_size"]).items():
             result.update({f"{layer}.{key}": value for key, value in information.items()})

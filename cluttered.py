@@ -61,15 +61,20 @@ add_probe_commands(ex, "cluttered", DEFAULTS, load_data, build_network)  # probe
 
 def localisation(network, data, batch_size):
     """The KL heatmaps of every dropout layer over the test set, their layer names, and each layer's
-    localisation score (None without digit boxes)."""
-    from infodropout.analysis import kl_heatmaps, localisation_score
+    localisation score beside the same score of the test images' own ink at the layer's resolution
+    (``mass_inside``/``max_inside`` and ``mass_inside_ink``/``max_inside_ink``) and of that ink summed
+    over each cell's receptive field (``..._field_ink``), all without the cells that the convolutions'
+    zero padding reaches (None without digit boxes)."""
+    from infodropout.analysis import field_ink_maps, kl_heatmaps, localisation_with_baseline, padded_border
     from infodropout.layers import information_dropout_layers
 
     maps = kl_heatmaps(network, data.x_test, batch_size=batch_size)
     layers = [layer.name for layer in information_dropout_layers(network)]
     if data.boxes_test is None:
         return maps, layers, None
-    return maps, layers, [localisation_score(m, data.boxes_test, data.x_test.shape[1:3]) for m in maps]
+    return maps, layers, [localisation_with_baseline(m, data.x_test, data.boxes_test, border, field)
+                          for m, border, field in zip(maps, padded_border(network),
+                                                      field_ink_maps(data.x_test, network))]
 
 
 @ex.command
@@ -121,15 +126,22 @@ def plot(_config, _run):
         for key, value in score.items():
             _run.log_scalar(f"{layer}.{key}", value)
     print(f"Localisation over {len(data.x_test)} test images:")
-    print(markdown_table(["layer", "map", "KL mass inside the digit's box", "peak inside the box"],
-                         [[layer, f"{m.shape[1]}×{m.shape[2]}", f"{score['mass_inside']:.3f}", f"{score['max_inside']:.3f}"]
+    print("(the cells that the convolutions' zero padding reaches left out; the baselines: ink, the same score of "
+          "the images' own ink at the map's resolution; field ink, of the ink over each cell's receptive field)")
+    print(markdown_table(["layer", "map", "KL mass inside the digit's box", "ink's", "field ink's",
+                          "KL peak inside the box", "ink's", "field ink's"],
+                         [[layer, f"{m.shape[1]}×{m.shape[2]}",
+                           *(f"{score[f'{kind}{baseline}']:.3f}" for kind in ("mass_inside", "max_inside")
+                             for baseline in ("", "_ink", "_field_ink"))]
                           for layer, m, score in zip(layers, maps, scores)]))
 
 
 @ex.command
 def sweep(_config, _run):
     """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
-    localisation score against β into plots/cluttered-sweep<values>/ (results.json holds the numbers)."""
+    localisation score against β into plots/cluttered-sweep<values>/. results.json holds the numbers:
+    per run the test error, the training error (the test protocol on at most 10,000 training images) and
+    each layer's localisation score beside its ink baseline."""
     from infodropout.paper.commands import train_and_test
     from infodropout.paper.sweeps import run_sweep, with_seeds
     from infodropout.paper.plots import plot_series
@@ -140,7 +152,7 @@ def sweep(_config, _run):
     def run_one(config):
         run = train_and_test("cluttered", config, DEFAULTS, load_data, build_network)
         _, layers, scores = localisation(run.network, run.data, config["batch_size"])
-        result = {"error": run.metrics["error"]}
+        result = {"error": run.metrics["error"], "train_error": run.train_error}
         for layer, score in zip(layers, scores or []):
             result.update({f"{layer}.{key}": value for key, value in score.items()})
         return result
@@ -148,10 +160,15 @@ def sweep(_config, _run):
     points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
     results, folder = run_sweep("cluttered", _config, DEFAULTS, points, run_one)
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
-    title = "Cluttered MNIST: localisation vs β"
-    plot_series(results, "beta", {f"{layer}.mass_inside": layer for layer in layers}, folder / "localisation_mass",
+    title = "Cluttered MNIST: localisation vs β (ink: the baseline)"
+
+    def beside_ink(score):  # each layer's KL score and its ink baseline
+        return {key: label for layer in layers
+                for key, label in ((f"{layer}.{score}", layer), (f"{layer}.{score}_ink", f"{layer}, ink"))}
+
+    plot_series(results, "beta", beside_ink("mass_inside"), folder / "localisation_mass",
                 "β", "KL mass inside the digit's box", title)
-    plot_series(results, "beta", {f"{layer}.max_inside": layer for layer in layers}, folder / "localisation_peak",
+    plot_series(results, "beta", beside_ink("max_inside"), folder / "localisation_peak",
                 "β", "share of maps peaking inside the box", title)
     plot_series(results, "beta", {"error": "test error"}, folder / "error", "β", "test error (%)", "Cluttered MNIST",
                 chance=90.0)

@@ -89,8 +89,9 @@ add_classifier_commands(ex, DEFAULTS, load_data, build_network)
 
 
 def train_test_and_probe(config) -> dict:
-    """Train and test one run; its test error, its validation error (with ``validation``) and its share of
-    dead units per layer (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect)."""
+    """Train and test one run; its test error, its training error (the test protocol on at most 10,000
+    training images), its validation error (with ``validation``) and its share of dead units per layer
+    (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect)."""
     from infodropout.analysis import dead_unit_fractions
     from infodropout.paper.errors import fail
     from infodropout.paper.training import evaluate_classifier
@@ -100,7 +101,8 @@ def train_test_and_probe(config) -> dict:
     except ValueError as error:  # a validation split that leaves nothing to train on
         fail(str(error))
     dead = dead_unit_fractions(run.network, run.data.x_train[:DEAD_UNIT_PROBE], config["batch_size"])
-    result = {"error": run.metrics["error"], **{f"{layer}.dead_fraction": value for layer, value in dead.items()},
+    result = {"error": run.metrics["error"], "train_error": run.train_error,
+              **{f"{layer}.dead_fraction": value for layer, value in dead.items()},
               "dead_fraction_max": max(dead.values())}
     if config["validation"]:
         x_validation, y_validation = validation_data(config)

@@ -124,7 +124,8 @@ def sweep(_config, _run):
 
     def run_one(config):
         run = train_and_test("occluded", config, DEFAULTS, load_data, all_cnn_32_network)
-        return nuisance_errors(config, run.network, run.data)
+        # The main task's training error, deterministic as main_error_D (at most 10,000 training images).
+        return {**nuisance_errors(config, run.network, run.data), "main_train_error_D": run.train_error}
 
     points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
     results, folder = run_sweep("occluded", _config, DEFAULTS, points, run_one)

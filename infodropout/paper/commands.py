@@ -123,6 +123,7 @@ class TrainedRun(NamedTuple):
     metrics: dict
     network: "keras.Model"
     data: Dataset
+    train_error: float  # % on the first TRAIN_ERROR_IMAGES training images, by the test protocol
 
 
 def train_and_test(
@@ -137,10 +138,11 @@ def train_and_test(
 
     ``load_data(config)`` returns the (possibly reduced) data set; ``build_network(config, n_train)``
     the logits network whose KL is divided by ``n_train``. Returns the test metrics with the network,
-    as tested (batch norm recalibrated), and the data, for analyses that follow.
+    as tested (batch norm recalibrated), the data, for analyses that follow, and the training error
+    (%) by the same protocol on the first 10,000 training images at most (to bound its cost).
     """
     data = checked_load(load_data, config)  # first: a missing data file fails before TensorFlow is imported
-    from infodropout.paper.training import test_classifier, train_classifier
+    from infodropout.paper.training import test_classifier, train_classifier, training_error
 
     settings = train_settings(config)
     strategy = seed_run(settings)
@@ -160,8 +162,9 @@ def train_and_test(
         print(f"{saved}Testing (batch-norm dry run, then noise off)...")
         metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, settings,
                                   verbose=config["verbose"])
+        train_error = training_error(network, data.x_train, data.y_train, settings)
     registry.record_test(checkpoint, metrics)
-    return TrainedRun(metrics, network, data)
+    return TrainedRun(metrics, network, data, train_error)
 
 
 def _modified(path: Path) -> tuple[int, int] | None:

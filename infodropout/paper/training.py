@@ -563,6 +563,21 @@ def test_classifier(network: keras.Model, x_train: np.ndarray, x_test: np.ndarra
                                settings.weight_decay, verbose=verbose)
 
 
+# The training images on which a run's training error is measured: bounded, so that it costs at most
+# a 10,000-image test pass whatever the data set's size.
+TRAIN_ERROR_IMAGES = 10_000
+
+
+def training_error(network: keras.Model, x_train: np.ndarray, y_train: np.ndarray, settings: TrainSettings,
+                   limit: int = TRAIN_ERROR_IMAGES) -> float:
+    """The error (%) on the first ``limit`` training images, measured as the test is: deterministic
+    network (noise off), batch norm in inference mode. Call it after :func:`test_classifier`, whose
+    batch-norm dry run over the training set it relies on. Beside the test error it says whether a
+    network learned at all (both high) or overfits (training error far below the test error)."""
+    return evaluate_classifier(network, x_train[:limit], y_train[:limit], settings.batch_size, settings.beta,
+                               settings.weight_decay, verbose=0)["error"]
+
+
 def train_nuisance_probe(network: keras.Model, probe: keras.Model, x_train: np.ndarray, nuisance_train: np.ndarray,
                          settings: TrainSettings, checkpoint: str | os.PathLike, **kwargs) -> keras.Model:
     """Train ``probe`` to predict the nuisance from ``network``'s frozen, noisy representation (the
