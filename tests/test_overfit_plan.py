@@ -6,8 +6,8 @@ from infodropout.paper.reproduce import (
     AVX2_SLOWDOWN, MEDIUM_ESTIMATED_MINUTES, MEDIUM_EXPECTED_MINUTES, OVERFIT_IMAGES, SETTINGS, _replacing, make_plan,
 )
 
-PAPER_FIG5_BETAS = [0.5, 1.0, 3.0, 5.0]
-PAPER_FIG4_BETAS = [0.1, 1.0, 10.0]
+PAPER_FIG5_BETAS = [1.0, 3.0, 5.0]
+PAPER_FIG4_BETAS = [1.0, 10.0]
 
 
 def _value(step, key):
@@ -49,7 +49,7 @@ def test_the_medium_overfit_steps_run_on_fashion_mnist_and_are_estimated():
     assert steps["figure4-overfit"].stand_in == steps["figure4"].stand_in
     assert _value(steps["figure5-overfit"], "seeds") == "[0,1,2]"
     for name in ("figure5-overfit", "figure4-overfit"):
-        assert MEDIUM_ESTIMATED_MINUTES[name] <= 12  # about 10 minutes each on 2 AVX-512 cores
+        assert MEDIUM_ESTIMATED_MINUTES[name] <= 12  # about 10-12 minutes each on 2 AVX-512 cores
         assert steps[name].expected_s == pytest.approx(60 * MEDIUM_ESTIMATED_MINUTES[name] * AVX2_SLOWDOWN, rel=1e-2)
     assert set(MEDIUM_EXPECTED_MINUTES) == set(steps)
 

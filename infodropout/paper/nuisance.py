@@ -38,7 +38,9 @@ class ProbeSchedule:
     decay (it would hold the probe back from fitting its training set, the point of the probe)."""
 
     epochs: int = 20
-    learning_rate: float = 1e-3
+    # At 1e-3 the probe was still at 64 % training error after 20 epochs on 1,000 images of Occluded Fashion-MNIST
+    # (a β = 0 network's features); at 3e-3 it reached 27 % in 60.
+    learning_rate: float = 3e-3
     batch_size: int = 100
     seed: int = 0
 
