@@ -73,7 +73,7 @@ def nuisance_errors(config, network, data) -> dict:
     main_n = noisy_error(network, data.x_test, data.y_test, settings.batch_size)
     schedule = ProbeSchedule(epochs=config["probe_epochs"], batch_size=settings.batch_size, seed=settings.seed)
     # The probe's files are named by its schedule, so that a probe of another schedule is never resumed as this one.
-    probe_name = f".nuisance-probe-e{schedule.epochs}"
+    probe_name = f".nuisance-probe-e{schedule.epochs}-lr{schedule.learning_rate:g}"
     splits = (data.x_train, data.nuisance_train, data.x_test, data.nuisance_test)
     checkpoint = checkpoint_path(config["models_dir"], run_name("occluded", config, DEFAULTS) + probe_name)
     with training_failures():

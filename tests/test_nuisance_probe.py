@@ -81,7 +81,7 @@ def test_the_occluded_script_reports_the_probe_with_its_baselines(tmp_path):
                 "nuisance_train_error_random"):
         assert 0 <= result[key] <= 100, key
     # The untrained network's probe is kept under the run's name at the default β, shared by every β of a seed.
-    assert len(list(tmp_path.glob("occluded.*nuisance-probe-e1-random.keras"))) == 1
+    assert len(list(tmp_path.glob("occluded.*nuisance-probe-e1-lr0.003-random.keras"))) == 1
     assert not any("beta=0.5" in path.name for path in tmp_path.glob("*-random.keras"))
     again = occluded.nuisance_errors({**config, "beta": 2.0}, network, data)
     assert again["nuisance_error_random"] == pytest.approx(result["nuisance_error_random"], abs=100 / 20 + 1e-9)
