@@ -101,8 +101,8 @@ def error_table(results) -> str:
     errors = markdown_table(["β", "seed", "main error N %", "main error D %", "nuisance error %"],
                             [[r["beta"], r.get("seed", 0), cell(r, "main_error_N"), cell(r, "main_error_D"),
                               cell(r, "nuisance_error")] for r in results])
-    baselines = markdown_table(["β", "seed", "nuisance probe's training error %", "nuisance error, untrained network %",
-                                "nuisance error by chance %"],
+    baselines = markdown_table(["β", "seed", "nuisance probe's training error %",
+                                "nuisance error, untrained network %", "nuisance error by chance %"],
                                [[r["beta"], r.get("seed", 0), cell(r, "nuisance_train_error"),
                                  cell(r, "nuisance_error_random"), cell(r, "nuisance_chance")] for r in results])
     return f"{errors}\n\n{baselines}"

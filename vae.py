@@ -135,8 +135,10 @@ def train_one(config, log_scalar=None) -> dict:
                                   monitor_alpha=config["latent"] == "information", early_stopping=stopper,
                                   **fit_options(config, checkpoint))
     bound = variational_lower_bound(network, data.x_test, samples=config["test_samples"], batch_size=config["batch_size"])
+    bound["binarize"] = config["binarize"]
     if stopper is not None:
-        bound.update(train_images=len(data.x_train), binarize=config["binarize"], best_epoch=stopper.best_epoch, last_epoch=records[-1]["epoch"] if records else 0,
+        bound.update(train_images=len(data.x_train), best_epoch=stopper.best_epoch,
+                     last_epoch=records[-1]["epoch"] if records else 0,
                      max_epochs=settings.epochs, validation=len(x_validation),
                      curve=[{"epoch": r["epoch"], "elbo": r["elbo"], "val_elbo": r["val_elbo"]}
                             for r in records if "val_elbo" in r])

@@ -87,8 +87,8 @@ def _listed(values) -> str:
 # 0.1 % and 26.5 %.
 OVERFIT_IMAGES = 1000
 OVERFIT = [f"num_train={OVERFIT_IMAGES}", "epochs=60", "lr_drops=[45]", "filter_percentage=0.1"]
-# β = 0, then the paper's β (figure 5: 1, 3, 5; figure 4: 1, 10) × 1,000/50,000, so that the KL (β/N·ΣKL) weighs on
-# each image as in the paper. Fewer β than the larger sweeps, to keep each step near 10 minutes.
+# β = 0, then the paper's β (figure 5: 1, 3, 5; figure 4: 1, 10) × 1,000/50,000, so that the KL (β/N·ΣKL) weighs
+# on each image as in the paper. Fewer β than the larger sweeps, to keep each step near 10 minutes.
 OVERFIT_FIG5_BETAS = [0.0, 0.02, 0.06, 0.1]
 OVERFIT_FIG4_BETAS = [0.0, 0.02, 0.2]
 # The nuisance probe of figure 4's data-limited runs: 20 epochs on the features of their 1,000 training images.
