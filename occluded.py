@@ -62,36 +62,54 @@ add_probe_commands(ex, "occluded", DEFAULTS, load_data, all_cnn_32_network, nuis
 
 
 def nuisance_errors(config, network, data) -> dict:
-    """Train the nuisance probe (infodropout.models.nuisance_probe) on the frozen, noisy representation
-    of ``network`` (tested: batch norm recalibrated); return the nuisance error and the main task's
-    error with the noisy (N) and the deterministic (D) representation, in %."""
-    import dataclasses
-
-    from infodropout.models import nuisance_probe
+    """Figure 4's numbers for a trained, tested ``network`` (batch norm recalibrated): the main task's error
+    with the noisy (N) and the deterministic (D) representation, and the nuisance probe's
+    (infodropout.paper.nuisance) test and training errors on its noisy representation, beside chance and the
+    same probe on the untrained network of the same architecture and seed, in %."""
+    from infodropout.paper.nuisance import CHANCE_ERROR, ProbeSchedule, probe_errors, random_network_errors
     from infodropout.prediction import noisy_error
-    from infodropout.paper.training import evaluate_classifier, train_nuisance_probe
+    from infodropout.paper.training import evaluate_classifier
 
     settings = train_settings(config)
     seed_run(settings)
     main_d = evaluate_classifier(network, data.x_test, data.y_test, settings.batch_size, settings.beta,
                                  settings.weight_decay, verbose=0)["error"]
     main_n = noisy_error(network, data.x_test, data.y_test, settings.batch_size)
-    probe = nuisance_probe(tuple(network.get_layer("representation").output.shape[1:]))
-    probe_settings = dataclasses.replace(settings, epochs=config["probe_epochs"],
-                                         lr_drops=tuple(e * config["probe_epochs"] // settings.epochs
-                                                        for e in settings.lr_drops))
-    checkpoint = checkpoint_path(config["models_dir"], run_name("occluded", config, DEFAULTS) + ".nuisance")
+    schedule = ProbeSchedule(epochs=config["probe_epochs"], batch_size=settings.batch_size, seed=settings.seed)
+    # The probe's files are named by its schedule, so that a probe of another schedule is never resumed as this one.
+    probe_name = f".nuisance-probe-e{schedule.epochs}-lr{schedule.learning_rate:g}"
+    splits = (data.x_train, data.nuisance_train, data.x_test, data.nuisance_test)
+    checkpoint = checkpoint_path(config["models_dir"], run_name("occluded", config, DEFAULTS) + probe_name)
     with training_failures():
-        stacked = train_nuisance_probe(network, probe, data.x_train, data.nuisance_train, probe_settings,
-                                       checkpoint, **fit_options(config, checkpoint))
-    nuisance_error = noisy_error(stacked, data.x_test, data.nuisance_test, settings.batch_size)
-    return {"main_error_N": main_n, "main_error_D": main_d, "nuisance_error": nuisance_error}
+        nuisance_error, nuisance_train_error = probe_errors(network, *splits, schedule, checkpoint,
+                                                            **fit_options(config, checkpoint))
+    # The untrained network is the same for every β (β does not enter the initialisation): its probe is trained
+    # once per seed and reused, under the name of the run at the default β.
+    random_checkpoint = checkpoint_path(config["models_dir"], run_name(
+        "occluded", {**config, "beta": DEFAULTS["beta"]}, DEFAULTS) + probe_name + "-random")
+    seed_run(settings)  # the initial weights of the trained run itself
+    with training_failures():
+        random_error, random_train_error = random_network_errors(
+            lambda: all_cnn_32_network(config, len(data.x_train)), *splits, schedule, random_checkpoint,
+            **fit_options(config, random_checkpoint))
+    return {"main_error_N": main_n, "main_error_D": main_d, "nuisance_error": nuisance_error,
+            "nuisance_train_error": nuisance_train_error, "nuisance_chance": CHANCE_ERROR,
+            "nuisance_error_random": random_error, "nuisance_train_error_random": random_train_error}
 
 
 def error_table(results) -> str:
-    return markdown_table(["β", "seed", "main error N %", "main error D %", "nuisance error %"],
-                          [[r["beta"], r.get("seed", 0), f"{r['main_error_N']:.2f}", f"{r['main_error_D']:.2f}",
-                            f"{r['nuisance_error']:.2f}"] for r in results])
+    """Figure 4's errors, then the nuisance probe's with its baselines, as two Markdown tables."""
+    def cell(r, key):  # rows of a sweep kept before the probe's baselines were added lack them
+        return f"{r[key]:.2f}" if key in r else "–"
+
+    errors = markdown_table(["β", "seed", "main error N %", "main error D %", "nuisance error %"],
+                            [[r["beta"], r.get("seed", 0), cell(r, "main_error_N"), cell(r, "main_error_D"),
+                              cell(r, "nuisance_error")] for r in results])
+    baselines = markdown_table(["β", "seed", "nuisance probe's training error %",
+                                "nuisance error, untrained network %", "nuisance error by chance %"],
+                               [[r["beta"], r.get("seed", 0), cell(r, "nuisance_train_error"),
+                                 cell(r, "nuisance_error_random"), cell(r, "nuisance_chance")] for r in results])
+    return f"{errors}\n\n{baselines}"
 
 
 @ex.command
@@ -132,9 +150,12 @@ def sweep(_config, _run):
     # Both tasks have 10 classes (chance: 90 % error); the nuisance, near chance, gets its own panel so
     # that one axis from 20 % to 90 % does not flatten it.
     plot_series(results, "beta", {"main_error_N": "main task (N)", "main_error_D": "main task (D)",
-                                  "nuisance_error": "nuisance (digit)"}, folder / "figure4", "β", "test error (%)",
-                "Occluded Fashion-MNIST" if _config["dataset"] == "fashion" else "Occluded CIFAR",
-                chance=90.0, panels=[["main_error_N", "main_error_D"], ["nuisance_error"]])
+                                  "nuisance_error": "nuisance (digit)",
+                                  "nuisance_train_error": "nuisance, probe's training set",
+                                  "nuisance_error_random": "nuisance, untrained network"}, folder / "figure4", "β",
+                "test error (%)", "Occluded Fashion-MNIST" if _config["dataset"] == "fashion" else "Occluded CIFAR",
+                chance=90.0, panels=[["main_error_N", "main_error_D"],
+                                     ["nuisance_error", "nuisance_train_error", "nuisance_error_random"]])
     print(error_table(sorted(results, key=lambda r: (r["beta"], r.get("seed", 0)))))
     print(f"Wrote {folder}/results.json and figure4.png/.pdf.")
 

@@ -13,6 +13,13 @@ from q(z|x) and averaged over ``test_samples`` draws (infodropout.vae.variationa
 ``validation=N`` holds out the last N training images (never test images): after each epoch their bound
 (one draw of z per image) goes into the history as ``val_elbo``; training stops once it has not improved
 for ``patience`` epochs (or at ``epochs``), and the checkpoint, hence the test bound, is the best epoch's.
+
+``binarize=fixed`` (the default) binarises every digit once, with a fixed seed; ``binarize=epoch`` draws the
+training digits' binarisation afresh each time a digit is seen (once an epoch), a function of the seed and the
+step, so that a resumed run draws what an uninterrupted one would; the validation and test digits stay binarised
+once. ``table`` trains every latent once per seed of ``seeds`` under the same rule; its rows carry ``seed``.
+
+    ./vae.py table with validation=1000 patience=10 epochs=150 seeds=[0,1,2] binarize=epoch
 """
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
@@ -40,6 +47,10 @@ DEFAULTS = dict(
     test_samples=10,
     ks=[1, 2, 3],
     latents=["gaussian", "information"],
+    # table: every (k, latent) once per seed.
+    seeds=[0],
+    # fixed: the digits binarised once; epoch: the training digits binarised afresh each epoch.
+    binarize="fixed",
     plots_dir="plots",
     # 0: the paper's protocol, every epoch of the schedule; N: stop on the bound of N held-out training images.
     validation=0,
@@ -58,6 +69,7 @@ RULES = {
                     and all(latent in ("gaussian", "information") for latent in word_list(v))),
     "k": integer_at_least(1),
     "optimizer": one_of("adam", "sgd"),
+    "binarize": one_of("fixed", "epoch"),
     "test_samples": integer_at_least(1),
     "validation": Rule("an integer >= 0 (training images held out for early stopping; 0: none)",
                        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
@@ -70,17 +82,36 @@ ex = make_experiment("vae", DEFAULTS, RULES)
 
 
 def load_data(config):
+    """The digits binarised once (training with seed 0, test with seed 1); with ``binarize=epoch`` the training
+    digits stay in grey levels (see :func:`split_training_digits`)."""
     from infodropout.paper.formats import Dataset
     from infodropout.vae import binarize
 
     data = load_mnist_data(config)
-    return Dataset(binarize(data.x_train, seed=0), data.y_train, binarize(data.x_test, seed=1), data.y_test)
+    x_train = data.x_train if config.get("binarize") == "epoch" else binarize(data.x_train, seed=0)
+    return Dataset(x_train, data.y_train, binarize(data.x_test, seed=1), data.y_test)
+
+
+def split_training_digits(config, data):
+    """The training set without the held-out digits, and the held-out digits binarised (with ``binarize=epoch``
+    the training digits come in grey levels; the held-out ones are binarised once, as in ``binarize=fixed``, so
+    that the stopping rule reads one fixed set). A ``validation`` too large ends the command in one line."""
+    from infodropout.paper.early_stopping import validation_split
+    from infodropout.vae import binarize
+
+    try:
+        data, (x_validation, _) = validation_split(data, config["validation"])
+    except ValueError as error:
+        fail(str(error))
+    if config["binarize"] == "epoch" and len(x_validation):
+        x_validation = binarize(x_validation, seed=0)
+    return data, x_validation
 
 
 def train_one(config, log_scalar=None) -> dict:
     """Train (or resume, or reuse if complete) the run of ``config``, then return its test bound, with
     (early stopping) the best and last epochs and the per-epoch validation bound."""
-    from infodropout.paper.early_stopping import EarlyStopping, validation_split
+    from infodropout.paper.early_stopping import EarlyStopping
     from infodropout.paper.training import fit_trainer
     from infodropout.paper.vae_training import Autoencoder
     from infodropout.vae import variational_lower_bound, variational_autoencoder
@@ -89,11 +120,7 @@ def train_one(config, log_scalar=None) -> dict:
         fail("prior= chooses the Information latent's prior; the Gaussian latent has its own N(0, I).")
     settings = train_settings(config)
     strategy = seed_run(settings)
-    data = checked_load(load_data, config)
-    try:
-        data, (x_validation, _) = validation_split(data, config["validation"])
-    except ValueError as error:
-        fail(str(error))
+    data, x_validation = split_training_digits(config, checked_load(load_data, config))
     checkpoint = checkpoint_path(config["models_dir"], run_name("vae", config, DEFAULTS))
     with strategy.scope():  # the network, trainer and optimizer are made under the run's strategy
         network = variational_autoencoder(config["k"], config["latent"], max_alpha=config["max_alpha"],
@@ -109,15 +136,19 @@ def train_one(config, log_scalar=None) -> dict:
             stopper = EarlyStopping(network, evaluate, checkpoint, config["patience"], monitor="val_elbo")
         registry.record_training(checkpoint, "vae", config, DEFAULTS, restart=config["restart"])
         with training_failures():
-            records = fit_trainer(Autoencoder(network, beta=settings.beta, weight_decay=settings.weight_decay),
+            trainer = Autoencoder(network, beta=settings.beta, weight_decay=settings.weight_decay,
+                                  binarize_seed=settings.seed if config["binarize"] == "epoch" else None)
+            records = fit_trainer(trainer,
                                   data.x_train, data.x_train, settings, checkpoint, log_scalar=log_scalar,
                                   monitor_alpha=config["latent"] == "information", early_stopping=stopper,
                                   **fit_options(config, checkpoint))
     registry.record_trained(checkpoint)
     bound = variational_lower_bound(network, data.x_test, samples=config["test_samples"], batch_size=config["batch_size"])
     registry.record_test(checkpoint, bound)
+    bound["binarize"] = config["binarize"]
     if stopper is not None:
-        bound.update(train_images=len(data.x_train), best_epoch=stopper.best_epoch, last_epoch=records[-1]["epoch"] if records else 0,
+        bound.update(train_images=len(data.x_train), best_epoch=stopper.best_epoch,
+                     last_epoch=records[-1]["epoch"] if records else 0,
                      max_epochs=settings.epochs, validation=len(x_validation),
                      curve=[{"epoch": r["epoch"], "elbo": r["elbo"], "val_elbo": r["val_elbo"]}
                             for r in records if "val_elbo" in r])
@@ -156,27 +187,40 @@ def test(_config, _run):
 
 @ex.command
 def table(_config, _run):
-    """Table I: the test lower bound for each k of ``ks`` and each latent of ``latents``, beside the
-    paper's; every run is trained or reused, and results.json goes to plots/vae-sweep<values>/."""
+    """Table I: the test lower bound for each k of ``ks`` and each latent of ``latents``, once per seed of
+    ``seeds`` (the mean ± the seeds' spread), beside the paper's; every run is trained or reused under the same
+    stopping rule, and results.json (a row per run, with its ``seed``) goes to plots/vae-sweep<values>/."""
     from infodropout.paper.sweeps import run_sweep
 
     latents = word_list(_config["latents"])
     if "gaussian" in latents and _config["prior"] != DEFAULTS["prior"]:
         fail("prior= applies to the Information latent only: add latents=[information].")
-    points = [{"k": k, "latent": latent} for k in _config["ks"] for latent in latents]
+    from infodropout.paper.sweeps import with_seeds
+
+    points = with_seeds([{"k": k, "latent": latent} for k in _config["ks"] for latent in latents], _config["seeds"])
     results, folder = run_sweep("vae", _config, DEFAULTS, points, lambda config: train_one(config))
-    bounds = {(r["latent"], r["k"]): r["elbo"] for r in results}
-    for (latent, k), value in bounds.items():
-        _run.log_scalar(f"elbo.{latent}.{k}", value)
+    for r in results:
+        _run.log_scalar(f"elbo.{r['latent']}.{r['k']}.seed{r.get('seed', 0)}", r["elbo"])
     print(markdown_table(
         ["k"] + [f"{latent} (ours)" for latent in latents] + [f"{latent} (paper)" for latent in latents],
-        [[k] + [f"{bounds[latent, k]:.1f}" for latent in latents] + [PAPER[latent].get(k, "–") for latent in latents]
+        [[k] + [seeds_summary([r["elbo"] for r in results if (r["latent"], r["k"]) == (latent, k)])
+                for latent in latents] + [PAPER[latent].get(k, "–") for latent in latents]
          for k in _config["ks"]]))
     for r in results:
         if "best_epoch" in r:
-            print(f"{r['latent']}, k = {r['k']}: best validation bound at epoch {r['best_epoch']}, trained "
-                  f"{r['last_epoch']} of at most {r['max_epochs']} epochs.")
+            print(f"{r['latent']}, k = {r['k']}, seed {r.get('seed', 0)}: best validation bound at epoch "
+                  f"{r['best_epoch']} (its weights are tested), trained {r['last_epoch']} of at most "
+                  f"{r['max_epochs']} epochs.")
     print(f"Wrote {folder}/results.json.")
+
+
+def seeds_summary(values) -> str:
+    """One value as it is; several as their mean ± their sample standard deviation, with their count."""
+    import numpy as np
+
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f} ({len(values)} seeds)"
 
 
 @ex.command

@@ -8,7 +8,6 @@ L2 = Σ_w ‖w‖²/2 over every trainable variable, as ``tf.nn.l2_loss`` in the
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import json
 import logging
@@ -577,20 +576,3 @@ def training_error(network: keras.Model, x_train: np.ndarray, y_train: np.ndarra
     return evaluate_classifier(network, x_train[:limit], y_train[:limit], settings.batch_size, settings.beta,
                                settings.weight_decay, verbose=0)["error"]
 
-
-def train_nuisance_probe(network: keras.Model, probe: keras.Model, x_train: np.ndarray, nuisance_train: np.ndarray,
-                         settings: TrainSettings, checkpoint: str | os.PathLike, **kwargs) -> keras.Model:
-    """Train ``probe`` to predict the nuisance from ``network``'s frozen, noisy representation (the
-    output of its layer named ``representation``); returns the stacked model (image → nuisance logits).
-
-    The network's weights are frozen (its batch norm then runs with its moving statistics), while
-    ``training=True`` keeps its noise on, as in the paper's nuisance task. Its KL still appears as Lz
-    in the records, but with β = 0 nothing trains it.
-    """
-    features = keras.Model(network.input, network.get_layer("representation").output, name="frozen_representation")
-    features.trainable = False
-    stacked = keras.Model(network.input, probe(features(network.input)), name="nuisance_classifier")
-    probe_settings = dataclasses.replace(settings, beta=0.0)
-    fit_trainer(Classifier(stacked, beta=0.0, weight_decay=probe_settings.weight_decay), x_train, nuisance_train,
-                probe_settings, checkpoint, monitor_alpha=False, **kwargs)
-    return stacked
