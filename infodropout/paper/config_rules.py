@@ -283,6 +283,7 @@ DESCRIPTIONS: dict = {
     "ks": "table: the values of k, one run each per latent",
     "latents": "table: the latents compared",
     "patience": "validation=N: epochs without improvement before training stops",
+    "binarize": "vae: binarise the training digits once (fixed) or afresh each epoch (epoch)",
     "jobs": "sweeps: runs trained at once, each in its own process with the cores divided among them (0: one per core)",
     ("cluttered", "digits"): "the digits of the generated canvases: the full MNIST (downloaded) or the embedded sample",
     ("occluded", "digits"): "the occluding digits (dataset=fashion): the full MNIST, the embedded sample, or auto",
