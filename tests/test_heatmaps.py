@@ -110,32 +110,12 @@ def test_a_faint_map_with_one_hot_cell_still_shows_where_its_kl_is(tmp_path):
             assert pixels[inside].mean() - pixels[~inside].mean() > 100
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """The heatmaps figure, handed to the test instead of written."""
-    import matplotlib.pyplot as plt
-
-    from infodropout.paper import plots
-
-    figures = []
-
-    def keep(figure, path, formats=("png",)):
-        figure.canvas.draw()
-        figures.append(figure)
-        return []
-
-    monkeypatch.setattr(plots, "save_figure", keep)
-    yield figures
-    for figure in figures:
-        plt.close(figure)
-
-
-def test_rows_name_the_digit_and_the_prediction_and_every_panel_of_a_row_lines_up(drawn, tmp_path):
+def test_rows_name_the_digit_and_the_prediction_and_every_panel_of_a_row_lines_up(figures, tmp_path):
     images, boxes, maps = faint_maps_with_a_hot_cell()
     blank = [np.zeros((1, *m.shape[1:])) for m in maps]
     plot_kl_heatmaps(images, maps, ["first", "second"], tmp_path, title="β = 0.5", boxes=boxes, blank_maps=blank,
                      labels=[7, 2], predictions=[7, 5])
-    figure = drawn[0]
+    figure = figures[0]
     panels = [axis for axis in figure.axes if axis.images and axis.get_label() != "<colorbar>"][:3 * 3]
     rows = [panels[3 * i:3 * i + 3] for i in range(3)]  # two images and the blank canvas; input + 2 layers
     assert [row[0].get_ylabel() for row in rows] == ["digit 7\npredicted 7", "digit 2\npredicted 5",

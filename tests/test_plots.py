@@ -95,26 +95,6 @@ def test_the_histogram_legend_covers_no_data(prior, tmp_path, monkeypatch):
     assert overlaps == [False]
 
 
-@pytest.fixture
-def figures(monkeypatch):
-    """The figures drawn, handed to the test instead of written."""
-    import matplotlib.pyplot as plt
-
-    from infodropout.paper import plots
-
-    figures = []
-
-    def keep(figure, path, formats=("png",)):
-        figure.canvas.draw()
-        figures.append(figure)
-        return []
-
-    monkeypatch.setattr(plots, "save_figure", keep)
-    yield figures
-    for figure in figures:
-        plt.close(figure)
-
-
 def legend_texts(axis):
     legend = axis.get_legend()
     return [legend.get_title().get_text()] + [text.get_text() for text in legend.get_texts()]

@@ -12,15 +12,9 @@ def cpu_description(cpuinfo: str | None = None) -> str:
     train about 2.5 times faster with AVX-512 than with AVX2 alone, so a time means little without
     it. ``cpuinfo``: the text of /proc/cpuinfo (read from the system when None).
     """
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo") as handle:
-                cpuinfo = handle.read()
-        except OSError:
-            cpuinfo = ""
-    lines = cpuinfo.splitlines()
+    lines = _cpuinfo(cpuinfo).splitlines()
     model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
-    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+    flags = _flags(lines)
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
     return ", ".join(part for part in (model or platform.processor(), vector) if part) or "unknown CPU"
 
@@ -33,12 +27,21 @@ _BF16_UNITS = {"amx_bf16": "AMX-BF16", "avx512_bf16": "AVX512-BF16"}
 def bfloat16_units(cpuinfo: str | None = None) -> list[str]:
     """The CPU's units that compute in bfloat16 natively (AMX-BF16, AVX512-BF16), empty where it has none;
     ``cpuinfo`` as for :func:`cpu_description`."""
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo") as handle:
-                cpuinfo = handle.read()
-        except OSError:
-            cpuinfo = ""
-    flags = set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")),
-                     []))
+    flags = _flags(_cpuinfo(cpuinfo).splitlines())
     return [name for flag, name in _BF16_UNITS.items() if flag in flags]
+
+
+def _cpuinfo(cpuinfo: str | None) -> str:
+    """``cpuinfo``, or the text of /proc/cpuinfo where it is None (empty where that cannot be read)."""
+    if cpuinfo is not None:
+        return cpuinfo
+    try:
+        with open("/proc/cpuinfo") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def _flags(lines: list[str]) -> set[str]:
+    """The first processor's feature flags."""
+    return set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
