@@ -33,8 +33,9 @@ other (``held_out``), so that a critic which memorised its training pairs cannot
 
 Each returns an :class:`Estimate`, a float that also carries ``stderr``, its standard error (a block
 jackknife over the held-out rows for the neural bounds; the binomial or sample standard error for probes),
-and whether it is ``valid``: finite, converged (its held-out value changed by less than its standard error
-over the last quarter of the critic's steps), not at a known ceiling; where not, ``reason`` says why.
+and whether it is ``valid``: finite, converged (the critic is picked by its bound on a validation part,
+checked at :data:`CHECKPOINTS` points, and that best value rose by less than the estimate's standard error
+over the last quarter of the steps), not at a known ceiling; where not, ``reason`` says why.
 :meth:`Estimate.fields` turns one into JSON-safe keys (a failed estimate is ``None``, never NaN).
 
 Robustness. The critics' inputs are standardised column by column with the training part's median and
@@ -66,10 +67,14 @@ CLIP = 5.0
 # The held-out pairs are scored all against all in groups of at most this many rows (a 4,096² matrix of
 # float64 is 134 MB); InfoNCE's ceiling is log of the group size.
 MAX_EVALUATION_PAIRS = 4096
-# Held-out values recorded during training, to judge convergence.
+# InfoNCE is at its ceiling within this share of log K (or 2 standard errors): its bias grows as the truth
+# nears log K, so a value there says only that the information is at least about log K.
+CEILING_SHARE = 0.1
+# Validation values recorded during training: the best one's weights are kept, and their last quarter
+# judges convergence.
 CHECKPOINTS = 20
-# A change over the last quarter of the steps smaller than this (nats) counts as converged even where the
-# standard error is smaller still (an estimate of 0.000 ± 0.001 for independent variables).
+# A rise of the best validation value over the last quarter of the steps smaller than this (nats) counts as
+# converged even where the standard error is smaller still (0.000 ± 0.001 for independent variables).
 CONVERGENCE_FLOOR = 0.02
 
 
@@ -81,7 +86,7 @@ class Estimate(float):
         valid: finite, converged and not at a known ceiling.
         reason: why not, where ``valid`` is false (else ``None``).
         ceiling: the most the estimator can give (InfoNCE: log K), else ``None``.
-        at_ceiling: the estimate reaches ``ceiling`` (within 2 standard errors or 5 % of it).
+        at_ceiling: the estimate reaches ``ceiling`` (within 2 standard errors or :data:`CEILING_SHARE` of it).
         history: (step, validation value) pairs recorded during training, for the neural bounds.
     """
 
@@ -115,7 +120,7 @@ class Estimate(float):
         if self.ceiling is None or not math.isfinite(self):
             return False
         stderr = self.stderr if math.isfinite(self.stderr) else 0.0
-        return self.ceiling - float(self) <= max(2.0 * stderr, 0.05 * self.ceiling)
+        return self.ceiling - float(self) <= max(2.0 * stderr, CEILING_SHARE * self.ceiling)
 
     def fields(self, key: str) -> dict:
         """JSON-safe entries for a results row: ``key`` (``None`` where not finite, never NaN),

@@ -20,7 +20,7 @@ from infodropout.estimators import (
 )
 
 N = 4000
-SMALL = dict(hidden=(64, 64), embedding=16, min_steps=300, epochs=1)
+SMALL = dict(hidden=(32, 32), embedding=16, min_steps=200, epochs=1)
 
 
 def correlated_pairs(dimensions: int, rho: float, seed: int = 0, n: int = N):
@@ -111,6 +111,20 @@ def test_mine_surrogate_does_not_overflow_on_huge_scores():
         loss = float(ops.convert_to_numpy(critic.compute_loss(y_pred=scores, training=True)))
         assert math.isfinite(loss), (scale, loss)
         assert math.isfinite(float(ops.convert_to_numpy(critic.log_moving_average)))
+
+
+def test_mine_moving_average_is_carried_through_training():
+    """The moving average is state assigned in compute_loss: every backend's trainer must carry it."""
+    import keras
+
+    from infodropout.estimators import _SeparableCritic
+
+    critic = _SeparableCritic(2, "mine", (8,), 4, 0, 0.01)
+    critic.compile(optimizer=keras.optimizers.Adam(1e-3))
+    critic.fit(np.random.default_rng(0).normal(size=(160, 4)).astype("float32"), batch_size=16, epochs=1, verbose=0)
+    assert float(keras.ops.convert_to_numpy(critic.batches_seen)) == 10
+    log_average = float(keras.ops.convert_to_numpy(critic.log_moving_average))
+    assert math.isfinite(log_average) and log_average != 0.0
 
 
 def test_infonce_reports_its_ceiling_and_is_flagged_there():
@@ -206,7 +220,8 @@ def test_probes_read_a_linearly_separable_code_without_error():
         measured = probe(z, labels, kind=kind, epochs=5)
         assert float(measured.error) < 0.5 and measured.train_error < 0.5, (kind, measured)
         # I(z; y) = H(y) ≈ log 4 here: the bound approaches it from below as the cross-entropy goes to 0.
-        assert measured.label_entropy - 0.1 < float(measured.barber_agakov) <= measured.label_entropy, measured
+        assert measured.label_entropy - 0.2 < float(measured.barber_agakov) <= measured.label_entropy, measured
+        assert float(measured.barber_agakov) == pytest.approx(measured.label_entropy - measured.cross_entropy)
         assert float(probe_error(z, labels, kind=kind, epochs=5)) == float(measured.error)
 
 
