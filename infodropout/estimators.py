@@ -341,31 +341,31 @@ def _train(model: keras.Model, x: np.ndarray, batch_size: int, epochs: int, min_
     steps_per_pass = len(x) // batch_size
     passes = max(epochs, math.ceil(min_steps / steps_per_pass))
     rng = np.random.default_rng(seed)
-    # All passes in one array, cut into CHECKPOINTS fit-epochs: one fit call, no per-epoch set-up per pass.
+    # All passes in one array, cut into CHECKPOINTS chunks, each a fit call: no set-up per pass.
     stream = np.concatenate([x[rng.permutation(len(x))[:steps_per_pass * batch_size]] for _ in range(passes)])
     steps = passes * steps_per_pass
     checkpoints = min(CHECKPOINTS, steps)
     steps_per_checkpoint = steps // checkpoints
     stream = stream[:checkpoints * steps_per_checkpoint * batch_size]
     history: list[tuple[int, float]] = []
-    best = {"value": -math.inf, "weights": None, "step": 0}
-
-    class Checkpoint(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            step = (epoch + 1) * steps_per_checkpoint
-            value = validation_value()
-            history.append((step, value))
-            if math.isfinite(value) and value > best["value"]:
-                best.update(value=value, weights=model.get_weights(), step=step)
-
+    best_value, best_weights, best_step = -math.inf, None, 0
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    fitted = model.fit(stream, batch_size=batch_size, epochs=checkpoints, shuffle=False, verbose=verbose,
-                       callbacks=[Checkpoint(), keras.callbacks.TerminateOnNaN()])
-    losses = fitted.history.get("loss", [])
-    finite = len(losses) == checkpoints and all(math.isfinite(v) for v in losses)
-    if best["weights"] is not None:
-        model.set_weights(best["weights"])
-    return _Training(tuple(history), finite and best["weights"] is not None, best["step"])
+    finite = True
+    # One fit call per checkpoint on its share of the stream (the compiled step and Adam's state carry over).
+    for checkpoint in range(checkpoints):
+        rows = steps_per_checkpoint * batch_size
+        chunk = stream[checkpoint * rows:(checkpoint + 1) * rows]
+        losses = model.fit(chunk, batch_size=batch_size, epochs=1, shuffle=False, verbose=verbose).history["loss"]
+        if not all(math.isfinite(v) for v in losses):
+            finite = False
+            break
+        step, value = (checkpoint + 1) * steps_per_checkpoint, validation_value()
+        history.append((step, value))
+        if math.isfinite(value) and value > best_value:
+            best_value, best_weights, best_step = value, model.get_weights(), step
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return _Training(tuple(history), finite and best_weights is not None, best_step)
 
 
 def convergence(history: Sequence[tuple[int, float]], tolerance: float) -> str | None:
