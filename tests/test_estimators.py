@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from infodropout.estimators import (
-    METHODS, Estimate, barber_agakov, convergence, mutual_information, neural_dependency, probe, probe_error,
-    robust_standardise,
+    METHODS, Estimate, convergence, mutual_information, neural_dependency, robust_standardise,
 )
+from infodropout.probing import barber_agakov, probe, probe_error
 
 N = 4000
 SMALL = dict(hidden=(32, 32), embedding=16, min_steps=200, epochs=1)

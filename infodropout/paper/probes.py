@@ -106,7 +106,7 @@ def layer_pairs(network, x: np.ndarray, batch_size: int) -> list[tuple[str, np.n
 def _probe_entries(z: np.ndarray, targets: Mapping[str, np.ndarray], mode: str, settings: Mapping) -> dict:
     """The linear and MLP probes of ``z`` for each target: errors, cross-entropies, training errors and the
     better Barber–Agakov bound (``<mode>.ba_<target>``, with the probe that gave it)."""
-    from infodropout.estimators import probe
+    from infodropout.probing import probe
 
     entries: dict = {}
     for target, values in targets.items():
