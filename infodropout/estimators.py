@@ -6,28 +6,41 @@ no KL bound). Every estimator trains a small network on one part of the samples 
 other (``held_out``), so that a critic which memorised its training pairs cannot inflate the estimate.
 
 - :func:`mutual_information`: a lower bound of I(a; b) in nats from a critic T(a, b) = g(a)·h(b) (two
-  MLPs, a separable critic: one pass gives the scores of every pair of a batch, the diagonal being the
-  joint pairs and the rest pairs drawn from the product of the marginals):
+  MLPs, a separable critic: one pass gives the scores of every pair, the diagonal being the joint pairs and
+  the rest pairs drawn from the product of the marginals):
 
   * ``"mine"`` (Belghazi et al. 2018): the Donsker–Varadhan bound I ≥ E_p[T] − log E_q[e^T]. The gradient
     of log E_q[e^T] is E_q[∇T e^T] / E_q[e^T]; the denominator estimated on one batch biases it, so, as
-    MINE does, it is replaced by a moving average of the batches' E_q[e^T] (``moving_average_rate``).
+    MINE does, it is replaced by a moving average of the batches' E_q[e^T]. Everything is computed in log
+    space: the average is kept as its logarithm and includes the current batch, so that the weight
+    E_batch[e^T] / average, the only exponential taken, is at most 1 / ``moving_average_rate``.
   * ``"nwj"`` (Nguyen, Wainwright and Jordan 2010; f-GAN's KL bound): I ≥ E_p[T] − E_q[e^(T − 1)],
     unbiased on a batch, with more variance.
-  * ``"infonce"`` (van den Oord et al. 2018): I ≥ E[T(a_i, b_i) − log (1/n) Σ_j e^T(a_i, b_j)], of low
-    variance but at most log n for evaluation batches of n pairs: it saturates at log(batch_size), so it
-    cannot measure more than that, whatever the truth.
+  * ``"infonce"`` (van den Oord et al. 2018): I ≥ E[T(a_i, b_i) − log (1/K) Σ_j e^T(a_i, b_j)], of low
+    variance but at most log K for K pairs. It is evaluated with all the held-out pairs at once (K up to
+    :data:`MAX_EVALUATION_PAIRS`), so its ceiling is log K of the held-out part, not of a training batch;
+    the ceiling is returned with the estimate, which is flagged ``at_ceiling`` when it reaches it.
 
 - :func:`neural_dependency`: NDM (Hjelm et al. 2019, Deep InfoMax): a discriminator trained to tell
   samples of z from z with every unit shuffled across examples independently (a sample of the product of
   its marginals); its logit, at the optimum log p(z)/Π p(z_i), enters the Donsker–Varadhan bound of
   KL(p(z) ‖ Π p(z_i)), the total correlation of z, estimated on held-out samples. 0 for independent units.
 
-- :func:`probe_error`: a linear or MLP classifier trained on a frozen representation (arrays of it);
-  its held-out error in %.
+- probes (in :mod:`infodropout.probing`): a linear or MLP classifier trained on
+  a frozen representation, its held-out error, cross-entropy and the Barber–Agakov bound it gives for free.
 
-Each returns an :class:`Estimate`, a float that also carries ``stderr``, the standard error over its
-evaluation batches (for probes, the binomial standard error of the held-out error).
+Each returns an :class:`Estimate`, a float that also carries ``stderr``, its standard error (a block
+jackknife over the held-out rows),
+and whether it is ``valid``: finite, converged (the critic is picked by its bound on a validation part,
+checked at :data:`CHECKPOINTS` points, and that best value rose by less than the estimate's standard error
+over the last quarter of the steps), not at a known ceiling; where not, ``reason`` says why.
+:meth:`Estimate.fields` turns one into JSON-safe keys (a failed estimate is ``None``, never NaN).
+
+Robustness. The critics' inputs are standardised column by column with the training part's median and
+median absolute deviation, then clipped to ±``clip`` of those standard deviations, so that a few outlying
+samples cannot dominate log E_q[e^T]. Clipping is a fixed function of each side, so I(clip(a); clip(b)) ≤
+I(a; b): the bounds stay lower bounds of the unclipped information. The critic trains for at least
+``min_steps`` steps, iterating epochs over the pairs as often as that takes.
 
 Every estimator seeds Python, NumPy and the backend with its ``seed`` (``keras.utils.set_random_seed``),
 so that the same call gives the same number.
@@ -36,26 +49,94 @@ so that the same call gives the same number.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 from keras import ops
 
 METHODS = ("mine", "nwj", "infonce")
+# The fewest optimiser steps a critic takes, whatever ``epochs`` says: on a few thousand pairs an epoch is
+# tens of steps, fewer than MINE's moving average spans (1 / rate = 100 batches).
+MIN_STEPS = 500
+# Inputs are clipped to this many (robust) standard deviations from the median.
+CLIP = 5.0
+# The held-out pairs are scored all against all in groups of at most this many rows (a 4,096² matrix of
+# float64 is 134 MB); InfoNCE's ceiling is log of the group size.
+MAX_EVALUATION_PAIRS = 4096
+# InfoNCE is at its ceiling within this share of log K (or 2 standard errors): its bias grows as the truth
+# nears log K, so a value there says only that the information is at least about log K.
+CEILING_SHARE = 0.1
+# Validation values recorded during training: the best one's weights are kept, and their last quarter
+# judges convergence.
+CHECKPOINTS = 20
+# A rise of the best validation value over the last quarter of the steps smaller than this (nats) counts as
+# converged even where the standard error is smaller still (0.000 ± 0.001 for independent variables).
+CONVERGENCE_FLOOR = 0.02
 
 
 class Estimate(float):
-    """A float (the estimate) with ``stderr``, its standard error over the evaluation batches."""
+    """A float (the estimate) with ``stderr``, its standard error, and its validity.
+
+    Attributes:
+        stderr: the standard error.
+        valid: finite, converged and not at a known ceiling.
+        reason: why not, where ``valid`` is false (else ``None``).
+        ceiling: the most the estimator can give (InfoNCE: log K), else ``None``.
+        at_ceiling: the estimate reaches ``ceiling`` (within 2 standard errors or :data:`CEILING_SHARE` of it).
+        history: (step, validation value) pairs recorded during training, for the neural bounds.
+    """
 
     stderr: float
+    valid: bool
+    reason: str | None
+    ceiling: float | None
+    history: tuple[tuple[int, float], ...]
 
-    def __new__(cls, value: float, stderr: float):
+    def __new__(cls, value: float, stderr: float, valid: bool | None = None, reason: str | None = None,
+                ceiling: float | None = None, history: Sequence[tuple[int, float]] = ()):
         estimate = super().__new__(cls, value)
         estimate.stderr = float(stderr)
+        estimate.ceiling = None if ceiling is None else float(ceiling)
+        estimate.history = tuple((int(step), float(v)) for step, v in history)
+        if reason is None and not (math.isfinite(value) and math.isfinite(estimate.stderr)):
+            reason = "not finite"
+        if reason is None and estimate.at_ceiling:
+            reason = f"at its ceiling log K = {estimate.ceiling:.3f}: the truth may be anywhere above"
+        estimate.valid = reason is None if valid is None else bool(valid)
+        estimate.reason = None if estimate.valid else (reason or "invalid")
         return estimate
 
+    @classmethod
+    def failed(cls, reason: str) -> Estimate:
+        """An estimate that could not be made (e.g. the critic's training diverged)."""
+        return cls(float("nan"), float("nan"), valid=False, reason=reason)
+
+    @property
+    def at_ceiling(self) -> bool:
+        if self.ceiling is None or not math.isfinite(self):
+            return False
+        stderr = self.stderr if math.isfinite(self.stderr) else 0.0
+        return self.ceiling - float(self) <= max(2.0 * stderr, CEILING_SHARE * self.ceiling)
+
+    def fields(self, key: str) -> dict:
+        """JSON-safe entries for a results row: ``key`` (``None`` where not finite, never NaN),
+        ``key_stderr``, ``key_valid``, ``key_reason`` and, for an estimator with a ceiling,
+        ``key_ceiling`` and ``key_at_ceiling``."""
+
+        def finite(value: float) -> float | None:
+            return float(value) if math.isfinite(value) else None
+
+        entries = {key: finite(self), f"{key}_stderr": finite(self.stderr), f"{key}_valid": self.valid,
+                   f"{key}_reason": self.reason}
+        if self.ceiling is not None:
+            entries.update({f"{key}_ceiling": self.ceiling, f"{key}_at_ceiling": self.at_ceiling})
+        return entries
+
     def __repr__(self) -> str:
-        return f"Estimate({float(self):.4f} ± {self.stderr:.4f})"
+        flag = "" if self.valid else f", invalid: {self.reason}"
+        return f"Estimate({float(self):.4f} ± {self.stderr:.4f}{flag})"
 
 
 def _as_matrix(values, name: str) -> np.ndarray:
@@ -68,16 +149,20 @@ def _as_matrix(values, name: str) -> np.ndarray:
     return array
 
 
-def _split(n: int, held_out: float, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Shuffled training and held-out indices; the training part a multiple of ``batch_size``."""
-    if not 0 < held_out < 1:
-        raise ValueError(f"held_out must be in (0, 1), got {held_out}.")
+def _split(n: int, held_out: float, validation: float, batch_size: int,
+           seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffled training, validation and held-out indices; the training part a multiple of ``batch_size``."""
+    if not 0 < held_out < 1 or not 0 < validation < 1 or held_out + validation >= 1:
+        raise ValueError(f"held_out and validation must be in (0, 1) with a sum below 1, got {held_out} and "
+                         f"{validation}.")
     order = np.random.default_rng(seed).permutation(n)
-    n_eval = int(round(n * held_out))
-    n_train = (n - n_eval) // batch_size * batch_size
-    if n_train < batch_size or n_eval < 2:
-        raise ValueError(f"{n} samples are too few for batches of {batch_size} with held_out={held_out}.")
-    return order[n_eval:n_eval + n_train], order[:n_eval]
+    n_eval, n_validation = int(round(n * held_out)), int(round(n * validation))
+    n_train = (n - n_eval - n_validation) // batch_size * batch_size
+    if n_train < batch_size or n_eval < 4 or n_validation < 2:
+        raise ValueError(f"{n} samples are too few for batches of {batch_size} with held_out={held_out} and "
+                         f"validation={validation}.")
+    return (order[n_eval + n_validation:n_eval + n_validation + n_train], order[n_eval:n_eval + n_validation],
+            order[:n_eval])
 
 
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -85,6 +170,23 @@ def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     mean, std = train.mean(axis=0), train.std(axis=0)
     std[std < 1e-8] = 1.0
     return [(array - mean) / std for array in (train, *others)]
+
+
+def robust_standardise(train: np.ndarray, *others: np.ndarray, clip: float = CLIP) -> list[np.ndarray]:
+    """Centre each column on the training part's median, scale it by 1.4826 × its median absolute
+    deviation (the standard deviation for a Gaussian; the plain standard deviation where that is 0, as for
+    a one-hot column; 1 for a constant column) and clip it to ±``clip``: a heavy tail or a few outliers
+    cannot then dominate a critic's exponentials. Returns the training part and ``others``, transformed alike."""
+    if clip <= 0:
+        raise ValueError(f"clip must be positive, got {clip}.")
+    train = np.asarray(train, dtype=np.float64)
+    median = np.median(train, axis=0)
+    scale = 1.4826 * np.median(np.abs(train - median), axis=0)
+    small = scale < 1e-8
+    scale[small] = train.std(axis=0)[small]
+    scale[scale < 1e-8] = 1.0
+    return [np.clip((np.asarray(array, dtype=np.float64) - median) / scale, -clip, clip).astype(np.float32)
+            for array in (train, *others)]
 
 
 def _mlp(hidden: tuple[int, ...], outputs: int, seed: int, name: str, zero_output: bool = False) -> keras.Sequential:
@@ -96,21 +198,17 @@ def _mlp(hidden: tuple[int, ...], outputs: int, seed: int, name: str, zero_outpu
     return keras.Sequential(layers, name=name)
 
 
-def _off_diagonal(scores):
-    n = ops.shape(scores)[0]
-    return 1.0 - ops.eye(n, dtype=scores.dtype)
-
-
 def _log_mean_exp_off_diagonal(scores):
     """log of the mean of e^T over the off-diagonal pairs (the product of the marginals), stably."""
-    mask = _off_diagonal(scores)
-    shifted = ops.where(mask > 0, scores, -1e30 * ops.ones_like(scores))
-    n = ops.cast(ops.shape(scores)[0], scores.dtype)
-    return ops.logsumexp(ops.reshape(shifted, (-1,))) - ops.log(n * (n - 1.0))
+    n = ops.shape(scores)[0]
+    off = ops.cast(1.0 - ops.eye(n), "bool")
+    shifted = ops.where(off, scores, -1e30 * ops.ones_like(scores))
+    count = ops.cast(n, scores.dtype)
+    return ops.logsumexp(ops.reshape(shifted, (-1,))) - ops.log(count * (count - 1.0))
 
 
-def _bound(method: str, scores):
-    """The lower bound of ``method`` on one batch's score matrix (diagonal: joint pairs)."""
+def _batch_bound(method: str, scores):
+    """The lower bound of ``method`` on one training batch's score matrix (diagonal: joint pairs)."""
     joint = ops.mean(ops.diagonal(scores))
     if method == "mine":
         return joint - _log_mean_exp_off_diagonal(scores)
@@ -130,45 +228,162 @@ class _SeparableCritic(keras.Model):
         self.a_dim, self.method, self.rate = a_dim, method, moving_average_rate
         self.g = _mlp(hidden, embedding, seed, "g")
         self.h = _mlp(hidden, embedding, seed + 100, "h")
-        # MINE's moving average of E_q[e^T], kept as its logarithm (e^T overflows float32 long before
-        # its log does). Updated in call(), as batch norm updates its statistics, so that it is carried
-        # as state on every backend (JAX included).
+        # MINE's moving average of E_q[e^T], kept as its logarithm (e^T overflows float32 long before its
+        # log does), and the number of batches it has seen. Updated in compute_loss, which every backend's
+        # trainer lets assign non-trainable state (JAX's included).
         self.log_moving_average = self.add_weight(shape=(), initializer="zeros", trainable=False,
                                                   name="log_moving_average")
+        self.batches_seen = self.add_weight(shape=(), initializer="zeros", trainable=False, name="batches_seen")
+
+    def embed(self, a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """g(a) and h(b) as float64 arrays."""
+        def run(net, values):
+            return np.concatenate([ops.convert_to_numpy(net(values[i:i + chunk], training=False))
+                                   for i in range(0, len(values), chunk)]).astype(np.float64)
+        return run(self.g, a), run(self.h, b)
 
     def call(self, inputs, training=False):
-        scores = ops.matmul(self.g(inputs[:, :self.a_dim]), ops.transpose(self.h(inputs[:, self.a_dim:])))
-        if training and self.method == "mine":
-            batch = ops.stop_gradient(_log_mean_exp_off_diagonal(scores))
-            self.log_moving_average.assign(ops.logaddexp(math.log(1.0 - self.rate) + self.log_moving_average,
-                                                         math.log(self.rate) + batch))
-        return scores
+        return ops.matmul(self.g(inputs[:, :self.a_dim]), ops.transpose(self.h(inputs[:, self.a_dim:])))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if self.method != "mine":
-            return -_bound(self.method, y_pred)
-        # MINE's surrogate: its gradient is ∇E_p[T] − E_q[∇T e^T] / (moving average of E_q[e^T]).
+            return -_batch_bound(self.method, y_pred)
+        # MINE's surrogate, in log space: with L = log E_batch[e^T] and A the moving average of E_q[e^T]
+        # (this batch included), w = e^(L − log A) is a constant and −(E_p[T] − w·L) has the gradient
+        # −∇E_p[T] + E_batch[∇T e^T] / A. A includes this batch with weight ≥ rate, so w ≤ 1 / rate: no
+        # overflow however far T moves. The first batches are averaged equally (weight 1 / batches seen)
+        # until that falls below the rate, so that the starting value of A carries no weight.
         joint = ops.mean(ops.diagonal(y_pred))
-        mask = _off_diagonal(y_pred)
-        corrected = ops.sum(mask * ops.exp(y_pred - ops.stop_gradient(self.log_moving_average))) / ops.sum(mask)
-        return -(joint - corrected)
+        batch = _log_mean_exp_off_diagonal(y_pred)
+        fixed = ops.stop_gradient(batch)
+        seen = self.batches_seen + 1.0
+        weight_new = ops.maximum(ops.convert_to_tensor(self.rate, dtype=fixed.dtype), 1.0 / seen)
+        kept = ops.log(ops.maximum(1.0 - weight_new, 1e-30)) + self.log_moving_average
+        log_average = ops.where(seen <= 1.0, fixed, ops.logaddexp(kept, ops.log(weight_new) + fixed))
+        if training:
+            self.log_moving_average.assign(log_average)
+            self.batches_seen.assign(seen)
+        weight = ops.exp(ops.minimum(fixed - log_average, -math.log(self.rate)))
+        return -(joint - weight * batch)
 
 
-def _batched(method: str, scores_of, arrays: tuple[np.ndarray, ...], batch_size: int) -> Estimate:
-    """Mean and standard error over the full held-out batches (a remainder smaller than a batch is left
-    out, so that InfoNCE's ceiling is log(batch_size) exactly) of ``method``'s bound on ``scores_of(batch)``."""
-    count = len(arrays[0]) // batch_size
-    if count == 0:
-        raise ValueError(f"{len(arrays[0])} held-out samples are fewer than a batch of {batch_size}.")
-    values = [float(ops.convert_to_numpy(_bound(method, scores_of(tuple(a[i * batch_size:(i + 1) * batch_size]
-                                                                          for a in arrays)))))
-              for i in range(count)]
-    return _mean_and_error(values)
+def _log_sum_exp(values: np.ndarray, axis=None) -> np.ndarray:
+    top = np.max(values, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(values - top), axis=axis))
 
 
-def _mean_and_error(values: list[float]) -> Estimate:
-    stderr = float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
-    return Estimate(float(np.mean(values)), stderr)
+def _held_out_bound(method: str, scores: np.ndarray) -> float:
+    """The bound of ``method`` on a square score matrix of held-out pairs, all against all (float64)."""
+    n = len(scores)
+    joint = float(np.mean(np.diag(scores)))
+    if method == "infonce":
+        return float(np.mean(np.diag(scores) - _log_sum_exp(scores, axis=1))) + math.log(n)
+    off = scores[~np.eye(n, dtype=bool)]
+    log_mean = float(_log_sum_exp(off)) - math.log(n * (n - 1))
+    return joint - log_mean if method == "mine" else joint - math.exp(log_mean - 1.0)
+
+
+def _jackknife(statistic: Callable[[np.ndarray], float], n: int, blocks: int = 10) -> tuple[float, float]:
+    """``statistic`` on all ``n`` rows and its block-jackknife standard error (leave one of ``blocks``
+    contiguous blocks of rows out at a time): the rows enter through every pair they belong to, so the
+    pairs are not independent and a plain standard error over pairs would be too small."""
+    value = statistic(np.arange(n))
+    blocks = max(2, min(blocks, n // 2))
+    leave_out = [statistic(np.concatenate([part for j, part in enumerate(np.array_split(np.arange(n), blocks))
+                                           if j != b])) for b in range(blocks)]
+    leave_out = np.asarray(leave_out)
+    stderr = math.sqrt((blocks - 1) / blocks * float(np.sum((leave_out - leave_out.mean()) ** 2)))
+    return value, stderr
+
+
+def _groups(n: int) -> list[np.ndarray]:
+    return np.array_split(np.arange(n), math.ceil(n / MAX_EVALUATION_PAIRS))
+
+
+def _evaluate_pairs(method: str, g: np.ndarray, h: np.ndarray, stderr: bool = True) -> tuple[float, float, float]:
+    """The held-out bound (mean over groups of at most MAX_EVALUATION_PAIRS rows), its standard error and
+    log K (InfoNCE's ceiling; the mean of log of the groups' sizes)."""
+    values, errors, logs = [], [], []
+    for rows in _groups(len(g)):
+        scores = g[rows] @ h[rows].T
+        if not np.all(np.isfinite(scores)):
+            return float("nan"), float("nan"), float("nan")
+        if stderr:
+            value, error = _jackknife(lambda idx: _held_out_bound(method, scores[np.ix_(idx, idx)]), len(rows))
+        else:
+            value, error = _held_out_bound(method, scores), float("nan")
+        values.append(value)
+        errors.append(error)
+        logs.append(math.log(len(rows)))
+    return (float(np.mean(values)), math.sqrt(float(np.sum(np.square(errors)))) / len(values),
+            float(np.mean(logs)))
+
+
+@dataclass(frozen=True)
+class _Training:
+    """A critic's training: the validation value at each checkpoint (step, value), whether the loss stayed
+    finite, and the step whose weights were kept (the best validation value)."""
+
+    history: tuple[tuple[int, float], ...]
+    finite: bool
+    best_step: int
+
+
+def _train(model: keras.Model, x: np.ndarray, batch_size: int, epochs: int, min_steps: int, learning_rate: float,
+           validation_value: Callable[[], float], seed: int, verbose: int) -> _Training:
+    """Adam on ``x`` for ``epochs`` passes over it, or as many more as ``min_steps`` steps take, each pass
+    in a fresh random order; ``validation_value()`` at :data:`CHECKPOINTS` evenly spaced steps, and the
+    model left with the weights of the best one (early stopping: with thousands of pairs a critic
+    overfits its training pairs, and its held-out bound then falls while training goes on)."""
+    steps_per_pass = len(x) // batch_size
+    passes = max(epochs, math.ceil(min_steps / steps_per_pass))
+    rng = np.random.default_rng(seed)
+    # All passes in one array, cut into CHECKPOINTS chunks, each a fit call: no set-up per pass.
+    stream = np.concatenate([x[rng.permutation(len(x))[:steps_per_pass * batch_size]] for _ in range(passes)])
+    steps = passes * steps_per_pass
+    checkpoints = min(CHECKPOINTS, steps)
+    steps_per_checkpoint = steps // checkpoints
+    stream = stream[:checkpoints * steps_per_checkpoint * batch_size]
+    history: list[tuple[int, float]] = []
+    best_value, best_weights, best_step = -math.inf, None, 0
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    finite = True
+    # One fit call per checkpoint on its share of the stream (the compiled step and Adam's state carry over).
+    for checkpoint in range(checkpoints):
+        rows = steps_per_checkpoint * batch_size
+        chunk = stream[checkpoint * rows:(checkpoint + 1) * rows]
+        losses = model.fit(chunk, batch_size=batch_size, epochs=1, shuffle=False, verbose=verbose).history["loss"]
+        if not all(math.isfinite(v) for v in losses):
+            finite = False
+            break
+        step, value = (checkpoint + 1) * steps_per_checkpoint, validation_value()
+        history.append((step, value))
+        if math.isfinite(value) and value > best_value:
+            best_value, best_weights, best_step = value, model.get_weights(), step
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return _Training(tuple(history), finite and best_weights is not None, best_step)
+
+
+def convergence(history: Sequence[tuple[int, float]], tolerance: float) -> str | None:
+    """``None`` where the best validation value rose over the last quarter of the steps by at most
+    max(``tolerance``, :data:`CONVERGENCE_FLOOR`) (the estimate kept is the best checkpoint's, so a value
+    that falls late, a critic overfitting, leaves it unchanged), else why not."""
+    if len(history) < 2:
+        return "not converged: fewer than 2 checkpoints"
+    steps = np.array([s for s, _ in history], dtype=float)
+    values = np.array([v for _, v in history], dtype=float)
+    values = np.where(np.isfinite(values), values, -np.inf)
+    late = steps > 0.75 * steps[-1]
+    if late.all():
+        late = steps == steps[-1]
+    rise = float(values[late].max() - values[~late].max())
+    allowed = max(tolerance if math.isfinite(tolerance) else 0.0, CONVERGENCE_FLOOR)
+    if rise <= allowed:
+        return None
+    return (f"not converged: the best validation value rose by {rise:.3f} nats in the last quarter of "
+            f"{int(steps[-1])} steps, more than {allowed:.3f}")
 
 
 def mutual_information(
@@ -179,9 +394,12 @@ def mutual_information(
     embedding: int = 32,
     batch_size: int = 256,
     epochs: int = 20,
+    min_steps: int = MIN_STEPS,
     learning_rate: float = 1e-3,
     held_out: float = 0.3,
+    validation: float = 0.1,
     moving_average_rate: float = 0.01,
+    clip: float = CLIP,
     seed: int = 0,
     verbose: int = 0,
 ) -> Estimate:
@@ -190,21 +408,26 @@ def mutual_information(
     Args:
         a, b: arrays with one row per sample (further axes are flattened); rows i of both are a pair.
         method: ``"mine"`` (Donsker–Varadhan with MINE's moving-average gradient correction), ``"nwj"``
-            or ``"infonce"`` (at most log(batch_size): it saturates there).
+            or ``"infonce"`` (at most log K for K held-out pairs: it saturates there).
         hidden, embedding: the widths of the hidden layers of the critic's two MLPs g and h, and of
             their output; T(a, b) = g(a)·h(b).
-        batch_size: pairs per batch, in training and in evaluation (the marginal pairs of a batch are
-            its n·(n − 1) mismatched ones).
-        epochs, learning_rate: Adam's training of the critic on the ``1 − held_out`` share of the pairs.
-        held_out: the share of the pairs the bound is evaluated on (after standardising both sides
-            with the training part's statistics).
+        batch_size: pairs per training batch (its marginal pairs are its n·(n − 1) mismatched ones).
+        epochs, min_steps, learning_rate: Adam's training of the critic on the ``1 − held_out`` share of
+            the pairs, for ``epochs`` epochs or as many more as ``min_steps`` steps take.
+        held_out: the share of the pairs the bound is evaluated on, all against all (in groups of at most
+            :data:`MAX_EVALUATION_PAIRS`).
+        validation: the share of the pairs that picks the critic: its bound, computed likewise at
+            :data:`CHECKPOINTS` points during training, chooses the weights kept (early stopping).
         moving_average_rate: MINE's rate r, avg ← (1 − r)·avg + r·E_batch[e^T].
+        clip: both sides are robustly standardised with the training part's statistics and clipped to
+            ±``clip`` (see :func:`robust_standardise`).
         seed: seeds the split, the critic's weights and the batches' order.
 
     Returns:
-        an :class:`Estimate`: the mean of the bound over the full held-out batches, with its standard
-        error.
-        A bound can come out slightly negative where a and b are independent.
+        an :class:`Estimate` on the held-out pairs with its block-jackknife standard error, its validity
+        (finite, converged, below its ceiling) and the validation values during training (``history``);
+        for InfoNCE its ceiling log K. A bound can come out slightly negative where a and b are
+        independent. A critic whose training diverged gives :meth:`Estimate.failed`.
 
     Example::
 
@@ -212,7 +435,7 @@ def mutual_information(
         a = rng.normal(size=(10_000, 2))
         b = 0.9 * a + np.sqrt(1 - 0.81) * rng.normal(size=(10_000, 2))   # I = −log(1 − 0.81) ≈ 1.66 nats
         estimate = mutual_information(a, b, method="mine")
-        print(float(estimate), estimate.stderr)
+        print(float(estimate), estimate.stderr, estimate.valid)
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
@@ -222,15 +445,30 @@ def mutual_information(
     if len(a) != len(b):
         raise ValueError(f"a and b must have one row per pair: got {len(a)} and {len(b)} rows.")
     keras.utils.set_random_seed(seed)
-    train, test = _split(len(a), held_out, batch_size, seed)
-    a_train, a_test = _standardise(a[train], a[test])
-    b_train, b_test = _standardise(b[train], b[test])
+    train, validation_rows, test = _split(len(a), held_out, validation, batch_size, seed)
+    a_train, a_validation, a_test = robust_standardise(a[train], a[validation_rows], a[test], clip=clip)
+    b_train, b_validation, b_test = robust_standardise(b[train], b[validation_rows], b[test], clip=clip)
     critic = _SeparableCritic(a.shape[1], method, tuple(hidden), embedding, seed, moving_average_rate)
-    critic.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    critic.fit(np.concatenate([a_train, b_train], axis=1), batch_size=batch_size, epochs=epochs, shuffle=True,
-               verbose=verbose)
-    return _batched(method, lambda batch: critic(np.concatenate(batch, axis=1), training=False),
-                    (a_test, b_test), batch_size)
+
+    def validation_value() -> float:
+        return _evaluate_pairs(method, *critic.embed(a_validation, b_validation), stderr=False)[0]
+
+    training = _train(critic, np.concatenate([a_train, b_train], axis=1), batch_size, epochs, min_steps,
+                      learning_rate, validation_value, seed, verbose)
+    if not training.finite:
+        return Estimate.failed("the critic's training diverged (its loss or every validation value was not finite)")
+    value, stderr, log_k = _evaluate_pairs(method, *critic.embed(a_test, b_test))
+    estimate = Estimate(value, stderr, ceiling=log_k if method == "infonce" else None, history=training.history)
+    return _with_convergence(estimate)
+
+
+def _with_convergence(estimate: Estimate) -> Estimate:
+    """``estimate``, marked invalid where it is valid so far but its history did not converge."""
+    reason = convergence(estimate.history, estimate.stderr) if estimate.valid else None
+    if reason is None:
+        return estimate
+    return Estimate(float(estimate), estimate.stderr, valid=False, reason=reason, ceiling=estimate.ceiling,
+                    history=estimate.history)
 
 
 def _shuffle_units(z, seed_generator):
@@ -261,14 +499,25 @@ class _Discriminator(keras.Model):
         # −log σ(T(z)) − log(1 − σ(T(z̃))) = softplus(−T(z)) + softplus(T(z̃))
         return ops.mean(ops.softplus(-y_pred[:, 0]) + ops.softplus(y_pred[:, 1]))
 
+    def logits(self, z: np.ndarray, chunk: int = 1024) -> np.ndarray:
+        return np.concatenate([ops.convert_to_numpy(self.net(z[i:i + chunk], training=False))[:, 0]
+                               for i in range(0, len(z), chunk)]).astype(np.float64)
+
+
+def _donsker_varadhan(joint: np.ndarray, product: np.ndarray, rows: np.ndarray) -> float:
+    return float(np.mean(joint[rows]) - (_log_sum_exp(product[rows]) - math.log(len(rows))))
+
 
 def neural_dependency(
     z,
     hidden: tuple[int, ...] = (128, 128),
     batch_size: int = 256,
     epochs: int = 20,
+    min_steps: int = MIN_STEPS,
     learning_rate: float = 1e-3,
     held_out: float = 0.3,
+    validation: float = 0.1,
+    clip: float = CLIP,
     seed: int = 0,
     verbose: int = 0,
 ) -> Estimate:
@@ -276,85 +525,43 @@ def neural_dependency(
     from a discriminator between z and z shuffled unit by unit across examples.
 
     The discriminator is trained on the ``1 − held_out`` share of the rows (a fresh shuffle every
-    batch); the bound E_p[T] − log E_q[e^T] is evaluated on the held-out rows against shuffles made
-    within each held-out batch. Near 0 for independent units, larger the more the units depend on
-    each other; like every neural bound it falls short of the truth where the dependence is strong.
+    batch); the bound E_p[T] − log E_q[e^T] is evaluated on the held-out rows against one fixed shuffle of
+    each held-out unit over all the held-out rows. Near 0 for independent units, larger the more the units
+    depend on each other; like every neural bound it falls short of the truth where the dependence is strong.
 
     Args:
         z: samples, one row per example (further axes are flattened into units).
-        hidden, batch_size, epochs, learning_rate, held_out, seed: as in :func:`mutual_information`.
+        hidden, batch_size, epochs, min_steps, learning_rate, held_out, validation, clip, seed: as in
+            :func:`mutual_information`.
 
     Returns:
-        an :class:`Estimate` with its standard error over the held-out batches.
+        an :class:`Estimate` with its block-jackknife standard error over the held-out rows, its validity
+        and history.
     """
     z = _as_matrix(z, "z")
     if z.shape[1] < 2:
         raise ValueError("neural_dependency needs at least 2 units.")
     keras.utils.set_random_seed(seed)
-    train, test = _split(len(z), held_out, batch_size, seed)
-    z_train, z_test = _standardise(z[train], z[test])
+    train, validation_rows, test = _split(len(z), held_out, validation, batch_size, seed)
+    z_train, z_validation, z_test = robust_standardise(z[train], z[validation_rows], z[test], clip=clip)
+    rng = np.random.default_rng(seed + 1)
+
+    def shuffle(values: np.ndarray) -> np.ndarray:
+        return np.stack([column[rng.permutation(len(column))] for column in values.T], axis=1)
+
+    validation_shuffled, test_shuffled = shuffle(z_validation), shuffle(z_test)
     discriminator = _Discriminator(tuple(hidden), seed)
-    discriminator.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    discriminator.fit(z_train, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose)
-    generator = keras.random.SeedGenerator(seed + 1)
-    values = []
-    for start in range(0, len(z_test) // batch_size * batch_size, batch_size):
-        batch = z_test[start:start + batch_size]
-        joint = ops.convert_to_numpy(discriminator.net(batch))[:, 0]
-        product = ops.convert_to_numpy(discriminator.net(_shuffle_units(ops.convert_to_tensor(batch), generator)))[:, 0]
-        top = product.max()
-        values.append(float(joint.mean() - (top + np.log(np.mean(np.exp(product - top))))))
-    if not values:
-        raise ValueError(f"{len(z_test)} held-out samples are fewer than a batch of {batch_size}.")
-    return _mean_and_error(values)
 
+    def validation_value() -> float:
+        joint, product = discriminator.logits(z_validation), discriminator.logits(validation_shuffled)
+        return _donsker_varadhan(joint, product, np.arange(len(joint)))
 
-def probe_error(
-    z,
-    labels,
-    kind: str = "linear",
-    hidden: tuple[int, ...] = (256,),
-    batch_size: int = 128,
-    epochs: int = 20,
-    learning_rate: float = 1e-2,
-    held_out: float = 0.3,
-    seed: int = 0,
-    verbose: int = 0,
-) -> Estimate:
-    """Train a probe on a frozen representation and return its held-out error, in %.
+    training = _train(discriminator, z_train, batch_size, epochs, min_steps, learning_rate, validation_value, seed,
+                      verbose)
+    if not training.finite:
+        return Estimate.failed("the discriminator's training diverged (its loss or every validation value was "
+                               "not finite)")
+    joint, product = discriminator.logits(z_test), discriminator.logits(test_shuffled)
+    value, stderr = _jackknife(lambda rows: _donsker_varadhan(joint, product, rows), len(joint))
+    return _with_convergence(Estimate(value, stderr, history=training.history))
 
-    Args:
-        z: the representation, one row per example (further axes are flattened), as arrays: nothing
-            flows back into the network that made them.
-        labels: integer classes, one per row.
-        kind: ``"linear"`` (softmax regression) or ``"mlp"`` (``hidden`` ReLU layers, then softmax).
-        batch_size, epochs, learning_rate, held_out, seed: Adam's training on the ``1 − held_out``
-            share of the rows, standardised with that part's statistics.
-
-    Returns:
-        an :class:`Estimate` of the error in % on the held-out rows, with its binomial standard error.
-    """
-    if kind not in ("linear", "mlp"):
-        raise ValueError(f"kind must be 'linear' or 'mlp', got {kind!r}.")
-    z = _as_matrix(z, "z")
-    labels = np.asarray(labels).reshape(-1).astype("int64")
-    if len(labels) != len(z):
-        raise ValueError(f"z and labels must have one row per example: got {len(z)} and {len(labels)}.")
-    keras.utils.set_random_seed(seed)
-    order = np.random.default_rng(seed).permutation(len(z))
-    n_eval = int(round(len(z) * held_out))
-    if not 0 < n_eval < len(z):
-        raise ValueError(f"held_out={held_out} leaves no training or no held-out rows of {len(z)}.")
-    test, train = order[:n_eval], order[n_eval:]
-    z_train, z_test = _standardise(z[train], z[test])
-    classes = int(labels.max()) + 1
-    # The linear probe starts at 0 (its problem is convex: the start only costs steps); Adam at 1e-2, as a
-    # random start at 1e-3 was still near chance after 100 steps on a separable code.
-    model = _mlp(tuple(hidden) if kind == "mlp" else (), classes, seed, f"{kind}_probe", zero_output=kind == "linear")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(z_train, labels[train], batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose)
-    logits = np.concatenate([ops.convert_to_numpy(model(z_test[start:start + 1024], training=False))
-                             for start in range(0, len(z_test), 1024)])
-    error = float(np.mean(np.argmax(logits, axis=1) != labels[test]))
-    return Estimate(100.0 * error, 100.0 * math.sqrt(error * (1.0 - error) / n_eval))

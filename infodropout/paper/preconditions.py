@@ -97,7 +97,8 @@ def probe_fits(rows: Sequence[dict]) -> Condition:
 
 
 def estimator_valid(rows: Sequence[dict], keys: Sequence[str], lower_bound: bool = False) -> Condition:
-    """Each estimate ``key`` is a finite number, its ``<key>_converged`` is true where recorded, and an InfoNCE
+    """Each estimate ``key`` is a finite number, its ``<key>_converged`` and ``<key>_valid`` (the estimator's own
+    flag) are true where recorded, it is not flagged ``<key>_at_ceiling``, and an InfoNCE
     estimate lies below its ceiling log(batch) (``<key>_batch``, else ``mi_batch_size``). With ``lower_bound``
     (a lower bound of a mutual information, which is ≥ 0) a bound not above 0 says nothing and fails it."""
     problems, checked = [], 0
@@ -113,6 +114,10 @@ def estimator_valid(rows: Sequence[dict], keys: Sequence[str], lower_bound: bool
                 problems.append(f"{at} is {r[key]:.2f}, not above 0: the bound says nothing")
             elif r.get(f"{key}_converged") is False:
                 problems.append(f"{at} did not converge")
+            elif r.get(f"{key}_valid") is False:  # the estimator's own flag: not converged, or at its ceiling
+                problems.append(f"{at} is flagged invalid ({r.get(f'{key}_reason') or 'no reason given'})")
+            elif r.get(f"{key}_at_ceiling"):
+                problems.append(f"{at} is at its ceiling {r.get(f'{key}_ceiling')}")
             elif "infonce" in key.lower():
                 batch = r.get(f"{key}_batch", r.get("mi_batch_size"))
                 if batch and r[key] >= math.log(batch) - 0.05:
@@ -121,6 +126,6 @@ def estimator_valid(rows: Sequence[dict], keys: Sequence[str], lower_bound: bool
         return Condition(ESTIMATOR_VALID, None, "no estimate " + ", ".join(f"`{k}`" for k in keys) + " in the results")
     if problems:
         return Condition(ESTIMATOR_VALID, False, "; ".join(problems))
-    converged = any(f"{key}_converged" in r for r in rows for key in keys)
+    converged = any(f"{key}_converged" in r or f"{key}_valid" in r for r in rows for key in keys)
     return Condition(ESTIMATOR_VALID, True, f"{checked} estimates finite" +
                      (", converged" if converged else ", convergence not recorded"))

@@ -380,11 +380,15 @@ def _estimate(r: dict, key: str, digits: int = 3) -> str:
     if key not in r:
         return "not measured"
     if not finite(value):
-        return "failed estimate"
-    return f"{value:.{digits}f}" + (f" ± {stderr:.{digits}f}" if finite(stderr) else "")
+        return "failed estimate" + (f" ({r[f'{key}_reason']})" if r.get(f"{key}_reason") else "")
+    text = f"{value:.{digits}f}" + (f" ± {stderr:.{digits}f}" if finite(stderr) else "")
+    # An estimate its estimator flagged (not converged, at its ceiling) is shown, marked, never used as valid.
+    return text + (f" [invalid: {r.get(f'{key}_reason') or 'flagged'}]" if r.get(f"{key}_valid") is False else "")
 
 
-ESTIMATE_LABELS = {"mi_task": "I(z; y)", "mi_nuisance": "I(z; nuisance)", "ndm": "NDM"}
+ESTIMATE_LABELS = {"mi_task": "MINE I(z; y)", "mi_nuisance": "MINE I(z; nuisance)", "ndm": "NDM",
+                   "ba_task": "Barber–Agakov I(z; y)", "ba_nuisance": "Barber–Agakov I(z; nuisance)",
+                   "infonce_task": "InfoNCE I(z; y)", "infonce_nuisance": "InfoNCE I(z; nuisance)"}
 
 
 def _estimate_label(key: str) -> str:
