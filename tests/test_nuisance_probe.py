@@ -66,7 +66,7 @@ def test_probe_errors_give_the_test_and_the_training_error(tmp_path):
 def test_the_occluded_script_reports_the_probe_with_its_baselines(tmp_path):
     """occluded.nuisance_errors in process, on stand-in arrays: every key of figure 4's rows is produced."""
     import occluded
-    from infodropout.paper.experiment import all_cnn_32_network
+    from infodropout.paper.commands import all_cnn_32_network
 
     rng = np.random.default_rng(3)
     data = OccludedDataset(rng.normal(size=(60, 32, 32, 3)).astype("float32"), rng.integers(0, 10, size=60),
