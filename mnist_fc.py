@@ -9,8 +9,8 @@
 
 The full MNIST is downloaded into datasets/ on first use; ``dataset=sample`` uses instead the 10,000 real
 MNIST digits shipped in infodropout/resources/, the last ``sample_test`` of them as the test set.
-``dataset=fashion`` trains on Fashion-MNIST instead (28×28 in [0, 1], as MNIST; downloaded into
-datasets/fashion-mnist/ on first use, or from $INFODROPOUT_FASHION_URL); its runs are named apart.
+``dataset=fashion`` trains on Fashion-MNIST instead (28×28 in [0, 1], as MNIST; read from
+datasets/fashion-mnist/, $INFODROPOUT_FASHION_URL, Debian's dataset-fashion-mnist or a download); its runs are named apart.
 ``validation=N`` holds out the last N training images (never test images): the run trains on the rest and
 reports its error on them too. ``choose_lr`` trains one method at each of ``learning_rates`` on such a split
 (seed ``seed``), chooses the rate with the lowest validation error among those that leave at most 10 % of
@@ -40,7 +40,7 @@ DEFAULTS = dict(
     methods=list(METHODS),
     validation=0,  # training images held out (the last ones) to choose on; 0: none
     learning_rates=[0.07, 0.02, 0.01],  # the rates choose_lr tries
-    # The paper gives the schedule; β, the batch size and the weight decay are our choices (README).
+    # The paper gives the schedule; β, the batch size and the weight decay are our choices (docs/implementation-notes.md).
     **training_defaults(batch_size=100, learning_rate=0.07, lr_drops=[30, 70], epochs=80, beta=3.0,
                         weight_decay=0.0, max_alpha=0.7),
 )

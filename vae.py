@@ -56,7 +56,7 @@ DEFAULTS = dict(
     validation=0,
     patience=10,
     # The paper gives the schedule (×0.1 at 30 and 120, 300 epochs) and β = 1; Adam at 1e-3 and the batch
-    # size are our choices (README).
+    # size are our choices (docs/implementation-notes.md).
     **training_defaults(batch_size=100, learning_rate=1e-3, lr_drops=[30, 120], epochs=300, beta=1.0,
                         weight_decay=0.0, max_alpha=0.7),
 )

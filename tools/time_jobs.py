@@ -53,7 +53,8 @@ def main() -> None:
         "seconds_jobs2": round(parallel, 1),
         "speedup": round(serial / parallel, 2),
         "same_test_errors": errors(serial_results) == errors(parallel_results),
-        "test_errors": {f"beta={b} seed={s}": e for (b, s), e in sorted(errors(serial_results).items())},
+        "test_errors_jobs1": {f"beta={b} seed={s}": e for (b, s), e in sorted(errors(serial_results).items())},
+        "test_errors_jobs2": {f"beta={b} seed={s}": e for (b, s), e in sorted(errors(parallel_results).items())},
     }
     out = ROOT / "results" / "jobs-speedup.json"
     out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")

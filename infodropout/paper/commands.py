@@ -53,7 +53,7 @@ def load_mnist_data(config: Mapping) -> Dataset:
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
-    """A Markdown table, which reads well both in a terminal and pasted into the README."""
+    """A Markdown table, which reads well both in a terminal and pasted into a report."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)

@@ -204,7 +204,7 @@ def written_since(start: float, folders) -> list[tuple[Path, str]]:
 
 class _RedundantWarnings:
     """Drops two of sacred's warnings: "No observers have been added to this run" (a run without observers
-    is the normal case; the README says how to add one, ``-F DIR``) and "Changed type of config entry"
+    is the normal case; docs/experiments.md says how to add one, ``-F DIR``) and "Changed type of config entry"
     (``verbose=2`` over the default ``'auto'``: every value is checked against its rule instead)."""
 
     @staticmethod

@@ -3,11 +3,14 @@ so that an interrupted sweep loses nothing and a repeated one skips what is done
 
 With ``jobs`` above 1 the points run at once, each in its own process: the same script and command, started
 again with the sweep's config (``with <config>.json``) and told its one point through the environment
-(:data:`POINT_ENV`). Such a process trains and tests its run exactly as the sweep itself would (the same
-function, the same values, so the same seed gives the same numbers), under the run's own lock, resume and
+(:data:`POINT_ENV`). Such a process trains and tests its run as the sweep itself would (the same function
+and values), under the run's own lock, resume and
 checkpoint, writes its result to a file the sweep names (:data:`RESULT_ENV`) and exits; the sweep's own process
 is the one writer of results.json. The cores are divided among the processes (TensorFlow's and OpenMP's thread
 counts), and each line a point's process prints is shown prefixed by its point, ``[beta=0.5 seed=1] ...``.
+With fewer threads a process sums float32 values in another order, so its run is not bit-identical to the
+serial sweep's and drifts from it over epochs of SGD (tools/time_jobs.py records both); the same ``jobs`` gives
+the same numbers.
 """
 
 from __future__ import annotations
@@ -75,8 +78,8 @@ def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[
     results, one dict per point, in ``plots/<experiment>-sweep<values>/results.json``, rewritten after
     every point: an interrupted sweep loses nothing, and running it again skips the points already
     done (each run itself is also resumed or reused from models/). With ``config["jobs"]`` above 1 (0: one
-    per core) that many points run at once, each in its own process (see the module's docstring); the
-    results are the same, in the same order. Returns the results and the folder.
+    per core) that many points run at once, each in its own process (see the module's docstring), and
+    the results are kept in the same order. Returns the results and the folder.
 
     In a point's own process (started by a parallel sweep) this runs that point, keeps its result and ends
     the process."""

@@ -53,7 +53,7 @@ class TrainSettings:
     weight_decay: float = 0.001
     seed: int = 0
     optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
-    # XLA: off by default, as it made every network slower on CPU (README, Speed).
+    # XLA: off by default, as it made every network slower on CPU (docs/performance.md).
     jit_compile: bool = False
     # Data parallelism (see make_strategy): "default" (one device), "mirrored" or "multi_worker".
     strategy: str = "default"
