@@ -101,6 +101,13 @@ class Report:
         """The seeds of a done step's results (0 where a result names none: the scripts' default)."""
         return sorted({r.get("seed", 0) for r in self.results(name) or []})
 
+    def opened(self, name: str, *also: str) -> list[dict] | None:
+        """A section's opening for step ``name``: its provenance (and that of ``also``, steps drawn from it),
+        then its results, or None where it has none yet (which the report says)."""
+        self.provenance(name, *also)
+        results = self.results(name)
+        return None if self.missing(name) or results is None else results
+
     def missing(self, *names: str) -> bool:
         """Say which steps have no results yet; True if any."""
         absent = [name for name in names if not self.done(name)]

@@ -82,9 +82,8 @@ def figure2(report: Report) -> None:
     report.add("## Figures 2 and 7: Cluttered MNIST, KL heatmaps and localisation vs β", "")
     plotted = [step.name.removeprefix("figure2-beta") for step in report.plan.steps
                if step.name.startswith("figure2-beta")]
-    report.provenance("figure2-sweep", *(f"figure2-beta{b}" for b in plotted))
-    results = report.results("figure2-sweep")
-    if report.missing("figure2-sweep") or results is None:
+    results = report.opened("figure2-sweep", *(f"figure2-beta{b}" for b in plotted))
+    if results is None:
         claims_table(report, F2)
         return
     betas = sorted({r["beta"] for r in results})
@@ -117,9 +116,8 @@ def figure2(report: Report) -> None:
 
 def figure3a(report: Report) -> None:
     report.add("## Figure 3a: MNIST, fully connected network, error vs hidden units", "")
-    report.provenance("figure3a")
-    results = report.results("figure3a")
-    if report.missing("figure3a") or results is None:
+    results = report.opened("figure3a")
+    if results is None:
         claims_table(report, F3A)
         return
     methods = [m for m in ("information", "binary", "lognormal", "none") if any(r["dropout"] == m for r in results)]
@@ -259,9 +257,8 @@ def table1(report: Report) -> None:
 
 def figure3b_6(report: Report) -> None:
     report.add("## Figures 3b and 6: All-CNN-32 (Softplus) vs the share of the filters", "")
-    report.provenance("figure3b-6")
-    results = report.results("figure3b-6")
-    if report.missing("figure3b-6") or results is None:
+    results = report.opened("figure3b-6")
+    if results is None:
         claims_table(report, F3B6)
         return
     methods = [m for m in ("information", "binary", "none") if any(r["dropout"] == m for r in results)]
@@ -303,9 +300,8 @@ def _beta_table(report: Report, results: Sequence[dict], columns: Sequence[tuple
 
 def figure5(report: Report) -> None:
     report.add("## Figure 5: test error and total correlation vs β (All-CNN-32, Softplus)", "")
-    report.provenance("figure5")
-    results = report.results("figure5")
-    if report.missing("figure5") or results is None:
+    results = report.opened("figure5")
+    if results is None:
         claims_table(report, F5)
         return
     _beta_table(report, results, [("error", "test error (%)"), ("train_error", "training error (%)"),
@@ -326,9 +322,8 @@ def _overfit_setting(report: Report, step: str, columns: Sequence[tuple[str, str
     if step not in report.steps:
         return
     report.add(f"### The overfitting setting ({step})", "")
-    report.provenance(step)
-    results = report.results(step)
-    if report.missing(step) or results is None:
+    results = report.opened(step)
+    if results is None:
         return
     report.add("Fewer training images and more epochs, so that the β = 0 run overfits: the regularisation claims "
                "are judged here.", "")
@@ -355,9 +350,8 @@ def figure4(report: Report) -> None:
         report.add(f"Not run at this scale: {report.plan.skipped['figure4']}.", "")
         claims_table(report, F4)
         return
-    report.provenance("figure4")
-    results = report.results("figure4")
-    if report.missing("figure4") or results is None:
+    results = report.opened("figure4")
+    if results is None:
         claims_table(report, F4)
         return
     if _occluded(report) == "Occluded Fashion-MNIST":
