@@ -72,7 +72,7 @@ def load_data(config):
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
-add_probe_commands(ex, "cifar", DEFAULTS, load_data, all_cnn_32_network)  # probe, probe_sweep (issue 16)
+add_probe_commands(ex, "cifar", DEFAULTS, load_data, all_cnn_32_network)  # probe, probe_sweep
 
 
 @ex.command

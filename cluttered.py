@@ -56,7 +56,7 @@ def build_network(config, n_train):
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, build_network)
-add_probe_commands(ex, "cluttered", DEFAULTS, load_data, build_network)  # probe, probe_sweep (issue 16)
+add_probe_commands(ex, "cluttered", DEFAULTS, load_data, build_network)  # probe, probe_sweep
 
 
 def localisation(network, data, batch_size):

@@ -58,7 +58,7 @@ def load_data(config):
 
 
 add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
-add_probe_commands(ex, "occluded", DEFAULTS, load_data, all_cnn_32_network, nuisance=True)  # issue 16
+add_probe_commands(ex, "occluded", DEFAULTS, load_data, all_cnn_32_network, nuisance=True)  # probe, probe_sweep
 
 
 def nuisance_errors(config, network, data) -> dict:

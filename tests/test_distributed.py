@@ -1,4 +1,4 @@
-"""Data parallelism and mixed precision (issue 18): a step on 2 logical CPU devices equals one on a single device;
+"""Data parallelism and mixed precision: a step on 2 logical CPU devices equals one on a single device;
 two worker processes on 127.0.0.1 train to the weights of one process; checkpoints cross strategies; the KL and a
 step under the mixed policies stay within tolerance of float32, without NaN.
 

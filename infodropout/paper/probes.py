@@ -1,5 +1,5 @@
 """The ``probe`` and ``probe_sweep`` commands of the All-CNN scripts: independent estimates of what a trained
-representation holds (issue 16), from :mod:`infodropout.estimators`.
+representation holds, from :mod:`infodropout.estimators`.
 
 On the test images of a trained run (batch norm recalibrated, as the test protocol does), with the last
 Information Dropout layer's output z taken noisy (N: every noise layer samples) and deterministic (D):

@@ -140,7 +140,7 @@ SETTINGS = {
     "small": dict(
         mnist=["dataset=sample", "epochs=30", "lr_drops=[12,26]"],
         fig3a=["widths=[32,128,512]", "seeds=[0,1]"],
-        # At the paper's 0.07, binary dropout left 12 of 32 first-layer units dead (issue 13): its learning rate
+        # At the paper's 0.07, binary dropout left 12 of 32 first-layer units dead: its learning rate
         # is also chosen on 1,000 held-out training images at the smallest width, then tested over figure 3a's
         # seeds (a chosen 0.07 reuses figure 3a's runs).
         fig3a_lr=["width=32", "validation=1000", "learning_rates=[0.07,0.02,0.01]", "seeds=[0,1]"],
@@ -176,16 +176,16 @@ SETTINGS = {
         cluttered_note=CLUTTERED_NOTE.format(paper="0.01 and 0.5"),
         occluded=["num_train=5000", "num_test=4000", "epochs=10", "lr_drops=[4,6,8]", "probe_epochs=15",
                   "filter_percentage=0.25", "betas=[0.1,1.0,3.0]"],
-        # The independent estimates (issue 16) reuse the runs trained above; 3 epochs of each estimator on the
+        # The independent estimates reuse the runs trained above; 3 epochs of each estimator on the
         # 4,000 test images and three of figure 5's β keep them to about 5–8 minutes in all (estimated from the
         # estimators' speed, not measured: each probe_sweep also re-tests its runs, a batch-norm dry run apiece).
         estimators=["estimator_epochs=3"], probe_fig5_betas=[0.05, 0.2, 0.5],
-        # Figures 4 and 5 where the network overfits (issue 24): see OVERFIT below. On the small scale's data
+        # Figures 4 and 5 where the network overfits: see OVERFIT below. On the small scale's data
         # (the MNIST stand-in where CIFAR-10 is absent), 2 seeds, so that the β = 0 gap has a spread.
         overfit=OVERFIT, fig5_overfit_betas=OVERFIT_FIG5_BETAS, occluded_overfit_betas=OVERFIT_FIG4_BETAS,
         overfit_seeds=[0, 1], overfit_note=OVERFIT_NOTE,
     ),
-    # The largest real data these machines hold (issue 19): 2 h 13 min measured on 2 AVX-512 cores, about 6 h
+    # The largest real data these machines hold: 2 h 13 min measured on 2 AVX-512 cores, about 6 h
     # expected on 2 AVX2 cores (MEDIUM_EXPECTED_MINUTES). CIFAR-10's figures on Fashion-MNIST where CIFAR-10 is
     # absent, 20,000 training images and all 10,000 test images; figure 4 on Occluded Fashion-MNIST; every
     # comparison of figures 3a, 3b, 4 and 5 over 3 seeds (Cluttered MNIST's over 2).
@@ -233,7 +233,7 @@ SETTINGS = {
         occluded_note="β is the paper's (figure 4's 0.1, 1 and 10) × 20,000/50,000: the KL enters the loss as "
                       "β/N·ΣKL, so on 0.4 of the training images 0.4 of β gives it the paper's weight per image",
         estimators=["estimator_epochs=3"], probe_fig5_betas=[0.1, 1.2, 2.0],
-        # Figures 4 and 5 where the network overfits (issue 24), on Fashion-MNIST and Occluded Fashion-MNIST.
+        # Figures 4 and 5 where the network overfits, on Fashion-MNIST and Occluded Fashion-MNIST.
         overfit=OVERFIT, fig5_overfit_betas=OVERFIT_FIG5_BETAS, occluded_overfit_betas=OVERFIT_FIG4_BETAS,
         overfit_seeds=[0, 1, 2], overfit_note=OVERFIT_NOTE,
     ),
@@ -387,7 +387,7 @@ def overfit_steps(s: dict, name: str, script: str, args: Sequence[str], stand_in
 
 def probe_steps(s: dict, cifar_step: Callable[..., Step], occluded: Sequence[str] | None, occluded_stand_in: str,
                 cluttered_note: str) -> list[Step]:
-    """The independent estimates of issue 16 (probes, MINE, NDM) on the runs the steps before trained (seed 0's):
+    """The independent estimates (probes, MINE, NDM) on the runs the steps before trained (seed 0's):
     ``probe_sweep`` reuses every run by its name, so these steps train nothing new. ``occluded``: figure 4's
     settings, None where it is not run, and its data's stand-in ("" for Occluded CIFAR itself)."""
     steps = [cifar_step("probes-figure5", "probe_sweep", f"betas={_listed(s['probe_fig5_betas'])}",

@@ -425,7 +425,7 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
                      DivergenceGuard(checkpoint, steps_per_epoch, trainer.beta, trainer.weight_decay)]
         if monitor_alpha:
             callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
-        if relu_layers(network):  # the fully connected networks: record dead ReLU units (issue 13)
+        if relu_layers(network):  # the fully connected networks: record dead ReLU units
             callbacks.append(DeadUnitMonitor(x_train[:1000], network, settings.batch_size))
         if early_stopping is not None:
             callbacks.append(early_stopping)
