@@ -86,6 +86,8 @@ COMMON_RULES: dict[str, Rule] = {
     "jobs": Rule("an integer >= 0: how many runs of a sweep train at once, each in its own process with the "
                  "cores divided among them (1: one after another in this process; 0: one per core)",
                  lambda v: _integer(v) and v >= 0),
+    "threads": Rule("an integer >= 0: the threads each of TensorFlow's ops uses (0: one per core)",
+                    lambda v: _integer(v) and v >= 0),
     "verbose": one_of("auto", 0, 1, 2),
     "tensorboard": one_of(True, False),
     "restart": one_of(True, False),
@@ -110,7 +112,7 @@ def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[i
         beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
         batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
         num_train=0, num_test=0, seed=0, restart=False, fused=True, jit_compile=False, strategy="default",
-        devices=0, precision="float32", verbose="auto", jobs=1,
+        devices=0, precision="float32", verbose="auto", jobs=1, threads=0,
         tensorboard=False, datasets_dir="datasets", models_dir="models",
     )
 
@@ -285,6 +287,8 @@ DESCRIPTIONS: dict = {
     "patience": "validation=N: epochs without improvement before training stops",
     "binarize": "vae: binarise the training digits once (fixed) or afresh each epoch (epoch)",
     "jobs": "sweeps: runs trained at once, each in its own process with the cores divided among them (0: one per core)",
+    "threads": "threads per op (0: one per core; a sweep with jobs=N gives each run the cores / N); the same seed and "
+               "threads give the same numbers to the last bit",
     ("cluttered", "digits"): "the digits of the generated canvases: the full MNIST (downloaded) or the embedded sample",
     ("occluded", "digits"): "the occluding digits (dataset=fashion): the full MNIST, the embedded sample, or auto",
     ("vae", "prior"): "the Information latent's prior (latent=information)",

@@ -105,8 +105,15 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     started = {}
 
     @experiment.pre_run_hook
-    def _remember_start():
+    def _remember_start(_config):
         started["time"] = time.time()
+        if _config.get("threads", 0) > 0:  # before the command's first TensorFlow op
+            from infodropout.paper.machine import set_threads
+
+            try:
+                set_threads(_config["threads"])
+            except RuntimeError as error:
+                fail(str(error), status=1)
 
     @experiment.post_run_hook
     def _attach_outputs(_config, _run):

@@ -1,4 +1,5 @@
-"""What machine a measurement was taken on, in words, for the report and the benchmark."""
+"""What machine a measurement was taken on, in words, for the report and the benchmark, and how many threads a
+run's ops use on it."""
 
 from __future__ import annotations
 
@@ -45,3 +46,21 @@ def _cpuinfo(cpuinfo: str | None) -> str:
 def _flags(lines: list[str]) -> set[str]:
     """The first processor's feature flags."""
     return set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+
+
+def set_threads(threads: int) -> None:
+    """Make TensorFlow's ops use ``threads`` threads each (0: TensorFlow's own choice, one per core). Must come
+    before TensorFlow runs its first op. A run's numbers depend on it to the last bit: the threads split float32
+    sums differently (the same seed with another thread count drifts apart over epochs of SGD)."""
+    if threads <= 0:
+        return
+    import tensorflow as tf
+
+    if (tf.config.threading.get_intra_op_parallelism_threads() == threads
+            and tf.config.threading.get_inter_op_parallelism_threads() == threads):
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as error:  # TensorFlow already started: the count can no longer change
+        raise RuntimeError(f"threads={threads} must be set before TensorFlow starts ({error})") from None

@@ -11,8 +11,8 @@ from pathlib import Path
 # the mathematics unchanged), how a trained run is tested, and the lists a multi-run command loops
 # over (each run it starts is named by its own values).
 NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
-                                "fused", "jit_compile", "strategy", "devices", "jobs", "test_samples", "plot_images",
-                                "probe_epochs", "widths", "methods", "seeds", "ks", "latents", "betas", "sweep_over",
+                                "fused", "jit_compile", "strategy", "devices", "jobs", "threads", "test_samples",
+                                "plot_images", "probe_epochs", "widths", "methods", "seeds", "ks", "latents", "betas", "sweep_over",
                                 "filter_percentages", "estimator_epochs", "learning_rates"})
 
 

@@ -9,8 +9,9 @@ checkpoint, writes its result to a file the sweep names (:data:`RESULT_ENV`) and
 is the one writer of results.json. The cores are divided among the processes (TensorFlow's and OpenMP's thread
 counts), and each line a point's process prints is shown prefixed by its point, ``[beta=0.5 seed=1] ...``.
 With fewer threads a process sums float32 values in another order, so its run is not bit-identical to the
-serial sweep's and drifts from it over epochs of SGD (tools/time_jobs.py records both); the same ``jobs`` gives
-the same numbers.
+serial sweep's (one process, every core) and drifts from it over epochs of SGD (tools/time_jobs.py records both).
+The thread count is a config entry, ``threads``: each point's process gets the cores / jobs (or ``threads`` where
+set), and ``jobs=1 threads=<that share>`` gives the same numbers to the last bit, one run after another.
 """
 
 from __future__ import annotations
@@ -171,14 +172,15 @@ def _run_in_processes(config: Mapping, todo: list[tuple[int, dict]], total: int,
     stop the others; the sweep then ends with one line naming each failed point and its last line."""
     script, command = _command_line()
     cores = available_cores()
-    threads = threads_per_job(jobs, cores)
+    threads = config.get("threads") or threads_per_job(jobs, cores)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The points' config and results in a private folder of the system's: its path has no "=", which sacred
     # would read as a config entry after `with` (the sweep's folder name has them).
     scratch = Path(tempfile.mkdtemp(prefix="infodropout-sweep-"))
     # The sweep's own config for every point's process; progress bars do not read through a pipe, so one
     # line per epoch (verbose=2) unless the user asked for silence.
-    child_config = {**config, "jobs": 1, "verbose": 0 if config.get("verbose") == 0 else 2}
+    # The thread count goes into the config too, so that `jobs=1 threads=<share>` repeats a point's numbers.
+    child_config = {**config, "jobs": 1, "threads": threads, "verbose": 0 if config.get("verbose") == 0 else 2}
     config_file = scratch / "config.json"
     config_file.write_text(json.dumps(child_config))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": str(threads),
