@@ -66,6 +66,7 @@ def nuisance_errors(config, network, data) -> dict:
     with the noisy (N) and the deterministic (D) representation, and the nuisance probe's
     (infodropout.paper.nuisance) test and training errors on its noisy representation, beside chance and the
     same probe on the untrained network of the same architecture and seed, in %."""
+    from infodropout.paper.checkpoint import wait_while_locked
     from infodropout.paper.nuisance import CHANCE_ERROR, ProbeSchedule, probe_errors, random_network_errors
     from infodropout.prediction import noisy_error
     from infodropout.paper.training import evaluate_classifier
@@ -88,10 +89,12 @@ def nuisance_errors(config, network, data) -> dict:
     random_checkpoint = checkpoint_path(config["models_dir"], run_name(
         "occluded", {**config, "beta": DEFAULTS["beta"]}, DEFAULTS) + probe_name + "-random")
     seed_run(settings)  # the initial weights of the trained run itself
+    # A sweep's points of one seed may run at once (jobs=N): the first trains this probe, the others wait
+    # for it and reuse it.
     with training_failures():
-        random_error, random_train_error = random_network_errors(
+        random_error, random_train_error = wait_while_locked(random_checkpoint, lambda: random_network_errors(
             lambda: all_cnn_32_network(config, len(data.x_train)), *splits, schedule, random_checkpoint,
-            **fit_options(config, random_checkpoint))
+            **fit_options(config, random_checkpoint)))
     return {"main_error_N": main_n, "main_error_D": main_d, "nuisance_error": nuisance_error,
             "nuisance_train_error": nuisance_train_error, "nuisance_chance": CHANCE_ERROR,
             "nuisance_error_random": random_error, "nuisance_train_error_random": random_train_error}

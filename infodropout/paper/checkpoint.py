@@ -21,8 +21,11 @@ import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 class CheckpointError(RuntimeError):
@@ -159,6 +162,11 @@ class RunLock:
             return False
         return False
 
+    def busy(self) -> bool:
+        """Whether another process holds the lock and may still be running (a dead holder's lock is free)."""
+        holder = self.holder()
+        return holder is not None and not self._dead(holder)
+
     def release(self) -> None:
         if self.held:
             self.path.unlink(missing_ok=True)
@@ -170,6 +178,32 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def wait_while_locked(checkpoint: str | os.PathLike, attempt: Callable[[], T], poll_s: float = 5.0,
+                      timeout_s: float = 6 * 3600) -> T:
+    """``attempt()``, which trains or reuses the run at ``checkpoint``, once no other process holds that run's
+    lock: for a run that several processes share on purpose (an untrained network's probe, one per seed,
+    reused by every β of a sweep whose points run at once), the later ones wait for the first to finish and
+    then reuse its result, instead of failing. A lock still held after ``timeout_s`` is :class:`RunLocked`."""
+    lock = RunLock(checkpoint)
+    deadline = time.monotonic() + timeout_s
+    said = False
+    while True:
+        if lock.busy():
+            if time.monotonic() > deadline:
+                raise RunLocked(f"{lock.path} was still held after {timeout_s:.0f} s of waiting: {lock.holder()}")
+            if not said:
+                print(f"Waiting for another process to finish {Path(checkpoint).name}, to reuse it.", flush=True)
+                said = True
+            time.sleep(poll_s)
+            continue
+        try:
+            return attempt()
+        except RunLocked:
+            if not lock.busy():
+                raise  # another run's lock: nothing to wait for here
+            # taken between our look and our try: wait for that process instead
 
 
 class TrainingState:
