@@ -122,7 +122,7 @@ def histograms(_config):
     folder = Path(_config["plots_dir"]) / name
     files = plot_activation_histogram(log_z, layer.prior, folder / "histogram", title=f"{name}: {layer.name}",
                                       **prior)
-    from infodropout.paper.training import evaluate_classifier
+    from infodropout.paper.evaluation import evaluate_classifier
 
     # Whether the network fits its training data: figure 1's claims are tested only on one that learned.
     train_error = evaluate_classifier(network, data.x_train, data.y_train, _config["batch_size"], _config["beta"],

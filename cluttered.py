@@ -95,7 +95,7 @@ def plot(_config, _run):
     import numpy as np
 
     from infodropout.analysis import kl_heatmaps
-    from infodropout.paper.training import recalibrate_batch_norm
+    from infodropout.paper.evaluation import recalibrate_batch_norm
 
     # The test protocol's dry run, as `test` and `sweep` do before theirs: the prediction shown is the
     # one the test error counts, and the maps and scores are those of the network `sweep` scores.

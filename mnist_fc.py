@@ -94,7 +94,7 @@ def train_test_and_probe(config) -> dict:
     (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect)."""
     from infodropout.analysis import dead_unit_fractions
     from infodropout.paper.errors import fail
-    from infodropout.paper.training import evaluate_classifier
+    from infodropout.paper.evaluation import evaluate_classifier
 
     try:
         run = train_and_test("mnist_fc", config, DEFAULTS, load_data, build_network)

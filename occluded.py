@@ -69,7 +69,7 @@ def nuisance_errors(config, network, data) -> dict:
     from infodropout.paper.checkpoint import wait_while_locked
     from infodropout.paper.nuisance import CHANCE_ERROR, ProbeSchedule, probe_errors, random_network_errors
     from infodropout.prediction import noisy_error
-    from infodropout.paper.training import evaluate_classifier
+    from infodropout.paper.evaluation import evaluate_classifier
 
     settings = train_settings(config)
     seed_run(settings)
@@ -120,7 +120,7 @@ def nuisance(_config, _run):
     """The nuisance probe of the run trained `with` the same values, and the main errors N and D."""
     if _config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
-    from infodropout.paper.training import recalibrate_batch_norm
+    from infodropout.paper.evaluation import recalibrate_batch_norm
 
     network = load_checkpoint("occluded", _config, DEFAULTS)
     data = checked_load(load_data, _config)

@@ -68,9 +68,8 @@ def local(out: Path):
     import tensorflow as tf
 
     from infodropout.paper import training
-    from infodropout.paper.training import (
-        evaluate_classifier, load_network, make_strategy, recalibrate_batch_norm,
-    )
+    from infodropout.paper.distribution import make_strategy
+    from infodropout.paper.evaluation import evaluate_classifier, load_network, recalibrate_batch_norm
 
     mirrored = make_strategy("mirrored", 2)  # splits the CPU in two before TensorFlow starts
     default = make_strategy("default")
@@ -125,7 +124,7 @@ def precision(out: Path, default):
 
     from infodropout.analysis import all_layer_readouts
     from infodropout.layers import information_dropout_layers
-    from infodropout.paper.training import set_precision
+    from infodropout.paper.distribution import set_precision
 
     result = {}
     reference = None
@@ -165,7 +164,7 @@ def worker(index: int, ports: list[int], out: Path):
     })
     import tensorflow as tf
 
-    from infodropout.paper.training import make_strategy
+    from infodropout.paper.distribution import make_strategy
 
     strategy = make_strategy("multi_worker")
     tf.get_logger().setLevel("ERROR")

@@ -7,7 +7,9 @@ import pytest
 from infodropout.models import fully_connected
 from infodropout.paper.early_stopping import EarlyStopping, validation_split
 from infodropout.paper.formats import Dataset, load_mnist_sample
-from infodropout.paper.training import TrainSettings, load_network, read_history, train_classifier
+from infodropout.paper.checkpoint import read_history
+from infodropout.paper.evaluation import load_network
+from infodropout.paper.training import TrainSettings, train_classifier
 from infodropout.paper.training_callbacks import history_path
 
 DATA = load_mnist_sample()

@@ -9,7 +9,7 @@ from infodropout.paper.formats import OccludedDataset
 from infodropout.paper.nuisance import (
     CHANCE_ERROR, ProbeSchedule, last_dropout_layer, nuisance_features, probe_errors, train_nuisance_probe,
 )
-from infodropout.paper.training import read_history
+from infodropout.paper.checkpoint import read_history
 
 
 def test_the_schedule_has_no_weight_decay_and_drops_the_rate_at_three_quarters():

@@ -2,8 +2,9 @@
 
 import pytest
 
-from infodropout.paper.reproduce import (
-    AVX2_SLOWDOWN, MEDIUM_ESTIMATED_MINUTES, MEDIUM_EXPECTED_MINUTES, OVERFIT_IMAGES, SETTINGS, _replacing, make_plan,
+from infodropout.paper.reproduce import make_plan
+from infodropout.paper.scales import (
+    AVX2_SLOWDOWN, MEDIUM_ESTIMATED_MINUTES, MEDIUM_EXPECTED_MINUTES, OVERFIT_IMAGES, SETTINGS, replacing,
 )
 
 PAPER_FIG5_BETAS = [1.0, 3.0, 5.0]
@@ -64,5 +65,5 @@ def test_scales_without_the_setting_and_small_without_figure4_add_no_overfit_ste
 
 
 def test_replacing_drops_the_replaced_keys_and_keeps_the_rest_in_order():
-    assert _replacing(("a=1", "b=2", "softplus", "c=3"), ("b=5", "d=4")) == ("a=1", "softplus", "c=3", "b=5", "d=4")
-    assert _replacing(("a=1",), ()) == ("a=1",)
+    assert replacing(("a=1", "b=2", "softplus", "c=3"), ("b=5", "d=4")) == ("a=1", "softplus", "c=3", "b=5", "d=4")
+    assert replacing(("a=1",), ()) == ("a=1",)

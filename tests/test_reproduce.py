@@ -8,10 +8,11 @@ import sys
 import pytest
 
 from infodropout.paper.reproduce import (
+    ROOT, Plan, Step, _same_command, cifar10_present, default_work_dir, make_plan, run_plan,
+)
+from infodropout.paper.scales import (
     AVX2_SLOWDOWN, CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_ESTIMATED_MINUTES, MEDIUM_EXPECTED_MINUTES,
-    MEDIUM_MEASURED_MINUTES,
-    OCCLUDED_FASHION_STAND_IN, ROOT, SCALES, Plan, Step,
-    _same_command, cifar10_present, default_work_dir, make_plan, run_plan,
+    MEDIUM_MEASURED_MINUTES, OCCLUDED_FASHION_STAND_IN, SCALES,
 )
 
 

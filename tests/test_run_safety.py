@@ -22,9 +22,9 @@ import pytest
 from infodropout.models import fully_connected
 from infodropout.paper.checkpoint import CheckpointError, RunLock, RunLocked, TrainingState, atomic_write
 from infodropout.paper.formats import load_mnist_sample
-from infodropout.paper.training import (
-    TrainingDiverged, TrainSettings, load_network, read_history, train_classifier,
-)
+from infodropout.paper.checkpoint import read_history
+from infodropout.paper.evaluation import load_network
+from infodropout.paper.training import TrainingDiverged, TrainSettings, train_classifier
 from infodropout.paper.training_callbacks import DivergenceGuard, history_path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,9 +27,8 @@ import tensorflow as tf  # noqa: E402
 from infodropout.layers import iter_layers  # noqa: E402
 from infodropout.paper.machine import bfloat16_units, cpu_description  # noqa: E402
 from infodropout.models import all_cnn_32, all_cnn_96  # noqa: E402
-from infodropout.paper.training import (  # noqa: E402
-    Classifier, TrainSettings, epoch_batches, make_optimizer, make_strategy, set_precision, synchronize_batch_norm,
-)
+from infodropout.paper.distribution import make_strategy, set_precision, synchronize_batch_norm  # noqa: E402
+from infodropout.paper.training import Classifier, TrainSettings, epoch_batches, make_optimizer  # noqa: E402
 
 # (builder, filter_percentage): the configurations the speed targets are about.
 NETWORKS = {

@@ -283,3 +283,47 @@ class TrainingState:
             if tuple(value.shape) != tuple(variable.shape):
                 raise CheckpointError(f"{path}: {variable.path} has shape {value.shape}, the model {variable.shape}")
         return epoch, values
+
+
+def read_history(path: str | os.PathLike) -> list[dict]:
+    """The per-epoch records of a history file (empty if there is none); a file that is not one
+    record per epoch from epoch 1 on is a :class:`CheckpointError` naming it."""
+    records, problem = _history_prefix(Path(path))
+    if problem:
+        raise CheckpointError(f"{path} is corrupt ({problem}); train again with restart=True.")
+    return records
+
+
+def _history_prefix(path: Path) -> tuple[list[dict], str | None]:
+    """The longest run of valid records (a JSON object per line, epochs 1, 2, ... in order) at the
+    start of ``path``, and what is wrong after it (None if nothing)."""
+    if not path.exists():
+        return [], None
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        return [], f"unreadable: {error}"
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return records, f"line {number} is not a JSON record"
+        if not isinstance(record, dict) or record.get("epoch") != len(records) + 1:
+            return records, f"line {number} is not the record of epoch {len(records) + 1}"
+        records.append(record)
+    return records, None
+
+
+def resumable_history(path: Path, completed: int, state: Path) -> list[dict]:
+    """The history's records of the ``completed`` epochs that the state holds. Records beyond them (an
+    epoch written to the history but not to the state, or a torn line after them) are dropped; fewer
+    valid records than epochs (a history deleted, emptied, cut short or corrupt) cannot be rebuilt,
+    since the metrics of those epochs are gone, so the run is refused in one line."""
+    records, problem = _history_prefix(path)
+    if len(records) >= completed:
+        return records[:completed]
+    why = problem or ("missing" if not path.exists() else f"it holds {len(records)} epochs")
+    raise CheckpointError(
+        f"{path} does not match {state}, which has {completed} completed epochs ({why}): the records of the "
+        "missing epochs cannot be rebuilt. Put the history back, or start over with restart=True.")

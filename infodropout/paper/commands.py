@@ -88,7 +88,7 @@ def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "ker
     path = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     if not path.exists():  # before TensorFlow is imported, so that the answer comes at once
         fail(no_checkpoint_message(path), status=1)
-    from infodropout.paper.training import load_network
+    from infodropout.paper.evaluation import load_network
 
     from infodropout.paper.checkpoint import CheckpointError
 
@@ -142,7 +142,8 @@ def train_and_test(
     (%) by the same protocol on the first 10,000 training images at most (to bound its cost).
     """
     data = checked_load(load_data, config)  # first: a missing data file fails before TensorFlow is imported
-    from infodropout.paper.training import test_classifier, train_classifier, training_error
+    from infodropout.paper.evaluation import test_classifier, training_error
+    from infodropout.paper.training import train_classifier
 
     settings = train_settings(config)
     strategy = seed_run(settings)
@@ -195,7 +196,7 @@ def seed_run(settings: "TrainSettings"):
     import keras
     import tensorflow as tf
 
-    from infodropout.paper.training import make_strategy, set_precision
+    from infodropout.paper.distribution import make_strategy, set_precision
 
     try:
         strategy = make_strategy(settings.strategy, settings.devices)
@@ -246,7 +247,7 @@ def add_classifier_commands(
     def test(_config, _run):
         """Test a trained run: the one named by the `with` values, or the one trained run they match (`runs`
         lists them)."""
-        from infodropout.paper.training import test_classifier
+        from infodropout.paper.evaluation import test_classifier
 
         network = load_checkpoint(name, _config, defaults)
         data = checked_load(load_data, _config)

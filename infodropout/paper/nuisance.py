@@ -23,9 +23,8 @@ import numpy as np
 
 from infodropout.models import nuisance_probe
 from infodropout.prediction import stochastic_inference
-from infodropout.paper.training import (
-    Classifier, TrainSettings, evaluate_classifier, fit_trainer, recalibrate_batch_norm,
-)
+from infodropout.paper.evaluation import evaluate_classifier, recalibrate_batch_norm
+from infodropout.paper.training import Classifier, TrainSettings, fit_trainer
 
 # A classifier that ignores the image errs on 9 of every 10 balanced digits.
 NUISANCE_CLASSES = 10

@@ -226,7 +226,7 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
         """Independent estimates on the run trained `with` the same values: linear and MLP probe errors,
         MINE bounds of I(z; task) (and nuisance), NDM, each layer's KL vs MINE; plots/<run name>/probes.json."""
         from infodropout.paper.commands import seed_run, train_settings
-        from infodropout.paper.training import recalibrate_batch_norm
+        from infodropout.paper.evaluation import recalibrate_batch_norm
 
         check(_config)
         network = load_checkpoint(name, _config, defaults)

@@ -118,7 +118,7 @@ def _verdicts_across_scales(report: Report, out: Path, scale: str, records: list
     """One row per claim: its verdict at each scale whose claims-<scale>.json lies in ``out`` (written by that
     scale's report), this one's from ``records``. A file written before claims had ids cannot be matched to
     these claims and is left out."""
-    from infodropout.paper.reproduce import SCALES
+    from infodropout.paper.scales import SCALES
 
     by_scale = {}
     for other in SCALES:

@@ -8,15 +8,10 @@ L2 = Σ_w ‖w‖²/2 over every trainable variable, as ``tf.nn.l2_loss`` in the
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
-import logging
 import math
 import os
-import re
 import signal
 import threading
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +21,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-import infodropout.vae  # noqa: F401  (registers the VAE's layer, and with it infodropout.layers, for load_network)
 from infodropout.analysis import relu_layers
 from infodropout.callbacks import AlphaMonitor, DeadUnitMonitor
-from infodropout.layers import iter_layers, noise_scale
-from infodropout.paper.checkpoint import (
-    CheckpointError, RunLock, TrainingState, atomic_write, remove_temporaries,
-)
+from infodropout.paper.checkpoint import RunLock, TrainingState, atomic_write, remove_temporaries, resumable_history
+from infodropout.paper.distribution import is_chief, synchronize_batch_norm, worker_scratch
 from infodropout.paper.training_callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
     DivergenceGuard, EpochLine, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
     history_path,
@@ -62,80 +54,6 @@ class TrainSettings:
     devices: int = 0
     # Keras's dtype policy: "float32", "mixed_float16" (with dynamic loss scaling) or "mixed_bfloat16".
     precision: str = "float32"
-
-
-STRATEGIES = ("default", "mirrored", "multi_worker")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
-
-@functools.lru_cache(maxsize=None)  # one per process: a MultiWorkerMirroredStrategy cannot be made twice
-def make_strategy(name: str = "default", devices: int = 0) -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy of a run; build the network, the trainer and its optimizer in its
-    ``scope()``.
-
-    ``default`` is TensorFlow's default strategy (one device). ``mirrored`` is a MirroredStrategy over
-    ``devices`` (see :class:`TrainSettings`); on a host without GPUs, ``devices > 1`` splits the CPU into
-    that many logical devices, which has to happen before TensorFlow initialises its devices (so, in a
-    script, before the first tensor). ``multi_worker`` is a MultiWorkerMirroredStrategy whose cluster
-    comes from the ``TF_CONFIG`` environment variable (one worker without it).
-    """
-    if name == "default":
-        return tf.distribute.get_strategy()
-    # tf.distribute logs a line per all-reduce it plans at INFO, which sacred's logging shows.
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if name != "mirrored":
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}.")
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        if devices > len(gpus):
-            raise ValueError(f"devices={devices} but this host has {len(gpus)} GPU(s).")
-        return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(devices or len(gpus))])
-    count = max(devices, 1)
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    # (get_logical_device_configuration, unlike list_logical_devices, does not start TensorFlow's devices.)
-    if count > 1 and len(tf.config.get_logical_device_configuration(cpu) or ()) != count:
-        try:
-            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
-        except RuntimeError as error:
-            raise RuntimeError(f"cannot split the CPU into {count} devices once TensorFlow has started: make the "
-                               "strategy before any tensor is created.") from error
-    # No NCCL on CPUs: the gradients are summed on one device.
-    return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(count)],
-                                          cross_device_ops=tf.distribute.ReductionToOneDevice())
-
-
-def set_precision(precision: str) -> None:
-    """Make ``precision`` Keras's global dtype policy, for the networks built after it."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
-    keras.mixed_precision.set_global_policy(precision)
-
-
-def synchronize_batch_norm(network: keras.Model) -> None:
-    """Make every batch normalisation of ``network``, those inside Information Dropout layers included,
-    compute its statistics over the global batch (all replicas) rather than over each replica's share.
-
-    Outside a strategy this changes nothing but the formula of the moments (E[x²] − E[x]² over the one
-    batch). The harness sets it on the built network, so that the library's layers need no TensorFlow-only
-    argument (``synchronized=True`` is refused by Keras on the other backends).
-    """
-    for layer in iter_layers(network):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True
-
-
-def is_chief() -> bool:
-    """Whether this process writes the run's files: always, except for the non-chief workers of a
-    ``multi_worker`` cluster (they compute the same values and write to a scratch folder)."""
-    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
-    if not resolver.cluster_spec().jobs:
-        return True
-    task_type, task_id = resolver.task_type, resolver.task_id
-    if "chief" in resolver.cluster_spec().jobs:
-        return task_type == "chief"
-    return task_type == "worker" and task_id == 0
 
 
 def piecewise_learning_rate(settings: TrainSettings, steps_per_epoch: int):
@@ -449,130 +367,3 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
         early_stopping.restore_best()
         save_network(network, checkpoint)
     return recorder.records
-
-
-def worker_scratch(checkpoint: str | os.PathLike) -> Path:
-    """Where a non-chief worker writes its copy of ``checkpoint``'s files."""
-    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
-    checkpoint = Path(checkpoint)
-    return checkpoint.parent / ".workers" / f"{resolver.task_type}{resolver.task_id}" / checkpoint.name
-
-
-def read_history(path: str | os.PathLike) -> list[dict]:
-    """The per-epoch records of a history file (empty if there is none); a file that is not one
-    record per epoch from epoch 1 on is a :class:`CheckpointError` naming it."""
-    records, problem = _history_prefix(Path(path))
-    if problem:
-        raise CheckpointError(f"{path} is corrupt ({problem}); train again with restart=True.")
-    return records
-
-
-def _history_prefix(path: Path) -> tuple[list[dict], str | None]:
-    """The longest run of valid records (a JSON object per line, epochs 1, 2, ... in order) at the
-    start of ``path``, and what is wrong after it (None if nothing)."""
-    if not path.exists():
-        return [], None
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        return [], f"unreadable: {error}"
-    records = []
-    for number, line in enumerate(lines, 1):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return records, f"line {number} is not a JSON record"
-        if not isinstance(record, dict) or record.get("epoch") != len(records) + 1:
-            return records, f"line {number} is not the record of epoch {len(records) + 1}"
-        records.append(record)
-    return records, None
-
-
-def resumable_history(path: Path, completed: int, state: Path) -> list[dict]:
-    """The history's records of the ``completed`` epochs that the state holds. Records beyond them (an
-    epoch written to the history but not to the state, or a torn line after them) are dropped; fewer
-    valid records than epochs (a history deleted, emptied, cut short or corrupt) cannot be rebuilt,
-    since the metrics of those epochs are gone, so the run is refused in one line."""
-    records, problem = _history_prefix(path)
-    if len(records) >= completed:
-        return records[:completed]
-    why = problem or ("missing" if not path.exists() else f"it holds {len(records)} epochs")
-    raise CheckpointError(
-        f"{path} does not match {state}, which has {completed} completed epochs ({why}): the records of the "
-        "missing epochs cannot be rebuilt. Put the history back, or start over with restart=True.")
-
-
-def recalibrate_batch_norm(network: keras.Model, x_train: np.ndarray, batch_size: int) -> None:
-    """The original test protocol's "dry run": one pass over the training set with the noise off
-    (σ0 = 0) but batch norm in training mode, so that its moving statistics are those of the
-    noiseless activations the test will see."""
-    step = tf.function(lambda images: network(images, training=True))
-    with noise_scale(network, 0.0):
-        for images in tf.data.Dataset.from_tensor_slices(x_train).batch(batch_size):
-            step(images)
-
-
-def evaluate_classifier(
-    network: keras.Model,
-    x: np.ndarray,
-    y: np.ndarray,
-    batch_size: int,
-    beta: float,
-    weight_decay: float,
-    verbose: int | str = "auto",
-) -> dict:
-    """Loss, Lx, Lz and error (%) of the deterministic network (noise off) on (x, y)."""
-    classifier = Classifier(network, beta=beta, weight_decay=weight_decay)
-    classifier.compile(jit_compile=False)  # Keras would pick XLA, slower on CPU
-    return {k: float(v) for k, v in classifier.evaluate(
-        batches(x, y, batch_size), return_dict=True, verbose=verbose).items()}
-
-
-def load_network(checkpoint: str | os.PathLike) -> keras.Model:
-    """Load a network saved by :func:`train_classifier`; a missing file is a FileNotFoundError and an
-    unreadable one a :class:`CheckpointError`, both saying what to do."""
-    if not Path(checkpoint).exists():
-        raise FileNotFoundError(
-            f"no checkpoint at {checkpoint}: train it first with the same `with` values (`train with ...`)."
-        )
-    again = "train it again with `train with` the same values and restart=True"
-    try:
-        return keras.models.load_model(checkpoint)  # safe_mode: no Python code in a file is ever run
-    except (zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError, AttributeError) as error:
-        text = str(error)
-        if "safe_mode" in text or "unsafe" in text.lower():
-            raise CheckpointError(
-                f"{checkpoint} was refused: it holds Python code (a Lambda layer or a function), which Keras's "
-                "safe mode will not run, as loading it could run anything; this project never writes such a "
-                f"file. Delete it and {again}.") from error
-        match = re.search(r"[Cc]ould not (?:locate|deserialize)[^'`]*['`]([\w.]+)['`]", text)
-        if match:
-            raise CheckpointError(
-                f"{checkpoint} names a class this code does not know ({match.group(1)}): it was written by other "
-                f"code or another version of infodropout. Use that code to read it, or {again}.") from error
-        raise CheckpointError(f"{checkpoint} is unreadable ({type(error).__name__}); {again}.") from error
-
-
-def test_classifier(network: keras.Model, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-                    settings: TrainSettings, verbose: int | str = "auto") -> dict:
-    """The paper's test protocol: the batch-norm dry run on the training inputs, then evaluation
-    of the deterministic network on the test set."""
-    recalibrate_batch_norm(network, x_train, settings.batch_size)
-    return evaluate_classifier(network, x_test, y_test, settings.batch_size, settings.beta,
-                               settings.weight_decay, verbose=verbose)
-
-
-# The training images on which a run's training error is measured: bounded, so that it costs at most
-# a 10,000-image test pass whatever the data set's size.
-TRAIN_ERROR_IMAGES = 10_000
-
-
-def training_error(network: keras.Model, x_train: np.ndarray, y_train: np.ndarray, settings: TrainSettings,
-                   limit: int = TRAIN_ERROR_IMAGES) -> float:
-    """The error (%) on the first ``limit`` training images, measured as the test is: deterministic
-    network (noise off), batch norm in inference mode. Call it after :func:`test_classifier`, whose
-    batch-norm dry run over the training set it relies on. Beside the test error it says whether a
-    network learned at all (both high) or overfits (training error far below the test error)."""
-    return evaluate_classifier(network, x_train[:limit], y_train[:limit], settings.batch_size, settings.beta,
-                               settings.weight_decay, verbose=0)["error"]
-
