@@ -67,9 +67,9 @@ def nuisance_errors(config, network, data) -> dict:
     (infodropout.paper.nuisance) test and training errors on its noisy representation, beside chance and the
     same probe on the untrained network of the same architecture and seed, in %."""
     from infodropout.paper.checkpoint import wait_while_locked
+    from infodropout.paper.evaluation import evaluate_classifier
     from infodropout.paper.nuisance import CHANCE_ERROR, ProbeSchedule, probe_errors, random_network_errors
     from infodropout.prediction import noisy_error
-    from infodropout.paper.evaluation import evaluate_classifier
 
     settings = train_settings(config)
     seed_run(settings)
