@@ -117,12 +117,13 @@ def test_overfits_needs_a_beta_zero_gap_beyond_its_standard_error(tmp_path):
 
 def test_figure5_table_shows_the_corrected_total_correlation_with_its_bias_and_beta_zero(tmp_path):
     results = [{"beta": b, "seed": 0, "error": 5.0 + b, "total_correlation": tc, "total_correlation_raw": tc + 0.28,
-                "total_correlation_bias": 0.28} for b, tc in [(0.0, 0.4), (0.1, 0.3), (0.3, 0.2), (1.0, 0.1)]]
+                "total_correlation_bias": 0.28} for b, tc in [(0.0, 0.4), (0.016, 0.3), (0.3, 0.2), (1.0, 0.1)]]
     report = report_with_steps(tmp_path, {"figure5": results})
     figure5(report)
     text = "\n".join(report.lines)
-    assert "bias of the raw value" in text and "| 0.30 | 5.30 | not measured | 0.20 | 0.48 | 0.28 |" in text
-    assert "| 0.00 | 5.00 |" in text
+    assert "bias of the raw value" in text and "| 0.3 | 5.30 | not measured | 0.20 | 0.48 | 0.28 |" in text
+    assert "| 0 | 5.00 |" in text
+    assert "| 0.016 | 5.02 |" in text  # a β is written as given, not rounded to 2 decimals (0.02)
 
 
 def test_probe_fits_and_the_random_network_baseline(tmp_path):

@@ -100,7 +100,7 @@ def figure2(report: Report) -> None:
                "the share of test images whose map peaks inside it (and, where recorded, the same peak score on the "
                "input's own ink at the layer's resolution: the baseline a map of the ink alone reaches):", "")
     report.table(["β", "test error (%)", "training error (%)"] + layers,
-                 [[b, _text(error.get((b,))), _text(train.get((b,))) if _column(results, "train_error")
+                 [[f"{b:g}", _text(error.get((b,))), _text(train.get((b,))) if _column(results, "train_error")
                    else "not measured"] + [score(layer, b) for layer in layers] for b in betas])
     report.add("In the heatmaps each layer's column has its own colour scale (the 1st–99th percentile of its KL in "
                "that figure, its colour bar under it), so that every β shows its structure: compare magnitudes "
@@ -294,7 +294,7 @@ def _beta_table(report: Report, results: Sequence[dict], columns: Sequence[tuple
     betas = sorted({r["beta"] for r in results})
     by_beta = {key: grouped(results, key, ("beta",)) for key, _ in columns}
     report.table(["β"] + [label for _, label in columns],
-                 [[b] + [_text(by_beta[key].get((b,))) if _column(results, key) else "not measured"
+                 [[f"{b:g}"] + [_text(by_beta[key].get((b,))) if _column(results, key) else "not measured"
                          for key, _ in columns] for b in betas])
 
 
@@ -427,7 +427,7 @@ def independent_estimates(report: Report) -> None:
         header += [f"{_estimate_label(key)} (nats)" for key in estimates]
         rows = []
         for r in results:
-            row = [r["beta"], f"{_error(r, 'N.linear_task_error')} / {_error(r, 'N.mlp_task_error')}",
+            row = [f"{r['beta']:g}", f"{_error(r, 'N.linear_task_error')} / {_error(r, 'N.mlp_task_error')}",
                    f"{_error(r, 'D.linear_task_error')} / {_error(r, 'D.mlp_task_error')}"]
             if nuisance:
                 row.append(f"{_error(r, 'N.linear_nuisance_error')} / {_error(r, 'N.mlp_nuisance_error')}")
@@ -436,8 +436,9 @@ def independent_estimates(report: Report) -> None:
         if layers:
             report.add("Per dropout layer, KL (nats per image; an upper bound of I(x; z)) / MINE lower bound of "
                        "I(f(x); z) ≤ I(x; z) (nats):", "")
-            report.table(["β"] + layers, [[r["beta"]] + [f"{r[f'{layer}.kl']:.2f} / {_estimate(r, f'{layer}.mine_x_z')}"
-                                                         for layer in layers] for r in results])
+            report.table(["β"] + layers,
+                         [[f"{r['beta']:g}"] + [f"{r[f'{layer}.kl']:.2f} / {_estimate(r, f'{layer}.mine_x_z')}"
+                                                for layer in layers] for r in results])
         report.figure(name, "ndm.png", f"NDM vs β, {title}")
         report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}")
         sanity_table(report, "Independent estimates", name)
