@@ -297,3 +297,20 @@ def test_a_mutual_information_bound_not_above_zero_is_no_valid_estimate(tmp_path
     judgement = verdict(report, "4a-mi")
     assert judgement.verdict == "not testable here" and "not above 0: the bound says nothing" in \
         judgement.conditions[1].reason
+
+
+def test_figure3b_needs_only_the_shares_it_compares_to_have_learned(tmp_path):
+    # 2 filters a layer (share 0.025) do not learn; 3b leaves that share out, so its runs do not decide 3b's
+    # precondition, while 6a1, which reads every share, is not testable.
+    rows = [{"dropout": method, "filter_percentage": share, "seed": seed, "error": error + seed,
+             "train_error": train, "information_dropout1.total": 100.0 * share, "information_dropout2.total": 80.0,
+             "information_dropout1.per_unit": 1.0, "information_dropout2.per_unit": 2.0}
+            for share, train in ((0.025, 67.0), (0.1, 15.0)) for seed in range(3)
+            for method, error in (("information", 17.0), ("binary", 23.0))]
+    report = report_with_steps(tmp_path, {"figure3b-6": rows})
+    judgement = verdict(report, "3b")
+    assert judgement.conditions[0].met is True
+    assert "worst training error 15.0 %" in judgement.conditions[0].text()
+    assert "shares with at least 8 filters" in judgement.conditions[0].text()
+    assert judgement.verdict == "holds"  # information 6 points below binary at share 0.1, over 3 seeds
+    assert verdict(report, "6a1").reason == "learned not met"
