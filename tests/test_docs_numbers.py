@@ -233,6 +233,9 @@ def test_every_percentage_in_the_readme_is_checked():
     allowed |= {f"{q} %" for _, script, _, q in cpu_commands() if script != "vae.py"}
     match = re.search(r"Information\s+Dropout ([\d.]+) % test error at 32 units, binary dropout ([\d.]+) %", text(README))
     allowed |= {f"{match[1]} %", f"{match[2]} %"}
+    # The medium results' summary quotes the medium report: each of its other numbers is one the report prints.
+    report_numbers = set(re.findall(r"\d[\d.]*", text(ROOT / "results" / "REPORT-medium.md")))
+    allowed |= {f"{n} %" for n in report_numbers}
     quoted = set(re.findall(r"\b\d[\d.,]* ?%", text(README)))
     assert {q if q.endswith(" %") else q[:-1] + " %" for q in quoted} <= allowed, quoted - allowed
 
@@ -279,3 +282,24 @@ def test_the_performance_page_is_the_committed_benchmark():
         quoted = re.search(rf"`{variant}`\s+(?:cost )?([+−][\d.]+) %", page)
         assert quoted, variant
         assert printed_equal(quoted[1].replace("+", ""), 100 * variants[variant]["overhead"]), variant
+
+
+def test_the_profile_table_is_the_committed_profile():
+    page = text(ROOT / "docs" / "performance.md")
+    (path,) = (ROOT / "results").glob("profile-*.json")
+    assert path.name in page
+    measured = {(r["network"], r["part"]): r for r in json.loads(text(path))["rows"]}
+    parts = ["convolutions", "+ batch norm", "+ information dropout", "+ information dropout, 10 steps a call",
+             "forward only (information)"]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in page.splitlines()
+            if line.startswith("| @ ")]
+    assert len(rows) == 2
+    for cells in rows:
+        network = "All-CNN-32 " + cells[0]
+        for cell, part in zip(cells[1:], parts):
+            row = measured[network, part]
+            ms = re.match(r"([\d.]+) ms", cell)[1]
+            assert printed_equal(ms, row["step_s"] * 1000), (network, part)
+            share = re.search(r"\(([\d.]+) %\)", cell)
+            if share:
+                assert printed_equal(share[1], 100 * row["roofline_fraction"]), (network, part)
