@@ -303,3 +303,19 @@ def test_the_profile_table_is_the_committed_profile():
             share = re.search(r"\(([\d.]+) %\)", cell)
             if share:
                 assert printed_equal(share[1], 100 * row["roofline_fraction"]), (network, part)
+
+
+def test_the_precision_table_is_the_committed_measurement():
+    page = text(ROOT / "docs" / "performance.md")
+    (path,) = (ROOT / "results").glob("bench-precision-*.json")
+    assert path.name in page
+    measured = {(r["network"], r["precision"]): r for r in json.loads(text(path))["precisions"]}
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in page.splitlines()
+            if re.match(r"\| 0\.\d+ \| [\d.]+ ms \|", line)]
+    assert len(rows) == 2
+    for share, f32, bf16, change in rows:
+        network = f"All-CNN-32 @ {share}"
+        assert printed_equal(f32.removesuffix(" ms"), measured[network, "float32"]["step_s"] * 1000)
+        assert printed_equal(bf16.removesuffix(" ms"), measured[network, "mixed_bfloat16"]["step_s"] * 1000)
+        change = change.removesuffix(" %").replace("−", "-")
+        assert printed_equal(change, 100 * measured[network, "mixed_bfloat16"]["change_vs_float32"])
