@@ -58,6 +58,14 @@ def matmul_rate(size: int = 2048, repeats: int = 10) -> float:
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
+def machine_record(load_average: bool = True, **extra) -> dict:
+    """What a benchmark's JSON says of the machine it ran on (``extra``: further facts, e.g. its bfloat16 units);
+    the load average at the end, where asked, says how quiet the machine was."""
+    record = {"platform": platform.platform(), "processor": cpu_description(), **extra, "cpus": os.cpu_count(),
+              "tensorflow": tf.__version__, "keras": keras.__version__}
+    return record | ({"load_average": os.getloadavg()} if load_average else {})
+
+
 def training_flops_per_image(network: keras.Model) -> float:
     """FLOPs of one training image: 3× the forward multiply-adds (forward, and the gradients with
     respect to the inputs and to the weights) of every convolution and dense layer, each counted 2
@@ -236,8 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = measure_variants(args)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
-        "machine": {"platform": platform.platform(), "processor": cpu_description(), "cpus": os.cpu_count(),
-                    "tensorflow": tf.__version__, "keras": keras.__version__},
+        "machine": machine_record(load_average=False),
         "settings": vars(args) | {"out": str(args.out)},
         "matmul_gflops": roofline, "runs": rows, "information_binary_ratio": ratios,
         "input_pipeline": pipeline, "variants": variants, "peak_rss_mb": peak_rss_mb,
@@ -293,8 +300,7 @@ def print_variants(args) -> int:
     print_variant_table(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
-        "machine": {"platform": platform.platform(), "processor": cpu_description(), "cpus": os.cpu_count(),
-                    "tensorflow": tf.__version__, "keras": keras.__version__, "load_average": os.getloadavg()},
+        "machine": machine_record(),
         "settings": vars(args) | {"out": str(args.out)}, "variants": rows}, indent=2) + "\n")
     return 0
 
@@ -338,9 +344,7 @@ def print_precisions(args) -> int:
               f"{r['change_vs_float32']:+.1%} |")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
-        "machine": {"platform": platform.platform(), "processor": cpu_description(), "bfloat16_units": units,
-                    "cpus": os.cpu_count(), "tensorflow": tf.__version__, "keras": keras.__version__,
-                    "load_average": os.getloadavg()},
+        "machine": machine_record(bfloat16_units=units),
         "settings": vars(args) | {"out": str(out)}, "precisions": rows}, indent=2) + "\n")
     print(f"written to {out}")
     return 0

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -34,7 +33,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from infodropout.layers import iter_layers  # noqa: E402
-from infodropout.paper.bench import NETWORKS, host_key, matmul_rate, training_flops_per_image  # noqa: E402
+from infodropout.paper.bench import (  # noqa: E402
+    NETWORKS, host_key, machine_record, matmul_rate, training_flops_per_image,
+)
 from infodropout.paper.machine import cpu_description  # noqa: E402
 from infodropout.paper.training import Classifier  # noqa: E402
 
@@ -151,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['roofline_fraction']:.1%} |")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
-        "machine": {"platform": platform.platform(), "processor": cpu_description(), "cpus": os.cpu_count(),
-                    "tensorflow": tf.__version__, "keras": keras.__version__, "load_average": os.getloadavg()},
+        "machine": machine_record(),
         "settings": vars(args) | {"out": str(out)}, "matmul_gflops": roofline, "rows": rows}, indent=2) + "\n")
     print(f"written to {out}")
     return 0
