@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from infodropout.kl import ALPHA_FLOOR, kl_log_normal, kl_log_uniform
+from infodropout.normalization import FusedBatchNormalization
 
 PRIORS = ("log_uniform", "log_normal")
 # The prior each activation is paired with in the paper (Props. 2 and 3).
@@ -150,7 +151,7 @@ class InformationDropout(NoiseLayer):
         alpha_config["use_bias"] = True
         self.alpha_layer = layer.__class__.from_config(alpha_config)
         self.normalization = (
-            keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, scale=False)
+            FusedBatchNormalization(momentum=0.9, epsilon=1e-3, scale=False)
             if batch_norm
             else None
         )

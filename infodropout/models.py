@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import keras
 
 from infodropout.layers import BinaryDropout, InformationDropout, LogNormalDropout
+from infodropout.normalization import FusedBatchNormalization
 
 CONV_DROPOUTS = ("information", "binary", "none")
 DENSE_DROPOUTS = ("information", "binary", "lognormal", "none")
@@ -28,7 +29,7 @@ def _check_choice(name: str, value, choices: Sequence) -> None:
 
 def _conv_bn(x, filters: int, kernel_size: int, activation: str, strides: int = 1, name: str | None = None):
     x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
-    x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3, scale=False)(x)
+    x = FusedBatchNormalization(momentum=0.9, epsilon=1e-3, scale=False)(x)
     return keras.layers.Activation(activation)(x)
 
 

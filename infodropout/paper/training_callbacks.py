@@ -71,7 +71,8 @@ class _EpochAware(keras.callbacks.Callback):
 
 
 class StopOnRequest(_EpochAware):
-    """Turns a recorded SIGINT/SIGTERM into :class:`TrainingInterrupted` at the end of a batch.
+    """Turns a recorded SIGINT/SIGTERM into :class:`TrainingInterrupted` at the end of a batch (of a compiled
+    call, when a call runs several steps: Keras calls the batch hooks once a call).
 
     Raising, rather than setting ``stop_training``, keeps Keras from closing the epoch: a partial
     epoch must not be saved as a completed one."""
@@ -89,7 +90,8 @@ class StopOnRequest(_EpochAware):
 
 
 # The divergence rule: the epoch's running mean loss (the logs' "loss") above this factor times the
-# first batch's loss of the run (at least 1) means the run has blown up, even if it is still finite.
+# first loss the run logged (at least 1; the mean over its first compiled call's batches) means the run has
+# blown up, even if it is still finite.
 # A healthy run's loss falls from its first batch (the classifier's from about ln 10 + its penalties,
 # the VAE's from about 550 nats); the KL terms are bounded by about 6.6 nats a unit for ReLU, so a
 # hundredfold rise is not training. (Seen: learning_rate=1000 on CIFAR reaches 3e17 and 90 % error.)
@@ -97,8 +99,8 @@ EXPLOSION_FACTOR = 100.0
 
 
 class DivergenceGuard(_EpochAware):
-    """Stops training at the first batch whose loss is NaN, infinite, or more than
-    :data:`EXPLOSION_FACTOR` times the first batch's (at least 1), naming the term responsible: Lx,
+    """Stops training at the first logged loss (once a compiled call) that is NaN, infinite, or more than
+    :data:`EXPLOSION_FACTOR` times the first one (at least 1), naming the term responsible: Lx,
     β·Lz, or weight_decay·L2, the last only when weight_decay is not 0.
 
     A batch's loss is computed before its update, so the epoch's last update is never seen by it (with one
@@ -158,7 +160,7 @@ class DivergenceGuard(_EpochAware):
             term = max(terms, key=lambda name: abs(terms[name]))
         value = terms.get(term, loss)
         why = "" if not math.isfinite(loss) else (
-            f" (the loss, {loss:.4g}, is over {EXPLOSION_FACTOR:g} times its first batch's {self.reference:.4g})")
+            f" (the loss, {loss:.4g}, is over {EXPLOSION_FACTOR:g} times its first logged {self.reference:.4g})")
         kept = f"{self.checkpoint} keeps epoch {self.epoch}" if self.epoch else "no epoch was completed"
         raise TrainingDiverged(
             f"training diverged in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: {term} is "
