@@ -7,7 +7,8 @@
     ./reproduce.py --scale small --report-only
     ./reproduce.py --scale small --list     # one line a step: id, wave, the ids it needs, its command, minutes
     ./reproduce.py --scale small --step figure3a    # one step only (several may run at once)
-    ./reproduce.py --scale medium --jobs 2  # each sweep step trains 2 runs at once, one core each
+    ./reproduce.py --scale medium --jobs 1  # each sweep step trains one run at a time (default: one per core
+                                            # without a GPU)
 
 Relative paths are taken from this script's folder. Steps already done are reused (their ledger: steps.json in
 plots/reproduce-<scale>/, or results/medium/ for the medium plan, which is committed), and so are trained runs
@@ -30,6 +31,7 @@ require_packages()  # one line on what to run, before a package is missing mid-i
 from infodropout.paper.reproduce import (  # noqa: E402
     SCALES, LedgerError, Plan, cifar10_present, default_work_dir, make_plan, read_ledger, run_plan, step_list,
 )
+from infodropout.paper.sweeps import default_jobs  # noqa: E402
 
 
 def main() -> int:
@@ -46,19 +48,21 @@ def main() -> int:
                         "wave (the steps of a wave may run at once after the waves before), the ids it needs done "
                         "first (- for none), the shell command that runs it and the minutes it is expected to take "
                         "(- where not sized); the report last")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="train N runs of each sweep step at once, "
-                        "each in its own process with the cores divided among them (0: one per core; default 1); "
-                        "the steps still run one after another")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N", help="train N runs of each sweep step at "
+                        "once, each in its own process with the cores divided among them (0: one per core); default: "
+                        "one per core without a GPU, 1 with one (see docs/performance.md); the steps still run one "
+                        "after another")
     parser.add_argument("--step", action="append", metavar="ID", help="run only this step (repeatable); "
                         "then write no report (--report-only gathers what is done)")
     args = parser.parse_args()
-    if args.jobs < 0:
+    if args.jobs is not None and args.jobs < 0:
         parser.error("--jobs must be 0 (one per core) or more")
     # The options a listed command passes on, so that every step works in the same folders.
     options = [item for flag, value, default in (("--work", args.work, None), ("--datasets-dir", args.datasets_dir,
                                                  "datasets"), ("--models-dir", args.models_dir, "models"))
                if value != default for item in (flag, value)]
-    options += ["--jobs", str(args.jobs)] if args.jobs != 1 else []
+    options += ["--jobs", str(args.jobs)] if args.jobs is not None else []
+    jobs = default_jobs() if args.jobs is None else args.jobs
     # The steps run in the project's folder, so every relative path is taken from there.
     os.chdir(Path(__file__).resolve().parent)
 
@@ -85,13 +89,14 @@ def main() -> int:
         expected = plan.expected_seconds()
         print(f"Reproducing at the {args.scale} scale: {len(plan.steps)} steps on {platform.node() or 'this machine'}"
               + ("" if expected is None else f", expected to take about {expected / 3600:.1f} h on 2 AVX2 cores")
-              + f"; logs in {work}/logs/.", flush=True)
+              + f"; {'one run per core' if jobs == 0 else f'{jobs} run(s)'} of each sweep at once; logs in {work}/logs/.",
+              flush=True)
         try:
             # Only non-default folders are passed on, so that the steps' commands stay the ones a user types.
             extra = [f"{key}={value}" for key, value, default in (("datasets_dir", args.datasets_dir, "datasets"),
                                                                     ("models_dir", args.models_dir, "models"))
                      if value != default]
-            run_plan(plan, work, echo=lambda line: print(line, flush=True), extra_args=extra, jobs=args.jobs)
+            run_plan(plan, work, echo=lambda line: print(line, flush=True), extra_args=extra, jobs=jobs)
         except KeyboardInterrupt:
             print("Interrupted: run the same command again to go on from here.", file=sys.stderr)
             return 130

@@ -15,6 +15,7 @@ import pytest
 
 from infodropout.paper.reproduce import Plan, Step, _same_command, run_plan
 from infodropout.paper.run_names import run_name
+from infodropout.paper import sweeps
 from infodropout.paper.sweeps import parallel_jobs, point_label, threads_per_job
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,30 @@ def test_jobs_never_exceed_the_points_and_divide_the_cores():
     assert threads_per_job(2, cores=2) == 1
     assert threads_per_job(2, cores=16) == 8
     assert threads_per_job(3, cores=2) == 1  # at least one thread
+
+
+def test_reproduce_runs_one_job_per_core_unless_a_gpu_is_visible(monkeypatch):
+    monkeypatch.setattr(sweeps, "gpu_visible", lambda: False)
+    assert sweeps.default_jobs() == 0  # one per core
+    monkeypatch.setattr(sweeps, "gpu_visible", lambda: True)
+    assert sweeps.default_jobs() == 1
+
+
+@pytest.mark.parametrize("hidden", ["", "-1"])
+def test_cuda_visible_devices_can_hide_every_gpu(monkeypatch, hidden):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+    assert sweeps.gpu_visible() is False
+
+
+def test_reproduce_lists_no_jobs_option_unless_given():
+    """--list prints commands a user could type: --jobs appears where it was given, and not otherwise."""
+    def listed(*extra):
+        done = subprocess.run([sys.executable, str(ROOT / "reproduce.py"), "--scale", "tiny", "--list", *extra],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+    assert "--jobs" not in listed()
+    assert "--jobs 1" in listed("--jobs", "1")
 
 
 def test_jobs_and_threads_are_not_part_of_a_run_name_and_threads_is_checked():
