@@ -8,7 +8,7 @@ import keras
 import pytest
 
 from infodropout.models import all_cnn_32
-from infodropout.paper.bench import training_flops_per_image
+from infodropout.paper.bench import main as bench_main, measure_network, training_flops_per_image
 from infodropout.paper.profile_step import convolutions_only, main as profile_main
 
 
@@ -50,3 +50,16 @@ def test_the_step_profile_times_every_part_and_writes_them(tmp_path):
 def test_the_step_profile_refuses_nonsense_settings():
     with pytest.raises(SystemExit):
         profile_main(["--rounds", "0"])
+
+
+def test_the_benchmark_times_a_step_as_fit_runs_it_several_a_call():
+    row = measure_network("All-CNN-32 @ 0.1", "information", batch_size=8, jit_compile=False, fused=True, warmup=1,
+                          windows=2, steps=1, steps_per_call=3)
+    assert row["steps_per_call"] == 3 and len(row["step_s_windows"]) == 2
+    assert row["step_s"] > 0 and row["images_per_s"] == pytest.approx(8 / row["step_s"])
+
+
+def test_the_benchmark_refuses_nonsense_settings():
+    for bad in (["--steps-per-call", "0"], ["--windows", "0"]):
+        with pytest.raises(SystemExit):
+            bench_main(bad)

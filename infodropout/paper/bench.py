@@ -28,7 +28,9 @@ from infodropout.layers import iter_layers  # noqa: E402
 from infodropout.paper.machine import bfloat16_units, cpu_description  # noqa: E402
 from infodropout.models import all_cnn_32, all_cnn_96  # noqa: E402
 from infodropout.paper.distribution import make_strategy, set_precision, synchronize_batch_norm  # noqa: E402
-from infodropout.paper.training import Classifier, TrainSettings, epoch_batches, make_optimizer  # noqa: E402
+from infodropout.paper.training import (  # noqa: E402
+    MAX_STEPS_PER_CALL, Classifier, TrainSettings, epoch_batches, make_optimizer,
+)
 
 # (builder, filter_percentage): the configurations the speed targets are about.
 NETWORKS = {
@@ -94,25 +96,31 @@ def step_times(train_step: Callable[[], None], warmup: int, windows: int, steps:
     return times
 
 
-def classifier_for(builder, filter_percentage: float, dropout: str, jit_compile: bool, fused: bool) -> Classifier:
+def classifier_for(builder, filter_percentage: float, dropout: str, jit_compile: bool, fused: bool,
+                   steps_per_call: int = 1) -> Classifier:
     network = builder(filter_percentage, dropout=dropout, kl_weight=1 / 50_000, fused=fused)
     classifier = Classifier(network, beta=3.0, weight_decay=0.001)
-    classifier.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), jit_compile=jit_compile)
+    classifier.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), jit_compile=jit_compile,
+                       steps_per_execution=steps_per_call)
     return classifier
 
 
 def measure_network(name: str, dropout: str, batch_size: int, jit_compile: bool, fused: bool, warmup: int,
-                    windows: int, steps: int) -> dict:
+                    windows: int, steps: int, steps_per_call: int = MAX_STEPS_PER_CALL) -> dict:
+    """The training step as fit runs it: ``steps_per_call`` steps a compiled call (the harness's largest) on one
+    batch held in memory; ``warmup``, then ``windows`` windows of ``steps`` calls."""
     builder, filter_percentage, shape = NETWORKS[name]
-    classifier = classifier_for(builder, filter_percentage, dropout, jit_compile, fused)
+    classifier = classifier_for(builder, filter_percentage, dropout, jit_compile, fused, steps_per_call)
     rng = np.random.default_rng(0)
-    x = tf.constant(rng.normal(size=(batch_size, *shape)).astype("float32"))
-    y = tf.constant(rng.integers(0, 10, size=batch_size))
-    times = step_times(lambda: classifier.train_on_batch(x, y), warmup, windows, steps)
+    batch = (rng.normal(size=(batch_size, *shape)).astype("float32"), rng.integers(0, 10, size=batch_size))
+    iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
+    classifier.make_train_function()
+    times = [call / steps_per_call for call in
+             step_times(lambda: classifier.train_function(iterator), warmup, windows, steps)]
     median = statistics.median(times)
     return {
         "network": name, "dropout": dropout, "batch_size": batch_size, "jit_compile": jit_compile, "fused": fused,
-        "step_s": median, "step_s_windows": times, "images_per_s": batch_size / median,
+        "steps_per_call": steps_per_call, "step_s": median, "step_s_windows": times, "images_per_s": batch_size / median,
         "training_flops_per_image": training_flops_per_image(classifier.network),
     }
 
@@ -204,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="compute f and α in one convolution (InformationDropout(fused=...))")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--windows", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=3, help="compiled calls per timed window")
+    parser.add_argument("--steps-per-call", type=int, default=MAX_STEPS_PER_CALL,
+                        help="training steps a compiled call runs in the networks' table (fit's largest by default; "
+                             "1: one step a call, as train_on_batch)")
     parser.add_argument("--pipeline-steps", type=int, default=25, help="steps per timed window of each path")
     parser.add_argument("--variants", nargs="*", default=[], choices=list(VARIANTS),
                         help="also time Information Dropout on the first network under these strategy/precision "
@@ -215,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"time Information Dropout on every --networks at each of {', '.join(PRECISIONS)} on "
                              "this host and write the host's table (default --out: results/bench-precision-<host>.json)")
     args = parser.parse_args(argv)
+    if min(args.batch_size, args.steps, args.windows, args.steps_per_call) < 1:
+        parser.error("--batch-size, --steps, --windows and --steps-per-call must be at least 1")
     if args.precisions:
         return print_precisions(args)
     args.out = args.out or Path("results/bench.json")
@@ -230,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.networks:
         for dropout in args.dropouts:
             row = measure_network(name, dropout, args.batch_size, jit_compile, fused, args.warmup, args.windows,
-                                  args.steps)
+                                  args.steps, args.steps_per_call)
             row["roofline_fraction"] = row["images_per_s"] * row["training_flops_per_image"] / 1e9 / roofline
             rows.append(row)
             print(f"{name:18} {dropout:12} {row['step_s'] * 1000:8.1f} ms/step {row['images_per_s']:8.1f} img/s "
@@ -253,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 
     print(f"\nMachine: {os.cpu_count()} CPUs, {cpu_description()}, TensorFlow {tf.__version__}; "
-          f"matmul roofline {roofline:.1f} GFLOP/s; batch {args.batch_size}; jit_compile={jit_compile}, fused={fused}\n")
+          f"matmul roofline {roofline:.1f} GFLOP/s; batch {args.batch_size}; jit_compile={jit_compile}, fused={fused}; "
+          f"{args.steps_per_call} step(s) a call\n")
     print("| network | dropout | ms/step | images/s | GFLOP/image (train) | % of roofline |")
     print("|---|---|---|---|---|---|")
     for r in rows:
