@@ -4,8 +4,8 @@ The layer for your own models::
 
     from infodropout import InformationDropout
 
-The library (this package's top-level modules: ``layers``, ``kl``, ``prediction``, ``callbacks``,
-``models``, ``vae``, ``analysis``) needs only Keras and NumPy and runs on TensorFlow, JAX and PyTorch.
+The library (this package's top-level modules: ``layers``, ``kl``, ``normalization``, ``prediction``,
+``callbacks``, ``models``, ``vae``, ``analysis``) needs only Keras and NumPy and runs on TensorFlow, JAX and PyTorch.
 The harness of the paper's experiments (training protocol, data sets, sacred glue, figures, report)
 is :mod:`infodropout.paper`; it imports the library, never the other way round.
 """
@@ -30,6 +30,7 @@ _PUBLIC = {
     "mc_predict": "infodropout.prediction",
     "stochastic_inference": "infodropout.prediction",
     "AlphaMonitor": "infodropout.callbacks",
+    "FusedBatchNormalization": "infodropout.normalization",
 }
 __all__ = sorted(_PUBLIC)
 
