@@ -4,7 +4,7 @@ Keras 3's ``BatchNormalization`` is written in backend-neutral ops: in training,
 moments, the normalisation and their gradients as a dozen separate element-wise and reduction kernels, each a
 pass over the activations. TensorFlow's fused kernel (``FusedBatchNormV3``, oneDNN's on x86 CPUs) makes one pass
 forward and one backward. Measured on 2 AMD EPYC cores with AVX-512 (batch norm + ReLU, forward and backward,
-100×32×32×C): 2.5–3.5 times faster for C = 8, 16, 24, 32, 40, 96, and slower for C = 9 or 19, where oneDNN
+100×H×W×C): 2.2–3.5 times faster for C = 8, 16, 24, 32, 40, 48, 96, 192, and slower for C = 9 or 19, where oneDNN
 reorders the tensor out of its blocked layout and back (see docs/performance.md). Hence the rule below.
 """
 

@@ -236,6 +236,7 @@ def test_every_percentage_in_the_readme_is_checked():
     # The medium results' summary quotes the medium report: each of its other numbers is one the report prints.
     report_numbers = set(re.findall(r"\d[\d.]*", text(ROOT / "results" / "REPORT-medium.md")))
     allowed |= {f"{n} %" for n in report_numbers}
+    allowed |= readme_performance_percentages()
     quoted = set(re.findall(r"\b\d[\d.,]* ?%", text(README)))
     assert {q if q.endswith(" %") else q[:-1] + " %" for q in quoted} <= allowed, quoted - allowed
 
@@ -282,6 +283,67 @@ def test_the_performance_page_is_the_committed_benchmark():
         quoted = re.search(rf"`{variant}`\s+(?:cost )?([+−][\d.]+) %", page)
         assert quoted, variant
         assert printed_equal(quoted[1].replace("+", ""), 100 * variants[variant]["overhead"]), variant
+
+
+def readme_performance_percentages() -> set[str]:
+    """The percentages the README's performance section may quote: each is checked against its file below."""
+    table = readme_performance_table()
+    return {f"{cell} %" for cell in table["% of the benchmark's matmul roofline"].split(" | ") for cell in
+            cell.split(" → ")} | {f"{cell} %" for cell in ("10", "25", "100")} | {"43 %", "14.2 %", "15.4 %", "685 %"}
+
+
+def readme_performance_table() -> dict[str, str]:
+    section = text(README).split("## Performance", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.strip().startswith("|") and len(cells) == 4:
+            rows[cells[0]] = " | ".join(cells[1:])
+    return rows
+
+
+def test_the_readme_performance_section_is_the_committed_measurements():
+    section = text(README).split("## Performance", 1)[1].split("\n## ", 1)[0]
+    jobs = bench("jobs-speedup.json")
+    quoted = re.search(r"took ([\d.]+) s with `jobs=1` and ([\d.]+) s with `jobs=2` \(([\d.]+)×", section)
+    assert printed_equal(quoted[1], jobs["seconds_jobs1"]) and printed_equal(quoted[2], jobs["seconds_jobs2"])
+    assert printed_equal(quoted[3], jobs["speedup"]) and jobs["jobs1_with_threads_per_job_repeats_jobs2"]
+    step = bench("jobs-medium-step.json")
+    quoted = re.search(r"took (\d+) min (\d+) s with `jobs=1` and (\d+) min (\d+) s\s+with `jobs=2`", section)
+    assert int(quoted[1]) * 60 + int(quoted[2]) == round(step["seconds_jobs1"])
+    assert int(quoted[3]) * 60 + int(quoted[4]) == round(step["seconds_jobs2"])
+
+    table = readme_performance_table()
+    assert table["All-CNN-32 filters"] == "10 % | 25 % | 100 %"
+    before, after = bench("bench-before-after/before.json"), bench("bench-before-after/after.json")
+    for column, network in enumerate(("All-CNN-32 @ 0.1", "All-CNN-32 @ 0.25", "All-CNN-32 @ 1.0")):
+        runs = [next(r for r in measured["runs"] if r["network"] == network and r["dropout"] == "information")
+                for measured in (before, after)]
+        ms = table["ms/step"].split(" | ")[column].split(" → ")
+        roofline = table["% of the benchmark's matmul roofline"].split(" | ")[column].split(" → ")
+        for quoted_ms, quoted_share, run in zip(ms, roofline, runs):
+            assert printed_equal(quoted_ms, 1000 * run["step_s"]), network
+            assert printed_equal(quoted_share, 100 * run["roofline_fraction"]), network
+    assert after["settings"]["steps_per_call"] == 10 and "steps_per_call" not in before["settings"]
+
+    # The batch-norm share of the step in the profile before the change: (+ batch norm − convolutions) / step.
+    profile = {(r["network"], r["part"]): r["step_s"] for r in bench("bench-before-after/profile-before.json")["rows"]}
+    shares = sorted(round(100 * (profile[n, "+ batch norm"] - profile[n, "convolutions"]) / profile[n, "+ information dropout"])
+                    for n in ("All-CNN-32 @ 0.1", "All-CNN-32 @ 0.25"))
+    assert f"{shares[0]}–{shares[1]} %" in section
+
+    (path,) = (ROOT / "results").glob("bench-precision-*.json")
+    precision = {r["network"]: r for r in json.loads(text(path))["precisions"] if r["precision"] == "mixed_bfloat16"}
+    quoted = re.search(r"([+−][\d.]+) % at 10 % of the filters and ([+−][\d.]+) % at 25 %", section)
+    assert printed_equal(quoted[1].replace("−", "-"), 100 * precision["All-CNN-32 @ 0.1"]["change_vs_float32"])
+    assert printed_equal(quoted[2].replace("−", "-"), 100 * precision["All-CNN-32 @ 0.25"]["change_vs_float32"])
+    variants = {v["variant"]: v for v in bench("bench-variants.json")["variants"]}
+    assert printed_equal(re.search(r"bfloat16 units, \+(\d+) %", section)[1], 100 * variants["mixed_bfloat16"]["overhead"])
+    compared = bench("precision-figure3b-6-mixed_bfloat16.json")
+    assert all(v["float32"] == v["candidate"] for v in compared["verdicts"]) and len(compared["verdicts"]) == 5
+    assert "kept all five of its verdicts" in section
+    largest = max(abs(r["difference"]) for r in compared["paired"] if r["quantity"] == "error")
+    assert printed_equal(re.search(r"test errors\s+within ([\d.]+) points", section)[1], largest)
 
 
 def test_the_profile_table_is_the_committed_profile():

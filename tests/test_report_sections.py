@@ -314,3 +314,14 @@ def test_figure3b_needs_only_the_shares_it_compares_to_have_learned(tmp_path):
     assert "shares with at least 8 filters" in judgement.conditions[0].text()
     assert judgement.verdict == "holds"  # information 6 points below binary at share 0.1, over 3 seeds
     assert verdict(report, "6a1").reason == "learned not met"
+
+
+def test_the_report_names_the_precision_each_step_trained_in():
+    from infodropout.paper.report import _precision_line
+    from infodropout.paper.reproduce import Plan, Step
+
+    plan = Plan("tiny", (Step("a", "cifar.py", "sweep"), Step("b", "cifar.py", "train")))
+    ledger = {"a": {"argv": ["cifar.py", "sweep", "with", "beta=1"]}, "b": {"argv": ["cifar.py", "train", "with"]}}
+    assert "Every step trained in float32" in _precision_line(ledger, plan)
+    ledger["b"]["argv"].append("precision=mixed_bfloat16")
+    assert _precision_line(ledger, plan) == "**Precision.** float32: a; mixed_bfloat16: b."

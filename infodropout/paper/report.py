@@ -88,6 +88,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     for stand_in, experiments in sorted(stand_ins.items()):
         report.add(f"**Stand-in data.** CIFAR-10 is not on this machine, so {experiments} ran on the {stand_in}; "
                    "their numbers are not CIFAR-10's.", "")
+    report.add(_precision_line(report.ledger, plan), "")
     report.add(f"**Verdicts.** {RULE}", "", PRECONDITIONS, "")
     _summary(report, body.judgements)
     _verdicts_across_scales(report, out, plan.scale, records)
@@ -98,6 +99,18 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     for stale in set(report.figures.glob("*.png")) - body.copied:
         stale.unlink()
     return path
+
+
+def _precision_line(ledger: dict, plan: Plan) -> str:
+    """The precision the steps trained in, read from their commands (``precision=``; none: float32)."""
+    found = {}
+    for step in plan.steps:
+        argv = ledger.get(step.name, {}).get("argv", [])
+        precision = next((item.split("=", 1)[1] for item in argv if item.startswith("precision=")), "float32")
+        found.setdefault(precision, []).append(step.name)
+    if set(found) <= {"float32"}:
+        return "**Precision.** Every step trained in float32 (no step's command sets `precision`)."
+    return "**Precision.** " + "; ".join(f"{precision}: {', '.join(steps)}" for precision, steps in found.items()) + "."
 
 
 def _summary(report: Report, judgements: list) -> None:
