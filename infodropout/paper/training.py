@@ -307,6 +307,7 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
                 restart: bool, early_stopping: keras.callbacks.Callback | None) -> list[dict]:
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
     network = trainer.network
+    per_call = steps_per_call(steps_per_epoch)
     if tf.distribute.has_strategy():
         synchronize_batch_norm(network)
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
@@ -314,9 +315,11 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
             # which fails for a multi-worker batch (PerReplica to Tensor); the trainer is built already, and
             # without a strategy of its own it uses the one in scope (fit runs inside strategy.scope()).
             trainer._distribute_strategy = None
+            # Keras's loop of several steps a call fails on a multi-worker iterator (a placeholder left unfed).
+            per_call = 1
     optimizer = make_optimizer(settings, steps_per_epoch)
     trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile,
-                    steps_per_execution=steps_per_call(steps_per_epoch))
+                    steps_per_execution=per_call)
     optimizer.build(network.trainable_variables)
     # The learning rate is left out: it follows from the config and the iteration count.
     state_variables = [*network.variables, *(v for v in optimizer.variables if v.name != "learning_rate")]
