@@ -287,9 +287,9 @@ def test_the_performance_page_is_the_committed_benchmark():
 
 def readme_performance_percentages() -> set[str]:
     """The percentages the README's performance section may quote: each is checked against its file below."""
-    table = readme_performance_table()
-    return {f"{cell} %" for cell in table["% of the benchmark's matmul roofline"].split(" | ") for cell in
-            cell.split(" → ")} | {f"{cell} %" for cell in ("10", "25", "100")} | {"43 %", "14.2 %", "15.4 %", "685 %"}
+    shares = readme_performance_table()["% of the benchmark's matmul roofline"]
+    return ({f"{value} %" for column in shares.split(" | ") for value in column.split(" → ")}
+            | {f"{filters} %" for filters in ("10", "25", "100")} | {"43 %", "14.2 %", "15.4 %", "685 %"})
 
 
 def readme_performance_table() -> dict[str, str]:

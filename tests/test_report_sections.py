@@ -317,11 +317,14 @@ def test_figure3b_needs_only_the_shares_it_compares_to_have_learned(tmp_path):
 
 
 def test_the_report_names_the_precision_each_step_trained_in():
+    from types import SimpleNamespace
+
     from infodropout.paper.report import _precision_line
     from infodropout.paper.reproduce import Plan, Step
 
     plan = Plan("tiny", (Step("a", "cifar.py", "sweep"), Step("b", "cifar.py", "train")))
     ledger = {"a": {"argv": ["cifar.py", "sweep", "with", "beta=1"]}, "b": {"argv": ["cifar.py", "train", "with"]}}
-    assert "Every step trained in float32" in _precision_line(ledger, plan)
+    report = SimpleNamespace(ledger=ledger)  # what the line reads of a report
+    assert "Every step trained in float32" in _precision_line(report, plan)
     ledger["b"]["argv"].append("precision=mixed_bfloat16")
-    assert _precision_line(ledger, plan) == "**Precision.** float32: a; mixed_bfloat16: b."
+    assert _precision_line(report, plan) == "**Precision.** float32: a; mixed_bfloat16: b."

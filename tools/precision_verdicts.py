@@ -49,9 +49,9 @@ def paired(reference: list[dict], candidate: list[dict]) -> list[dict]:
             if key in (*POINT_KEYS, "seed") or not isinstance(value, (int, float)) or key.endswith(("_raw", "_bias")):
                 continue
             if isinstance(base.get(key), (int, float)) and math.isfinite(value) and math.isfinite(base[key]):
-                rows.setdefault((point(row), key), {"reference": [], "candidate": []})
-                rows[(point(row), key)]["reference"].append(base[key])
-                rows[(point(row), key)]["candidate"].append(value)
+                both = rows.setdefault((point(row), key), {"reference": [], "candidate": []})
+                both["reference"].append(base[key])
+                both["candidate"].append(value)
     table = []
     for (where, key), values in rows.items():
         differences = [c - r for r, c in zip(values["reference"], values["candidate"])]
@@ -74,9 +74,11 @@ def verdicts(step: str, candidate: Path) -> list[dict]:
     with tempfile.TemporaryDirectory() as scratch:
         work, outs = Path(scratch) / "work", {}
         shutil.copytree(MEDIUM, work, ignore=shutil.ignore_patterns("logs"))
-        for label, folder in (("float32", MEDIUM / step), ("candidate", candidate)):
-            shutil.rmtree(work / step)
-            shutil.copytree(folder, work / step)
+        # Both judged by this code: the committed steps first, then with the candidate's step in place.
+        for label in ("float32", "candidate"):
+            if label == "candidate":
+                shutil.rmtree(work / step)
+                shutil.copytree(candidate, work / step)
             out = Path(scratch) / label
             out.mkdir()
             write_report(plan, work, out)

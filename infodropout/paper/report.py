@@ -18,6 +18,7 @@ from pathlib import Path
 
 from infodropout.paper.claims import CLAIMS, SANITY, judge_all
 from infodropout.paper.machine import cpu_description
+from infodropout.paper.measurements import argv_value
 from infodropout.paper.page import Report, duration, figures_folder, report_name
 from infodropout.paper.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
 from infodropout.paper.reproduce import Plan
@@ -88,7 +89,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     for stand_in, experiments in sorted(stand_ins.items()):
         report.add(f"**Stand-in data.** CIFAR-10 is not on this machine, so {experiments} ran on the {stand_in}; "
                    "their numbers are not CIFAR-10's.", "")
-    report.add(_precision_line(report.ledger, plan), "")
+    report.add(_precision_line(report, plan), "")
     report.add(f"**Verdicts.** {RULE}", "", PRECONDITIONS, "")
     _summary(report, body.judgements)
     _verdicts_across_scales(report, out, plan.scale, records)
@@ -101,13 +102,11 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     return path
 
 
-def _precision_line(ledger: dict, plan: Plan) -> str:
+def _precision_line(report: Report, plan: Plan) -> str:
     """The precision the steps trained in, read from their commands (``precision=``; none: float32)."""
-    found = {}
+    found: dict[str, list[str]] = {}
     for step in plan.steps:
-        argv = ledger.get(step.name, {}).get("argv", [])
-        precision = next((item.split("=", 1)[1] for item in argv if item.startswith("precision=")), "float32")
-        found.setdefault(precision, []).append(step.name)
+        found.setdefault(argv_value(report, step.name, "precision") or "float32", []).append(step.name)
     if set(found) <= {"float32"}:
         return "**Precision.** Every step trained in float32 (no step's command sets `precision`)."
     return "**Precision.** " + "; ".join(f"{precision}: {', '.join(steps)}" for precision, steps in found.items()) + "."
