@@ -125,7 +125,7 @@ def histograms(_config):
     from infodropout.paper.evaluation import evaluate_classifier
 
     # Whether the network fits its training data: figure 1's claims are tested only on one that learned.
-    train_error = evaluate_classifier(network, data.x_train, data.y_train, _config["batch_size"], _config["beta"],
+    train_error = evaluate_classifier(network, data.x_train, data.y_train, _config["batch_size"],
                                       _config["weight_decay"], verbose=0)["error"]
     summary = {"layer": layer.name, "prior": layer.prior, **prior, **log_activation_summary(log_z),
                **log_activation_shape(log_z), "train_error": train_error}

@@ -69,7 +69,7 @@ def build_network(config, n_train):
     from infodropout.models import fully_connected
 
     return fully_connected(config["width"], dropout=config["dropout"], max_alpha=config["max_alpha"],
-                           kl_weight=1.0 / n_train, keep_prob=config["keep_prob"], fused=config["fused"])
+                           kl_weight=config["beta"] / n_train, keep_prob=config["keep_prob"], fused=config["fused"])
 
 
 def load_data(config):
@@ -107,7 +107,7 @@ def train_test_and_probe(config) -> dict:
     if config["validation"]:
         x_validation, y_validation = validation_data(config)
         result["validation_error"] = evaluate_classifier(run.network, x_validation, y_validation, config["batch_size"],
-                                                         config["beta"], config["weight_decay"], verbose=0)["error"]
+                                                         config["weight_decay"], verbose=0)["error"]
     return result
 
 

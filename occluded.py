@@ -73,7 +73,7 @@ def nuisance_errors(config, network, data) -> dict:
 
     settings = train_settings(config)
     seed_run(settings)
-    main_d = evaluate_classifier(network, data.x_test, data.y_test, settings.batch_size, settings.beta,
+    main_d = evaluate_classifier(network, data.x_test, data.y_test, settings.batch_size,
                                  settings.weight_decay, verbose=0)["error"]
     main_n = noisy_error(network, data.x_test, data.y_test, settings.batch_size)
     schedule = ProbeSchedule(epochs=config["probe_epochs"], batch_size=settings.batch_size, seed=settings.seed)

@@ -123,7 +123,7 @@ def train_one(config, log_scalar=None) -> dict:
     data, x_validation = split_training_digits(config, checked_load(load_data, config))
     checkpoint = checkpoint_path(config["models_dir"], run_name("vae", config, DEFAULTS))
     with strategy.scope():  # the network, trainer and optimizer are made under the run's strategy
-        network = variational_autoencoder(config["k"], config["latent"], max_alpha=config["max_alpha"],
+        network = variational_autoencoder(config["k"], config["latent"], max_alpha=config["max_alpha"], kl_weight=config["beta"],
                                           prior=config["prior"])
         print(f"Run {checkpoint.stem}: {len(data.x_train)} training, {len(x_validation)} validation and "
               f"{len(data.x_test)} test images, {network.count_params():,} parameters.")
@@ -136,7 +136,7 @@ def train_one(config, log_scalar=None) -> dict:
             stopper = EarlyStopping(network, evaluate, checkpoint, config["patience"], monitor="val_elbo")
         registry.record_training(checkpoint, "vae", config, DEFAULTS, restart=config["restart"])
         with training_failures():
-            trainer = Autoencoder(network, beta=settings.beta, weight_decay=settings.weight_decay,
+            trainer = Autoencoder(network, beta=config["beta"], weight_decay=settings.weight_decay,
                                   binarize_seed=settings.seed if config["binarize"] == "epoch" else None)
             records = fit_trainer(trainer,
                                   data.x_train, data.x_train, settings, checkpoint, log_scalar=log_scalar,

@@ -5,7 +5,7 @@ The layer for your own models::
     from infodropout import InformationDropout
 
 The library (this package's top-level modules: ``layers``, ``kl``, ``normalization``, ``prediction``,
-``callbacks``, ``models``, ``vae``, ``analysis``) needs only Keras and NumPy and runs on TensorFlow, JAX and PyTorch.
+``callbacks``, ``objective``, ``models``, ``vae``, ``analysis``) needs only Keras and NumPy and runs on TensorFlow, JAX and PyTorch.
 The harness of the paper's experiments (training protocol, data sets, sacred glue, figures, report)
 is :mod:`infodropout.paper`; it imports the library, never the other way round.
 """
@@ -31,6 +31,8 @@ _PUBLIC = {
     "stochastic_inference": "infodropout.prediction",
     "AlphaMonitor": "infodropout.callbacks",
     "FusedBatchNormalization": "infodropout.normalization",
+    "InformationBottleneck": "infodropout.objective",
+    "kl_weights": "infodropout.objective",
 }
 __all__ = sorted(_PUBLIC)
 

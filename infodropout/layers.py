@@ -10,6 +10,8 @@ no retracing and no second model: see :func:`noise_scale`.
 from __future__ import annotations
 
 import contextlib
+import numbers
+import warnings
 from collections.abc import Iterator
 
 import keras
@@ -39,6 +41,17 @@ class NoiseLayer(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "seed": self.seed}
+
+
+def adopt_dtype_policy(owner: keras.layers.Layer, sublayer: keras.layers.Layer) -> None:
+    """Give ``sublayer`` the dtype policy of the layer that owns it, where the sublayer kept the global default.
+
+    A layer made inside another, or handed to it, is created under the global policy: without this, a
+    ``dtype="mixed_float16"`` on the owner would leave its sublayers computing (and returning) float32. A sublayer
+    given a policy of its own keeps it."""
+    default = keras.config.dtype_policy().name
+    if sublayer.dtype_policy.name == default and owner.dtype_policy.name != default:
+        sublayer.dtype_policy = owner.dtype_policy
 
 
 def _fusable_convolution(layer: keras.layers.Layer) -> bool:
@@ -87,6 +100,9 @@ class InformationDropout(NoiseLayer):
             dropout with p = 0.5 (the paper's CIFAR setting).
         batch_norm: insert batch normalisation (momentum 0.9, no scale, as in the original) between
             ``layer`` and the activation.
+        dtype: the dtype policy, as for any Keras layer. Under ``"mixed_float16"`` or ``"mixed_bfloat16"`` the
+            output is in the 16-bit compute dtype and the variables in float32; ``layer`` (if made with the
+            default policy), g and batch norm take this policy; α, the noise and the KL stay in float32.
         fused: compute f's and g's linear maps as one convolution (or matrix product) with twice the
             outputs, reading the input once. The same weights and mathematics; a speed option.
         seed: seed of the noise.
@@ -106,7 +122,7 @@ class InformationDropout(NoiseLayer):
     def __init__(
         self,
         layer: keras.layers.Layer,
-        kl_weight: float,
+        kl_weight: float | None = None,
         activation: str = "relu",
         prior: str | None = None,
         max_alpha: float = 0.7,
@@ -123,6 +139,14 @@ class InformationDropout(NoiseLayer):
                 f"activation={layer_config['activation']!r} to InformationDropout instead, so that "
                 "batch norm and the KL see the pre-activation and the activation."
             )
+        if kl_weight is None:
+            raise ValueError(
+                "InformationDropout: pass kl_weight=β / N_train, e.g. kl_weight=3.0 / 50_000 for β = 3 on CIFAR-10's "
+                "50,000 training images. The layer adds kl_weight · (the batch's mean KL) to the model's losses; "
+                "dividing β by the number of training examples makes the KL a per-example term like the mean "
+                "cross-entropy (the paper's objective is (1/N) Σ_i [CE_i + β KL_i]). kl_weight=0 measures the KL "
+                "without penalising it."
+            )
         if prior is None:
             if activation not in DEFAULT_PRIOR:
                 raise ValueError(
@@ -132,11 +156,18 @@ class InformationDropout(NoiseLayer):
             prior = DEFAULT_PRIOR[activation]
         if prior not in PRIORS:
             raise ValueError(f"InformationDropout: prior must be one of {PRIORS}, got {prior!r}.")
+        if activation in DEFAULT_PRIOR and prior != DEFAULT_PRIOR[activation]:
+            why = (" The log-normal prior's KL has a term (log f(x) − μ)², infinite where a ReLU unit is 0."
+                   if activation == "relu" else "")
+            warnings.warn(
+                f"InformationDropout: activation={activation!r} with prior={prior!r}; the paper pairs {activation} "
+                f"with the {DEFAULT_PRIOR[activation]!r} prior (Props. 2 and 3).{why}", stacklevel=2)
         if not max_alpha > 0:
             raise ValueError(f"InformationDropout: max_alpha must be > 0, got {max_alpha}.")
-        if kl_weight < 0:
-            raise ValueError(f"InformationDropout: kl_weight must be >= 0, got {kl_weight}.")
+        if isinstance(kl_weight, bool) or not isinstance(kl_weight, numbers.Real) or not kl_weight >= 0:
+            raise ValueError(f"InformationDropout: kl_weight must be a number >= 0 (β / N_train), got {kl_weight!r}.")
 
+        adopt_dtype_policy(self, layer)
         self.layer = layer
         self.kl_weight = float(kl_weight)
         self.activation = keras.activations.get(activation)
@@ -147,11 +178,12 @@ class InformationDropout(NoiseLayer):
             raise ValueError("InformationDropout: fused=True needs a Dense or a convolution with groups=1 "
                              f"and channels last, got {layer.__class__.__name__}.")
         self.fused = bool(fused)
-        alpha_config = {**layer_config, "name": f"{layer.name}_alpha", "activation": None}
+        # g has f's geometry and dtype policy (the latter adopted from this layer above, where f kept the default).
+        alpha_config = {**layer.get_config(), "name": f"{layer.name}_alpha", "activation": None}
         alpha_config["use_bias"] = True
         self.alpha_layer = layer.__class__.from_config(alpha_config)
         self.normalization = (
-            FusedBatchNormalization(momentum=0.9, epsilon=1e-3, scale=False)
+            FusedBatchNormalization(momentum=0.9, epsilon=1e-3, scale=False, dtype=self.dtype_policy)
             if batch_norm
             else None
         )
@@ -212,7 +244,8 @@ class InformationDropout(NoiseLayer):
         if not training:
             return f
         # The noise is drawn in float32 from the float32 α, then cast to f's dtype (a no-op in float32).
-        return f * ops.cast(_log_normal_noise(ops.shape(f), self.noise_scale * alpha, self.seed_generator), f.dtype)
+        noise = _log_normal_noise(ops.shape(f), ops.cast(self.noise_scale, "float32") * alpha, self.seed_generator)
+        return f * ops.cast(noise, f.dtype)
 
     def readout(self, inputs, noise_scale: float = 1.0, training: bool = False) -> dict:
         """Everything the analyses need from one call, with the layer's own weights.
@@ -317,7 +350,10 @@ class LogNormalDropout(NoiseLayer):
     def call(self, inputs, training=None):
         if not training:
             return inputs
-        return inputs * _log_normal_noise(ops.shape(inputs), self.noise_scale * self.alpha, self.seed_generator)
+        # Drawn in float32, then cast to the inputs' (the compute) dtype, so a 16-bit policy gets 16 bits out.
+        noise = _log_normal_noise(ops.shape(inputs), ops.cast(self.noise_scale, "float32") * self.alpha,
+                                  self.seed_generator)
+        return inputs * ops.cast(noise, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

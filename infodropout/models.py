@@ -4,8 +4,8 @@ Every convolution is followed by batch normalisation (momentum 0.9, no scale, as
 ``batch_norm``) and then the activation; padding is SAME. In the convolutional networks the dropout
 layer IS the stride-2 convolution of each block ("information pooling"): Information Dropout wraps
 that convolution, so α is computed from the convolution's input; the binary baseline applies dropout
-after it. The models' Information Dropout layers carry ``kl_weight = 1 / n_train``, so
-``sum(model.losses)`` is the paper's Lz, and the trainer multiplies it by β.
+after it. Their Information Dropout layers carry the ``kl_weight`` given, β / N_train for the paper's
+objective (:class:`infodropout.objective.InformationBottleneck`), so that ``sum(model.losses)`` is its Lz.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import numpy as np
 from keras import ops
 
 from infodropout.layers import InformationDropout
+from infodropout.objective import kl_weights
 
 LATENTS = ("gaussian", "information")
 
@@ -32,8 +33,8 @@ class GaussianLatent(keras.layers.Layer):
         self.kl_weight = float(kl_weight)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.mean_layer = keras.layers.Dense(units, name="mean")
-        self.log_variance_layer = keras.layers.Dense(units, name="log_variance")
+        self.mean_layer = keras.layers.Dense(units, name="mean", dtype=self.dtype_policy)
+        self.log_variance_layer = keras.layers.Dense(units, name="log_variance", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.mean_layer.build(input_shape)
@@ -41,11 +42,14 @@ class GaussianLatent(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         mean, log_variance = self.mean_layer(inputs), self.log_variance_layer(inputs)
-        kl = 0.5 * (ops.square(mean) + ops.exp(log_variance) - log_variance - 1.0)
+        # The KL and the noise in float32 whatever the dtype policy (exp overflows float16 early); z in mean's dtype.
+        mean32, log_variance32 = ops.cast(mean, "float32"), ops.cast(log_variance, "float32")
+        kl = 0.5 * (ops.square(mean32) + ops.exp(log_variance32) - log_variance32 - 1.0)
         self.add_loss(self.kl_weight * ops.mean(ops.sum(kl, axis=-1)))
         if not training:
             return mean
-        return mean + ops.exp(0.5 * log_variance) * keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        noise = ops.exp(0.5 * log_variance32) * keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.cast(noise, mean.dtype)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
@@ -55,15 +59,16 @@ class GaussianLatent(keras.layers.Layer):
 
 
 def variational_autoencoder(k: int = 1, latent: str = "gaussian", max_alpha: float = 0.7,
-                            input_shape: tuple[int, ...] = (28, 28, 1), prior: str = "log_uniform") -> keras.Model:
+                            input_shape: tuple[int, ...] = (28, 28, 1), prior: str = "log_uniform",
+                            kl_weight: float = 1.0) -> keras.Model:
     """Encoder and decoder with ``512·k`` ReLU hidden units and a latent of ``256·k`` units; the
     output is the Bernoulli decoder's logits, in the input's shape.
 
     ``latent="information"`` makes the latent an Information Dropout layer around a dense map:
     z = f(h)·ε, with f ReLU and the log-uniform prior (``prior="log_uniform"``, the paper's), or f
     Softplus and a learned log-normal prior (``prior="log_normal"``, a proper prior, so that the
-    lower bound is a true bound). The KL enters the model's losses with weight 1 (per image); the
-    trainer multiplies it by β.
+    lower bound is a true bound). The KL enters the model's losses with weight ``kl_weight`` (β; the KL is per
+    image, as −log p(x|z) is), so that with β = 1 the objective's ``Lx + Lz`` is the negative lower bound.
     """
     if latent not in LATENTS:
         raise ValueError(f"latent must be one of {LATENTS}, got {latent!r}.")
@@ -74,14 +79,19 @@ def variational_autoencoder(k: int = 1, latent: str = "gaussian", max_alpha: flo
     inputs = keras.Input(input_shape, name="image")
     h = keras.layers.Dense(512 * k, activation="relu", name="encoder")(keras.layers.Flatten()(inputs))
     if latent == "gaussian":
-        z = GaussianLatent(256 * k, name="latent")(h)
+        z = GaussianLatent(256 * k, kl_weight=kl_weight, name="latent")(h)
     else:
-        z = InformationDropout(keras.layers.Dense(256 * k, name="latent_map"), kl_weight=1.0,
+        z = InformationDropout(keras.layers.Dense(256 * k, name="latent_map"), kl_weight=kl_weight,
                                activation="relu" if prior == "log_uniform" else "softplus", prior=prior,
                                max_alpha=max_alpha, name="latent")(h)
     h = keras.layers.Dense(512 * k, activation="relu", name="decoder")(z)
     logits = keras.layers.Dense(int(np.prod(input_shape)), name="logits")(h)
     return keras.Model(inputs, keras.layers.Reshape(input_shape)(logits), name=f"vae_{latent}_{k}")
+
+
+def reconstruction_loss(targets, logits):
+    """−log p(x|z) per image: the VAE's task loss Lx (``compile(loss=reconstruction_loss)``)."""
+    return -bernoulli_log_likelihood(targets, logits)
 
 
 def bernoulli_log_likelihood(targets, logits):
@@ -100,15 +110,18 @@ def binarize(images: np.ndarray, seed: int = 0) -> np.ndarray:
 def variational_lower_bound(network: keras.Model, x: np.ndarray, samples: int = 10, batch_size: int = 100) -> dict:
     """The test-set variational lower bound in nats per image, the same way for both latents:
     ``log p(x|z) − KL(q(z|x) || p(z))`` with z drawn from q (noise on) and averaged over ``samples``
-    draws per image. Returns ``elbo``, ``reconstruction`` (E log p(x|z)) and ``kl``."""
+    draws per image. Returns ``elbo``, ``reconstruction`` (E log p(x|z)) and ``kl``; the KL is the divergence
+    itself whatever β (``kl_weight``) the network was trained with."""
     reconstruction, kl = [], []
     for start in range(0, len(x), batch_size):
         batch = x[start:start + batch_size]
         for _ in range(samples):
-            log_likelihood = bernoulli_log_likelihood(batch, network(batch, training=True))
+            with kl_weights(network, 1.0):
+                log_likelihood = bernoulli_log_likelihood(batch, network(batch, training=True))
+                divergence = ops.sum(ops.stack(network.losses))
             # Through numpy: on PyTorch these tensors carry a gradient graph, which float() would warn about.
             reconstruction.append(float(ops.convert_to_numpy(ops.sum(log_likelihood))))
-            kl.append(float(ops.convert_to_numpy(ops.sum(ops.stack(network.losses)))) * len(batch))
+            kl.append(float(ops.convert_to_numpy(divergence)) * len(batch))
     count = len(x) * samples
     return {"elbo": (sum(reconstruction) - sum(kl)) / count, "reconstruction": sum(reconstruction) / count,
             "kl": sum(kl) / count}

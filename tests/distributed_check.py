@@ -28,14 +28,14 @@ def build(seed=1):
 
     keras.utils.set_random_seed(seed)
     # Softplus with the log-normal prior: batch norm inside the Information Dropout layers, learnable μ, σ.
-    return all_cnn_32(0.05, dropout="information", activation="softplus", kl_weight=1 / 1000, input_keep_prob=0.8,
+    return all_cnn_32(0.05, dropout="information", activation="softplus", kl_weight=3.0 / 1000, input_keep_prob=0.8,
                       fused=True)
 
 
 def settings(**changes):
     from infodropout.paper.training import TrainSettings
 
-    return TrainSettings(**{**dict(batch_size=10, epochs=1, learning_rate=0.05, lr_drops=(), beta=3.0,
+    return TrainSettings(**{**dict(batch_size=10, epochs=1, learning_rate=0.05, lr_drops=(),
                                    weight_decay=1e-3), **changes})
 
 
@@ -105,7 +105,7 @@ def local(out: Path):
         with strategy.scope():
             network = load_network(out / "mirrored.keras")
             recalibrate_batch_norm(network, X, 10)
-            metrics[name] = evaluate_classifier(network, X, Y, 10, beta=3.0, weight_decay=1e-3, verbose=0)
+            metrics[name] = evaluate_classifier(network, X, Y, 10, weight_decay=1e-3, verbose=0)
     result["test_metrics"] = metrics
 
     # Noise on, seeded: each run is repeatable under mirrored (its value differs from one device's, whose

@@ -27,16 +27,16 @@ def test_evaluation_output_has_no_noise():
     assert not np.allclose(model(X_IMAGES, training=True), model(X_IMAGES, training=True))
 
 
-def test_loss_kl_term_is_layer_kl_summed_over_units_averaged_over_batch_divided_by_n_train():
-    n_train = 5000
-    model = fully_connected(32, dropout="information", kl_weight=1.0 / n_train)
+def test_loss_kl_term_is_beta_times_layer_kl_summed_over_units_averaged_over_batch_divided_by_n_train():
+    n_train, beta = 5000, 2.0
+    model = fully_connected(32, dropout="information", kl_weight=beta / n_train)
     expected = 0.0
     for layer in information_dropout_layers(model):
         kl = layer_readouts(model, X_DIGITS, layer=layer)["kl"]
-        expected += kl.reshape(len(kl), -1).sum(axis=1).mean() / n_train
-    metrics = evaluate_classifier(model, X_DIGITS, Y, batch_size=len(X_DIGITS), beta=2.0, weight_decay=0.0, verbose=0)
+        expected += beta * kl.reshape(len(kl), -1).sum(axis=1).mean() / n_train
+    metrics = evaluate_classifier(model, X_DIGITS, Y, batch_size=len(X_DIGITS), weight_decay=0.0, verbose=0)
     assert metrics["Lz"] == pytest.approx(expected, rel=1e-5)
-    assert metrics["loss"] == pytest.approx(metrics["Lx"] + 2.0 * expected, rel=1e-5)
+    assert metrics["loss"] == pytest.approx(metrics["Lx"] + expected, rel=1e-5)
 
 
 def test_gradients_of_the_task_loss_alone_reach_every_alpha_map():

@@ -19,20 +19,35 @@ BACKEND_MODULES = {"jax": "jax", "torch": "torch"}
 HOW_TO_GET = {"jax": "`make test` installs it from requirements.txt", "torch": "pip install torch to test PyTorch"}
 
 
-@pytest.mark.parametrize("backend", sorted(BACKEND_MODULES))
-@pytest.mark.slow
-def test_library_tests_pass_on_backend(backend):
+def run_library_tests(backend: str, *args: str) -> str:
+    """tests/library (or the ``args`` given to pytest) in a process of its own on ``backend``; its last line."""
     if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
         pytest.skip(f"{BACKEND_MODULES[backend]} is not installed in {sys.prefix}, so the library is not tested on "
                     f"KERAS_BACKEND={backend} here ({HOW_TO_GET[backend]})")
     env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(LIBRARY_TESTS)],
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(args or [str(LIBRARY_TESTS)])],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"tests/library on {backend}:\n{output[-6000:]}"
+    return output.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("backend", sorted(BACKEND_MODULES))
+@pytest.mark.slow
+def test_library_tests_pass_on_backend(backend):
+    summary = run_library_tests(backend)
     # Every test ran (none skipped) on the backend asked for (test_runs_on_the_backend_it_was_asked_for checks it).
-    summary = output.strip().splitlines()[-1]
     assert re.fullmatch(r"\d+ passed(, \d+ warnings?)? in .*", summary), summary
+
+
+@pytest.mark.parametrize("backend", sorted(BACKEND_MODULES))
+def test_keras_layer_harness_and_the_objective_pass_on_backend(backend):
+    """The fast share of the above, for `make test`: Keras's layer harness on every layer but the convolutional
+    ones (whose JAX compilation takes a minute; the slow test runs them), the dtype policies and the objective."""
+    summary = run_library_tests(backend, str(LIBRARY_TESTS / "test_keras_layer_harness.py"),
+                                str(LIBRARY_TESTS / "test_objective.py"), "-k", "not conv2d")
+    # The cases left out are the convolutional ones only; 16-bit cases PyTorch's CPU lacks may be skipped.
+    assert re.fullmatch(r"\d+ passed(, \d+ skipped)?, 6 deselected(, \d+ warnings?)? in .*", summary), summary
 
 
 def test_library_tests_import_only_keras_numpy_pytest_and_the_library():

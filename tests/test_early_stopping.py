@@ -14,7 +14,7 @@ from infodropout.paper.training_callbacks import history_path
 
 DATA = load_mnist_sample()
 X, Y = DATA.x_train[:300], DATA.y_train[:300]
-SETTINGS = TrainSettings(batch_size=100, epochs=10, learning_rate=0.05, lr_drops=(), beta=1.0, weight_decay=0.0)
+SETTINGS = TrainSettings(batch_size=100, epochs=10, learning_rate=0.05, lr_drops=(), weight_decay=0.0)
 
 
 def scripted(network, scores, snapshots):

@@ -157,7 +157,7 @@ def test_a_blow_up_in_the_last_update_is_seen_and_not_saved(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.uniform(size=(50, 28, 28, 1)).astype("float32"), rng.integers(0, 10, size=50)
     network = fully_connected(16, dropout="information", kl_weight=1 / 50)
-    settings = TrainSettings(batch_size=50, epochs=2, learning_rate=1e6, lr_drops=(), beta=1.0, weight_decay=0.0)
+    settings = TrainSettings(batch_size=50, epochs=2, learning_rate=1e6, lr_drops=(), weight_decay=0.0)
     checkpoint = tmp_path / "run.keras"
     with pytest.raises(TrainingDiverged, match="epoch 1: after its last update the weights") as error:
         train_classifier(network, x, y, settings, checkpoint, verbose=0, monitor_alpha=False)
@@ -172,6 +172,6 @@ def test_a_healthy_epoch_passes_the_weight_check(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.uniform(size=(50, 28, 28, 1)).astype("float32"), rng.integers(0, 10, size=50)
     network = fully_connected(16, dropout="information", kl_weight=1 / 50)
-    settings = TrainSettings(batch_size=50, epochs=2, learning_rate=0.05, lr_drops=(), beta=1.0, weight_decay=0.0)
+    settings = TrainSettings(batch_size=50, epochs=2, learning_rate=0.05, lr_drops=(), weight_decay=0.0)
     records = train_classifier(network, x, y, settings, tmp_path / "run.keras", verbose=0, monitor_alpha=False)
     assert [record["epoch"] for record in records] == [1, 2]

@@ -14,7 +14,7 @@ from infodropout.paper.checkpoint import read_history
 
 def test_the_schedule_has_no_weight_decay_and_drops_the_rate_at_three_quarters():
     settings = ProbeSchedule(epochs=20, learning_rate=1e-3).settings()
-    assert settings.weight_decay == 0 and settings.beta == 0 and settings.optimizer == "adam"
+    assert settings.weight_decay == 0 and settings.optimizer == "adam"
     assert tuple(settings.lr_drops) == (15,) and settings.learning_rate == 1e-3
     assert tuple(ProbeSchedule(epochs=1).settings().lr_drops) == ()  # one epoch: all of it at the rate
 

@@ -18,8 +18,10 @@ def test_readme_layer_example_runs_and_its_kl_reaches_the_loss():
     model = namespace["model"]
     x = np.random.default_rng(0).normal(size=(8, 32, 32, 3)).astype("float32")
     y = np.arange(8) % 10
-    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
+    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0).history
+    assert sorted(history) == ["Lx", "Lz", "loss"] and np.isfinite(history["loss"][0])
+    # The KL reaches the loss: Lz > 0, and the loss is more than the cross-entropy by at least Lz.
+    assert history["Lz"][0] > 0 and history["loss"][0] >= history["Lx"][0] + history["Lz"][0]
     model(x, training=True)
     assert len(model.losses) == 1 and float(model.losses[0]) > 0
 

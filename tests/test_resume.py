@@ -112,11 +112,11 @@ def test_nan_guard_names_the_epoch_batch_and_term_and_keeps_the_last_good_state(
     data = load_mnist_sample()
     x, y = data.x_train[:500], data.y_train[:500]
     checkpoint = tmp_path / "run.keras"
-    good = TrainSettings(batch_size=100, epochs=1, learning_rate=0.05, lr_drops=(), beta=1.0, weight_decay=0.0)
+    good = TrainSettings(batch_size=100, epochs=1, learning_rate=0.05, lr_drops=(), weight_decay=0.0)
     network = fully_connected(32, dropout="information", kl_weight=1 / 500)
     train_classifier(network, x, y, good, checkpoint, verbose=0)
     saved = checkpoint.read_bytes()
-    exploding = TrainSettings(batch_size=100, epochs=3, learning_rate=1e12, lr_drops=(), beta=1.0, weight_decay=0.0)
+    exploding = TrainSettings(batch_size=100, epochs=3, learning_rate=1e12, lr_drops=(), weight_decay=0.0)
     # NaN, infinite, or finite but over a hundred times the first batch's loss.
     with pytest.raises(TrainingDiverged, match=r"epoch 2, batch \d+/5: (Lx|β·Lz) is (nan|inf|[-\d.e+]+)") as error:
         train_classifier(fully_connected(32, dropout="information", kl_weight=1 / 500), x, y, exploding,

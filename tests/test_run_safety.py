@@ -35,7 +35,7 @@ X, Y = DATA.x_train[:300], DATA.y_train[:300]
 
 def train(checkpoint, epochs, **options):
     settings = TrainSettings(batch_size=100, epochs=epochs, learning_rate=options.pop("learning_rate", 0.05),
-                             lr_drops=(), beta=1.0, weight_decay=options.pop("weight_decay", 0.0))
+                             lr_drops=(), weight_decay=options.pop("weight_decay", 0.0))
     network = fully_connected(32, dropout="information", kl_weight=1 / 300)
     return train_classifier(network, X, Y, settings, checkpoint, verbose=0, monitor_alpha=False, **options)
 
@@ -155,17 +155,19 @@ def guard_message(logs_by_batch, **terms) -> str:
 
 def test_the_divergence_rule_names_the_term_and_never_l2_without_weight_decay():
     first = {"loss": 2.5, "Lx": 2.3, "Lz": 0.2}
-    calm = DivergenceGuard("run.keras", 10, beta=1.0)
+    calm = DivergenceGuard("run.keras", 10)
     for batch, loss in enumerate((2.5, 30.0, 240.0)):  # below 100 × 2.5: still training
         calm.on_train_batch_end(batch, {"loss": loss, "Lx": loss, "Lz": 0.0})
-    message = guard_message([first, {"loss": 3e17, "Lx": 1e3, "Lz": 0.5, "error": 90.0}], beta=3.0, weight_decay=0.001)
+    message = guard_message([first, {"loss": 3e17, "Lx": 1e3, "Lz": 0.5, "error": 90.0}], weight_decay=0.001)
     assert "weight_decay·L2 is 3e+17" in message and "over 100 times" in message
-    message = guard_message([first, {"loss": 5e6, "Lx": 5e6, "Lz": 0.1}], beta=3.0, weight_decay=0.0)
+    message = guard_message([first, {"loss": 5e6, "Lx": 5e6, "Lz": 0.1}], weight_decay=0.0)
     assert "Lx is 5e+06" in message
     # A NaN loss with finite terms and no weight decay: the sum is named, never L2.
-    message = guard_message([first, {"loss": float("nan"), "Lx": 1e38, "Lz": 0.1}], beta=1.0, weight_decay=0.0)
+    message = guard_message([first, {"loss": float("nan"), "Lx": 1e38, "Lz": 0.1}], weight_decay=0.0)
     assert "L2" not in message and "sum of the terms" in message
-    assert "β·Lz is nan" in guard_message([{"loss": float("nan"), "Lx": 2.0, "Lz": float("nan")}], beta=1.0)
+    assert "Lz is nan" in guard_message([{"loss": float("nan"), "Lx": 2.0, "Lz": float("nan")}])
+    # Lz is logged with β already in it (the layers' kl_weight): the term is named with its logged value.
+    assert "Lz is 4000" in guard_message([first, {"loss": 4e3, "Lx": 2.0, "Lz": 4e3}])
 
 
 def test_files_follow_the_umask(tmp_path):

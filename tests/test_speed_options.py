@@ -15,12 +15,12 @@ Y = RNG.integers(0, 10, size=60)
 
 
 def small_cnn(fused=False):
-    return all_cnn_32(0.1, dropout="information", activation="softplus", kl_weight=1 / 60, input_keep_prob=0.8,
+    return all_cnn_32(0.1, dropout="information", activation="softplus", kl_weight=3.0 / 60, input_keep_prob=0.8,
                       fused=fused)
 
 
 def small_fc(fused=False):
-    return fully_connected(32, dropout="information", kl_weight=1 / 60, fused=fused)
+    return fully_connected(32, dropout="information", kl_weight=3.0 / 60, fused=fused)
 
 
 def history(build, x, folder, fused=False, jit_compile=False, noise=True):
@@ -30,7 +30,7 @@ def history(build, x, folder, fused=False, jit_compile=False, noise=True):
     keras.utils.set_random_seed(2)
     network.set_weights(build().get_weights())  # the same initial weights whatever the option
     keras.utils.set_random_seed(3)
-    settings = TrainSettings(batch_size=30, epochs=3, learning_rate=0.01, lr_drops=(), beta=3.0, weight_decay=1e-3,
+    settings = TrainSettings(batch_size=30, epochs=3, learning_rate=0.01, lr_drops=(), weight_decay=1e-3,
                              jit_compile=jit_compile)
     with noise_scale(network, 1.0 if noise else 0.0):
         return train_classifier(network, x, Y, settings, folder / f"{fused}{jit_compile}.keras", verbose=0,
@@ -117,7 +117,7 @@ def test_several_steps_a_call_train_as_one_a_call_epoch_by_epoch(tmp_path, monke
         monkeypatch.setattr(training, "MAX_STEPS_PER_CALL", most)
         keras.utils.set_random_seed(1)
         network = small_cnn()
-        settings = TrainSettings(batch_size=10, epochs=3, learning_rate=0.01, lr_drops=(2,), beta=3.0)
+        settings = TrainSettings(batch_size=10, epochs=3, learning_rate=0.01, lr_drops=(2,))
         records = train_classifier(network, X_IMAGES, Y, settings, tmp_path / f"{most}.keras", verbose=0,
                                    monitor_alpha=False)
         runs[most] = records, network.get_weights()

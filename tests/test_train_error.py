@@ -28,7 +28,7 @@ def test_training_error_is_the_error_on_the_first_training_images_only():
 
     x = np.zeros((8, 4), dtype="float32")
     y = np.array([0, 0, 0, 1, 1, 1, 1, 1])  # class 0 first: 3 of the first 4 are right, 3 of all 8
-    network, settings = constant_classifier(0), TrainSettings(batch_size=3, beta=0.0, weight_decay=0.0)
+    network, settings = constant_classifier(0), TrainSettings(batch_size=3, weight_decay=0.0)
     assert training_error(network, x, y, settings) == pytest.approx(62.5)
     assert training_error(network, x, y, settings, limit=4) == pytest.approx(25.0)
 

@@ -32,7 +32,9 @@ def test_gaussian_bound_is_reconstruction_minus_the_analytic_kl():
     assert bound["elbo"] == pytest.approx(bound["reconstruction"] - bound["kl"], rel=1e-6)
     # With z fixed at its mean, the reconstruction term is the Bernoulli log-likelihood of the decoder.
     logits = network(x, training=False).numpy()
-    np.testing.assert_allclose(-Autoencoder(network, 1.0, 0.0).task_terms(x, logits)["Lx"].numpy(),
+    autoencoder = Autoencoder(network, 1.0, 0.0)
+    autoencoder.compile(loss=autoencoder.task_loss_function())
+    np.testing.assert_allclose(-autoencoder.task_terms(x, logits)["Lx"].numpy(),
                                bernoulli_log_likelihood(x, logits).mean(), rtol=1e-4)
 
 
@@ -67,7 +69,7 @@ def test_log_normal_latent_kl_is_the_log_normal_kl_of_its_activations_and_alpha(
 def test_both_latents_train(latent, tmp_path):
     network = variational_autoencoder(1, latent)
     before = variational_lower_bound(network, IMAGES[500:], samples=2)["elbo"]
-    settings = TrainSettings(batch_size=50, epochs=3, learning_rate=1e-3, lr_drops=(), beta=1.0, weight_decay=0.0,
+    settings = TrainSettings(batch_size=50, epochs=3, learning_rate=1e-3, lr_drops=(), weight_decay=0.0,
                              optimizer="adam")
     fit_trainer(Autoencoder(network, 1.0, 0.0), IMAGES[:500], IMAGES[:500], settings, tmp_path / "vae.keras",
                 verbose=0, monitor_alpha=False)

@@ -98,9 +98,10 @@ def step_times(train_step: Callable[[], None], warmup: int, windows: int, steps:
 
 def classifier_for(builder, filter_percentage: float, dropout: str, jit_compile: bool, fused: bool,
                    steps_per_call: int = 1) -> Classifier:
-    network = builder(filter_percentage, dropout=dropout, kl_weight=1 / 50_000, fused=fused)
-    classifier = Classifier(network, beta=3.0, weight_decay=0.001)
-    classifier.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), jit_compile=jit_compile,
+    network = builder(filter_percentage, dropout=dropout, kl_weight=3.0 / 50_000, fused=fused)
+    classifier = Classifier(network, weight_decay=0.001)
+    classifier.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+                       loss=classifier.task_loss_function(), jit_compile=jit_compile,
                        steps_per_execution=steps_per_call)
     return classifier
 
@@ -179,12 +180,12 @@ def measure_variant(variant: str, name: str, batch_size: int, devices: int, warm
     set_precision(precision)
     try:
         with strategy.scope():
-            network = builder(filter_percentage, dropout="information", kl_weight=1 / 50_000, fused=True)
+            network = builder(filter_percentage, dropout="information", kl_weight=3.0 / 50_000, fused=True)
             if strategy_name != "default":
                 synchronize_batch_norm(network)
-            classifier = Classifier(network, beta=3.0, weight_decay=0.001)
+            classifier = Classifier(network, weight_decay=0.001)
             optimizer = make_optimizer(TrainSettings(learning_rate=0.01, lr_drops=(), precision=precision), 1)
-            classifier.compile(optimizer=optimizer, jit_compile=False)
+            classifier.compile(optimizer=optimizer, loss=classifier.task_loss_function(), jit_compile=False)
             optimizer.build(network.trainable_variables)
             rng = np.random.default_rng(0)
             batch = (rng.normal(size=(batch_size, *shape)).astype("float32"), rng.integers(0, 10, size=batch_size))

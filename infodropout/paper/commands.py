@@ -29,9 +29,9 @@ def all_cnn_32_network(config: Mapping, n_train: int) -> "keras.Model":
 
 
 def all_cnn_network(builder: Callable[..., "keras.Model"], config: Mapping, n_train: int, **extra) -> "keras.Model":
-    """An All-CNN from the config's entries, its KL divided by ``n_train``; ``extra`` goes to the builder."""
+    """An All-CNN from the config's entries, its KL weighted by β / ``n_train``; ``extra`` goes to the builder."""
     return builder(config["filter_percentage"], dropout=config["dropout"], activation=config["activations"],
-                   prior=config["prior"], max_alpha=config["max_alpha"], kl_weight=1.0 / n_train,
+                   prior=config["prior"], max_alpha=config["max_alpha"], kl_weight=config["beta"] / n_train,
                    keep_prob=config["keep_prob"], fused=config["fused"], **extra)
 
 
@@ -70,7 +70,6 @@ def train_settings(config: Mapping) -> "TrainSettings":
         learning_rate=float(config["learning_rate"]),  # `learning_rate=1` is valid; Keras wants a float
         lr_drops=tuple(config["lr_drops"]),
         nesterov=config.get("nesterov", True),
-        beta=config["beta"],
         weight_decay=config["weight_decay"],
         seed=config["seed"],
         optimizer=config.get("optimizer", "sgd"),

@@ -32,13 +32,12 @@ def evaluate_classifier(
     x: np.ndarray,
     y: np.ndarray,
     batch_size: int,
-    beta: float,
     weight_decay: float,
     verbose: int | str = "auto",
 ) -> dict:
     """Loss, Lx, Lz and error (%) of the deterministic network (noise off) on (x, y)."""
-    classifier = Classifier(network, beta=beta, weight_decay=weight_decay)
-    classifier.compile(jit_compile=False)  # Keras would pick XLA, slower on CPU
+    classifier = Classifier(network, weight_decay=weight_decay)
+    classifier.compile(loss=classifier.task_loss_function(), jit_compile=False)  # Keras would pick XLA, slower on CPU
     return {k: float(v) for k, v in classifier.evaluate(
         batches(x, y, batch_size), return_dict=True, verbose=verbose).items()}
 
@@ -73,8 +72,8 @@ def test_classifier(network: keras.Model, x_train: np.ndarray, x_test: np.ndarra
     """The paper's test protocol: the batch-norm dry run on the training inputs, then evaluation
     of the deterministic network on the test set."""
     recalibrate_batch_norm(network, x_train, settings.batch_size)
-    return evaluate_classifier(network, x_test, y_test, settings.batch_size, settings.beta,
-                               settings.weight_decay, verbose=verbose)
+    return evaluate_classifier(network, x_test, y_test, settings.batch_size, settings.weight_decay,
+                               verbose=verbose)
 
 
 # The training images on which a run's training error is measured: bounded, so that it costs at most
@@ -88,5 +87,5 @@ def training_error(network: keras.Model, x_train: np.ndarray, y_train: np.ndarra
     network (noise off), batch norm in inference mode. Call it after :func:`test_classifier`, whose
     batch-norm dry run over the training set it relies on. Beside the test error it says whether a
     network learned at all (both high) or overfits (training error far below the test error)."""
-    return evaluate_classifier(network, x_train[:limit], y_train[:limit], settings.batch_size, settings.beta,
+    return evaluate_classifier(network, x_train[:limit], y_train[:limit], settings.batch_size,
                                settings.weight_decay, verbose=0)["error"]

@@ -46,7 +46,7 @@ class ProbeSchedule:
     def settings(self) -> TrainSettings:
         drop = (3 * self.epochs + 3) // 4  # rounded up: 1 epoch → no drop, 4 → at 3, 20 → at 15
         return TrainSettings(batch_size=self.batch_size, epochs=self.epochs, learning_rate=self.learning_rate,
-                             lr_drops=(drop,) if drop < self.epochs else (), beta=0.0, weight_decay=0.0,
+                             lr_drops=(drop,) if drop < self.epochs else (), weight_decay=0.0,
                              seed=self.seed, optimizer="adam")
 
 
@@ -84,7 +84,7 @@ def train_nuisance_probe(features: np.ndarray, nuisance: np.ndarray, schedule: P
     to predict ``nuisance``, with :func:`~infodropout.paper.training.fit_trainer` (so it is saved, resumed and
     reused as any run is; ``kwargs`` go to it); returns the trained probe."""
     probe = nuisance_probe(tuple(features.shape[1:]), num_classes=NUISANCE_CLASSES)
-    fit_trainer(Classifier(probe, beta=0.0, weight_decay=0.0), features, np.asarray(nuisance), schedule.settings(),
+    fit_trainer(Classifier(probe, weight_decay=0.0), features, np.asarray(nuisance), schedule.settings(),
                 checkpoint, monitor_alpha=False, **kwargs)
     return probe
 
@@ -97,7 +97,7 @@ def probe_errors(network: keras.Model, x_train: np.ndarray, nuisance_train: np.n
     probe = train_nuisance_probe(features, nuisance_train, schedule, checkpoint, **kwargs)
 
     def error(values: np.ndarray, labels: np.ndarray) -> float:
-        return evaluate_classifier(probe, values, np.asarray(labels), schedule.batch_size, 0.0, 0.0, verbose=0)["error"]
+        return evaluate_classifier(probe, values, np.asarray(labels), schedule.batch_size, 0.0, verbose=0)["error"]
 
     train_error = error(features, nuisance_train)
     del features

@@ -55,8 +55,9 @@ def convolutions_only(network: keras.Model) -> keras.Model:
 
 
 def compiled(network: keras.Model, steps_per_execution: int = 1) -> Classifier:
-    classifier = Classifier(network, beta=3.0, weight_decay=0.001)
-    classifier.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True), jit_compile=False,
+    classifier = Classifier(network, weight_decay=0.001)
+    classifier.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+                       loss=classifier.task_loss_function(), jit_compile=False,
                        steps_per_execution=steps_per_execution)
     return classifier
 
@@ -67,14 +68,14 @@ def step_functions(builder, filter_percentage: float, shape: tuple, batch_size: 
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(batch_size, *shape)).astype("float32"))
     y = tf.constant(rng.integers(0, 10, size=batch_size))
-    real = builder(filter_percentage, dropout="information", kl_weight=1 / 50_000, fused=True)
+    real = builder(filter_percentage, dropout="information", kl_weight=3.0 / 50_000, fused=True)
     plain = builder(filter_percentage, dropout="none")
     convs = convolutions_only(plain)
     calls = {}
     for name, network in (("convolutions", convs), ("+ batch norm", plain), ("+ information dropout", real)):
         classifier = compiled(network)
         calls[name] = (lambda c=classifier: c.train_on_batch(x, y), 1, network)
-    many = compiled(builder(filter_percentage, dropout="information", kl_weight=1 / 50_000, fused=True),
+    many = compiled(builder(filter_percentage, dropout="information", kl_weight=3.0 / 50_000, fused=True),
                     steps_per_execution)
     iterator = iter(tf.data.Dataset.from_tensors((x, y)).repeat())
     many.make_train_function()
@@ -88,7 +89,7 @@ def step_functions(builder, filter_percentage: float, shape: tuple, batch_size: 
         with tf.GradientTape() as tape:
             logits = real(x, training=True)
             loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
-            loss += 3.0 * tf.add_n(real.losses)
+            loss += tf.add_n(real.losses)
         return tape.gradient(loss, real.trainable_variables)
 
     calls["forward + backward, no update (information)"] = (lambda: forward_backward()[0].numpy(), 1, real)

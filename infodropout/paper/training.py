@@ -1,8 +1,9 @@
 """Training and testing with the paper's objective, schedules and test protocol (SPEC §1, §5).
 
-``loss = Lx + β·Lz + weight_decay·L2`` where Lx is the batch-mean cross-entropy, Lz the sum of the
-model's KL losses (the Information Dropout layers add ``mean_batch(Σ_units KL) / N_train`` each) and
-L2 = Σ_w ‖w‖²/2 over every trainable variable, as ``tf.nn.l2_loss`` in the original code.
+The objective is the library's (:mod:`infodropout.objective`): ``loss = Lx + Lz + weight_decay·L2`` where Lx is the
+batch-mean cross-entropy, Lz the sum of the model's KL losses (each Information Dropout layer adds
+``kl_weight · mean_batch(Σ_units KL)`` with ``kl_weight = β / N_train``) and L2 = Σ_w ‖w‖²/2 over every trainable
+variable, as ``tf.nn.l2_loss`` in the original code.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from keras import ops
 
 from infodropout.analysis import relu_layers
 from infodropout.callbacks import AlphaMonitor, DeadUnitMonitor
+from infodropout.objective import InformationBottleneck
 from infodropout.paper.checkpoint import RunLock, TrainingState, atomic_write, remove_temporaries, resumable_history
 from infodropout.paper.distribution import is_chief, synchronize_batch_norm, worker_scratch
 from infodropout.paper.training_callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
@@ -41,7 +43,6 @@ class TrainSettings:
     lr_decay: float = 0.1
     momentum: float = 0.9
     nesterov: bool = True
-    beta: float = 3.0
     weight_decay: float = 0.001
     seed: int = 0
     optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
@@ -78,60 +79,25 @@ def piecewise_learning_rate(settings: TrainSettings, steps_per_epoch: int):
     return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
 
-class Trainer(keras.Model):
-    """Wraps a network with the paper's objective ``Lx + β·Lz + weight_decay·L2``; subclasses say what
-    the task loss Lx is. Its metrics, averaged over an epoch, are ``metric_names``."""
+class Trainer(InformationBottleneck):
+    """The library's objective (:class:`~infodropout.objective.InformationBottleneck`: ``Lx + Lz + weight_decay·L2``,
+    β in the layers' ``kl_weight``) with what the harness's TensorFlow strategies need on top: exact weights for
+    uneven replica shares, and logs a multi-worker step can average. Subclasses give the task loss
+    (:attr:`task_loss_function`) and may log more terms (``metric_names``)."""
 
-    metric_names: tuple[str, ...] = ("loss", "Lx", "Lz")
-
-    def __init__(self, network: keras.Model, beta: float, weight_decay: float, **kwargs):
-        super().__init__(**kwargs)
-        self.network = network
-        self.beta = float(beta)
-        self.weight_decay = float(weight_decay)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def call(self, inputs, training=None):
-        return self.network(inputs, training=training)
-
-    def task_terms(self, targets, outputs) -> dict:
-        """``Lx`` and any further per-batch metrics of the task."""
+    def task_loss_function(self) -> keras.losses.Loss:
+        """The loss that ``compile(loss=...)`` gets: Lx per example."""
         raise NotImplementedError
 
-    def _objective(self, targets, outputs) -> dict:
-        # In float32 whatever the dtype policy: the outputs of a mixed-precision network are float16/bfloat16.
-        terms = self.task_terms(targets, ops.cast(outputs, "float32"))
-        losses = [ops.cast(loss, "float32") for loss in self.network.losses]
-        terms["Lz"] = ops.sum(ops.stack(losses)) if losses else ops.zeros(())
-        terms["L2"] = ops.sum(ops.stack([ops.sum(ops.square(ops.cast(w, "float32")))
-                                         for w in self.network.trainable_variables])) / 2
-        terms["loss"] = terms["Lx"] + self.beta * terms["Lz"] + self.weight_decay * terms["L2"]
-        return terms
-
-    def _record(self, terms: dict, batch_size) -> dict:
-        # Weighted by the batch's size, so that a last, smaller batch counts for what it holds.
-        for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name], sample_weight=ops.cast(batch_size, "float32"))
-        results = {name: tracker.result() for name, tracker in self.trackers.items()}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras averages a multi-worker step's logs over axis 0, which a scalar lacks: give it one.
-            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
-        return results
-
-    def replica_loss(self, terms: dict, batch_size):
+    def scaled_loss(self, terms: dict, batch_size):
         """The loss this replica differentiates, such that the sum of the replicas' gradients (what the
         optimizer applies under a tf.distribute strategy) is the gradient of the global batch's loss.
 
-        Lx and Lz are means over this replica's examples (the KL keeps its 1/N_train): weighted by the
+        Lx and Lz are means over this replica's examples (the KL's kl_weight holds β / N_train): weighted by the
         replica's share of the global batch, n_local / n_global, their sum over replicas is the mean over
-        the global batch, also for a last, smaller or uneven batch. The weight decay is the same on every
-        replica, so each takes 1/replicas of it. Without a strategy both factors are 1 and this is
-        ``terms["loss"]``. Summing unscaled per-replica means instead would multiply the gradient by the
-        number of replicas.
+        the global batch, also for a last, smaller or uneven batch (the library's 1 / replicas assumes equal
+        shares). The weight decay is the same on every replica, so each takes 1/replicas of it. Without a
+        strategy both factors are 1 and this is ``terms["loss"]``.
         """
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync if context is not None else 1
@@ -139,25 +105,14 @@ class Trainer(keras.Model):
             return terms["loss"]
         local = ops.cast(batch_size, "float32")
         share = local / context.all_reduce(tf.distribute.ReduceOp.SUM, local)
-        return share * (terms["Lx"] + self.beta * terms["Lz"]) + self.weight_decay * terms["L2"] / replicas
+        return share * (terms["Lx"] + terms["Lz"]) + self.weight_decay * terms["L2"] / replicas
 
-    def train_step(self, data):
-        inputs, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
-        batch_size = ops.shape(inputs)[0]
-        variables = self.network.trainable_variables
-        with tf.GradientTape() as tape:
-            terms = self._objective(targets, self.network(inputs, training=True))
-            # scale_loss: multiplied by the dynamic loss scale under mixed_float16 (the optimizer divides
-            # the gradients by it again), unchanged otherwise.
-            loss = self.optimizer.scale_loss(self.replica_loss(terms, batch_size))
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
-        # Each replica records its own means weighted by its batch; the metrics' variables are summed
-        # over replicas when read, so the epoch's metrics are those of the global batches.
-        return self._record(terms, batch_size)
-
-    def test_step(self, data):
-        inputs, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self._record(self._objective(targets, self.network(inputs, training=False)), ops.shape(inputs)[0])
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        results = super().compute_metrics(x, y, y_pred, sample_weight)
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages a multi-worker step's logs over axis 0, which a scalar lacks: give it one.
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
 
 
 class Classifier(Trainer):
@@ -165,12 +120,13 @@ class Classifier(Trainer):
 
     metric_names = ("loss", "Lx", "Lz", "error")
 
-    def task_terms(self, labels, logits) -> dict:
+    def task_loss_function(self) -> keras.losses.Loss:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def task_terms(self, labels, logits, sample_weight=None) -> dict:
         correct = ops.equal(ops.argmax(logits, axis=-1), ops.cast(labels, "int64"))
-        return {
-            "Lx": ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)),
-            "error": 100.0 * (1.0 - ops.mean(ops.cast(correct, "float32"))),
-        }
+        return {**super().task_terms(labels, logits, sample_weight),
+                "error": 100.0 * (1.0 - ops.mean(ops.cast(correct, "float32")))}
 
 
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
@@ -238,7 +194,7 @@ def interrupt_requests() -> Iterator[list[str]]:
 def train_classifier(network: keras.Model, x_train: np.ndarray, y_train: np.ndarray, settings: TrainSettings,
                      checkpoint: str | os.PathLike, **kwargs) -> list[dict]:
     """Train a logits network on (x, y) with the paper's classification loss: see :func:`fit_trainer`."""
-    return fit_trainer(Classifier(network, beta=settings.beta, weight_decay=settings.weight_decay),
+    return fit_trainer(Classifier(network, weight_decay=settings.weight_decay),
                        x_train, y_train, settings, checkpoint, **kwargs)
 
 
@@ -318,7 +274,7 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
             # Keras's loop of several steps a call fails on a multi-worker iterator (a placeholder left unfed).
             per_call = 1
     optimizer = make_optimizer(settings, steps_per_epoch)
-    trainer.compile(optimizer=optimizer, jit_compile=settings.jit_compile,
+    trainer.compile(optimizer=optimizer, loss=trainer.task_loss_function(), jit_compile=settings.jit_compile,
                     steps_per_execution=per_call)
     optimizer.build(network.trainable_variables)
     # The learning rate is left out: it follows from the config and the iteration count.
@@ -357,7 +313,7 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
     with interrupt_requests() as signals:
         # Order matters: each callback sees the logs the ones before it added.
         callbacks = [StopOnRequest(signals, checkpoint, steps_per_epoch),
-                     DivergenceGuard(checkpoint, steps_per_epoch, trainer.beta, trainer.weight_decay)]
+                     DivergenceGuard(checkpoint, steps_per_epoch, trainer.weight_decay)]
         if monitor_alpha:
             callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
         if relu_layers(network):  # the fully connected networks: record dead ReLU units

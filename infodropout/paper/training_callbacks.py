@@ -101,17 +101,16 @@ EXPLOSION_FACTOR = 100.0
 class DivergenceGuard(_EpochAware):
     """Stops training at the first logged loss (once a compiled call) that is NaN, infinite, or more than
     :data:`EXPLOSION_FACTOR` times the first one (at least 1), naming the term responsible: Lx,
-    β·Lz, or weight_decay·L2, the last only when weight_decay is not 0.
+    Lz (the KL terms, β in their weight), or weight_decay·L2, the last only when weight_decay is not 0.
 
     A batch's loss is computed before its update, so the epoch's last update is never seen by it (with one
     batch an epoch, no update is): at the end of each epoch, before it is saved, the weights themselves are
     checked too. Weights that are not finite, or whose norm grew past :data:`EXPLOSION_FACTOR` times their
     norm when training started (at least 1), stop the run; that epoch is not saved as completed."""
 
-    def __init__(self, checkpoint: str | os.PathLike, steps_per_epoch: int, beta: float = 0.0,
-                 weight_decay: float = 0.0):
+    def __init__(self, checkpoint: str | os.PathLike, steps_per_epoch: int, weight_decay: float = 0.0):
         super().__init__(checkpoint, steps_per_epoch)
-        self.beta, self.weight_decay = float(beta), float(weight_decay)
+        self.weight_decay = float(weight_decay)
         self.reference: float | None = None
         self.initial_norm: float | None = None
 
@@ -148,9 +147,9 @@ class DivergenceGuard(_EpochAware):
         if math.isfinite(loss) and abs(loss) <= limit:
             return
         # The logs hold running means over the epoch, which stay non-finite once a batch was.
-        terms = {"Lx": float(logs.get("Lx", 0.0)), "β·Lz": self.beta * float(logs.get("Lz", 0.0))}
+        terms = {"Lx": float(logs.get("Lx", 0.0)), "Lz": float(logs.get("Lz", 0.0))}
         if self.weight_decay:
-            terms["weight_decay·L2"] = loss - terms["Lx"] - terms["β·Lz"]
+            terms["weight_decay·L2"] = loss - terms["Lx"] - terms["Lz"]
         broken = [name for name, value in terms.items() if not math.isfinite(value)]
         if broken:
             term = broken[0]

@@ -8,12 +8,13 @@ import tensorflow as tf
 from keras import ops
 
 from infodropout.paper.training import Trainer
-from infodropout.vae import bernoulli_log_likelihood
+from infodropout.vae import reconstruction_loss
 
 
 class Autoencoder(Trainer):
     """Lx is −log p(x|z) of the Bernoulli decoder, summed over pixels, averaged over the batch, so
-    that with β = 1 the loss is the negative variational lower bound; also reports ``elbo``.
+    that with β = 1 (the latent's ``kl_weight``) the loss is the negative variational lower bound; also reports
+    ``elbo``, with the KL itself (Lz / β), where β > 0.
 
     ``binarize_seed``: None trains on the inputs as given (digits binarised once); an integer treats them as
     grey levels in [0, 1] and draws each pixel's binary value afresh at every training step (each pixel 1 with
@@ -21,19 +22,22 @@ class Autoencoder(Trainer):
     and the optimizer's step count alone, which the training state keeps: a resumed run draws the digits an
     uninterrupted one would. Evaluation (``test_step``) uses its inputs as given."""
 
-    metric_names = ("loss", "Lx", "Lz", "elbo")
-
     def __init__(self, network: keras.Model, beta: float, weight_decay: float, binarize_seed: int | None = None,
                  **kwargs):
-        super().__init__(network, beta, weight_decay, **kwargs)
+        # β is the latent's kl_weight, read here only to turn Lz back into the KL for the bound; at β = 0 the
+        # KL is not in the loss and the bound is not logged.
+        self.beta = float(beta)
+        self.metric_names = ("loss", "Lx", "Lz", "elbo") if self.beta > 0 else ("loss", "Lx", "Lz")
+        super().__init__(network, weight_decay, **kwargs)
         self.binarize_seed = binarize_seed
 
-    def task_terms(self, targets, logits) -> dict:
-        return {"Lx": -ops.mean(bernoulli_log_likelihood(targets, logits))}
+    def task_loss_function(self):
+        return reconstruction_loss
 
-    def _objective(self, targets, outputs) -> dict:
-        terms = super()._objective(targets, outputs)
-        terms["elbo"] = -(terms["Lx"] + terms["Lz"])
+    def objective_terms(self, targets, outputs, sample_weight=None) -> dict:
+        terms = super().objective_terms(targets, outputs, sample_weight)
+        if self.beta > 0:
+            terms["elbo"] = -(terms["Lx"] + terms["Lz"] / self.beta)
         return terms
 
     def train_step(self, data):
