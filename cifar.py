@@ -18,7 +18,7 @@ preprocessed as CIFAR-10 is, cached as datasets/fashion-cifar-{train,test}.npz; 
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
 from infodropout.paper.experiment import make_experiment, run_experiment
-from infodropout.paper.commands import add_classifier_commands, all_cnn_32_network, checked_load, load_checkpoint
+from infodropout.paper.commands import add_classifier_commands, all_cnn_32_network, load_checkpoint, train_settings
 from infodropout.paper.config_rules import (
     CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, integer_at_least, one_of, word_list,
 )
@@ -81,8 +81,7 @@ def correlation(_config, _run):
     on the test set (SPEC §7; the paper's figure 5 uses Softplus)."""
     if _config["dropout"] != "information":
         fail("correlation reads the last Information Dropout layer: use dropout=information.")
-    network = load_checkpoint("cifar", _config, DEFAULTS)
-    data = checked_load(load_data, _config)
+    network, data = load_checkpoint("cifar", _config, DEFAULTS, load_data)
     try:
         tc = last_layer_total_correlation(network, data.x_test, _config["batch_size"])
     except ValueError as error:
@@ -112,8 +111,7 @@ def histograms(_config):
 
     if _config["dropout"] != "information":
         fail("histograms reads the last Information Dropout layer: use dropout=information.")
-    network = load_checkpoint("cifar", _config, DEFAULTS)
-    data = checked_load(load_data, _config)
+    network, data = load_checkpoint("cifar", _config, DEFAULTS, load_data)
     layer = information_dropout_layers(network)[-1]
     log_z = layer_readouts(network, data.x_test, layer=layer, batch_size=_config["batch_size"], noisy=True)["log_z"]
     name = run_name("cifar", _config, DEFAULTS)
@@ -122,11 +120,11 @@ def histograms(_config):
     folder = Path(_config["plots_dir"]) / name
     files = plot_activation_histogram(log_z, layer.prior, folder / "histogram", title=f"{name}: {layer.name}",
                                       **prior)
-    from infodropout.paper.evaluation import evaluate_classifier
+    from infodropout.paper.evaluation import training_error
 
-    # Whether the network fits its training data: figure 1's claims are tested only on one that learned.
-    train_error = evaluate_classifier(network, data.x_train, data.y_train, _config["batch_size"],
-                                      _config["weight_decay"], verbose=0)["error"]
+    # Whether the network fits its training data: figure 1's claims are tested only on one that learned. The
+    # network was read as tested (batch norm recalibrated), so this is the test protocol's training error.
+    train_error = training_error(network, data.x_train, data.y_train, train_settings(_config))
     summary = {"layer": layer.name, "prior": layer.prior, **prior, **log_activation_summary(log_z),
                **log_activation_shape(log_z), "train_error": train_error}
     (folder / "histogram.json").write_text(json.dumps(summary, indent=1) + "\n")

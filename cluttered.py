@@ -13,7 +13,7 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
 from infodropout.paper.experiment import make_experiment, run_experiment
-from infodropout.paper.commands import add_classifier_commands, all_cnn_network, checked_load, load_checkpoint
+from infodropout.paper.commands import add_classifier_commands, all_cnn_network, load_checkpoint
 from infodropout.paper.config_rules import (
     ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, all_cnn_defaults, integer_at_least, one_of,
 )
@@ -88,18 +88,15 @@ def plot(_config, _run):
 
     if _config["dropout"] != "information":
         fail("plot draws the KL of Information Dropout layers: use dropout=information.")
-    network = load_checkpoint("cluttered", _config, DEFAULTS)
-    data = checked_load(load_data, _config)
+    # As tested (batch norm recalibrated), as `test` and `sweep` read it: the prediction shown is the one the
+    # test error counts, and the maps and scores are those of the network `sweep` scores.
+    network, data = load_checkpoint("cluttered", _config, DEFAULTS, load_data)
     name = run_name("cluttered", _config, DEFAULTS)
     import keras
     import numpy as np
 
     from infodropout.analysis import kl_heatmaps
-    from infodropout.paper.evaluation import recalibrate_batch_norm
 
-    # The test protocol's dry run, as `test` and `sweep` do before theirs: the prediction shown is the
-    # one the test error counts, and the maps and scores are those of the network `sweep` scores.
-    recalibrate_batch_norm(network, data.x_train, _config["batch_size"])
     maps, layers, scores = localisation(network, data, _config["batch_size"])
     count = _config["plot_images"]
     shown = data.x_test[:count]

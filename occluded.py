@@ -23,7 +23,7 @@ run to one). Its runs are named ``occluded.dataset=fashion...``.
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
 from infodropout.paper.experiment import make_experiment, run_experiment
 from infodropout.paper.commands import (
-    add_classifier_commands, all_cnn_32_network, checked_load, fit_options, load_checkpoint, markdown_table,
+    add_classifier_commands, all_cnn_32_network, fit_options, load_checkpoint, markdown_table,
     seed_run, train_settings, training_failures,
 )
 from infodropout.paper.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, integer_at_least, one_of
@@ -120,11 +120,7 @@ def nuisance(_config, _run):
     """The nuisance probe of the run trained `with` the same values, and the main errors N and D."""
     if _config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
-    from infodropout.paper.evaluation import recalibrate_batch_norm
-
-    network = load_checkpoint("occluded", _config, DEFAULTS)
-    data = checked_load(load_data, _config)
-    recalibrate_batch_norm(network, data.x_train, _config["batch_size"])  # the test protocol's dry run
+    network, data = load_checkpoint("occluded", _config, DEFAULTS, load_data)  # as tested
     results = nuisance_errors(_config, network, data)
     for key, value in results.items():
         _run.log_scalar(key, value)

@@ -177,8 +177,7 @@ def test(_config, _run):
     match (`runs` lists them)."""
     from infodropout.vae import variational_lower_bound
 
-    network = load_checkpoint("vae", _config, DEFAULTS)
-    data = checked_load(load_data, _config)
+    network, data = load_checkpoint("vae", _config, DEFAULTS, load_data)
     bound = variational_lower_bound(network, data.x_test, _config["test_samples"], _config["batch_size"])
     registry.record_test(checkpoint_path(_config["models_dir"], run_name("vae", _config, DEFAULTS)), bound,
                          "vae", _config, DEFAULTS)
@@ -230,8 +229,7 @@ def samples(_config):
 
     from infodropout.paper.plots import plot_vae_samples
 
-    network = load_checkpoint("vae", _config, DEFAULTS)
-    data = checked_load(load_data, _config)
+    network, data = load_checkpoint("vae", _config, DEFAULTS, load_data)
     name = run_name("vae", _config, DEFAULTS)
     files = plot_vae_samples(network, data.x_test[:10], Path(_config["plots_dir"]) / name,
                              prior_samples=_config["latent"] == "gaussian", seed=_config["seed"])

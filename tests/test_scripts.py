@@ -186,6 +186,9 @@ def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
     folder = next((cifar_dir / "plots").glob("cifar-sweep.activations=softplus*"))
     results = json.loads((folder / "results.json").read_text())
     assert [r["beta"] for r in results] == [1.0, 3.0]
+    # β = 3 is the run histograms read (the default): the sweep tested it by the protocol, and histograms' training
+    # error, read from the checkpoint, is the same number (the network read as tested, batch norm recalibrated).
+    assert summary["train_error"] == pytest.approx(results[1]["train_error"], abs=1e-6)
     for r in results:  # the corrected value is the raw one minus its bias, which is positive
         assert r["total_correlation_bias"] > 0
         assert abs(r["total_correlation_raw"] - r["total_correlation_bias"] - r["total_correlation"]) < 1e-9

@@ -80,19 +80,21 @@ def train_settings(config: Mapping) -> "TrainSettings":
     )
 
 
-def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping) -> "keras.Model":
+def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping,
+                    load_data: Callable[[Mapping], Dataset]) -> tuple["keras.Model", Dataset]:
     """The network of the run the config names (the experiment's config hook has already chosen it from the
-    keys the user gave: :func:`infodropout.paper.registry.resolve`); a missing or unreadable one ends the
-    program with a one-line message."""
+    keys the user gave: :func:`infodropout.paper.registry.resolve`) as the test protocol reads it, with its data:
+    batch norm recalibrated on the training inputs (:func:`infodropout.paper.evaluation.load_tested_network`).
+    A missing or unreadable checkpoint ends the program with a one-line message."""
     path = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
-    if not path.exists():  # before TensorFlow is imported, so that the answer comes at once
+    if not path.exists():  # before the data and TensorFlow are loaded, so that the answer comes at once
         fail(no_checkpoint_message(path), status=1)
-    from infodropout.paper.evaluation import load_network
-
+    data = checked_load(load_data, config)
     from infodropout.paper.checkpoint import CheckpointError
+    from infodropout.paper.evaluation import load_tested_network
 
     try:
-        return load_network(path)
+        return load_tested_network(path, data.x_train, config["batch_size"]), data
     except (FileNotFoundError, CheckpointError) as error:
         fail(str(error), status=1)
 
@@ -246,12 +248,11 @@ def add_classifier_commands(
     def test(_config, _run):
         """Test a trained run: the one named by the `with` values, or the one trained run they match (`runs`
         lists them)."""
-        from infodropout.paper.evaluation import test_classifier
+        from infodropout.paper.evaluation import evaluate_classifier
 
-        network = load_checkpoint(name, _config, defaults)
-        data = checked_load(load_data, _config)
-        metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, train_settings(_config),
-                                  verbose=_config["verbose"])
+        network, data = load_checkpoint(name, _config, defaults, load_data)  # batch norm recalibrated
+        metrics = evaluate_classifier(network, data.x_test, data.y_test, _config["batch_size"],
+                                      _config["weight_decay"], verbose=_config["verbose"])
         registry.record_test(checkpoint_path(_config["models_dir"], run_name(name, _config, defaults)), metrics,
                              name, _config, defaults)
         return _report(metrics, _run)

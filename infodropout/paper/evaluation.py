@@ -13,14 +13,16 @@ import numpy as np
 import tensorflow as tf
 
 import infodropout.vae  # noqa: F401  (registers the VAE's layer, and with it infodropout.layers, for load_network)
-from infodropout.layers import noise_scale
+from infodropout.layers import iter_layers, noise_scale
 from infodropout.paper.checkpoint import CheckpointError
 from infodropout.paper.training import Classifier, TrainSettings, batches
 
 def recalibrate_batch_norm(network: keras.Model, x_train: np.ndarray, batch_size: int) -> None:
     """The original test protocol's "dry run": one pass over the training set with the noise off
     (σ0 = 0) but batch norm in training mode, so that its moving statistics are those of the
-    noiseless activations the test will see."""
+    noiseless activations the test will see. A network without batch norm is left as it is."""
+    if not any(isinstance(layer, keras.layers.BatchNormalization) for layer in iter_layers(network)):
+        return
     step = tf.function(lambda images: network(images, training=True))
     with noise_scale(network, 0.0):
         for images in tf.data.Dataset.from_tensor_slices(x_train).batch(batch_size):
@@ -65,6 +67,16 @@ def load_network(checkpoint: str | os.PathLike) -> keras.Model:
                 f"{checkpoint} names a class this code does not know ({match.group(1)}): it was written by other "
                 f"code or another version of infodropout. Use that code to read it, or {again}.") from error
         raise CheckpointError(f"{checkpoint} is unreadable ({type(error).__name__}); {again}.") from error
+
+
+def load_tested_network(checkpoint: str | os.PathLike, x_train: np.ndarray, batch_size: int) -> keras.Model:
+    """A saved network as the test protocol reads it: loaded (:func:`load_network`), then batch norm recalibrated
+    on the training inputs (:func:`recalibrate_batch_norm`). Every command that reads a trained network reads it
+    so: the checkpoint's moving statistics are those of the noisy training activations, which the test never
+    sees."""
+    network = load_network(checkpoint)
+    recalibrate_batch_norm(network, x_train, batch_size)
+    return network
 
 
 def test_classifier(network: keras.Model, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

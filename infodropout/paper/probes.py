@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infodropout.paper.commands import checked_load, load_checkpoint, markdown_table, train_and_test
+from infodropout.paper.commands import load_checkpoint, markdown_table, train_and_test
 from infodropout.paper.errors import fail
 from infodropout.paper.run_names import run_name
 from infodropout.paper.sweeps import run_sweep
@@ -226,13 +226,10 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
         """Independent estimates on the run trained `with` the same values: linear and MLP probe errors,
         MINE bounds of I(z; task) (and nuisance), NDM, each layer's KL vs MINE; plots/<run name>/probes.json."""
         from infodropout.paper.commands import seed_run, train_settings
-        from infodropout.paper.evaluation import recalibrate_batch_norm
 
         check(_config)
-        network = load_checkpoint(name, _config, defaults)
-        data = checked_load(load_data, _config)
+        network, data = load_checkpoint(name, _config, defaults, load_data)  # as tested
         seed_run(train_settings(_config))
-        recalibrate_batch_norm(network, data.x_train, _config["batch_size"])  # the test protocol's dry run
         result = estimates(_config, network, data)
         folder = Path(_config["plots_dir"]) / run_name(name, _config, defaults)
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
-from keras import ops
 
 from infodropout.paper.training import Trainer
 from infodropout.vae import reconstruction_loss
