@@ -36,8 +36,10 @@ def run_library_tests(backend: str, *args: str) -> str:
 @pytest.mark.slow
 def test_library_tests_pass_on_backend(backend):
     summary = run_library_tests(backend)
-    # Every test ran (none skipped) on the backend asked for (test_runs_on_the_backend_it_was_asked_for checks it).
-    assert re.fullmatch(r"\d+ passed(, \d+ warnings?)? in .*", summary), summary
+    # Every test ran on the backend asked for (test_runs_on_the_backend_it_was_asked_for checks it), none skipped but
+    # on PyTorch's CPU the float16 cases, whose kernels it lacks (4, as Keras's own harness leaves them out there).
+    skipped = r"(, 4 skipped)?" if backend == "torch" else ""
+    assert re.fullmatch(rf"\d+ passed{skipped}(, \d+ warnings?)? in .*", summary), summary
 
 
 @pytest.mark.parametrize("backend", sorted(BACKEND_MODULES))
@@ -46,8 +48,9 @@ def test_keras_layer_harness_and_the_objective_pass_on_backend(backend):
     ones (whose JAX compilation takes a minute; the slow test runs them), the dtype policies and the objective."""
     summary = run_library_tests(backend, str(LIBRARY_TESTS / "test_keras_layer_harness.py"),
                                 str(LIBRARY_TESTS / "test_objective.py"), "-k", "not conv2d")
-    # The cases left out are the convolutional ones only; 16-bit cases PyTorch's CPU lacks may be skipped.
-    assert re.fullmatch(r"\d+ passed(, \d+ skipped)?, 6 deselected(, \d+ warnings?)? in .*", summary), summary
+    # The cases left out are the convolutional ones only; on PyTorch's CPU the float16 cases are skipped.
+    skipped = r"(, 4 skipped)?" if backend == "torch" else ""
+    assert re.fullmatch(rf"\d+ passed{skipped}, 6 deselected(, \d+ warnings?)? in .*", summary), summary
 
 
 def test_library_tests_import_only_keras_numpy_pytest_and_the_library():
