@@ -71,7 +71,7 @@ RULES = {
     "optimizer": one_of("adam", "sgd"),
     "binarize": one_of("fixed", "epoch"),
     "test_samples": integer_at_least(1),
-    "validation": Rule("an integer >= 0 (training images held out for early stopping; 0: none)",
+    "validation": Rule("an integer >= 0 (0: none)",
                        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
     "patience": integer_at_least(1),
     "ks": Rule("a non-empty list of integers >= 1",
