@@ -55,7 +55,7 @@ RULES = {
                    lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                    and all(isinstance(w, int) and w >= 1 for w in v)),
     "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
-    "validation": Rule("an integer >= 0 (training images held out; 0: none)",
+    "validation": Rule("an integer >= 0 (0: none)",
                        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
     "learning_rates": Rule("a non-empty list of numbers > 0", lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                            and all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in v)),

@@ -71,7 +71,7 @@ RULES = {
     "optimizer": one_of("adam", "sgd"),
     "binarize": one_of("fixed", "epoch"),
     "test_samples": integer_at_least(1),
-    "validation": Rule("an integer >= 0 (training images held out for early stopping; 0: none)",
+    "validation": Rule("an integer >= 0 (0: none)",
                        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
     "patience": integer_at_least(1),
     "ks": Rule("a non-empty list of integers >= 1",
@@ -118,10 +118,11 @@ def train_one(config, log_scalar=None) -> dict:
 
     if config["latent"] == "gaussian" and config["prior"] != DEFAULTS["prior"]:
         fail("prior= chooses the Information latent's prior; the Gaussian latent has its own N(0, I).")
+    checkpoint = checkpoint_path(config["models_dir"], run_name("vae", config, DEFAULTS))
+    registry.check_resume(checkpoint, config, restart=config["restart"])
     settings = train_settings(config)
     strategy = seed_run(settings)
     data, x_validation = split_training_digits(config, checked_load(load_data, config))
-    checkpoint = checkpoint_path(config["models_dir"], run_name("vae", config, DEFAULTS))
     with strategy.scope():  # the network, trainer and optimizer are made under the run's strategy
         network = variational_autoencoder(config["k"], config["latent"], max_alpha=config["max_alpha"], kl_weight=config["beta"],
                                           prior=config["prior"])

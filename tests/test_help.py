@@ -68,6 +68,26 @@ def test_every_key_of_every_script_has_a_description(script):
     assert missing == []
 
 
+def _word_runs(text: str, length: int = 4) -> set[tuple[str, ...]]:
+    words = re.findall(r"[\w'=<>.]+", text.lower())
+    return {tuple(words[i:i + length]) for i in range(len(words) - length + 1)}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_no_key_says_the_same_thing_twice_in_print_config(script):
+    # print_config shows a key's description, then its rule: a rule that restates the description printed the
+    # same words twice on the line (jobs and threads did).
+    module, name = load(script), script[:-3]
+    repeated = {}
+    for key in module.DEFAULTS:
+        description = DESCRIPTIONS.get((name, key)) or DESCRIPTIONS.get(key, "")
+        rule = module.RULES.get(key)
+        shared = _word_runs(description) & _word_runs(rule.description) if rule else set()
+        if shared:
+            repeated[key] = sorted(" ".join(run) for run in shared)
+    assert repeated == {}
+
+
 def test_print_config_shows_a_description_on_every_line(tmp_path):
     result = run(str(ROOT / "cluttered.py"), "print_config", "with", "beta=0.1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

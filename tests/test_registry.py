@@ -272,3 +272,91 @@ def test_cifar_runs_lists_a_trained_run_and_test_finds_it_by_one_key(tmp_path):
     tested, messages, _ = script("cifar.py", "test", "with", "beta=1.0", "verbose=0", cwd=tmp_path)
     assert tested.returncode == 0, messages
     assert tested.stdout.startswith("Using run cifar.batch_size=50.beta=1.0.epochs=1.filter_percentage=0.05.lr_drops=[]")
+
+
+# The keys left out of a run's name that change its numbers: what the run records and a resume is compared with.
+COMPUTED = {**DEFAULTS, "fused": True, "jit_compile": False, "strategy": "default", "devices": 0, "threads": 0}
+
+
+def trained_with(models: Path, **computation) -> tuple[Path, dict]:
+    """A run that began training with ``computation`` and has an epoch to resume from."""
+    config = {**COMPUTED, **computation, "models_dir": str(models)}
+    checkpoint = fake_run(models, {}, 1, defaults=COMPUTED)
+    registry.record_training(checkpoint, "toy", config, COMPUTED)
+    checkpoint.with_suffix(".state.npz").write_bytes(b"")  # only its presence is read
+    return checkpoint, config
+
+
+def refusal(checkpoint: Path, config: dict) -> str:
+    with pytest.raises(CommandFailed) as caught:
+        registry.check_resume(checkpoint, config)
+    assert caught.value.code == 1 and "\n" not in caught.value.message
+    return caught.value.message
+
+
+def test_a_resume_under_other_numerics_is_refused_in_one_line_and_restart_or_the_same_values_go_on(tmp_path, capsys):
+    checkpoint, config = trained_with(tmp_path, fused=True)
+    assert registry.read_record(checkpoint)["computation"] == {"fused": True, "jit_compile": False}
+    message = refusal(checkpoint, {**config, "fused": False})
+    assert f"{checkpoint.name} was trained with fused=True; resuming it with fused=False" in message
+    assert "Resume it with fused=True, or start over with restart=True" in message
+    assert "jit_compile=False; resuming it with jit_compile=True" in refusal(checkpoint, {**config, "jit_compile": True})
+    registry.check_resume(checkpoint, config)  # the same values: resumed
+    registry.check_resume(checkpoint, {**config, "fused": False}, restart=True)  # starting over: allowed
+    registry.check_resume(checkpoint, {**config, "devices": 2})  # the default strategy reads no devices
+    assert capsys.readouterr().out == ""
+
+
+def test_a_run_moved_to_other_devices_or_threads_resumes_and_says_so_in_one_line(tmp_path, capsys):
+    mirrored, config = trained_with(tmp_path, strategy="mirrored", devices=2, threads=1)
+    registry.check_resume(mirrored, config)
+    assert capsys.readouterr().out == ""
+    registry.check_resume(mirrored, {**config, "strategy": "default", "threads": 3})
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said == [f"Resuming {mirrored.name} with devices=(unset) strategy=default threads=3 where it began with "
+                    "devices=2 strategy=mirrored threads=1: its numbers will differ in their last bits from a run that "
+                    "kept them."]
+
+
+def test_a_restart_records_its_own_numerics_and_a_run_without_epochs_has_nothing_to_resume(tmp_path):
+    checkpoint, config = trained_with(tmp_path, fused=True)
+    registry.record_training(checkpoint, "toy", {**config, "fused": False}, COMPUTED, restart=True)
+    assert registry.read_record(checkpoint)["computation"]["fused"] is False
+    registry.check_resume(checkpoint, {**config, "fused": False})
+    # A resume keeps what the run began with rather than the values it was resumed under.
+    registry.record_training(checkpoint, "toy", {**config, "fused": True, "threads": 7}, COMPUTED)
+    record = registry.read_record(checkpoint)
+    assert record["computation"]["fused"] is False and record["machine"]["threads"] != 7
+    checkpoint.with_suffix(".state.npz").unlink()  # no epoch to resume from: any values train from scratch
+    registry.check_resume(checkpoint, {**config, "fused": True})
+
+
+def test_a_run_begun_before_records_said_how_it_was_computed_is_not_given_values_it_may_not_have_had(tmp_path):
+    checkpoint, config = trained_with(tmp_path, fused=True)
+    record = registry.read_record(checkpoint)
+    del record["computation"], record["machine"]
+    registry.record_path(checkpoint).write_text(json.dumps(record))
+    registry.check_resume(checkpoint, {**config, "fused": False})  # unknown: nothing to hold it to
+    registry.record_training(checkpoint, "toy", {**config, "fused": False}, COMPUTED)
+    assert "computation" not in registry.read_record(checkpoint)
+
+
+def test_train_refuses_a_resume_under_other_numerics_before_tensorflow(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("registry_cifar", ROOT / "cifar.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    values = {"dataset": "sample", "epochs": 2, "filter_percentage": 0.1}
+    config = {**module.DEFAULTS, **values, "models_dir": str(tmp_path / "models")}
+    checkpoint = checkpoint_path(config["models_dir"], run_name("cifar", config, module.DEFAULTS))
+    checkpoint.parent.mkdir()
+    registry.record_training(checkpoint, "cifar", config, module.DEFAULTS)
+    checkpoint.with_suffix(".state.npz").write_bytes(b"")
+    typed = [f"{key}={value}" for key, value in values.items()]
+    result, messages, imported = script("cifar.py", "train", "with", *typed, "fused=False", cwd=tmp_path,
+                                        importtime=True)
+    assert result.returncode == 1 and "Traceback" not in messages
+    last = messages.strip().splitlines()[-1]  # after sacred's own log lines
+    assert last.startswith("cifar.py: ") and "was trained with fused=True; resuming it with fused=False" in last
+    assert "tensorflow" not in imported

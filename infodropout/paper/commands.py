@@ -142,13 +142,15 @@ def train_and_test(
     as tested (batch norm recalibrated), the data, for analyses that follow, and the training error
     (%) by the same protocol on the first 10,000 training images at most (to bound its cost).
     """
-    data = checked_load(load_data, config)  # first: a missing data file fails before TensorFlow is imported
+    checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
+    # First: a resume under other numerics or a missing data file fails before TensorFlow is imported.
+    registry.check_resume(checkpoint, config, restart=config["restart"])
+    data = checked_load(load_data, config)
     from infodropout.paper.evaluation import test_classifier, training_error
     from infodropout.paper.training import train_classifier
 
     settings = train_settings(config)
     strategy = seed_run(settings)
-    checkpoint = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     with strategy.scope():  # the network, trainer and optimizer are made under the run's strategy
         network = build_network(config, len(data.x_train))
         print(f"Run {checkpoint.stem}: {len(data.x_train)} training and {len(data.x_test)} test examples, "

@@ -83,11 +83,11 @@ COMMON_RULES: dict[str, Rule] = {
     "seeds": Rule(f"a non-empty list of distinct integers in [0, {MAX_SEED}]",
                   lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(SEED.check(s) for s in v)
                   and len(set(v)) == len(v)),
-    "jobs": Rule("an integer >= 0: how many runs of a sweep train at once, each in its own process with the "
-                 "cores divided among them (1: one after another in this process; 0: one per core)",
+    # The rules say which values a key takes; what it means is its description (DESCRIPTIONS), which
+    # print_config shows before the rule, so neither repeats the other.
+    "jobs": Rule("an integer >= 0 (1: one after another in this process; 0: one per core)",
                  lambda v: _integer(v) and v >= 0),
-    "threads": Rule("an integer >= 0: the threads each of TensorFlow's ops uses (0: one per core)",
-                    lambda v: _integer(v) and v >= 0),
+    "threads": Rule("an integer >= 0 (0: one per core)", lambda v: _integer(v) and v >= 0),
     "verbose": one_of("auto", 0, 1, 2),
     "tensorboard": one_of(True, False),
     "restart": one_of(True, False),
@@ -276,7 +276,7 @@ DESCRIPTIONS: dict = {
     "width": "hidden units in each of the 3 layers",
     "widths": "compare/sweep: the widths, one run each per method and seed",
     "nesterov": "Nesterov momentum",
-    "validation": "training images held out (the last ones; never test images); 0: none",
+    "validation": "training images held out (the last ones; never test images)",
     "learning_rates": "choose_lr: the learning rates tried",
     "latent": "the latent layer: Gaussian or Information Dropout",
     "k": "the latent's size factor k of Table I",
@@ -286,13 +286,13 @@ DESCRIPTIONS: dict = {
     "latents": "table: the latents compared",
     "patience": "validation=N: epochs without improvement before training stops",
     "binarize": "vae: binarise the training digits once (fixed) or afresh each epoch (epoch)",
-    "jobs": "sweeps: runs trained at once, each in its own process with the cores divided among them (0: one per core)",
-    "threads": "threads per op (0: one per core; a sweep with jobs=N gives each run the cores / N); the same seed and "
-               "threads give the same numbers to the last bit",
+    "jobs": "sweeps: how many runs train at once, each in its own process with the cores divided among them",
+    "threads": "the threads each of TensorFlow's ops uses (a sweep with jobs=N gives each run the cores / N); the "
+               "same seed and threads give the same numbers to the last bit",
     ("cluttered", "digits"): "the digits of the generated canvases: the full MNIST (downloaded) or the embedded sample",
     ("occluded", "digits"): "the occluding digits (dataset=fashion): the full MNIST, the embedded sample, or auto",
     ("vae", "prior"): "the Information latent's prior (latent=information)",
-    ("vae", "validation"): "training images held out for early stopping on their bound (the last ones); 0: none",
+    ("vae", "validation"): "training images held out for early stopping on their bound (the last ones)",
     ("vae", "beta"): "β, the weight of the KL term of the bound",
     ("mnist_fc", "width"): "hidden units in each of the 3 layers",
 }

@@ -64,3 +64,11 @@ def set_threads(threads: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError as error:  # TensorFlow already started: the count can no longer change
         raise RuntimeError(f"threads={threads} must be set before TensorFlow starts ({error})") from None
+
+
+def threads_in_use(threads: int) -> int:
+    """The threads each op of a run with ``threads=`` uses: the value itself, or for 0 TensorFlow's own choice,
+    one per core this process may run on."""
+    from infodropout.paper.sweeps import available_cores
+
+    return threads if threads > 0 else available_cores()

@@ -3,7 +3,8 @@ test result, and the choice of one run from the few keys a user remembers.
 
 Each run keeps ``<name>.run.json`` beside its ``<name>.keras``: the values its name is made of (the keys that
 differ from the defaults, which a long name hashed to ``.~<hex>`` no longer shows), every name-relevant value
-of its config, the epoch its training ended at and its last test metrics. Runs trained before the record
+of its config, how and where its numbers are computed (the keys left out of its name that change them, which a
+resumed run is held to), the epoch its training ended at and its last test metrics. Runs trained before the record
 existed are read from their names. How far a run got is read from its ``<name>.history.jsonl``.
 
 Plain Python, neither sacred nor TensorFlow: the scripts resolve a run in their config hook, before anything
@@ -21,8 +22,10 @@ from dataclasses import dataclass, field
 from numbers import Real
 from pathlib import Path
 
+from infodropout.paper.checkpoint import TrainingState
 from infodropout.paper.errors import fail
-from infodropout.paper.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, run_name
+from infodropout.paper.machine import threads_in_use
+from infodropout.paper.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, computation_values, run_name
 
 RECORD_SUFFIX = ".run.json"
 # The end of a name too long for a file name (run_names.shortened).
@@ -46,13 +49,55 @@ def differing(values: Mapping, defaults: Mapping) -> dict:
 
 def record_training(checkpoint: str | os.PathLike, experiment: str, config: Mapping, defaults: Mapping,
                     restart: bool = False) -> None:
-    """Write (or update) the run's record as its training starts: its name, its differing keys and its
-    name-relevant config. A test result of the same run is kept unless it ``restart``\\ s."""
+    """Write (or update) the run's record as its training starts: its name, its differing keys, its
+    name-relevant config, and how and where its numbers are computed (:func:`check_resume` compares a resumed
+    run with these). A test result of the same run is kept unless it ``restart``\\ s. A run resumed from epochs
+    trained before records said how they were computed gets no such entry: it is not known."""
     record = read_record(checkpoint) or {}
     values = name_values(config, defaults)
     kept = {} if restart else {key: record[key] for key in ("test", "test_epoch", "trained_epochs") if key in record}
+    if restart or not TrainingState(checkpoint).exists():
+        kept.update(computation=computation_values(config), machine=machine_values(config))
+    else:
+        kept.update({key: record[key] for key in ("computation", "machine") if key in record})
     _write(record_path(checkpoint), {"experiment": experiment, "name": Path(checkpoint).stem,
                                      "keys": differing(values, defaults), "config": values, **kept})
+
+
+def machine_values(config: Mapping) -> dict:
+    """Where a run's numbers are computed: its strategy, the devices it reads (under a strategy other than the
+    default) and the threads each op uses (``threads=0`` counted as the cores it stands for)."""
+    values = {"strategy": config.get("strategy", "default"), "threads": threads_in_use(config.get("threads", 0))}
+    if values["strategy"] != "default":
+        values["devices"] = config.get("devices", 0)
+    return values
+
+
+def check_resume(checkpoint: str | os.PathLike, config: Mapping, restart: bool = False) -> None:
+    """Before a run trains, where it has epochs to resume from: end the program in one line (status 1) if a
+    key that chooses how its numbers are computed (:data:`~infodropout.paper.run_names.COMPUTATION_KEYS`)
+    differs from what its record says it began with, since the resumed run would silently be neither; say in
+    one line where only the machine's keys differ (strategy, devices, threads), which a run moved to another
+    machine must be allowed."""
+    if restart or not TrainingState(checkpoint).exists():
+        return
+    record = read_record(checkpoint) or {}
+    name = Path(checkpoint).name
+    for kind, now in (("computation", computation_values(config)), ("machine", machine_values(config))):
+        before = record.get(kind)
+        changed = [key for key in sorted(set(before or {}) | set(now))
+                   if isinstance(before, dict) and not same_value(before.get(key), now.get(key))]
+        if not changed:
+            continue
+
+        def shown(values: Mapping) -> str:
+            return " ".join(f"{key}={format_value(values.get(key, '(unset)'))}" for key in changed)
+
+        if kind == "computation":
+            fail(f"{name} was trained with {shown(before)}; resuming it with {shown(now)} would go on with other "
+                 f"numerics. Resume it with {shown(before)}, or start over with restart=True.", status=1)
+        print(f"Resuming {name} with {shown(now)} where it began with {shown(before)}: its numbers will differ in "
+              "their last bits from a run that kept them.", flush=True)
 
 
 def record_trained(checkpoint: str | os.PathLike) -> None:

@@ -7,13 +7,30 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
-# Config entries that never enter a run's name: where things go, how fast (the speed options leave
-# the mathematics unchanged), how a trained run is tested, and the lists a multi-run command loops
-# over (each run it starts is named by its own values).
-NAME_EXCLUDED_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart",
-                                "fused", "jit_compile", "strategy", "devices", "jobs", "threads", "test_samples",
-                                "plot_images", "probe_epochs", "widths", "methods", "seeds", "ks", "latents", "betas", "sweep_over",
-                                "filter_percentages", "estimator_epochs", "learning_rates"})
+# Config entries that never enter a run's name, by why.
+# Where things go and what is printed:
+OUTPUT_KEYS = frozenset({"datasets_dir", "models_dir", "plots_dir", "verbose", "tensorboard", "restart"})
+# How a trained run is tested or probed afterwards (its training is unchanged; a probe that trains names its own
+# files by its schedule):
+AFTER_TRAINING_KEYS = frozenset({"test_samples", "plot_images", "probe_epochs", "estimator_epochs"})
+# The lists a multi-run command loops over (each run it starts is named by its own values):
+LOOPED_KEYS = frozenset({"widths", "methods", "seeds", "ks", "latents", "betas", "sweep_over", "filter_percentages",
+                         "learning_rates"})
+# How the same mathematics is computed on one machine. These change a run's numbers in their last bits
+# (fused=False computes f and α in two convolutions, XLA sums in its own order), and nothing obliges a
+# run to change them halfway, so a run records them and refuses to resume under others (registry.check_resume).
+# They stay out of the name so that `test with` the values a user remembers finds the run all the same.
+COMPUTATION_KEYS = frozenset({"fused", "jit_compile"})
+# Which devices, processes and threads. strategy, devices and threads change the last bits too (jobs only through
+# the threads it leaves each run), but they follow the machine, and a run may move to another one (begun on
+# several GPUs, finished on one), so a resume under others is said in one line rather than refused.
+MACHINE_KEYS = frozenset({"strategy", "devices", "jobs", "threads"})
+NAME_EXCLUDED_KEYS = OUTPUT_KEYS | AFTER_TRAINING_KEYS | LOOPED_KEYS | COMPUTATION_KEYS | MACHINE_KEYS
+
+
+def computation_values(config: Mapping) -> dict:
+    """The config's :data:`COMPUTATION_KEYS`."""
+    return {key: config[key] for key in sorted(COMPUTATION_KEYS) if key in config}
 
 
 def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
