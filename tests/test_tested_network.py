@@ -37,12 +37,16 @@ def trained(tmp_path_factory):
 
 
 def test_a_loaded_network_has_the_statistics_and_training_error_of_the_network_as_tested(trained):
-    from infodropout.paper.evaluation import load_network, load_tested_network, test_classifier, training_error
+    from infodropout.paper.commands import load_checkpoint
+    from infodropout.paper.evaluation import load_network, test_classifier, training_error
+    from infodropout.paper.formats import Dataset
 
     network, settings, checkpoint = trained
+    config = {"models_dir": str(checkpoint.parent), "batch_size": settings.batch_size}
+    # The commands' loader: the run named by config (here "run", every value its default), with its data.
+    loaded, data = load_checkpoint("run", config, config, lambda _: Dataset(X, Y, X[:40], Y[:40]))
     raw = load_network(checkpoint)
-    loaded = load_tested_network(checkpoint, X, settings.batch_size)
-    test_classifier(network, X, X[:40], Y[:40], settings, verbose=0)  # the protocol, on the network in memory
+    test_classifier(network, data.x_train, data.x_test, data.y_test, settings, verbose=0)  # the protocol, in memory
     for tested, read in zip(moving_statistics(network), moving_statistics(loaded)):
         np.testing.assert_array_equal(read, tested)
     assert training_error(loaded, X, Y, settings) == training_error(network, X, Y, settings)

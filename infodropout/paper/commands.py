@@ -84,19 +84,22 @@ def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping,
                     load_data: Callable[[Mapping], Dataset]) -> tuple["keras.Model", Dataset]:
     """The network of the run the config names (the experiment's config hook has already chosen it from the
     keys the user gave: :func:`infodropout.paper.registry.resolve`) as the test protocol reads it, with its data:
-    batch norm recalibrated on the training inputs (:func:`infodropout.paper.evaluation.load_tested_network`).
-    A missing or unreadable checkpoint ends the program with a one-line message."""
+    batch norm recalibrated on the training inputs (:func:`infodropout.paper.evaluation.recalibrate_batch_norm`);
+    a checkpoint's own moving statistics are those of the noisy training activations, which the test never sees.
+    A missing or unreadable checkpoint ends the program with a one-line message, before the data is read."""
     path = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
-    if not path.exists():  # before the data and TensorFlow are loaded, so that the answer comes at once
+    if not path.exists():  # before TensorFlow is loaded, so that the answer comes at once
         fail(no_checkpoint_message(path), status=1)
-    data = checked_load(load_data, config)
     from infodropout.paper.checkpoint import CheckpointError
-    from infodropout.paper.evaluation import load_tested_network
+    from infodropout.paper.evaluation import load_network, recalibrate_batch_norm
 
     try:
-        return load_tested_network(path, data.x_train, config["batch_size"]), data
+        network = load_network(path)
     except (FileNotFoundError, CheckpointError) as error:
         fail(str(error), status=1)
+    data = checked_load(load_data, config)
+    recalibrate_batch_norm(network, data.x_train, config["batch_size"])
+    return network, data
 
 
 def checked_load(load_data: Callable[[Mapping], Dataset], config: Mapping) -> Dataset:

@@ -69,16 +69,6 @@ def load_network(checkpoint: str | os.PathLike) -> keras.Model:
         raise CheckpointError(f"{checkpoint} is unreadable ({type(error).__name__}); {again}.") from error
 
 
-def load_tested_network(checkpoint: str | os.PathLike, x_train: np.ndarray, batch_size: int) -> keras.Model:
-    """A saved network as the test protocol reads it: loaded (:func:`load_network`), then batch norm recalibrated
-    on the training inputs (:func:`recalibrate_batch_norm`). Every command that reads a trained network reads it
-    so: the checkpoint's moving statistics are those of the noisy training activations, which the test never
-    sees."""
-    network = load_network(checkpoint)
-    recalibrate_batch_norm(network, x_train, batch_size)
-    return network
-
-
 def test_classifier(network: keras.Model, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
                     settings: TrainSettings, verbose: int | str = "auto") -> dict:
     """The paper's test protocol: the batch-norm dry run on the training inputs, then evaluation
