@@ -128,3 +128,29 @@ def test_every_and_tally():
     assert every([]) == "inconclusive"
     assert tally(["holds", "fails", None, "holds", "not testable here"]) == {
         "holds": 2, "fails": 1, "inconclusive": 0, "not testable here": 1}
+
+
+def test_the_smallest_detectable_effect_is_the_two_quantiles_times_the_standard_error():
+    from scipy import stats
+
+    from infodropout.paper.verdicts import over_seeds, welch
+
+    d = welch(over_seeds([1.0, 2.0, 3.0]), over_seeds([1.5, 2.5, 3.5]))  # SE √(2/3), 4 degrees of freedom
+    expected = (stats.t.ppf(0.975, 4) + stats.t.ppf(0.8, 4)) * (2 / 3) ** 0.5
+    assert abs(d.detectable - expected) < 1e-9
+    assert "smallest detectable ±3.04 (95 %, 80 % power, 3 seeds" in d.power_text()
+    # More seeds shrink it: the same spread over 64 seeds a side detects the observed 0.5.
+    assert d.seeds_for(0.5) == 64 and d.seeds_for(5.0) == 3
+
+
+def test_two_seeds_cannot_make_a_clear_effect_significant_and_the_reason_says_so():
+    from infodropout.paper.verdicts import INCONCLUSIVE, direction, one_sample, over_seeds
+
+    d = one_sample(over_seeds([0.357, 0.489]))  # 6.4 standard errors, but t(1) = 12.7
+    assert direction(d, +1) == INCONCLUSIVE
+    text = d.power_text(3)
+    assert "t₀.₉₇₅(1) = 12.7" in text and "with so few seeds cannot be significant" in text
+    assert "needs about 3 seeds" in text
+    # A small effect with a wide spread is not a matter of few seeds: no such sentence.
+    small = one_sample(over_seeds([-1.0, 0.1, 1.2]))
+    assert "cannot be significant" not in small.power_text()

@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING
 
 from infodropout.paper import preconditions as pre
 from infodropout.paper.measurements import (
-    FEWEST_FILTERS, FIGURE4_OVERFIT, FIGURE5_OVERFIT, FIRST_BLOCK_FILTERS, MNIST_TRAIN_DIGITS, SHARE_ELASTICITY,
-    T1_TOLERANCE,
-    NotMeasured, against, argv_value, estimate_trend, fc_errors, first_step, histogram, kl_above_mine, layer_pairs,
-    measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_3a2, measure_3b, measure_4a, measure_4b,
-    measure_5a, measure_5b, measure_5c, measure_6a1, measure_6b1, measure_t1, measure_t1abs, results_of, sanity_1b_fit,
+    FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, T1_TOLERANCE, NotMeasured, argv_value, estimate_trend,
+    first_step, histogram, kl_above_mine, measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_4a,
+    measure_4b, measure_5a, measure_5b, measure_5c, measure_t1, measure_t1abs, recording, results_of, sanity_1b_fit,
     vae_rows,
 )
+from infodropout.paper.size_measurements import (
+    FEWEST_FILTERS, SHARE_ELASTICITY, against, fc_errors, layer_pairs, measure_3a2, measure_3b, measure_6a1,
+    measure_6b1, shares_learned,
+)
 from infodropout.paper.preconditions import Condition
-from infodropout.paper.verdicts import NOT_TESTABLE
+from infodropout.paper.verdicts import FAILS, INCONCLUSIVE, NOT_TESTABLE
 
 if TYPE_CHECKING:
     from infodropout.paper.page import Report
@@ -122,17 +124,27 @@ def _primary(report: Report, claim: Claim) -> str:
 
 
 def _learned(report: Report, claim: Claim) -> Condition:
+    """Every run the claim's measurement reads fits its training data: the step's runs, narrowed by the claim's
+    ``reads`` (a function of the rows: the runs its measurement compares), and only those."""
     step = claim.options.get("learned_step") or _primary(report, claim)
     if step.startswith("figure1"):
         summary = histogram(report, step)
         return pre.learned([summary], where=" of the histogram's network")
     rows = results_of(report, step)
-    compared = claim.options.get("compared_rows")
-    if compared is not None:  # the claim compares only some of the step's runs: those must have learned
-        keep, which = compared
-        return pre.learned([r for r in rows if keep(r)], claim.options.get("train_key", "train_error"),
-                           where=f" ({which})")
-    return pre.learned(rows, claim.options.get("train_key", "train_error"))
+    reads = claim.options.get("reads")
+    return pre.learned(reads(rows) if reads else rows, claim.options.get("train_key", "train_error"))
+
+
+def _shares_learned(report: Report, claim: Claim) -> Condition:
+    """Figure 3b compares share by share: a share whose compared runs did not learn is left out, naming them;
+    met where some share is left to compare."""
+    by_share = shares_learned(report)
+    if any(c.met is None for c in by_share.values()):
+        return next(c for c in by_share.values() if c.met is None)
+    kept = [share for share, c in by_share.items() if c.met]
+    left_out = [f"share {share:g} left out: {c.reason}" for share, c in by_share.items() if not c.met]
+    met = "; ".join(f"share {share:g}: {by_share[share].reason}" for share in kept)
+    return Condition(pre.LEARNED, bool(kept), "; ".join(left_out + ([met] if met else [])))
 
 
 def _overfits(report: Report, claim: Claim) -> Condition:
@@ -141,7 +153,7 @@ def _overfits(report: Report, claim: Claim) -> Condition:
 
 
 CHECKS: dict[str, Callable[[Report, Claim], Condition]] = {
-    pre.LEARNED: _learned,
+    pre.LEARNED: lambda report, claim: (_shares_learned if claim.options.get("by_share") else _learned)(report, claim),
     pre.OVERFITS: _overfits,
     pre.NO_OPTIMISATION_FAILURE: _fc_no_failure,
     pre.PROBE_FITS: lambda report, claim: pre.probe_fits(results_of(report, claim.steps[0])),
@@ -155,6 +167,20 @@ CHECKS: dict[str, Callable[[Report, Claim], Condition]] = {
 
 
 # ------------------------------------------------------------------------------------------------ records
+
+def _methods(*methods: str) -> Callable[[list[dict]], list[dict]]:
+    """The runs of ``methods`` alone (a claim comparing two methods reads no third's runs)."""
+    return lambda rows: [r for r in rows if r.get("dropout", "information") in methods]
+
+
+def _largest_beta(rows: list[dict]) -> list[dict]:
+    """The runs at the sweep's largest β (2b judges the maps there)."""
+    top = max(r["beta"] for r in rows)
+    return [r for r in rows if r["beta"] == top]
+
+
+INFORMATION_ONLY = {"reads": _methods("information")}  # figure 6 reads Information Dropout's KL alone
+
 
 F1, F2, F3A, F3B6, F4, F5, T1 = ("Figure 1", "Figures 2 and 7", "Figure 3a", "Figures 3b and 6", "Figure 4", "Figure 5",
                                  "Table I")
@@ -173,28 +199,31 @@ CLAIMS: tuple[Claim, ...] = (
           "2 and 3, beside the ink baseline", measure_2a, ("figure2-sweep",)),
     Claim("2b", F2, "the KL map alone localises the digit", PAPER, (LEARNED,),
           "share of KL maps peaking inside the digit's box minus the same score on the input's ink, largest β, "
-          "layers 2 and 3", measure_2b, ("figure2-sweep",)),
+          "layers 2 and 3", measure_2b, ("figure2-sweep",), {"reads": _largest_beta}),
     Claim("2c", F2, "higher β: a representation more robust to nuisances, better generalisation", PAPER,
           (LEARNED, OVERFITS), "test error against log β", measure_2c, ("figure2-sweep",)),
     Claim("3a1", F3A, "Information Dropout is comparable to or better than binary dropout", PAPER, FC,
-          "error difference per width (Welch)", against("binary"), ("figure3a",), {"other": "binary"}),
+          "error difference per width (Welch)", against("binary"), ("figure3a",),
+          {"other": "binary", "reads": _methods("information", "binary")}),
     Claim("3a2", F3A, "… especially on smaller networks", PAPER, FC,
           "(binary − information) at the smallest width minus at the largest, paired by seed", measure_3a2,
-          ("figure3a",), {"other": "binary", "both_ends": True}),
+          ("figure3a",), {"other": "binary", "both_ends": True, "reads": _methods("information", "binary")}),
     Claim("3a3", F3A, "better than constant log-normal noise of the same variance", PAPER, FC,
-          "error difference per width (Welch)", against("lognormal"), ("figure3a",), {"other": "lognormal"}),
+          "error difference per width (Welch)", against("lognormal"), ("figure3a",),
+          {"other": "lognormal", "reads": _methods("information", "lognormal")}),
     Claim("3a4", F3A, "Information Dropout has a lower error than no dropout", ADDED, FC,
-          "error difference per width (Welch)", against("none"), ("figure3a",), {"other": "none"}),
+          "error difference per width (Welch)", against("none"), ("figure3a",),
+          {"other": "none", "reads": _methods("information", "none")}),
     Claim("3b", F3B6, "comparable or better than binary dropout, especially with fewer filters", PAPER, (LEARNED,),
-          f"error difference per share (Welch); a share with fewer than {FEWEST_FILTERS} filters a layer left out",
-          measure_3b, ("figure3b-6",),
-          {"compared_rows": (lambda r: int(FIRST_BLOCK_FILTERS * r.get("filter_percentage", 1.0)) >= FEWEST_FILTERS,
-                             f"the runs compared: shares with at least {FEWEST_FILTERS} filters a layer")}),
+          f"error difference per share (Welch), a share with fewer than {FEWEST_FILTERS} filters a layer flagged; "
+          "(binary − information) at the smallest share against the largest, paired by seed", measure_3b,
+          ("figure3b-6",), {"by_share": True}),
     Claim("4a", F4, "larger β: the nuisance (the occluding digit) is harder to classify from the representation",
           PAPER, (LEARNED, pre.PROBE_FITS), "nuisance probe error against log β; chance and a random network as "
           "baselines", measure_4a, ("figure4",), OCCLUDED_MAIN),
     Claim("4b", F4, "larger β improves the main task by preventing overfitting (N and D)", PAPER,
-          (LEARNED, OVERFITS), "main error D and N against log β", measure_4b, FIGURE4_OVERFIT,
+          (LEARNED, OVERFITS), "main error D and N at the β of the lowest mean against β = 0, paired by seed", measure_4b,
+          FIGURE4_OVERFIT,
           {**OCCLUDED_MAIN, "error_key": "main_error_D", "overfit_steps": FIGURE4_OVERFIT}),
     Claim("4a-mi", F4, "the nuisance leaves the representation: the MINE bound of I(z; nuisance) falls with β",
           ADDED, (LEARNED, pre.ESTIMATOR_VALID), "MINE I(z; nuisance) against log β, weighted by its standard errors",
@@ -207,19 +236,21 @@ CLAIMS: tuple[Claim, ...] = (
           estimate_trend("probes-figure5", "ndm", -1, "NDM (nats)"), ("probes-figure5",),
           {"keys": ("ndm",), "learned_step": "figure5"}),
     Claim("5b", F5, "larger β: the test error decreases (prevents overfitting)", PAPER, (LEARNED, OVERFITS),
-          "error at the best β against β = 0 (else the smallest β)", measure_5b, FIGURE5_OVERFIT,
+          "error at the β of the lowest mean against β = 0, paired by seed", measure_5b, FIGURE5_OVERFIT,
           {"overfit_steps": FIGURE5_OVERFIT}),
     Claim("5c", F5, "too large a β: the error increases drastically", PAPER, (LEARNED,),
-          "error at the largest β against the lowest", measure_5c, ("figure5",)),
+          "error at the largest β against the lowest mean of the grid's other β", measure_5c, ("figure5",)),
     Claim("6a1", F3B6, "the total information through a layer does not vary much with the number of filters", PAPER,
           (LEARNED,), f"slope of log₂ total KL against log₂ share, within ±{SHARE_ELASTICITY}", measure_6a1,
-          ("figure3b-6",)),
+          ("figure3b-6",), INFORMATION_ONLY),
     Claim("6a2", F3B6, "the second dropout layer transmits less information than the first", PAPER, (LEARNED,),
-          "total KL, layer 2 − layer 1, per share (paired by run)", layer_pairs("total", -1), ("figure3b-6",)),
+          "total KL, layer 2 − layer 1, per share (paired by run)", layer_pairs("total", -1), ("figure3b-6",),
+          INFORMATION_ONLY),
     Claim("6b1", F3B6, "fewer filters: more information per unit", PAPER, (LEARNED,),
-          "KL per unit against log₂ share, each layer", measure_6b1, ("figure3b-6",)),
+          "KL per unit against log₂ share, each layer", measure_6b1, ("figure3b-6",), INFORMATION_ONLY),
     Claim("6b2", F3B6, "units of the top dropout layer carry more information than the bottom's", PAPER, (LEARNED,),
-          "KL per unit, layer 2 − layer 1, per share (paired by run)", layer_pairs("per_unit", +1), ("figure3b-6",)),
+          "KL per unit, layer 2 − layer 1, per share (paired by run)", layer_pairs("per_unit", +1), ("figure3b-6",),
+          INFORMATION_ONLY),
     Claim("T1", T1, "Information latent ≈ Gaussian latent (−100.0/−99.1/−99.1 vs −98.8/−99.0/−98.7)", PAPER,
           (pre.SAME_BUDGET, pre.CONVERGED), f"bound difference per k (Welch over seeds) within ±{T1_TOLERANCE} nats",
           measure_t1, ("table1", "table1-log-normal")),
@@ -240,7 +271,9 @@ SANITY: tuple[Claim, ...] = (
 
 def judge(claim: Claim, report: Report) -> Judgement:
     """Check ``claim``'s preconditions on the runs, then run its test: not testable where a precondition is not
-    met or not measured, or where the results lack what the test reads."""
+    met or not measured (the reason names the runs and the bound they missed), or where the results lack what
+    the test reads. An inconclusive verdict's reason says the smallest effect each undecided comparison could
+    have detected."""
     conditions = []
     for name in claim.preconditions:
         try:
@@ -249,20 +282,34 @@ def judge(claim: Claim, report: Report) -> Judgement:
             conditions.append(Condition(name, None, str(missing)))
         except KeyError as missing:
             conditions.append(Condition(name, None, f"no `{missing.args[0]}` in the results"))
-    try:
-        verdict, measured = claim.test(report)
-    except NotMeasured as missing:
-        verdict, measured = NOT_TESTABLE, f"not measured: {missing}"
-    except KeyError as missing:  # results of a plan that did not record a key the test reads
-        verdict, measured = NOT_TESTABLE, f"not measured: no `{missing.args[0]}` in the results"
+    with recording() as comparisons:
+        try:
+            verdict, measured = claim.test(report)
+        except NotMeasured as missing:
+            verdict, measured = NOT_TESTABLE, f"not measured: {missing}"
+        except KeyError as missing:  # results of a plan that did not record a key the test reads
+            verdict, measured = NOT_TESTABLE, f"not measured: no `{missing.args[0]}` in the results"
     unmet = [c for c in conditions if not c.met]
     if unmet:
-        return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions),
-                         "; ".join(f"{c.name} {'not measured' if c.met is None else 'not met'}" for c in unmet))
+        return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions), "; ".join(c.text() for c in unmet))
     if verdict == NOT_TESTABLE:
         return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions),
                          "failed estimate" if "failed estimate" in measured else measured.removeprefix("not measured: "))
-    return Judgement(claim, verdict, measured, tuple(conditions))
+    # A verdict read off stated thresholds (no comparison with a standard error) is explained by its measurement.
+    return Judgement(claim, verdict, measured, tuple(conditions), _reason(verdict, comparisons) or measured)
+
+
+def _reason(verdict: str, comparisons: list) -> str:
+    """One line on why: an inconclusive claim names each undecided comparison and the smallest effect it could
+    have detected; a claim that holds or fails, the comparisons that decided it."""
+    if verdict == INCONCLUSIVE:
+        undecided = [f"{label}: {d.text(3)}; {d.power_text(3)}" if d is not None else f"{label}: no estimate"
+                     for label, d, v in comparisons if v == INCONCLUSIVE]
+        return "; ".join(undecided)
+    deciding = [f"{label}: {d.text(3)}" for label, d, v in comparisons if v == verdict and d is not None]
+    if not deciding:
+        return ""
+    return ("opposite to the claim: " if verdict == FAILS else "") + "; ".join(deciding)
 
 
 def judge_all(report: Report, claims: Sequence[Claim] = CLAIMS) -> list[Judgement]:

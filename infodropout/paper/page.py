@@ -8,6 +8,7 @@ figures it embeds next to it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,10 +45,14 @@ class Report:
         return self.ledger.get(name, {}).get("status") == "done"
 
     def folder(self, name: str) -> Path | None:
-        """The folder a done step drew into (a sweep's or a run's), None if it has not run; the newest,
-        should a changed plan have left an older one beside it."""
+        """The folder a done step drew into (a sweep's or a run's), None if it has not run. Should a changed
+        plan have left an older one beside it, the one whose settings agree with the step's command in the
+        ledger; the newest among those (modification times alone are arbitrary in a fresh checkout)."""
         folders = [p for p in (self.work / name).glob("*") if p.is_dir()] if self.done(name) else []
-        return max(folders, key=lambda folder: folder.stat().st_mtime) if folders else None
+        argv = dict(arg.split("=", 1) for arg in self.ledger.get(name, {}).get("argv", []) if "=" in arg)
+        agreeing = [folder for folder in folders if all(argv.get(key, value) == value
+                                                        for key, value in folder_settings(folder.name).items())]
+        return max(agreeing or folders, key=lambda folder: folder.stat().st_mtime) if folders else None
 
     def results(self, name: str) -> list[dict] | None:
         folder = self.folder(name)
@@ -115,6 +120,12 @@ class Report:
             self.add("Not reproduced in this run: " + ", ".join(
                 f"`{name}` ({self.ledger.get(name, {}).get('status', 'not run')})" for name in absent) + ".", "")
         return bool(absent)
+
+
+def folder_settings(name: str) -> dict[str, str]:
+    """The settings a run's folder name spells (``vae-sweep.epochs=150.lr_drops=[120]`` → epochs, lr_drops):
+    its dot-separated ``key=value`` parts, a dot inside a value (``beta=1.2``) kept."""
+    return dict(part.split("=", 1) for part in re.split(r"\.(?=[A-Za-z_]\w*=)", name) if "=" in part)
 
 
 def cell(value) -> str:

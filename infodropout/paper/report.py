@@ -16,6 +16,7 @@ import platform
 import time
 from pathlib import Path
 
+from infodropout.paper.claim_tables import verdict_text
 from infodropout.paper.claims import CLAIMS, SANITY, judge_all
 from infodropout.paper.machine import cpu_description
 from infodropout.paper.measurements import argv_value
@@ -23,7 +24,7 @@ from infodropout.paper.page import Report, duration, figures_folder, report_name
 from infodropout.paper.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
 from infodropout.paper.reproduce import Plan
 from infodropout.paper.sections import (
-    SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1, verdict_text,
+    SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
 )
 from infodropout.paper.verdicts import RULE, VERDICTS, tally
 
@@ -46,6 +47,19 @@ PRECONDITIONS = (
     "for both latents, every run stopped by its patience. A precondition the results do not record reads *not "
     "measured*, and the claim is not testable here."
 )
+
+
+POWER_RULE = ("An inconclusive verdict states, for each comparison it could not decide, the smallest effect the "
+              "plan could have detected, (t₀.₉₇₅(dof) + t₀.₈(dof)) × the standard error (95 % two-sided, 80 % "
+              "power), and about how many seeds an effect of the observed size would need; where the observed "
+              "effect is beyond 1.96 standard errors but below the t quantile of so few degrees of freedom, it "
+              "says that these seeds could not make it significant. A precondition is read on exactly the runs "
+              "the claim's measurement reads, and a claim not testable here names the run and the bound it "
+              "missed.")
+SPREAD = ("**±.** In the sections' tables and figures of results over seeds, ± is the sample standard deviation "
+          "over seeds (SD, n − 1), as each section says; in the claims' *measured* column and the reasons, ± is a "
+          "standard error (marked SE) with its 95 % interval; an estimator's own ± (MINE, NDM, the probes' "
+          "cross-entropies) is its standard error over evaluation batches.")
 
 
 def machine() -> str:
@@ -80,19 +94,22 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     if unfinished:
         report.add(f"**Unfinished.** {len(unfinished)} of {len(plan.steps)} steps have no results yet "
                    f"({', '.join(unfinished)}); their sections say so. Running the plan again goes on from here.", "")
+    # The answer first: the tally and every claim's verdict with its reason; the rules and the setting after.
+    _summary(report, body.judgements)
+    _verdicts_across_scales(report, out, plan.scale, records)
+    report.add("## How the verdicts are reached", "")
     if plan.scale != "full":
         report.add(f"**Scale.** These are not the paper's runs: at the {plan.scale} scale every experiment trains on "
                    "fewer images for fewer epochs (and some with fewer filters) than the paper, as each section's "
                    "commands show; numbers are not expected to match the paper's, only its trends, and a claim "
                    "that fails here is not refuted at full scale. `./reproduce.py --scale full` runs the paper's "
                    "protocol.", "")
-    for stand_in, experiments in sorted(stand_ins.items()):
-        report.add(f"**Stand-in data.** CIFAR-10 is not on this machine, so {experiments} ran on the {stand_in}; "
-                   "their numbers are not CIFAR-10's.", "")
+    if stand_ins:
+        report.add("**Stand-in data.** CIFAR-10 is not on this machine, so " + "; ".join(
+            f"{experiments} ran on the {stand_in}" for stand_in, experiments in sorted(stand_ins.items()))
+                   + "; their numbers are not CIFAR-10's.", "")
     report.add(_precision_line(report, plan), "")
-    report.add(f"**Verdicts.** {RULE}", "", PRECONDITIONS, "")
-    _summary(report, body.judgements)
-    _verdicts_across_scales(report, out, plan.scale, records)
+    report.add(f"**Verdicts.** {RULE} {POWER_RULE}", "", PRECONDITIONS, "", SPREAD, "")
     report.lines += body.lines
     path = out / report_name(plan.scale)
     path.write_text("\n".join(report.lines).rstrip() + "\n")
@@ -116,7 +133,7 @@ def _summary(report: Report, judgements: list) -> None:
     """The tally of the four verdicts, over the paper's claims and the added checks, and per section."""
     counts = tally(j.verdict for j in judgements)
     paper = tally(j.verdict for j in judgements if j.claim.source == "paper")
-    report.add(f"**Summary.** Of {len(judgements)} claims ({sum(paper.values())} the paper's, "
+    report.add("## The verdicts", "", f"**Summary.** Of {len(judgements)} claims ({sum(paper.values())} the paper's, "
                f"{len(judgements) - sum(paper.values())} added checks): " + ", ".join(
                    f"{counts[v]} {v}" for v in VERDICTS) + "; the paper's own: " + ", ".join(
                    f"{paper[v]} {v}" for v in VERDICTS) + ".", "")
@@ -149,8 +166,10 @@ def _verdicts_across_scales(report: Report, out: Path, scale: str, records: list
             row[other] = entry["verdict"]
     if not rows:
         return
-    report.add("Every claim's verdict at each scale whose report is in this folder (the reasons are in its "
-               "section):", "")
-    report.table(["id", "claim", "source"] + [f"{other} scale" for other in scales],
-                 [[key, row["claim"], row["source"]] + [row.get(other, "–") for other in scales]
+    why = {entry["id"]: entry.get("reason", "") for entry in records}
+    report.add(f"Every claim's verdict at each scale whose report is in this folder, and why at the {scale} scale "
+               "(what was measured, and each precondition, is in the claim's section below; the rules are after "
+               "this table):", "")
+    report.table(["id", "claim", "source"] + [f"{other} scale" for other in scales] + [f"why ({scale} scale)"],
+                 [[key, row["claim"], row["source"]] + [row.get(other, "–") for other in scales] + [why.get(key, "")]
                   for key, row in rows.items()])

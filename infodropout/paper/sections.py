@@ -6,39 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from infodropout.paper.claims import F1, F2, F3A, F3B6, F4, F5, T1, Judgement
-from infodropout.paper.measurements import FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_FC_RATE, PAPER_TABLE1
+from infodropout.paper.claim_tables import claims_table, sanity_table
+from infodropout.paper.claims import F1, F2, F3A, F3B6, F4, F5, T1
+from infodropout.paper.measurements import FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_TABLE1
 from infodropout.paper.page import Report, grouped, mean_std, paper_value
 from infodropout.paper.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
-from infodropout.paper.verdicts import HOLDS, NOT_TESTABLE, Measured, finite, over_seeds
-
-
-def verdict_text(judgement: Judgement) -> str:
-    if judgement.verdict == NOT_TESTABLE:
-        return f"not testable here ({judgement.reason})"
-    return f"**{judgement.verdict}**" if judgement.verdict == HOLDS else judgement.verdict
-
-
-def claims_table(report: Report, section: str) -> None:
-    """The judged claims of ``section``: id, claim (source), preconditions, measurement, verdict."""
-    judged = [j for j in report.judgements if j.claim.section == section]
-    if not judged:
-        return
-    report.add("Claims (the rule is at the top of the report; *added*: a check of ours, not the paper's text):", "")
-    report.table(["id", "claim; *how it is measured*", "precondition", "measured", "verdict"],
-                 [[j.claim.id + (" (added)" if j.claim.source == "added" else ""),
-                   f"{j.claim.gist}; *{j.claim.measure}*", "; ".join(c.text() for c in j.conditions) or "–",
-                   j.measured, verdict_text(j)] for j in judged])
-
-
-def sanity_table(report: Report, section: str, step: str | None = None) -> None:
-    """The sanity checks of ``section`` (of ``step`` where given): shown, but neither claims nor counted."""
-    judged = [j for j in report.sanity if j.claim.section == section and (step is None or step in j.claim.steps)]
-    if not judged:
-        return
-    report.add("Sanity checks (a bound or a fit that can hardly fail; not claims, not counted):", "")
-    report.table(["check; *how it is measured*", "measured", "outcome"],
-                 [[f"{j.claim.gist}; *{j.claim.measure}*", j.measured, verdict_text(j)] for j in judged])
+from infodropout.paper.size_measurements import PAPER_FC_RATE
+from infodropout.paper.verdicts import Measured, finite, over_seeds
 
 
 def _text(value: Measured | None, digits: int = 2) -> str:

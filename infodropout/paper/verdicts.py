@@ -30,6 +30,8 @@ from scipy import stats
 HOLDS, FAILS, INCONCLUSIVE, NOT_TESTABLE = "holds", "fails", "inconclusive", "not testable here"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_TESTABLE)
 CONFIDENCE = 0.95
+POWER = 0.80  # the power at which an inconclusive verdict states the smallest effect its plan could detect
+MOST_SEEDS = 100  # beyond this many seeds a plan is not worth stating as "would need"
 
 RULE = ("Every verdict reads a 95 % two-sided confidence interval: a difference of seed means with its Welch "
         "standard error √(s₁²/n₁ + s₂²/n₂) and Welch–Satterthwaite degrees of freedom, or, where the two sides "
@@ -111,6 +113,11 @@ def t_quantile(dof: float) -> float:
     return float(stats.norm.ppf(level) if not np.isfinite(dof) else stats.t.ppf(level, dof))
 
 
+def power_quantile(dof: float) -> float:
+    """The one-sided :data:`POWER` quantile of Student's t with ``dof`` degrees of freedom (normal at ∞)."""
+    return float(stats.norm.ppf(POWER) if not np.isfinite(dof) else stats.t.ppf(POWER, dof))
+
+
 @dataclass(frozen=True)
 class Difference:
     """An estimate (a difference of means, a slope) with its standard error and degrees of freedom."""
@@ -119,6 +126,64 @@ class Difference:
     stderr: float | None
     dof: float = np.inf
     kind: str = "Welch"  # how the standard error was found: Welch, paired, slope, weighted slope, one sample
+    seeds: int = 0  # seeds a side (0: not over seeds, an estimator's own error), for what more seeds would do
+
+    @property
+    def detectable(self) -> float | None:
+        """The smallest effect this plan detects at 95 % two-sided with :data:`POWER` power: (t₀.₉₇₅(dof) +
+        t_power(dof)) × the standard error; None without a standard error."""
+        if self.interval is None:
+            return None
+        return (t_quantile(self.dof) + power_quantile(self.dof)) * self.stderr
+
+    def stderr_with(self, seeds: int) -> tuple[float, float]:
+        """The standard error and degrees of freedom the same comparison would have with ``seeds`` seeds a side
+        (the same spread between seeds): the error shrinks as 1/√seeds; the degrees of freedom grow as the
+        comparison's kind has them (Welch in proportion to n − 1, a slope as its points − 2)."""
+        scale = np.sqrt(self.seeds / seeds)
+        if self.kind in ("paired", "one sample"):
+            dof = seeds - 1.0
+        elif self.kind == "slope":
+            dof = (self.dof + 2) * seeds / self.seeds - 2
+        else:
+            dof = self.dof * (seeds - 1) / max(self.seeds - 1, 1)
+        return self.stderr * scale, dof
+
+    def seeds_for(self, effect: float) -> int | None:
+        """The fewest seeds a side with which an effect of size ``effect`` would be detected (95 % two-sided,
+        :data:`POWER` power), the spread between seeds as observed; None where it has no seeds to scale or would
+        need more than :data:`MOST_SEEDS`."""
+        if self.interval is None or self.seeds < 2 or effect == 0:
+            return None
+        for seeds in range(2, MOST_SEEDS + 1):
+            stderr, dof = self.stderr_with(seeds)
+            if dof > 0 and (t_quantile(dof) + power_quantile(dof)) * stderr <= abs(effect):
+                return seeds
+        return None
+
+    def power_text(self, digits: int = 2, unit: str = "") -> str:
+        """What the plan could have detected: ``smallest detectable ±0.93 (95 %, 80 % power, 3 seeds, ...; an
+        effect of the observed size needs about 5 seeds)``; where the observed effect is beyond 1.96 standard
+        errors but below the t quantile of so few degrees of freedom (it cannot be significant with these
+        seeds, however real), says so."""
+        smallest = self.detectable
+        if smallest is None:
+            return "no standard error: nothing could be detected (one seed)"
+        text = f"smallest detectable ±{smallest:.{digits}f}{unit} (95 %, {100 * POWER:.0f} % power"
+        if not self.seeds:
+            return text + ")"
+        text += f", {self.seeds} seeds, t₀.₉₇₅({self.dof:.0f}) = {t_quantile(self.dof):.1f}"
+        needed = self.seeds_for(self.value)
+        ratio = abs(self.value) / self.stderr if self.stderr else np.inf
+        if t_quantile(np.inf) < ratio < t_quantile(self.dof):
+            # Significant by the normal quantile, not by t with so few degrees of freedom: the seeds are too few.
+            text += (f"; the observed effect is {ratio:.1f} standard errors, which with so few seeds cannot be "
+                     "significant")
+        if needed is not None and needed > self.seeds:
+            text += f"; an effect of the observed size needs about {needed} seeds"
+        elif needed is None and self.value:
+            text += f"; an effect of the observed size needs more than {MOST_SEEDS} seeds"
+        return text + ")"
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -154,7 +219,7 @@ def welch(a: Measured, b: Measured) -> Difference:
     # Welch–Satterthwaite: (va + vb)² / (va²/dof_a + vb²/dof_b); an estimator's own error has dof ∞.
     denominator = sum(v * v / dof for v, dof in ((va, a.dof), (vb, b.dof)) if np.isfinite(dof) and v > 0)
     dof = np.inf if denominator == 0 else float((va + vb) ** 2 / denominator)
-    return Difference(d, se, dof, "Welch")
+    return Difference(d, se, dof, "Welch", 0 if not np.isfinite(dof) else min(a.n, b.n))
 
 
 def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Difference | None:
@@ -165,12 +230,12 @@ def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Difference | None:
         return None
     if len(d) == 1:
         return Difference(d[0], None, kind="paired")
-    return Difference(float(np.mean(d)), float(np.std(d, ddof=1) / np.sqrt(len(d))), len(d) - 1.0, "paired")
+    return Difference(float(np.mean(d)), float(np.std(d, ddof=1) / np.sqrt(len(d))), len(d) - 1.0, "paired", len(d))
 
 
 def one_sample(m: Measured, reference: float = 0.0) -> Difference:
     """mean(m) − ``reference`` with the standard error of the mean."""
-    return Difference(m.mean - reference, m.stderr, m.dof, "one sample")
+    return Difference(m.mean - reference, m.stderr, m.dof, "one sample", 0 if m.error is not None else m.n)
 
 
 def slope(xs: Sequence[float], measured: Sequence[Measured | None]) -> Difference | None:
@@ -203,7 +268,8 @@ def slope(xs: Sequence[float], measured: Sequence[Measured | None]) -> Differenc
     residuals = y - y.mean() - b * (x - x_bar)
     dof = len(x) - 2
     se = float(np.sqrt(np.sum(residuals ** 2) / dof / sxx)) if dof > 0 else None
-    return Difference(float(b), se, float(dof) if dof > 0 else np.inf, "slope")
+    seeds = min(m.n for _, m in points)  # seeds a point (the fewest, where a point lost one)
+    return Difference(float(b), se, float(dof) if dof > 0 else np.inf, "slope", seeds)
 
 
 def direction(difference: Difference | None, sign: int) -> str:
