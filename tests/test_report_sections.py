@@ -435,3 +435,16 @@ def test_a_step_reads_the_folder_its_command_drew_into_whatever_the_modification
     (work / "steps.json").write_text(json.dumps(ledger))
     report = Report(make_plan("tiny", cifar10=False), work, tmp_path / "out")
     assert report.results("table1") == [{"elbo": -2.0}]
+
+
+def test_the_report_says_when_and_where_its_steps_ran_not_only_where_it_was_written():
+    from infodropout.paper.report import provenance
+    from infodropout.paper.reproduce import Plan, Step
+
+    plan = Plan("toy", (Step("a", "cifar.py", "train"), Step("b", "cifar.py", "train"), Step("c", "cifar.py", "test")))
+    ledger = {"a": {"finished": "2026-11-29 02:30:41", "machine": "2 CPU cores (AMD EPYC, AVX-512)"},
+              "b": {"finished": "2026-12-01 10:00:00"}}
+    line = provenance(plan, ledger)
+    assert line == (" The 2 steps it reads finished 2026-11-29 to 2026-12-01 (2 CPU cores (AMD EPYC, AVX-512); "
+                    "1 of them on a machine the ledger does not name: they ran before it recorded one).")
+    assert provenance(plan, {}) == ""

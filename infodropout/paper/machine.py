@@ -48,6 +48,15 @@ def _flags(lines: list[str]) -> set[str]:
     return set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
 
 
+def describe_machine() -> str:
+    """The machine and software a measurement ran on, in one line: cores, CPU, system, TensorFlow and Keras."""
+    import importlib.metadata
+    import os
+
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("tensorflow", "keras"))
+    return f"{os.cpu_count()} CPU cores ({cpu_description()}), {platform.system()} {platform.release()}; {versions}"
+
+
 def set_threads(threads: int) -> None:
     """Make TensorFlow's ops use ``threads`` threads each (0: TensorFlow's own choice, one per core). Must come
     before TensorFlow runs its first op. A run's numbers depend on it to the last bit: the threads split float32

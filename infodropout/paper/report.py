@@ -9,16 +9,14 @@ report lies beside it, then one section per figure or table (:mod:`infodropout.p
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 from infodropout.paper.claim_tables import verdict_text
 from infodropout.paper.claims import CLAIMS, SANITY, judge_all
-from infodropout.paper.machine import cpu_description
+from infodropout.paper.machine import describe_machine
 from infodropout.paper.measurements import argv_value
 from infodropout.paper.page import Report, duration, figures_folder, report_name
 from infodropout.paper.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
@@ -30,7 +28,7 @@ from infodropout.paper.verdicts import RULE, VERDICTS, tally
 
 # The sections and the page's helpers stay importable from here, as before the report was split.
 __all__ = ["PRECONDITIONS", "Report", "SECTIONS", "figure1", "figure2", "figure3a", "figure3b_6", "figure4", "figure5",
-           "figures_folder", "independent_estimates", "machine", "report_name", "table1", "verdict_text",
+           "figures_folder", "independent_estimates", "report_name", "table1", "verdict_text",
            "write_report"]
 
 PRECONDITIONS = (
@@ -62,9 +60,19 @@ SPREAD = ("**±.** In the sections' tables and figures of results over seeds, ±
           "cross-entropies) is its standard error over evaluation batches.")
 
 
-def machine() -> str:
-    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("tensorflow", "keras"))
-    return f"{os.cpu_count()} CPU cores ({cpu_description()}), {platform.system()} {platform.release()}; {versions}"
+def provenance(plan: Plan, ledger: dict) -> str:
+    """Where and when the steps the report reads ran, from the ledger: a report rebuilt later, or elsewhere, says
+    the machine of its steps rather than its own (each step records its machine; older steps did not)."""
+    steps = [ledger[step.name] for step in plan.steps if step.name in ledger]
+    if not steps:
+        return ""
+    finished = sorted(entry["finished"][:10] for entry in steps if "finished" in entry)
+    span = f" finished {finished[0]}" + (f" to {finished[-1]}" if finished[-1] != finished[0] else "") if finished else ""
+    machines = sorted({entry["machine"] for entry in steps if "machine" in entry})
+    unnamed = sum("machine" not in entry for entry in steps)
+    where = machines + ([f"{'all' if unnamed == len(steps) else unnamed} of them on a machine the ledger does not "
+                         "name: they ran before it recorded one"] if unnamed else [])
+    return f" The {len(steps)} steps it reads{span} ({'; '.join(where)})."
 
 
 def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
@@ -87,8 +95,8 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     stand_ins = {step.stand_in: "figure 4 (Occluded CIFAR)" if step.script == "occluded.py" else
                  "the All-CNN-32 experiments (figures 1, 3b, 5, 6)" for step in plan.steps if step.stand_in}
     report.add(f"# Reproduction report: the {plan.scale} scale", "",
-               f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {machine()}. "
-               f"The steps took {duration(total)} in all (each step's own time is given in its section; a step "
+               f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {describe_machine()}."
+               f"{provenance(plan, report.ledger)} The steps took {duration(total)} in all (each step's own time is given in its section; a step "
                "reused from an earlier invocation keeps the time it took then).", "")
     unfinished = [step.name for step in plan.steps if not report.done(step.name)]
     if unfinished:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from infodropout.paper.checkpoint import atomic_write
+from infodropout.paper.machine import describe_machine
 from infodropout.paper.scales import (  # SCALES is read from here too (the script, the report)
     CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, OVERFIT_PROBE_EPOCHS, SCALES,
     SETTINGS, listed, replacing,
@@ -288,7 +289,7 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
             raise KeyboardInterrupt
         ledger = _record(ledger_path, step.name, {
             "argv": argv, "status": "done" if status == 0 else f"failed (exit {status})", "seconds": seconds,
-            "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": describe_machine()})
         if status == 0:
             echo(f"{prefix} done in {_format_seconds(seconds)}")
         else:
