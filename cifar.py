@@ -100,20 +100,23 @@ def histograms(_config):
     against the proposed prior (log-uniform for ReLU, the learned log-normal for Softplus), into
     plots/<run name>/histogram.png and .pdf, with its summary (log z's mean and spread, the share of
     zeros, the prior's parameters), log z's shape against the prior (KS distances, skew, excess kurtosis)
-    and the network's training-set error in histogram.json."""
+    and the network's training-set error in histogram.json; beside them, the same shape of the noise-free log f(x)
+    (``f_``-prefixed keys) and the share of log z's variance that is the layer's injected noise."""
     from pathlib import Path
 
     import json
 
     from infodropout.analysis import layer_readouts, log_activation_shape, log_activation_summary
     from infodropout.layers import information_dropout_layers
+    from infodropout.noise_share import noise_free_log_activations, noise_variance_share
     from infodropout.paper.plots import plot_activation_histogram
 
     if _config["dropout"] != "information":
         fail("histograms reads the last Information Dropout layer: use dropout=information.")
     network, data = load_checkpoint("cifar", _config, DEFAULTS, load_data)
     layer = information_dropout_layers(network)[-1]
-    log_z = layer_readouts(network, data.x_test, layer=layer, batch_size=_config["batch_size"], noisy=True)["log_z"]
+    readout = layer_readouts(network, data.x_test, layer=layer, batch_size=_config["batch_size"], noisy=True)
+    log_z = readout["log_z"]
     name = run_name("cifar", _config, DEFAULTS)
     prior = {"prior_mean": float(layer.prior_mean.numpy()), "prior_std": float(layer.prior_std.numpy())} \
         if layer.prior == "log_normal" else {}
@@ -125,8 +128,12 @@ def histograms(_config):
     # Whether the network fits its training data: figure 1's claims are tested only on one that learned. The
     # network was read as tested (batch norm recalibrated), so this is the test protocol's training error.
     train_error = training_error(network, data.x_train, data.y_train, train_settings(_config))
+    # Whether the shape is the network's or the noise's: the same statistics on log f(x) with every noise off.
+    log_f = noise_free_log_activations(network, data.x_test, layer=layer, batch_size=_config["batch_size"])
+    noise_free = {f"f_{key}": value for key, value in log_activation_shape(log_f).items()}
     summary = {"layer": layer.name, "prior": layer.prior, **prior, **log_activation_summary(log_z),
-               **log_activation_shape(log_z), "train_error": train_error}
+               **log_activation_shape(log_z), **noise_free, "noise_variance_share": noise_variance_share(readout),
+               "train_error": train_error}
     (folder / "histogram.json").write_text(json.dumps(summary, indent=1) + "\n")
     print("Wrote " + ", ".join(str(f) for f in files) + f" and {folder / 'histogram.json'}")
     print(", ".join(f"{key} {value:.3f}" for key, value in summary.items() if isinstance(value, float)))
@@ -136,16 +143,23 @@ def last_layer_total_correlation(network, x, batch_size) -> dict[str, float]:
     """TC per unit of the log of the last dropout layer's noisy activations on ``x`` (SPEC §7):
     ``total_correlation`` bias-corrected, ``total_correlation_raw`` the plug-in value and
     ``total_correlation_bias`` their difference, the closed-form excess of the plug-in estimate at
-    this number of samples and units (so a reader sees how much of the raw value is bias)."""
+    this number of samples and units (so a reader sees how much of the raw value is bias). Beside them, whether a
+    fall with β is the network's or the noise's (independent across units by construction): ``total_correlation_f``,
+    the same bias-corrected TC of the noise-free log f(x), and ``noise_variance_share``, the share of log z's
+    variance that is the layer's injected noise."""
     import numpy as np
 
     from infodropout.analysis import layer_readouts, total_correlation, total_correlation_bias
+    from infodropout.noise_share import noise_free_log_activations, noise_variance_share
 
-    log_z = layer_readouts(network, x, layer=-1, batch_size=batch_size, noisy=True)["log_z"]
+    readout = layer_readouts(network, x, layer=-1, batch_size=batch_size, noisy=True)
+    log_z = readout["log_z"]
     units = int(np.prod(log_z.shape[1:]))
     corrected = total_correlation(log_z)
     return {"total_correlation": corrected, "total_correlation_raw": total_correlation(log_z, bias_corrected=False),
-            "total_correlation_bias": total_correlation_bias(len(log_z), units)}
+            "total_correlation_bias": total_correlation_bias(len(log_z), units),
+            "total_correlation_f": total_correlation(noise_free_log_activations(network, x, -1, batch_size)),
+            "noise_variance_share": noise_variance_share(readout)}
 
 
 def sweep_result(config, run) -> dict:

@@ -181,6 +181,8 @@ def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
     assert list((cifar_dir / "plots").glob("cifar.*/histogram.pdf"))
     summary = json.loads(next((cifar_dir / "plots").glob("cifar.*/histogram.json")).read_text())
     assert summary["prior"] == "log_normal" and summary["prior_std"] > 0 and summary["zero_fraction"] == 0.0
+    # Beside log z's shape, the noise-free log f(x)'s, and how much of log z's variance is the injected noise.
+    assert 0.0 < summary["noise_variance_share"] < 1.0 and summary["f_ks_normal"] >= 0.0
     by_beta = run("cifar.py", "sweep", "with", "softplus", *tiny, "betas=[1.0,3.0]", cwd=cifar_dir)
     assert by_beta.returncode == 0, by_beta.stderr
     folder = next((cifar_dir / "plots").glob("cifar-sweep.activations=softplus*"))
@@ -191,6 +193,7 @@ def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
     assert summary["train_error"] == pytest.approx(results[1]["train_error"], abs=1e-6)
     for r in results:  # the corrected value is the raw one minus its bias, which is positive
         assert r["total_correlation_bias"] > 0
+        assert math.isfinite(r["total_correlation_f"]) and 0.0 < r["noise_variance_share"] < 1.0
         assert abs(r["total_correlation_raw"] - r["total_correlation_bias"] - r["total_correlation"]) < 1e-9
     assert (folder / "figure5-error.png").exists() and (folder / "figure5-tc.pdf").exists()
     by_width = run("cifar.py", "sweep", "with", "sweep_over=filter_percentage", "filter_percentages=[0.05,0.1]",
