@@ -448,3 +448,39 @@ def test_the_report_says_when_and_where_its_steps_ran_not_only_where_it_was_writ
     assert line == (" The 2 steps it reads finished 2026-11-29 to 2026-12-01 (2 CPU cores (AMD EPYC, AVX-512); "
                     "1 of them on a machine the ledger does not name: they ran before it recorded one).")
     assert provenance(plan, {}) == ""
+
+
+def test_figure1_softplus_says_whether_the_normal_shape_is_the_networks_or_the_noises(tmp_path):
+    from infodropout.analysis import log_activation_shape
+
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "work" / "figure1-softplus" / "run"
+    folder.mkdir(parents=True)
+    (tmp_path / "work" / "steps.json").write_text(json.dumps(
+        {"figure1-softplus": {"status": "done", "argv": ["x"], "seconds": 1, "finished": "now"}}))
+    base = {"log_z_mean": 0.0, "log_z_std": 1.0, "zero_fraction": 0.0, "train_error": 12.0, "prior_mean": 0.0,
+            "prior_std": 1.0, **log_activation_shape(rng.normal(size=50_000))}
+    report = Report(make_plan("tiny", cifar10=False), tmp_path / "work", tmp_path / "out")
+    (folder / "histogram.json").write_text(json.dumps(base))
+    assert "not measured (histogram.json predates" in verdict(report, "1b").reason
+    for f_values, whose in ((rng.normal(size=50_000), "the network's doing"),
+                            (rng.uniform(-2, 2, 50_000), "the noise's doing")):
+        f_shape = {f"f_{key}": value for key, value in log_activation_shape(f_values).items()}
+        (folder / "histogram.json").write_text(json.dumps({**base, **f_shape, "noise_variance_share": 0.64}))
+        judged = verdict(report, "1b")
+        assert judged.verdict == "holds"  # the paper's measurement, on log z, decides; the clause says why
+        assert whose in judged.reason and "64 % of log z's variance" in judged.reason
+
+
+def test_figure5_total_correlation_says_whether_the_fall_is_the_networks_or_the_noises(tmp_path):
+    def rows(tc_f):
+        return [{"beta": b, "seed": s, "error": 20.0, "train_error": 5.0, "total_correlation": 0.5 - 0.1 * i + 0.01 * s,
+                 "total_correlation_f": tc_f(i, s), "noise_variance_share": 0.2 + 0.2 * i}
+                for i, b in enumerate((0.1, 0.4, 1.6)) for s in range(3)]
+
+    falling = verdict(report_with_steps(tmp_path / "a", {"figure5": rows(lambda i, s: 0.6 - 0.1 * i + 0.01 * s)}), "5a")
+    assert falling.verdict == "holds" and "the network itself grows more independent" in falling.reason
+    assert "20 % of log z's variance at β = 0.1 and 60 % at β = 1.6" in falling.reason
+    flat = verdict(report_with_steps(tmp_path / "b", {"figure5": rows(lambda i, s: 0.6 + 0.01 * (s - 1) * (i - 1))}),
+                   "5a")
+    assert flat.verdict == "holds" and "the fall of log z is the noise's" in flat.reason

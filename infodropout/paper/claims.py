@@ -18,7 +18,7 @@ from infodropout.paper import preconditions as pre
 from infodropout.paper.measurements import (
     FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, T1_TOLERANCE, NotMeasured, argv_value, estimate_trend,
     first_step, histogram, kl_above_mine, measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_4a,
-    measure_4b, measure_5a, measure_5b, measure_5c, measure_t1, measure_t1abs, recording, results_of, sanity_1b_fit,
+    NOTE, measure_4b, measure_5a, measure_5b, measure_5c, measure_t1, measure_t1abs, recording, results_of, sanity_1b_fit,
     vae_rows,
 )
 from infodropout.paper.size_measurements import (
@@ -302,14 +302,16 @@ def judge(claim: Claim, report: Report) -> Judgement:
 def _reason(verdict: str, comparisons: list) -> str:
     """One line on why: an inconclusive claim names each undecided comparison and the smallest effect it could
     have detected; a claim that holds or fails, the comparisons that decided it."""
+    # Readings the test noted (how to read its comparisons) follow the comparisons they explain.
+    notes = [label for label, _, v in comparisons if v == NOTE]
     if verdict == INCONCLUSIVE:
         undecided = [f"{label}: {d.text(3)}; {d.power_text(3)}" if d is not None else f"{label}: no estimate"
                      for label, d, v in comparisons if v == INCONCLUSIVE]
-        return "; ".join(undecided)
+        return "; ".join(undecided + notes) if undecided else ""
     deciding = [f"{label}: {d.text(3)}" for label, d, v in comparisons if v == verdict and d is not None]
     if not deciding:
         return ""
-    return ("opposite to the claim: " if verdict == FAILS else "") + "; ".join(deciding)
+    return ("opposite to the claim: " if verdict == FAILS else "") + "; ".join(deciding + notes)
 
 
 def judge_all(report: Report, claims: Sequence[Claim] = CLAIMS) -> list[Judgement]:

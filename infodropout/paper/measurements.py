@@ -80,6 +80,19 @@ def recording() -> Iterator[list[tuple[str, Difference | None, str]]]:
         _JUDGED.reset(token)
 
 
+# What a claim's test says beside its comparisons (how to read them), recorded with them: see :func:`noted`.
+NOTE = "note"
+
+
+def noted(text: str) -> str:
+    """Record ``text`` as a reading of the claim being judged, to follow its comparisons in the verdict's reason
+    (e.g. whether an effect is the network's or the noise's); returns ``text``."""
+    comparisons = _JUDGED.get()
+    if comparisons is not None:
+        comparisons.append((text, None, NOTE))
+    return text
+
+
 def judged(label: str, d: Difference | None, verdict: str) -> str:
     """Note the comparison ``d`` (named ``label``) and its verdict for the claim being judged; returns the verdict."""
     comparisons = _JUDGED.get()
@@ -149,7 +162,21 @@ def measure_1b(report: Report) -> tuple[str, str]:
         verdict = INCONCLUSIVE
     return verdict, (f"log z against a normal: KS {ks:.3f}, skew {skew:+.2f}, excess kurtosis {kurtosis:+.2f} (holds "
                      f"within {NORMAL_KS} / ±{NORMAL_SKEW} / ±{NORMAL_KURTOSIS}; fails from {NOT_NORMAL_KS} / "
-                     f"±{NOT_NORMAL_SKEW} / ±{NOT_NORMAL_KURTOSIS}, a uniform's distance from normal)")
+                     f"±{NOT_NORMAL_SKEW} / ±{NOT_NORMAL_KURTOSIS}, a uniform's distance from normal)"
+                     + _noise_free_shape(summary))
+
+
+def _noise_free_shape(summary: dict) -> str:
+    """Whether log z's normal shape is the network's or the noise's (normal by construction): the same statistics
+    on the noise-free log f(x), and the noise's share of log z's variance, where histogram.json has them."""
+    if "f_ks_normal" not in summary or "noise_variance_share" not in summary:
+        return ("; whether the shape is the network's or the noise's is not measured (histogram.json predates "
+                "the noise-free statistics)")
+    ks, skew, kurtosis = summary["f_ks_normal"], summary["f_skew"], summary["f_excess_kurtosis"]
+    normal = ks <= NORMAL_KS and abs(skew) <= NORMAL_SKEW and abs(kurtosis) <= NORMAL_KURTOSIS
+    return (f"; the noise-free log f(x): KS {ks:.3f}, skew {skew:+.2f}, excess kurtosis {kurtosis:+.2f}, "
+            f"{'normal by the same bounds: the network' if normal else 'not normal by the same bounds: the noise'}"
+            f"'s doing; the injected noise is {100 * summary['noise_variance_share']:.0f} % of log z's variance")
 
 
 def sanity_1b_fit(report: Report) -> tuple[str, str]:
@@ -278,7 +305,26 @@ def measure_5c(report: Report) -> tuple[str, str]:
 
 
 def measure_5a(report: Report) -> tuple[str, str]:
-    return trend(results_of(report, "figure5"), "total_correlation", -1, label="total correlation per unit (nats)")
+    rows = results_of(report, "figure5")
+    verdict, text = trend(rows, "total_correlation", -1, label="total correlation per unit (nats)")
+    return verdict, text + "; " + noted(_noise_free_trend(rows))
+
+
+def _noise_free_trend(rows: Sequence[dict]) -> str:
+    """Whether a fall of log z's total correlation with β is the network's or the noise's (independent across units
+    by construction): the same trend on the noise-free log f(x), where the rows have it. Said, not judged."""
+    if not any("total_correlation_f" in r for r in rows):
+        return ("whether the fall is the network's or the noise's is not measured (the sweep predates the "
+                "noise-free total correlation)")
+    xs = _positive_betas(rows)
+    s = slope(xs, [measured_by(rows, "total_correlation_f", beta=b) for b in xs])
+    falls = direction(s, -1) == HOLDS
+    shares = [measured_by(rows, "noise_variance_share", beta=b) for b in (xs[0], xs[-1])]
+    share = ("" if None in shares else f"; the noise is {100 * shares[0].mean:.0f} % of log z's variance at β = "
+             f"{xs[0]:g} and {100 * shares[1].mean:.0f} % at β = {xs[-1]:g}")
+    reading = ("so the network itself grows more independent" if falls else
+               "no fall beyond its error, so the fall of log z is the noise's")
+    return f"on the noise-free log f(x): slope {s.text(3) if s else 'n/a'} per doubling of β, {reading}" + share
 
 
 def estimate_trend(step: str, key: str, sign: int, label: str) -> Callable[[Report], tuple[str, str]]:
