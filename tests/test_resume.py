@@ -19,8 +19,9 @@ from infodropout.paper.training import TrainingDiverged, TrainSettings, train_cl
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-# About a second an epoch on 2 cores, so that a kill lands between epochs with epochs still to go.
-RUN = ["train", "with", "dataset=sample", "width=256", "num_train=4000", "num_test=500", "epochs=6", "lr_drops=[4]", "verbose=0"]
+# About a second an epoch on 2 cores, so that a kill lands between epochs with epochs still to go. verbose is left
+# at its default, auto, which the uninterrupted run checks gives one line an epoch into a pipe.
+RUN = ["train", "with", "dataset=sample", "width=256", "num_train=4000", "num_test=500", "epochs=6", "lr_drops=[4]"]
 NAME = "mnist_fc.dataset=sample.epochs=6.lr_drops=[4].num_test=500.num_train=4000.width=256"
 
 
@@ -48,6 +49,10 @@ def uninterrupted(tmp_path_factory):
     process = start(folder)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
+    # stdout is a pipe, not a terminal: one line an epoch, not Keras's bar redrawn with escape codes.
+    assert not any(code in out for code in ("\x1b[", "\b", "\r")), out[:300]
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("epoch ")] == \
+        [["epoch", f"{epoch}/6"] for epoch in range(1, 7)]
     return folder, out
 
 
