@@ -214,7 +214,7 @@ def seed_run(settings: "TrainSettings"):
 
 def progress_verbosity(verbose: int | str, stream: TextIO | None = None) -> int | str:
     """``verbose`` as Keras takes it, with ``"auto"`` made one line an epoch (2) where ``stream`` (stdout) is not a
-    terminal: Keras's progress bar redraws itself with escape codes, some 10 KB of them an epoch in a log file.
+    terminal: Keras's progress bar redraws itself with escape codes, which a log file keeps as they are.
     Under an observer (``-F DIR``) sacred pipes stdout to its capture, so the stored output gets the lines too."""
     if verbose != "auto":
         return verbose
