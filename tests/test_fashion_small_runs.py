@@ -79,7 +79,7 @@ def test_a_small_run_whitens_only_its_images_with_the_whole_training_sets_zca(tm
         np.testing.assert_array_equal(got, want)  # the same numbers, to the last bit
     assert small.x_train.dtype == np.float32 and small.y_train.dtype == np.int64
     assert not any(path.exists() for path in whole)  # the whole set is not written for 10 images
-    said, existing = log.said(r"writing .*fashion-cifar-zca\.npz \((\d+) MB")
+    said, existing = log.said(r"kept in .*fashion-cifar-zca\.npz \((\d+) MB\)")
     assert zca.name not in existing  # said before it was written
     assert int(said.group(1)) == round(zca.stat().st_size / 1e6)
 

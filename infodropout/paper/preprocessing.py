@@ -154,13 +154,16 @@ def cached_whitening(path: str | os.PathLike, images: np.ndarray,
         return found
     if problem:
         report(f"fitting the whitening again: {path} {problem}")
+    values = int(np.prod(images.shape[1:]))
+    size_mb = (values + 1) * values * 8 / 1e6  # the float64 mean and matrix
+    report(f"fitting the ZCA on all {len(images):,} training images, kept in {path} ({size_mb:.0f} MB) so that the "
+           "next run skips the fit")
     report(f"standardising {len(images):,} training images")
     standardised = per_image_standardize(images).reshape(len(images), -1)
-    report(f"fitting ZCA on {len(images):,} x {standardised.shape[1]} training values")
+    report(f"fitting ZCA on {len(images):,} x {values} training values")
     mean, whitening = fit_zca(standardised)
     del standardised
-    report(f"writing {path} ({(mean.nbytes + whitening.nbytes) / 1e6:.0f} MB: the whitening, which the next run "
-           "reads instead of fitting it again)")
+    report(f"writing {path}")
     save_arrays(path, mean=mean, whitening=whitening, source_sha256=np.array(source))
     return mean, whitening
 
