@@ -363,3 +363,21 @@ def test_train_refuses_a_resume_under_other_numerics_before_tensorflow(tmp_path)
     last = messages.strip().splitlines()[-1]  # after sacred's own log lines
     assert last.startswith("cifar.py: ") and "was trained with fused=True; resuming it with fused=False" in last
     assert "tensorflow" not in imported
+
+
+def test_every_key_that_changes_a_runs_numbers_is_in_its_name_or_recorded_with_it():
+    from infodropout.paper.config_rules import CIFAR_DEFAULTS
+    from infodropout.paper.run_names import COMPUTATION_KEYS, MACHINE_KEYS
+
+    config = {**CIFAR_DEFAULTS, "models_dir": "m"}
+    # precision changes every sum's rounding: in the name, so a run of another precision is another run.
+    assert ".precision=mixed_bfloat16" in run_name("cifar", {**config, "precision": "mixed_bfloat16"}, CIFAR_DEFAULTS)
+    from infodropout.paper.sweeps import available_cores
+
+    other_threads = available_cores() + 1  # never what threads=0 stands for here
+    for key, value in (("fused", False), ("jit_compile", True), ("strategy", "mirrored"), ("threads", other_threads)):
+        assert run_name("cifar", {**config, key: value}, CIFAR_DEFAULTS) == "cifar"  # left out of the name...
+        assert key in COMPUTATION_KEYS | MACHINE_KEYS  # ...so recorded with the run and compared on resume
+        changed = {**config, key: value}
+        assert registry.computation_values(changed) != registry.computation_values(config) or \
+            registry.machine_values(changed) != registry.machine_values(config), key
