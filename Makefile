@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The demo: information vs binary dropout on the embedded real MNIST sample, a few minutes on 2 CPU cores.
 DEMO_ARGS ?= 'methods=[information,binary]' 'widths=[32,128,512]' 'seeds=[0]' epochs=30 'lr_drops=[12,26]' verbose=2
 
-.PHONY: setup demo test test-slow reproduce clean
+.PHONY: setup demo test test-slow test-ci-slow reproduce clean
 
 setup: $(VENV)/.installed
 
@@ -18,12 +18,17 @@ $(VENV)/.installed: requirements.txt
 demo: setup
 	$(PY) mnist_fc.py compare with dataset=sample $(DEMO_ARGS)
 
-# The fast tests; test-slow runs the end-to-end runs of the scripts (the tiny reproduction among them). CI runs both.
+# The fast tests; test-slow runs the end-to-end runs of the scripts (the tiny reproduction among them). CI runs
+# the fast tests and test-ci-slow: the slow tests but those marked slow_extra, whose path another test CI runs
+# covers (docs/development.md lists both sets and why).
 test: setup
 	$(PY) -m pytest -q -m "not slow" tests
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow tests
+
+test-ci-slow: setup
+	$(PY) -m pytest -q -m "slow and not slow_extra" tests
 
 # Every figure and table of the paper at one scale (tiny | small | medium | full), then a report:
 # results/REPORT.md for the small scale, results/REPORT-<scale>.md for the others (docs/reproduction.md).

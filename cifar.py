@@ -12,7 +12,8 @@ The data are datasets/cifar10-{train,test}.npz, written by ./process_cifar.py (o
 ``dataset=sample`` runs the same experiment on a stand-in where CIFAR-10 is absent: the embedded MNIST
 digits padded to 32×32×3 (its last ``sample_test`` digits as the test set); its numbers are not CIFAR-10's.
 ``dataset=fashion`` is the full-size stand-in: Fashion-MNIST (60,000 + 10,000 images) padded to 32×32×3 and
-preprocessed as CIFAR-10 is, cached as datasets/fashion-cifar-{train,test}.npz; its runs are named
+preprocessed as CIFAR-10 is, cached as datasets/fashion-cifar-{train,test}.npz (a run on at most 10,000
+training images whitens only its own, keeping the whitening in datasets/fashion-cifar-zca.npz); its runs are named
 ``cifar.dataset=fashion...`` and its numbers are Fashion-MNIST's, not CIFAR-10's.
 """
 
@@ -65,7 +66,8 @@ def load_data(config):
     elif config["dataset"] == "fashion":
         from infodropout.paper.data import load_fashion_cifar
 
-        data = load_fashion_cifar(config["datasets_dir"])
+        # Cut by the loader itself: a small run then whitens only its own images.
+        data = load_fashion_cifar(config["datasets_dir"], num_train=config["num_train"], num_test=config["num_test"])
     else:
         data = load_cifar10(config["datasets_dir"])
     return subset(data, config["num_train"], config["num_test"])

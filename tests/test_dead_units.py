@@ -1,6 +1,7 @@
 """Dead ReLU units: a unit whose output is 0 on every probe input is counted, a unit active on one is not."""
 import keras
 import numpy as np
+import pytest
 
 from infodropout.analysis import dead_unit_fractions, relu_layers
 from infodropout.callbacks import DeadUnitMonitor
@@ -46,6 +47,8 @@ def test_information_dropout_layers_are_read_without_noise_and_the_monitor_logs_
     assert relu_layers(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])) == []
 
 
+# Slow (three runs in a process); CI runs it: the only test of choose_lr.
+@pytest.mark.slow
 def test_choose_lr_chooses_on_held_out_training_images_then_tests_the_chosen_rate(tmp_path):
     import json
 

@@ -5,9 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
+# Slow (the example trains a network in its own process); CI runs it: the README's worked example.
+@pytest.mark.slow
 def test_own_model_example_trains_saves_loads_and_mc_predicts():
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, str(REPO / "examples" / "own_model.py"), "--epochs", "2", "--train",

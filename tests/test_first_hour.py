@@ -119,3 +119,20 @@ def test_the_scripts_hide_tensorflows_start_up_lines_on_a_machine_without_gpu(tm
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["2.0", "tensorflow", "True", "keras"]
     assert "cuda" not in result.stderr.lower() and "absl" not in result.stderr, result.stderr
+
+
+def test_progress_is_a_bar_on_a_terminal_and_one_line_an_epoch_into_a_file(tmp_path, monkeypatch):
+    from infodropout.paper.commands import fit_options, progress_verbosity
+
+    controller, terminal_fd = os.openpty()  # a real terminal, as an interactive shell gives
+    config = {"verbose": "auto", "restart": False, "tensorboard": False}
+    with open(terminal_fd, "w") as terminal, open(tmp_path / "log", "w") as log:
+        assert progress_verbosity("auto", terminal) == 1
+        assert progress_verbosity("auto", log) == 2  # Keras's bar would write escape codes into the log
+        assert [progress_verbosity(value, log) for value in (0, 1, 2)] == [0, 1, 2]  # asked for: kept
+        # The scripts' default reaches training so, read from stdout where it is.
+        for stdout, verbose in ((terminal, 1), (log, 2)):
+            with monkeypatch.context() as patch:
+                patch.setattr(sys, "stdout", stdout)
+                assert fit_options(config, tmp_path / "run.keras")["verbose"] == verbose
+    os.close(controller)

@@ -21,7 +21,10 @@ def _no_nan(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
+# CI leaves this out: the occluded probe_sweep below runs the same measurements (infodropout.paper.probes) for
+# every β, and the tiny reproduction runs cifar.py's probe_sweep (probes-figure5).
 @pytest.mark.slow
+@pytest.mark.slow_extra
 def test_cifar_probe_on_the_mnist_stand_in_writes_its_estimates(tmp_path):
     values = ["dataset=sample", "sample_test=700", "num_train=300", "filter_percentage=0.05", "epochs=1",
               "batch_size=50", "estimator_epochs=1", "verbose=0"]

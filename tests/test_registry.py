@@ -253,7 +253,9 @@ def test_a_trained_run_is_listed_and_found_by_a_subset_of_its_keys(tmp_path):
     assert second.startswith(f"Using run {unfinished}")
 
 
+# CI leaves this out: the test above runs the same registry and classifier commands on mnist_fc.py.
 @pytest.mark.slow
+@pytest.mark.slow_extra
 def test_cifar_runs_lists_a_trained_run_and_test_finds_it_by_one_key(tmp_path):
     import numpy as np
 
@@ -300,7 +302,8 @@ def test_a_resume_under_other_numerics_is_refused_in_one_line_and_restart_or_the
     message = refusal(checkpoint, {**config, "fused": False})
     assert f"{checkpoint.name} was trained with fused=True; resuming it with fused=False" in message
     assert "Resume it with fused=True, or start over with restart=True" in message
-    assert "jit_compile=False; resuming it with jit_compile=True" in refusal(checkpoint, {**config, "jit_compile": True})
+    message = refusal(checkpoint, {**config, "jit_compile": True})
+    assert "jit_compile=False; resuming it with jit_compile=True" in message
     registry.check_resume(checkpoint, config)  # the same values: resumed
     registry.check_resume(checkpoint, {**config, "fused": False}, restart=True)  # starting over: allowed
     registry.check_resume(checkpoint, {**config, "devices": 2})  # the default strategy reads no devices
@@ -360,3 +363,21 @@ def test_train_refuses_a_resume_under_other_numerics_before_tensorflow(tmp_path)
     last = messages.strip().splitlines()[-1]  # after sacred's own log lines
     assert last.startswith("cifar.py: ") and "was trained with fused=True; resuming it with fused=False" in last
     assert "tensorflow" not in imported
+
+
+def test_every_key_that_changes_a_runs_numbers_is_in_its_name_or_recorded_with_it():
+    from infodropout.paper.config_rules import CIFAR_DEFAULTS
+    from infodropout.paper.run_names import COMPUTATION_KEYS, MACHINE_KEYS
+
+    config = {**CIFAR_DEFAULTS, "models_dir": "m"}
+    # precision changes every sum's rounding: in the name, so a run of another precision is another run.
+    assert ".precision=mixed_bfloat16" in run_name("cifar", {**config, "precision": "mixed_bfloat16"}, CIFAR_DEFAULTS)
+    from infodropout.paper.sweeps import available_cores
+
+    other_threads = available_cores() + 1  # never what threads=0 stands for here
+    for key, value in (("fused", False), ("jit_compile", True), ("strategy", "mirrored"), ("threads", other_threads)):
+        assert run_name("cifar", {**config, key: value}, CIFAR_DEFAULTS) == "cifar"  # left out of the name...
+        assert key in COMPUTATION_KEYS | MACHINE_KEYS  # ...so recorded with the run and compared on resume
+        changed = {**config, key: value}
+        assert registry.computation_values(changed) != registry.computation_values(config) or \
+            registry.machine_values(changed) != registry.machine_values(config), key

@@ -19,8 +19,9 @@ from infodropout.paper.training import TrainingDiverged, TrainSettings, train_cl
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-# About a second an epoch on 2 cores, so that a kill lands between epochs with epochs still to go.
-RUN = ["train", "with", "dataset=sample", "width=256", "num_train=4000", "num_test=500", "epochs=6", "lr_drops=[4]", "verbose=0"]
+# About a second an epoch on 2 cores, so that a kill lands between epochs with epochs still to go. verbose is left
+# at its default, auto, which the uninterrupted run checks gives one line an epoch into a pipe.
+RUN = ["train", "with", "dataset=sample", "width=256", "num_train=4000", "num_test=500", "epochs=6", "lr_drops=[4]"]
 NAME = "mnist_fc.dataset=sample.epochs=6.lr_drops=[4].num_test=500.num_train=4000.width=256"
 
 
@@ -48,9 +49,17 @@ def uninterrupted(tmp_path_factory):
     process = start(folder)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
+    # stdout is a pipe, not a terminal: one line an epoch, not Keras's bar redrawn with escape codes.
+    assert not any(code in out for code in ("\x1b[", "\b", "\r")), out[:300]
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("epoch ")] == \
+        [["epoch", f"{epoch}/6"] for epoch in range(1, 7)]
     return folder, out
 
 
+# CI leaves this out: the SIGKILL test below compares a fresh process's epochs, then a resumed one's, with the
+# same uninterrupted run, which a run not repeatable for its seed would fail as well.
+@pytest.mark.slow
+@pytest.mark.slow_extra
 def test_two_runs_with_the_same_seed_have_identical_histories(uninterrupted, tmp_path):
     process = start(tmp_path)
     out, err = process.communicate(timeout=600)
@@ -59,6 +68,8 @@ def test_two_runs_with_the_same_seed_have_identical_histories(uninterrupted, tmp
     assert len(history(tmp_path)) == 6
 
 
+# Not slow although it trains in three processes: resuming exactly is the harness's central promise, and no
+# cheaper test shows it, so `make test` keeps it.
 def test_sigkill_then_rerun_resumes_and_ends_as_an_uninterrupted_run(uninterrupted, tmp_path):
     process = start(tmp_path)
     wait_for_epochs(tmp_path, process, 2)
@@ -75,6 +86,8 @@ def test_sigkill_then_rerun_resumes_and_ends_as_an_uninterrupted_run(uninterrupt
     assert test_line in uninterrupted[1]
 
 
+# Slow (two processes that train); CI runs it: the only test that interrupts training with SIGINT.
+@pytest.mark.slow
 def test_sigint_stops_cleanly_keeping_the_last_epoch_and_restart_starts_over(tmp_path):
     process = start(tmp_path)
     wait_for_epochs(tmp_path, process, 1)

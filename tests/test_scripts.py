@@ -87,6 +87,9 @@ def test_invalid_values_exit_at_once_with_one_line_naming_the_key(tmp_path, valu
     assert not (tmp_path / "models").exists()
 
 
+# Slow (four runs, then the sweep's reuse of them); CI runs it: the demo's command, and the only test of an
+# observer's artifacts.
+@pytest.mark.slow
 def test_mnist_fc_compare_prints_a_table_of_errors(tmp_path):
     result = run("mnist_fc.py", "compare", "with", "dataset=sample", "methods=[information,binary]", "widths=[16]",
                  "seeds=[0,1]", "epochs=1", "num_train=300", "num_test=200", "verbose=0", "-F", "runs", cwd=tmp_path)
@@ -130,7 +133,9 @@ def test_every_config_key_is_in_the_docs_config_reference():
             assert f"`{key}`" in table, f"{script}.py's {key} is missing from docs/experiments.md's config reference"
 
 
+# CI leaves this out: the tiny reproduction trains Cluttered MNIST runs and plots their heatmaps (figure2-beta*).
 @pytest.mark.slow
+@pytest.mark.slow_extra
 def test_cluttered_train_then_plot_writes_heatmaps_and_scores(tmp_path):
     values = ["digits=sample", "num_train=100", "num_test=40", "epochs=1", "filter_percentage=0.1", "plot_images=2",
               "verbose=0"]
@@ -158,7 +163,9 @@ def test_run_names_follow_the_changed_values_only():
     assert run_name("cifar", {"lr_drops": [12, 16]}, {"lr_drops": [80, 120]}) == "cifar.lr_drops=[12,16]"
 
 
+# CI leaves this out: the tiny reproduction runs the same cluttered.py sweep (figure2-sweep).
 @pytest.mark.slow
+@pytest.mark.slow_extra
 def test_cluttered_sweep_keeps_results_and_draws_localisation_against_beta(tmp_path):
     values = ["digits=sample", "num_train=60", "num_test=20", "epochs=1", "filter_percentage=0.1", "verbose=0"]
     result = run("cluttered.py", "sweep", "with", *values, "betas=[0.01,0.5]", cwd=tmp_path)
@@ -172,7 +179,10 @@ def test_cluttered_sweep_keeps_results_and_draws_localisation_against_beta(tmp_p
     assert again.returncode == 0 and "Run " not in again.stdout  # both β were reused from results.json
 
 
+# CI leaves this out: the tiny reproduction runs cifar.py's β and filter_percentage sweeps and its histograms
+# (figure5, figure3b-6, figure1-*).
 @pytest.mark.slow
+@pytest.mark.slow_extra
 def test_cifar_histograms_and_both_sweeps_write_their_figures(cifar_dir):
     tiny = ["filter_percentage=0.05", "epochs=1", "batch_size=50", "verbose=0"]
     assert run("cifar.py", "train", "with", "softplus", *tiny, cwd=cifar_dir).returncode == 0

@@ -63,7 +63,9 @@ def without_op_determinism():
         config.enable_op_determinism()
 
 
-# Keras's fallback to jit_compile=False would compare the plain path with itself: an error here.
+# Keras's fallback to jit_compile=False would compare the plain path with itself: an error here. Slow: XLA
+# compiles the network for a minute's share of the fast suite; CI runs it (no other test trains with XLA).
+@pytest.mark.slow
 @pytest.mark.filterwarnings("error:Model doesn't support `jit_compile=True`")
 def test_xla_gives_the_same_training(tmp_path, without_op_determinism):
     # XLA draws its random numbers with another generator, so the same seed gives other noise

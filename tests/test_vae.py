@@ -102,6 +102,8 @@ def test_vae_script_train_test_samples_and_table(tmp_path):
     assert refused.returncode == 2 and "latents=[information]" in refused.stderr
 
 
+# Slow (a run of up to 3 epochs in a process); CI runs it: the only test where the VAE may stop early.
+@pytest.mark.slow
 def test_vae_table_with_a_validation_split_stops_early_and_records_its_curve(tmp_path):
     from test_scripts import run
 

@@ -5,9 +5,10 @@ through :mod:`infodropout.paper.experiment`)."""
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from infodropout.paper import registry
 from infodropout.paper.errors import DataError, fail
@@ -168,7 +169,7 @@ def train_and_test(
         saved = f"Saved {checkpoint}. " if _modified(checkpoint) != before else ""
         print(f"{saved}Testing (batch-norm dry run, then noise off)...")
         metrics = test_classifier(network, data.x_train, data.x_test, data.y_test, settings,
-                                  verbose=config["verbose"])
+                                  verbose=progress_verbosity(config["verbose"]))
         train_error = training_error(network, data.x_train, data.y_train, settings)
     registry.record_test(checkpoint, metrics)
     return TrainedRun(metrics, network, data, train_error)
@@ -215,9 +216,23 @@ def seed_run(settings: "TrainSettings"):
     return strategy
 
 
+def progress_verbosity(verbose: int | str, stream: TextIO | None = None) -> int | str:
+    """``verbose`` as Keras takes it, with ``"auto"`` made one line an epoch (2) where ``stream`` (stdout) is not a
+    terminal: Keras's progress bar redraws itself with escape codes, which a log file keeps as they are.
+    Under an observer (``-F DIR``) sacred pipes stdout to its capture, so the stored output gets the lines too."""
+    if verbose != "auto":
+        return verbose
+    stream = sys.stdout if stream is None else stream
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        terminal = False
+    return 1 if terminal else 2
+
+
 def fit_options(config: Mapping, checkpoint: Path) -> dict:
     """The keyword arguments of ``fit_trainer`` that come from the common config entries."""
-    return dict(verbose=config["verbose"], restart=config["restart"],
+    return dict(verbose=progress_verbosity(config["verbose"]), restart=config["restart"],
                 tensorboard_dir=checkpoint.with_suffix(".tensorboard") if config["tensorboard"] else None)
 
 
@@ -257,7 +272,7 @@ def add_classifier_commands(
 
         network, data = load_checkpoint(name, _config, defaults, load_data)  # batch norm recalibrated
         metrics = evaluate_classifier(network, data.x_test, data.y_test, _config["batch_size"],
-                                      _config["weight_decay"], verbose=_config["verbose"])
+                                      _config["weight_decay"], verbose=progress_verbosity(_config["verbose"]))
         registry.record_test(checkpoint_path(_config["models_dir"], run_name(name, _config, defaults)), metrics,
                              name, _config, defaults)
         return _report(metrics, _run)

@@ -248,7 +248,8 @@ DESCRIPTIONS: dict = {
     "num_test": "test images used (the first ones)",
     "seed": "the random seed (initialisation, noise, batch order)",
     "seeds": "sweeps: the seeds each point is trained with",
-    "verbose": "Keras's progress output: auto, 0 (none), 1 (bar), 2 (one line per epoch)",
+    "verbose": "Keras's progress output: 0 (none), 1 (bar), 2 (one line per epoch); auto: the bar on a terminal, "
+               "one line per epoch where the output goes to a file or a pipe",
     "tensorboard": "also write TensorBoard logs beside the checkpoint",
     "restart": "train from scratch even where a stopped or completed run of the same name exists",
     "fused": "the faster fused dropout layer (the same mathematics)",

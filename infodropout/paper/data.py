@@ -55,9 +55,10 @@ from infodropout.paper.formats import (
     read_mnist_idx,
     read_npz,
     save_npz,
+    subset,
     to_unit_float,
 )
-from infodropout.paper.preprocessing import pad_to_cifar_shape, preprocess_cifar
+from infodropout.paper.preprocessing import pad_to_cifar_shape, preprocess_cifar, preprocess_cifar_part
 
 
 def build_cifar10(datasets_dir: str | os.PathLike = "datasets", folder: str | os.PathLike | None = None,
@@ -305,19 +306,33 @@ def load_fashion_mnist(datasets_dir: str | os.PathLike = "datasets", base_url: s
                    to_unit_float(raw.x_test)[..., np.newaxis], raw.y_test)
 
 
-def build_fashion_cifar(datasets_dir: str | os.PathLike = "datasets", base_url: str | None = None,
-                        checksums: Mapping | None = None, contents: Mapping | None = None,
-                        progress: TextIO | None = STDERR) -> None:
-    """Write ``fashion-cifar-{train,test}.npz`` into ``datasets_dir``: Fashion-MNIST padded to 32×32,
-    copied to 3 channels (:func:`~infodropout.paper.preprocessing.pad_to_cifar_shape`), then preprocessed
-    exactly as CIFAR-10 is (per-image standardisation, ZCA fitted on the training set)."""
+# The most training images a Fashion-MNIST run whitens by itself (load_fashion_cifar) rather than building the
+# whole preprocessed set, which every later run then reads.
+SMALL_FASHION_RUN = 10_000
+
+
+def _progress_lines(progress: TextIO | None) -> Callable[[str], None]:
     started = time.monotonic()
 
     def say(line: str) -> None:
         if progress is not None:
             print(f"[{time.monotonic() - started:7.1f}s] Fashion-MNIST: {line}", file=progress, flush=True)
 
+    return say
+
+
+def build_fashion_cifar(datasets_dir: str | os.PathLike = "datasets", base_url: str | None = None,
+                        checksums: Mapping | None = None, contents: Mapping | None = None,
+                        progress: TextIO | None = STDERR) -> None:
+    """Write ``fashion-cifar-{train,test}.npz`` into ``datasets_dir``: Fashion-MNIST padded to 32×32,
+    copied to 3 channels (:func:`~infodropout.paper.preprocessing.pad_to_cifar_shape`), then preprocessed
+    exactly as CIFAR-10 is (per-image standardisation, ZCA fitted on the training set); its size said first."""
+    say = _progress_lines(progress)
     raw = read_fashion_mnist(datasets_dir, base_url, checksums, contents, progress)
+    images = len(raw.x_train) + len(raw.x_test)
+    say(f"preprocessing all {images:,} images once into {fashion_cifar_path(datasets_dir, 'train').name} and "
+        f"{fashion_cifar_path(datasets_dir, 'test').name} ({images * CIFAR_SIDE ** 2 * CIFAR_CHANNELS * 4 / 1e6:,.0f} "
+        f"MB), which every later run reads")
     dataset = preprocess_cifar(Dataset(pad_to_cifar_shape(raw.x_train), raw.y_train,
                                        pad_to_cifar_shape(raw.x_test), raw.y_test), progress=say)
     del raw
@@ -329,12 +344,20 @@ def build_fashion_cifar(datasets_dir: str | os.PathLike = "datasets", base_url: 
 
 def load_fashion_cifar(datasets_dir: str | os.PathLike = "datasets", base_url: str | None = None,
                        checksums: Mapping | None = None, contents: Mapping | None = None,
-                       progress: TextIO | None = STDERR) -> Dataset:
-    """Fashion-MNIST in CIFAR-10's geometry and preprocessing, float32 NHWC (N, 32, 32, 3), from
-    ``fashion-cifar-{train,test}.npz``, built first (:func:`build_fashion_cifar`) when either is missing.
-    The stand-in for CIFAR-10 of ``cifar.py with dataset=fashion``; its numbers are Fashion-MNIST's."""
+                       progress: TextIO | None = STDERR, num_train: int = 0, num_test: int = 0) -> Dataset:
+    """Fashion-MNIST in CIFAR-10's geometry and preprocessing, float32 NHWC (N, 32, 32, 3), the first ``num_train``
+    training and ``num_test`` test images (0: a whole split): the stand-in for CIFAR-10 of ``cifar.py with
+    dataset=fashion``. Read from ``fashion-cifar-{train,test}.npz``, built first (:func:`build_fashion_cifar`) when
+    either is missing, except that a run on at most :data:`SMALL_FASHION_RUN` training images whitens its own
+    images alone, with the ZCA fitted on the whole training set and kept in ``fashion-cifar-zca.npz``
+    (:func:`~infodropout.paper.preprocessing.preprocess_cifar_part`): the same numbers, for far less."""
     paths = [fashion_cifar_path(datasets_dir, split) for split in ("train", "test")]
     if not all(path.is_file() for path in paths):
+        if 0 < num_train <= SMALL_FASHION_RUN:
+            raw = read_fashion_mnist(datasets_dir, base_url, checksums, contents, progress)
+            padded = Dataset(pad_to_cifar_shape(raw.x_train), raw.y_train, pad_to_cifar_shape(raw.x_test), raw.y_test)
+            return preprocess_cifar_part(padded, num_train, num_test, fashion_cifar_path(datasets_dir, "zca"),
+                                         progress=_progress_lines(progress))
         build_fashion_cifar(datasets_dir, base_url, checksums, contents, progress)
     splits = []
     for path in paths:
@@ -343,7 +366,7 @@ def load_fashion_cifar(datasets_dir: str | os.PathLike = "datasets", base_url: s
             raise DataError(f"{path}: 'data' has shape {data.shape}; expected NHWC (N, 32, 32, 3). "
                             "Delete it to build it again")
         splits += [data.astype(np.float32, copy=False), labels]
-    return Dataset(*splits)
+    return subset(Dataset(*splits), num_train, num_test)
 
 
 def mnist_files_present(datasets_dir: str | os.PathLike = "datasets") -> bool:

@@ -238,6 +238,11 @@ def save_npz(path: str | os.PathLike, data: np.ndarray, labels: np.ndarray, **ex
     then load in a fraction of a second, at the cost of disk space (550 MB for Cluttered MNIST). The
     archive also holds the SHA-256 of its content (:data:`CHECKSUM_KEY`), verified whenever it is read.
     """
+    save_arrays(path, data=data, labels=labels, **extra)
+
+
+def save_arrays(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """Write ``arrays`` to ``path`` as :func:`save_npz` does (atomically, uncompressed, with their checksum)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(path.parent, path.name, ".tmp")  # what a killed write of this archive left
@@ -246,7 +251,6 @@ def save_npz(path: str | os.PathLike, data: np.ndarray, labels: np.ndarray, **ex
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            arrays = {"data": data, "labels": labels, **extra}
             np.savez(handle, **arrays, **{CHECKSUM_KEY: np.array(content_checksum(arrays))})
             handle.flush()
             os.fsync(handle.fileno())

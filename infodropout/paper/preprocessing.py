@@ -3,11 +3,15 @@ and MNIST digits put in CIFAR-10's geometry for the stand-in runs."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
-from infodropout.paper.formats import CHUNK_ROWS, Dataset
+from infodropout.paper.formats import CHECKSUM_KEY, CHUNK_ROWS, Dataset, content_checksum, save_arrays, subset
 
 
 def mnist_as_cifar_shape(dataset: Dataset) -> Dataset:
@@ -111,6 +115,75 @@ def preprocess_cifar(dataset: Dataset, progress: Callable[[str], None] | None = 
     white_test = apply_zca(x_test.reshape(len(x_test), -1), mean, whitening).reshape(-1, *shape)
     return Dataset(white_train, np.asarray(dataset.y_train, dtype=np.int64),
                    white_test, np.asarray(dataset.y_test, dtype=np.int64))
+
+
+def whiten(images: np.ndarray, mean: np.ndarray, whitening: np.ndarray) -> np.ndarray:
+    """``images`` standardised per image, then whitened by a ZCA fitted before (:func:`fit_zca`), as float32 of
+    their shape: each image comes out as :func:`preprocess_cifar` makes it with the same ZCA, to the last bit, since
+    neither step mixes images (a test checks it)."""
+    images = np.asarray(images)
+    flat = per_image_standardize(images).reshape(len(images), -1)
+    return apply_zca(flat, mean, whitening).reshape(images.shape)
+
+
+def preprocess_cifar_part(dataset: Dataset, num_train: int, num_test: int, whitening_path: str | os.PathLike,
+                          progress: Callable[[str], None] | None = None) -> Dataset:
+    """The first ``num_train`` training and ``num_test`` test images of ``dataset`` (0: a whole split, as
+    :func:`subset` cuts) as :func:`preprocess_cifar` of the whole of it gives them, to the last bit: the ZCA is
+    fitted on every training image (or read where :func:`cached_whitening` kept it), but only these images are
+    standardised and whitened."""
+    mean, whitening = cached_whitening(whitening_path, dataset.x_train, progress)
+    used = subset(dataset, num_train, num_test)
+    if progress is not None:
+        progress(f"whitening the {len(used.x_train):,} training and {len(used.x_test):,} test images of this run")
+    return Dataset(whiten(used.x_train, mean, whitening), np.asarray(used.y_train, dtype=np.int64),
+                   whiten(used.x_test, mean, whitening), np.asarray(used.y_test, dtype=np.int64))
+
+
+def cached_whitening(path: str | os.PathLike, images: np.ndarray,
+                     progress: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ZCA (mean and matrix) that :func:`preprocess_cifar` fits on the training ``images``: read from ``path``
+    where a run wrote it for the same images, else fitted on all of them and written there, its size said first.
+    A run that needs only a few images then whitens those alone (:func:`whiten`) and the next one skips the fit."""
+    report = progress or (lambda line: None)
+    path, images = Path(path), np.ascontiguousarray(images)
+    source = hashlib.sha256(memoryview(images.reshape(-1)).cast("B")).hexdigest()
+    found, problem = _read_whitening(path, source)
+    if found is not None:
+        report(f"reading the whitening from {path}")
+        return found
+    if problem:
+        report(f"fitting the whitening again: {path} {problem}")
+    values = int(np.prod(images.shape[1:]))
+    size_mb = (values + 1) * values * 8 / 1e6  # the float64 mean and matrix
+    report(f"fitting the ZCA on all {len(images):,} training images, kept in {path} ({size_mb:.0f} MB) so that the "
+           "next run skips the fit")
+    report(f"standardising {len(images):,} training images")
+    standardised = per_image_standardize(images).reshape(len(images), -1)
+    report(f"fitting ZCA on {len(images):,} x {values} training values")
+    mean, whitening = fit_zca(standardised)
+    del standardised
+    report(f"writing {path}")
+    save_arrays(path, mean=mean, whitening=whitening, source_sha256=np.array(source))
+    return mean, whitening
+
+
+def _read_whitening(path: Path, source: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
+    """(mean, matrix) from ``path`` if it holds the whitening of the images whose SHA-256 is ``source``, else None
+    with what is wrong with the file (None where there is no file)."""
+    if not path.is_file():
+        return None, None
+    try:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        return None, f"is unreadable ({type(error).__name__})"
+    checksum = str(arrays.pop(CHECKSUM_KEY, ""))
+    if {"mean", "whitening", "source_sha256"} - set(arrays) or checksum != content_checksum(arrays):
+        return None, "is damaged"
+    if str(arrays["source_sha256"]) != source:
+        return None, "was fitted on other training images"
+    return (arrays["mean"], arrays["whitening"]), None
 
 
 def pad_to_cifar_shape(images: np.ndarray) -> np.ndarray:
