@@ -18,14 +18,14 @@ training images whitens only its own, keeping the whitening in datasets/fashion-
 """
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.experiment import make_experiment, run_experiment
-from infodropout.paper.commands import add_classifier_commands, all_cnn_32_network, load_checkpoint, train_settings
-from infodropout.paper.config_rules import (
+from infodropout.paper.cli.experiment import make_experiment, run_experiment
+from infodropout.paper.train.runs import add_classifier_commands, all_cnn_32_network, load_checkpoint, train_settings
+from infodropout.paper.cli.config_rules import (
     CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, integer_at_least, one_of, word_list,
 )
 from infodropout.paper.errors import fail
-from infodropout.paper.run_names import run_name
-from infodropout.paper.probes import add_probe_commands
+from infodropout.paper.train.run_names import run_name
+from infodropout.paper.cli.probes import add_probe_commands
 
 DEFAULTS = dict(
     **CIFAR_DEFAULTS,
@@ -57,14 +57,14 @@ ex = make_experiment("cifar", DEFAULTS, RULES, named_configs={"softplus": SOFTPL
 
 
 def load_data(config):
-    from infodropout.paper.data import load_cifar10
-    from infodropout.paper.formats import load_mnist_sample, subset
-    from infodropout.paper.preprocessing import mnist_as_cifar_shape
+    from infodropout.paper.data.loaders import load_cifar10
+    from infodropout.paper.data.formats import load_mnist_sample, subset
+    from infodropout.paper.data.preprocessing import mnist_as_cifar_shape
 
     if config["dataset"] == "sample":
         data = mnist_as_cifar_shape(load_mnist_sample(num_test=config["sample_test"]))
     elif config["dataset"] == "fashion":
-        from infodropout.paper.data import load_fashion_cifar
+        from infodropout.paper.data.loaders import load_fashion_cifar
 
         # Cut by the loader itself: a small run then whitens only its own images.
         data = load_fashion_cifar(config["datasets_dir"], num_train=config["num_train"], num_test=config["num_test"])
@@ -111,7 +111,7 @@ def histograms(_config):
     from infodropout.analysis import layer_readouts, log_activation_shape, log_activation_summary
     from infodropout.layers import information_dropout_layers
     from infodropout.noise_share import noise_free_log_activations, noise_variance_share
-    from infodropout.paper.plots import plot_activation_histogram
+    from infodropout.paper.figures.plots import plot_activation_histogram
 
     if _config["dropout"] != "information":
         fail("histograms reads the last Information Dropout layer: use dropout=information.")
@@ -125,7 +125,7 @@ def histograms(_config):
     folder = Path(_config["plots_dir"]) / name
     files = plot_activation_histogram(log_z, layer.prior, folder / "histogram", title=f"{name}: {layer.name}",
                                       **prior)
-    from infodropout.paper.evaluation import training_error
+    from infodropout.paper.train.evaluation import training_error
 
     # Whether the network fits its training data: figure 1's claims are tested only on one that learned. The
     # network was read as tested (batch norm recalibrated), so this is the test protocol's training error.
@@ -189,10 +189,10 @@ def sweep(_config, _run):
     ``sweep_over=filter_percentage``: figures 3b and 6, the test error of each method of ``methods`` and
     the information through each dropout layer against each share of ``filter_percentages``. Runs are
     trained or reused; results.json and the figures go to plots/cifar-sweep<values>/."""
-    from infodropout.paper.commands import train_and_test
-    from infodropout.paper.config_rules import word_list
-    from infodropout.paper.sweeps import run_sweep, with_seeds
-    from infodropout.paper.plots import plot_error_by_method, plot_series
+    from infodropout.paper.train.runs import train_and_test
+    from infodropout.paper.cli.config_rules import word_list
+    from infodropout.paper.train.sweeps import run_sweep, with_seeds
+    from infodropout.paper.figures.plots import plot_error_by_method, plot_series
 
     if _config["sweep_over"] == "beta":
         points = [{"beta": b} for b in _config["betas"]]

@@ -12,14 +12,14 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 """
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.experiment import make_experiment, run_experiment
-from infodropout.paper.commands import add_classifier_commands, all_cnn_network, load_checkpoint
-from infodropout.paper.config_rules import (
+from infodropout.paper.cli.experiment import make_experiment, run_experiment
+from infodropout.paper.train.runs import add_classifier_commands, all_cnn_network, load_checkpoint
+from infodropout.paper.cli.config_rules import (
     ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, all_cnn_defaults, integer_at_least, one_of,
 )
 from infodropout.paper.errors import fail
-from infodropout.paper.run_names import run_name
-from infodropout.paper.probes import add_probe_commands
+from infodropout.paper.train.run_names import run_name
+from infodropout.paper.cli.probes import add_probe_commands
 
 DEFAULTS = dict(
     **all_cnn_defaults(batch_size=128, learning_rate=0.01, lr_drops=[30, 60], epochs=80, beta=0.5,
@@ -44,7 +44,7 @@ ex = make_experiment("cluttered", DEFAULTS, RULES, named_configs={"softplus": SO
 
 
 def load_data(config):
-    from infodropout.paper.data import load_cluttered
+    from infodropout.paper.data.loaders import load_cluttered
 
     return load_cluttered(config["datasets_dir"], config["num_train"], config["num_test"], source=config["digits"])
 
@@ -83,8 +83,8 @@ def plot(_config, _run):
     and the localisation score of every dropout layer over the test set."""
     from pathlib import Path
 
-    from infodropout.paper.commands import markdown_table
-    from infodropout.paper.plots import plot_kl_heatmaps
+    from infodropout.paper.train.runs import markdown_table
+    from infodropout.paper.figures.plots import plot_kl_heatmaps
 
     if _config["dropout"] != "information":
         fail("plot draws the KL of Information Dropout layers: use dropout=information.")
@@ -139,9 +139,9 @@ def sweep(_config, _run):
     localisation score against β into plots/cluttered-sweep<values>/. results.json holds the numbers:
     per run the test error, the training error (the test protocol on at most 10,000 training images) and
     each layer's localisation score beside its ink baseline."""
-    from infodropout.paper.commands import train_and_test
-    from infodropout.paper.sweeps import run_sweep, with_seeds
-    from infodropout.paper.plots import plot_series
+    from infodropout.paper.train.runs import train_and_test
+    from infodropout.paper.train.sweeps import run_sweep, with_seeds
+    from infodropout.paper.figures.plots import plot_series
 
     if _config["dropout"] != "information":
         fail("sweep scores the KL of Information Dropout layers: use dropout=information.")

@@ -19,9 +19,9 @@ tests it, as ``compare`` does.
 """
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.experiment import make_experiment, run_experiment
-from infodropout.paper.commands import add_classifier_commands, load_mnist_data, markdown_table, train_and_test
-from infodropout.paper.config_rules import (
+from infodropout.paper.cli.experiment import make_experiment, run_experiment
+from infodropout.paper.train.runs import add_classifier_commands, load_mnist_data, markdown_table, train_and_test
+from infodropout.paper.cli.config_rules import (
     COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
 )
 
@@ -74,13 +74,13 @@ def build_network(config, n_train):
 
 def load_data(config):
     """MNIST (see load_mnist_data) less the ``validation`` training images held out."""
-    from infodropout.paper.early_stopping import validation_split
+    from infodropout.paper.train.early_stopping import validation_split
 
     return validation_split(load_mnist_data(config), config["validation"])[0]
 
 
 def validation_data(config):
-    from infodropout.paper.early_stopping import validation_split
+    from infodropout.paper.train.early_stopping import validation_split
 
     return validation_split(load_mnist_data(config), config["validation"])[1]
 
@@ -94,7 +94,7 @@ def train_test_and_probe(config) -> dict:
     (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect)."""
     from infodropout.analysis import dead_unit_fractions
     from infodropout.paper.errors import fail
-    from infodropout.paper.evaluation import evaluate_classifier
+    from infodropout.paper.train.evaluation import evaluate_classifier
 
     try:
         run = train_and_test("mnist_fc", config, DEFAULTS, load_data, build_network)
@@ -128,8 +128,8 @@ def sweep(_config, _run):
 def figure3a(_config, _run) -> None:
     import numpy as np
 
-    from infodropout.paper.sweeps import run_sweep
-    from infodropout.paper.plots import plot_error_by_method
+    from infodropout.paper.train.sweeps import run_sweep
+    from infodropout.paper.figures.plots import plot_error_by_method
 
     methods = word_list(_config["methods"])
     points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]
@@ -165,9 +165,9 @@ def choose_lr(_config, _run):
 
     import numpy as np
 
-    from infodropout.paper.checkpoint import atomic_write
+    from infodropout.paper.train.checkpoint import atomic_write
     from infodropout.paper.errors import fail
-    from infodropout.paper.sweeps import run_sweep
+    from infodropout.paper.train.sweeps import run_sweep
 
     if not _config["validation"]:
         fail("choose_lr chooses on held-out training images: set validation=N (e.g. validation=1000).")

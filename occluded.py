@@ -7,7 +7,7 @@ MNIST digit is the nuisance.
     ./occluded.py nuisance with beta=1.0       # the nuisance probe, and the main error with noisy (N) and deterministic (D) representation
 
 The data are datasets/occluded-cifar-{train,test}.npz, built on first use from CIFAR-10 and MNIST (both
-downloaded on first use); the compositing rule is in infodropout.paper.generate.occlude.
+downloaded on first use); the compositing rule is in infodropout.paper.data.generate.occlude.
 
 ``dataset=fashion`` runs every command on Occluded Fashion-MNIST instead, the stand-in where CIFAR-10 is
 absent: Fashion-MNIST images padded to 32×32×3, occluded by MNIST digits by the same rule (task: the
@@ -21,15 +21,15 @@ run to one). Its runs are named ``occluded.dataset=fashion...``.
 """
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.experiment import make_experiment, run_experiment
-from infodropout.paper.commands import (
+from infodropout.paper.cli.experiment import make_experiment, run_experiment
+from infodropout.paper.train.runs import (
     add_classifier_commands, all_cnn_32_network, fit_options, load_checkpoint, markdown_table,
     seed_run, train_settings, training_failures,
 )
-from infodropout.paper.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, integer_at_least, one_of
+from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, integer_at_least, one_of
 from infodropout.paper.errors import fail
-from infodropout.paper.run_names import checkpoint_path, run_name
-from infodropout.paper.probes import add_probe_commands
+from infodropout.paper.train.run_names import checkpoint_path, run_name
+from infodropout.paper.cli.probes import add_probe_commands
 
 DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
             "dataset": "cifar10", "digits": "auto", "estimator_epochs": 20,
@@ -43,11 +43,11 @@ ex = make_experiment("occluded", DEFAULTS, RULES, named_configs={"softplus": SOF
 
 
 def load_data(config):
-    from infodropout.paper.data import load_occluded_cifar
-    from infodropout.paper.formats import subset
+    from infodropout.paper.data.loaders import load_occluded_cifar
+    from infodropout.paper.data.formats import subset
 
     if config["dataset"] == "fashion":
-        from infodropout.paper.data import load_occluded_fashion
+        from infodropout.paper.data.loaders import load_occluded_fashion
 
         data = load_occluded_fashion(config["datasets_dir"], digits=config["digits"])
     else:
@@ -64,11 +64,11 @@ add_probe_commands(ex, "occluded", DEFAULTS, load_data, all_cnn_32_network, nuis
 def nuisance_errors(config, network, data) -> dict:
     """Figure 4's numbers for a trained, tested ``network`` (batch norm recalibrated): the main task's error
     with the noisy (N) and the deterministic (D) representation, and the nuisance probe's
-    (infodropout.paper.nuisance) test and training errors on its noisy representation, beside chance and the
+    (infodropout.paper.train.nuisance) test and training errors on its noisy representation, beside chance and the
     same probe on the untrained network of the same architecture and seed, in %."""
-    from infodropout.paper.checkpoint import wait_while_locked
-    from infodropout.paper.evaluation import evaluate_classifier
-    from infodropout.paper.nuisance import CHANCE_ERROR, ProbeSchedule, probe_errors, random_network_errors
+    from infodropout.paper.train.checkpoint import wait_while_locked
+    from infodropout.paper.train.evaluation import evaluate_classifier
+    from infodropout.paper.train.nuisance import CHANCE_ERROR, ProbeSchedule, probe_errors, random_network_errors
     from infodropout.prediction import noisy_error
 
     settings = train_settings(config)
@@ -132,9 +132,9 @@ def nuisance(_config, _run):
 def sweep(_config, _run):
     """Figure 4: train (or reuse) a run and its nuisance probe for each β of ``betas``, then plot the
     main error (N and D) and the nuisance error against β into plots/occluded-sweep<values>/."""
-    from infodropout.paper.commands import train_and_test
-    from infodropout.paper.sweeps import run_sweep, with_seeds
-    from infodropout.paper.plots import plot_series
+    from infodropout.paper.train.runs import train_and_test
+    from infodropout.paper.train.sweeps import run_sweep, with_seeds
+    from infodropout.paper.figures.plots import plot_series
 
     if _config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")

@@ -4,7 +4,7 @@
 Reads ``cifar-10-batches-py`` (data_batch_1..5 and test_batch), applies per-image standardisation
 and ZCA whitening fitted on the training set, and writes ``OUT/cifar10-train.npz`` and
 ``OUT/cifar10-test.npz`` with arrays ``data`` (float32 NHWC (N, 32, 32, 3)) and ``labels`` (int64),
-the files ``infodropout.paper.data.load_cifar10`` reads. Takes about 20 s on 2 CPU cores, with a peak of
+the files ``infodropout.paper.data.loaders.load_cifar10`` reads. Takes about 20 s on 2 CPU cores, with a peak of
 about 2 GB of memory.
 
 Without a folder, CIFAR-10 is taken from OUT: ``OUT/cifar-10-batches-py`` if it is there, else the
@@ -24,11 +24,11 @@ from pathlib import Path
 # The package sits next to this script; make it importable whatever the working directory.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from infodropout.paper.preflight import require_packages  # noqa: E402
+from infodropout.paper.cli.preflight import require_packages  # noqa: E402
 
 require_packages()  # one line on what to run, before a package is missing mid-import
 
-from infodropout.paper.data import build_cifar10  # noqa: E402
+from infodropout.paper.data.loaders import build_cifar10  # noqa: E402
 
 from infodropout.paper.errors import DataError  # noqa: E402
 

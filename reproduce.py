@@ -12,7 +12,7 @@
 
 Relative paths are taken from this script's folder. Steps already done are reused (their ledger: steps.json in
 plots/reproduce-<scale>/, or results/medium/ for the medium plan, which is committed), and so are trained runs
-(models/): an interrupted reproduction picks up where it stopped. See infodropout/paper/reproduce.py for each scale.
+(models/): an interrupted reproduction picks up where it stopped. See infodropout/paper/report/plans.py for each scale.
 """
 
 import argparse
@@ -24,14 +24,13 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from infodropout.paper.preflight import require_packages  # noqa: E402
+from infodropout.paper.cli.preflight import require_packages  # noqa: E402
 
 require_packages()  # one line on what to run, before a package is missing mid-import
 
-from infodropout.paper.reproduce import (  # noqa: E402
-    SCALES, LedgerError, Plan, cifar10_present, default_work_dir, make_plan, read_ledger, run_plan, step_list,
-)
-from infodropout.paper.sweeps import default_jobs  # noqa: E402
+from infodropout.paper.report.plans import SCALES, Plan, cifar10_present, make_plan, step_list  # noqa: E402
+from infodropout.paper.report.runner import LedgerError, default_work_dir, read_ledger, run_plan  # noqa: E402
+from infodropout.paper.machine import default_jobs  # noqa: E402
 
 
 def main() -> int:
@@ -104,7 +103,7 @@ def main() -> int:
     if args.step:
         failed = [name for name in args.step if _ledger(work).get(name, {}).get("status") != "done"]
         return 1 if failed else 0
-    from infodropout.paper.report import write_report
+    from infodropout.paper.report.writer import write_report
 
     report = write_report(plan, work, args.out)
     print(f"Wrote {report}.")

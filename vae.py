@@ -23,17 +23,17 @@ once. ``table`` trains every latent once per seed of ``seeds`` under the same ru
 """
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.experiment import make_experiment, run_experiment
-from infodropout.paper.commands import (
+from infodropout.paper.cli.experiment import make_experiment, run_experiment
+from infodropout.paper.train.runs import (
     checked_load, fit_options, load_checkpoint, load_mnist_data, markdown_table, seed_run, train_settings,
     training_failures,
 )
-from infodropout.paper.config_rules import (
+from infodropout.paper.cli.config_rules import (
     COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
 )
-from infodropout.paper import registry
+from infodropout.paper.train import registry
 from infodropout.paper.errors import fail
-from infodropout.paper.run_names import checkpoint_path, run_name
+from infodropout.paper.train.run_names import checkpoint_path, run_name
 
 # Table I of the paper: test lower bound (nats) for k = 1, 2, 3.
 PAPER = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -100.0, 2: -99.1, 3: -99.1}}
@@ -84,7 +84,7 @@ ex = make_experiment("vae", DEFAULTS, RULES)
 def load_data(config):
     """The digits binarised once (training with seed 0, test with seed 1); with ``binarize=epoch`` the training
     digits stay in grey levels (see :func:`split_training_digits`)."""
-    from infodropout.paper.formats import Dataset
+    from infodropout.paper.data.formats import Dataset
     from infodropout.vae import binarize
 
     data = load_mnist_data(config)
@@ -96,7 +96,7 @@ def split_training_digits(config, data):
     """The training set without the held-out digits, and the held-out digits binarised (with ``binarize=epoch``
     the training digits come in grey levels; the held-out ones are binarised once, as in ``binarize=fixed``, so
     that the stopping rule reads one fixed set). A ``validation`` too large ends the command in one line."""
-    from infodropout.paper.early_stopping import validation_split
+    from infodropout.paper.train.early_stopping import validation_split
     from infodropout.vae import binarize
 
     try:
@@ -111,9 +111,9 @@ def split_training_digits(config, data):
 def train_one(config, log_scalar=None) -> dict:
     """Train (or resume, or reuse if complete) the run of ``config``, then return its test bound, with
     (early stopping) the best and last epochs and the per-epoch validation bound."""
-    from infodropout.paper.early_stopping import EarlyStopping
-    from infodropout.paper.training import fit_trainer
-    from infodropout.paper.vae_training import Autoencoder
+    from infodropout.paper.train.early_stopping import EarlyStopping
+    from infodropout.paper.train.trainer import fit_trainer
+    from infodropout.paper.train.vae import Autoencoder
     from infodropout.vae import variational_lower_bound, variational_autoencoder
 
     if config["latent"] == "gaussian" and config["prior"] != DEFAULTS["prior"]:
@@ -190,12 +190,12 @@ def table(_config, _run):
     """Table I: the test lower bound for each k of ``ks`` and each latent of ``latents``, once per seed of
     ``seeds`` (the mean ± the seeds' spread), beside the paper's; every run is trained or reused under the same
     stopping rule, and results.json (a row per run, with its ``seed``) goes to plots/vae-sweep<values>/."""
-    from infodropout.paper.sweeps import run_sweep
+    from infodropout.paper.train.sweeps import run_sweep
 
     latents = word_list(_config["latents"])
     if "gaussian" in latents and _config["prior"] != DEFAULTS["prior"]:
         fail("prior= applies to the Information latent only: add latents=[information].")
-    from infodropout.paper.sweeps import with_seeds
+    from infodropout.paper.train.sweeps import with_seeds
 
     points = with_seeds([{"k": k, "latent": latent} for k in _config["ks"] for latent in latents], _config["seeds"])
     results, folder = run_sweep("vae", _config, DEFAULTS, points, lambda config: train_one(config))
@@ -228,7 +228,7 @@ def samples(_config):
     """Reconstructions of test digits (and, for the Gaussian latent, decoded prior samples) into plots/."""
     from pathlib import Path
 
-    from infodropout.paper.plots import plot_vae_samples
+    from infodropout.paper.figures.plots import plot_vae_samples
 
     network, data = load_checkpoint("vae", _config, DEFAULTS, load_data)
     name = run_name("vae", _config, DEFAULTS)

@@ -17,7 +17,7 @@ def figures(monkeypatch):
     """The figures drawn, handed to the test instead of written."""
     import matplotlib.pyplot as plt
 
-    from infodropout.paper import plots
+    from infodropout.paper.figures import plots
 
     figures = []
 

@@ -33,7 +33,7 @@ def build(seed=1):
 
 
 def settings(**changes):
-    from infodropout.paper.training import TrainSettings
+    from infodropout.paper.train.trainer import TrainSettings
 
     return TrainSettings(**{**dict(batch_size=10, epochs=1, learning_rate=0.05, lr_drops=(),
                                    weight_decay=1e-3), **changes})
@@ -43,7 +43,7 @@ def train(strategy, folder, name, noise=0.0, epochs=1, **changes):
     """One epoch (two steps) from the same initial weights, the noise scaled by ``noise``; returns the
     network's variables after it."""
     from infodropout.layers import noise_scale
-    from infodropout.paper.training import train_classifier
+    from infodropout.paper.train.trainer import train_classifier
 
     with strategy.scope():
         network = build()
@@ -67,9 +67,9 @@ def largest_difference(a, b):
 def local(out: Path):
     import tensorflow as tf
 
-    from infodropout.paper import training
-    from infodropout.paper.distribution import make_strategy
-    from infodropout.paper.evaluation import evaluate_classifier, load_network, recalibrate_batch_norm
+    from infodropout.paper.train import trainer as training
+    from infodropout.paper.train.distribution import make_strategy
+    from infodropout.paper.train.evaluation import evaluate_classifier, load_network, recalibrate_batch_norm
 
     mirrored = make_strategy("mirrored", 2)  # splits the CPU in two before TensorFlow starts
     default = make_strategy("default")
@@ -124,7 +124,7 @@ def precision(out: Path, default):
 
     from infodropout.analysis import all_layer_readouts
     from infodropout.layers import information_dropout_layers
-    from infodropout.paper.distribution import set_precision
+    from infodropout.paper.train.distribution import set_precision
 
     result = {}
     reference = None
@@ -164,7 +164,7 @@ def worker(index: int, ports: list[int], out: Path):
     })
     import tensorflow as tf
 
-    from infodropout.paper.distribution import make_strategy
+    from infodropout.paper.train.distribution import make_strategy
 
     strategy = make_strategy("multi_worker")
     tf.get_logger().setLevel("ERROR")

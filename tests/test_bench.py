@@ -8,8 +8,8 @@ import keras
 import pytest
 
 from infodropout.models import all_cnn_32
-from infodropout.paper.bench import main as bench_main, measure_network, training_flops_per_image
-from infodropout.paper.profile_step import convolutions_only, main as profile_main
+from infodropout.paper.perf.bench import main as bench_main, measure_network, training_flops_per_image
+from infodropout.paper.perf.profile_step import convolutions_only, main as profile_main
 
 
 def test_training_flops_are_three_forward_passes_of_the_convolutions_and_dense_layers():

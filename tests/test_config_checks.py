@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from infodropout.paper.commands import train_settings
-from infodropout.paper.config_rules import validate
+from infodropout.paper.train.runs import train_settings
+from infodropout.paper.cli.config_rules import validate
 from infodropout.paper.errors import CommandFailed
-from infodropout.paper.experiment import check_config_keys
-from infodropout.paper.run_names import MAX_NAME_BYTES, run_name
-from infodropout.paper.sweeps import read_sweep_results
+from infodropout.paper.cli.experiment import check_config_keys
+from infodropout.paper.train.run_names import MAX_NAME_BYTES, run_name
+from infodropout.paper.train.sweeps import read_sweep_results
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
@@ -110,7 +110,7 @@ def test_ctrl_c_inside_any_command_ends_in_one_line_with_status_130(capsys, monk
     """`test`, a sweep between runs, a download or a data set's generation: KeyboardInterrupt reaches
     run_experiment, which turns it into one line and status 130 (the start-up case is a subprocess
     test in test_run_safety.py)."""
-    from infodropout.paper.experiment import run_experiment
+    from infodropout.paper.cli.experiment import run_experiment
 
     class Interrupted:
         def run_commandline(self):

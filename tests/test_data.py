@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper import data
-from infodropout.paper.data import load_cifar10
+from infodropout.paper.data import loaders as data
+from infodropout.paper.data.loaders import load_cifar10
 from infodropout.paper.errors import DataError
-from infodropout.paper.formats import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, ClutteredDataset, Dataset, OccludedDataset, load_mnist_sample, load_npz, read_cifar_batch, read_cifar_folder, read_idx, read_mnist_idx, save_npz, subset
-from infodropout.paper.preprocessing import apply_zca, fit_zca, mnist_as_cifar_shape, per_image_standardize
+from infodropout.paper.data.formats import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, ClutteredDataset, Dataset, OccludedDataset, load_mnist_sample, load_npz, read_cifar_batch, read_cifar_folder, read_idx, read_mnist_idx, save_npz, subset
+from infodropout.paper.data.preprocessing import apply_zca, fit_zca, mnist_as_cifar_shape, per_image_standardize
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -384,7 +384,7 @@ def test_process_cifar_bad_folder_is_one_line_error(tmp_path):
 
 def test_module_does_not_import_tensorflow():
     assert "tensorflow" not in data.__dict__
-    code = ("import sys, infodropout.paper.data; "
+    code = ("import sys, infodropout.paper.data.loaders; "
             "print('tensorflow' in sys.modules or 'keras' in sys.modules or 'sacred' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO,
                             capture_output=True, text=True, timeout=60)

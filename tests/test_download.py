@@ -1,4 +1,4 @@
-"""Tests of infodropout.paper.download and of the real download path of load_mnist / process_cifar.py.
+"""Tests of infodropout.paper.data.download and of the real download path of load_mnist / process_cifar.py.
 
 Every download goes to an HTTP server on 127.0.0.1 started by the test (port 0, in a thread), serving
 files in the real formats (gzipped IDX, the CIFAR-10 tarball layout) that the tests write; the
@@ -24,11 +24,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper import data, download
-from infodropout.paper.data import load_mnist
+from infodropout.paper.data import loaders as data
+
+from infodropout.paper.data import download
+from infodropout.paper.data.loaders import load_mnist
 from infodropout.paper.errors import DataError
-from infodropout.paper.formats import Dataset, read_cifar_folder
-from infodropout.paper.download import (
+from infodropout.paper.data.formats import Dataset, read_cifar_folder
+from infodropout.paper.data.download import (
     CIFAR_TARBALL,
     MNIST_TEST_IMAGES,
     MNIST_TEST_LABELS,

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from infodropout.models import fully_connected
-from infodropout.paper.early_stopping import EarlyStopping, validation_split
-from infodropout.paper.formats import Dataset, load_mnist_sample
-from infodropout.paper.checkpoint import read_history
-from infodropout.paper.evaluation import load_network
-from infodropout.paper.training import TrainSettings, train_classifier
-from infodropout.paper.training_callbacks import history_path
+from infodropout.paper.train.early_stopping import EarlyStopping, validation_split
+from infodropout.paper.data.formats import Dataset, load_mnist_sample
+from infodropout.paper.train.checkpoint import read_history
+from infodropout.paper.train.evaluation import load_network
+from infodropout.paper.train.trainer import TrainSettings, train_classifier
+from infodropout.paper.train.callbacks import history_path
 
 DATA = load_mnist_sample()
 X, Y = DATA.x_train[:300], DATA.y_train[:300]

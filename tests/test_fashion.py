@@ -19,8 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper import data, download, generate
-from infodropout.paper.download import (
+from infodropout.paper.data import loaders as data
+
+from infodropout.paper.data import download
+
+from infodropout.paper.data import generate
+from infodropout.paper.data.download import (
     MNIST_TEST_IMAGES,
     MNIST_TEST_LABELS,
     MNIST_TRAIN_IMAGES,
@@ -28,8 +32,8 @@ from infodropout.paper.download import (
     Checksum,
 )
 from infodropout.paper.errors import DataError
-from infodropout.paper.formats import Dataset, fashion_cifar_path, mnist_sample_uint8, occluded_fashion_path
-from infodropout.paper.preprocessing import pad_to_cifar_shape, per_image_standardize
+from infodropout.paper.data.formats import Dataset, fashion_cifar_path, mnist_sample_uint8, occluded_fashion_path
+from infodropout.paper.data.preprocessing import pad_to_cifar_shape, per_image_standardize
 from test_download import idx_bytes, listing, server  # noqa: F401  (server is a fixture)
 from test_scripts import ENV, ROOT, run
 

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper import data, preprocessing
-from infodropout.paper.download import MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS
-from infodropout.paper.formats import Dataset, fashion_cifar_path, subset
-from infodropout.paper.preprocessing import cached_whitening, pad_to_cifar_shape, preprocess_cifar
+from infodropout.paper.data import loaders as data
+
+from infodropout.paper.data import preprocessing
+from infodropout.paper.data.download import MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS
+from infodropout.paper.data.formats import Dataset, fashion_cifar_path, subset
+from infodropout.paper.data.preprocessing import cached_whitening, pad_to_cifar_shape, preprocess_cifar
 from test_fashion import _mirror, fashion_like
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, MAX_SEED, validate
+from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, MAX_SEED, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_seeds_must_fit_numpy_32_bits():
                                          ("widths", [16, 16]), ("ks", [1, 2, 1]), ("methods", "[binary,binary]"),
                                          ("filter_percentages", [0.1, 0.1]), ("learning_rates", [0.1, 0.1])])
 def test_a_sweep_list_with_a_repeated_value_is_refused(key, values):
-    from infodropout.paper.config_rules import validate_together
+    from infodropout.paper.cli.config_rules import validate_together
 
     with pytest.raises(ValueError, match=f"{key}=.*appears more than once"):
         validate_together({**CIFAR_DEFAULTS, key: values}, CIFAR_DEFAULTS)
@@ -75,9 +75,9 @@ def test_a_validation_split_larger_than_the_training_images_is_refused_a_larger_
 
 
 def test_a_validation_split_that_leaves_nothing_is_a_data_error():
-    from infodropout.paper.early_stopping import validation_split
+    from infodropout.paper.train.early_stopping import validation_split
     from infodropout.paper.errors import DataError
-    from infodropout.paper.formats import Dataset
+    from infodropout.paper.data.formats import Dataset
 
     data = Dataset(np.zeros((10, 2)), np.zeros(10), np.zeros((3, 2)), np.zeros(3))
     with pytest.raises(DataError, match="validation=10 leaves no training images"):
@@ -85,7 +85,7 @@ def test_a_validation_split_that_leaves_nothing_is_a_data_error():
 
 
 def test_a_damaged_ledger_is_named_with_the_way_back(tmp_path):
-    from infodropout.paper.reproduce import LedgerError, read_ledger
+    from infodropout.paper.report.runner import LedgerError, read_ledger
 
     ledger = tmp_path / "steps.json"
     whole = json.dumps({"figure3a": {"argv": ["mnist_fc.py"], "status": "done", "seconds": 1.0}})
@@ -111,7 +111,8 @@ def test_reproduce_with_a_ledger_cut_in_half_answers_in_one_line(tmp_path):
 
 
 def test_a_full_disk_while_generating_a_data_set_is_one_line_and_leaves_no_file(tmp_path, monkeypatch):
-    from infodropout.paper import formats, generate
+    from infodropout.paper.data import formats
+    from infodropout.paper.data import generate
     from infodropout.paper.errors import DataError
 
     def full(*args, **kwargs):
@@ -130,7 +131,7 @@ def test_a_full_disk_while_generating_a_data_set_is_one_line_and_leaves_no_file(
 
 
 def test_an_unwritable_models_folder_is_one_line_from_the_lock(tmp_path, monkeypatch):
-    from infodropout.paper.checkpoint import CheckpointError, RunLock
+    from infodropout.paper.train.checkpoint import CheckpointError, RunLock
 
     def read_only(self, *args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
@@ -152,7 +153,7 @@ def test_a_blow_up_in_the_last_update_is_seen_and_not_saved(tmp_path):
     # One batch an epoch: the batch's loss is computed before its update, so only the weights after it
     # can show the blow-up.
     from infodropout.models import fully_connected
-    from infodropout.paper.training import TrainingDiverged, TrainSettings, train_classifier
+    from infodropout.paper.train.trainer import TrainingDiverged, TrainSettings, train_classifier
 
     rng = np.random.default_rng(0)
     x, y = rng.uniform(size=(50, 28, 28, 1)).astype("float32"), rng.integers(0, 10, size=50)
@@ -167,7 +168,7 @@ def test_a_blow_up_in_the_last_update_is_seen_and_not_saved(tmp_path):
 
 def test_a_healthy_epoch_passes_the_weight_check(tmp_path):
     from infodropout.models import fully_connected
-    from infodropout.paper.training import TrainSettings, train_classifier
+    from infodropout.paper.train.trainer import TrainSettings, train_classifier
 
     rng = np.random.default_rng(0)
     x, y = rng.uniform(size=(50, 28, 28, 1)).astype("float32"), rng.integers(0, 10, size=50)

@@ -88,7 +88,7 @@ def test_a_failed_download_fails_before_tensorflow_and_names_the_offline_choice(
 
 
 def test_word_lists_typed_without_quotes_become_lists():
-    from infodropout.paper.experiment import quote_word_lists
+    from infodropout.paper.cli.experiment import quote_word_lists
 
     assert quote_word_lists(["with", "methods=[information,binary]", "betas=[0.5,1]", "lr_drops=[]", "beta=1",
                              "names=['a',b]"]) == [
@@ -103,14 +103,14 @@ def test_print_config_of_a_word_list_keeps_a_list_without_warning(tmp_path):
 
 
 def test_the_scripts_hide_tensorflows_start_up_lines_on_a_machine_without_gpu(tmp_path):
-    from infodropout.paper.preflight import wants_gpu
+    from infodropout.paper.cli.preflight import wants_gpu
 
     if wants_gpu():
         pytest.skip("this machine has a GPU: TensorFlow's lines about it are kept")
     script = tmp_path / "probe.py"
     script.write_text(
         "import sys\nsys.path.insert(0, %r)\n"
-        "from infodropout.paper import experiment, preflight\n"
+        "from infodropout.paper.cli import experiment, preflight\n"
         "preflight.install_quiet_tensorflow_import()\n"
         "import keras\nimport tensorflow as tf\n"
         "print(float(tf.constant(1.0) + 1), tf.__name__, tf.__file__ is not None, keras.__name__)\n" % str(ROOT))
@@ -122,7 +122,7 @@ def test_the_scripts_hide_tensorflows_start_up_lines_on_a_machine_without_gpu(tm
 
 
 def test_progress_is_a_bar_on_a_terminal_and_one_line_an_epoch_into_a_file(tmp_path, monkeypatch):
-    from infodropout.paper.commands import fit_options, progress_verbosity
+    from infodropout.paper.train.runs import fit_options, progress_verbosity
 
     controller, terminal_fd = os.openpty()  # a real terminal, as an interactive shell gives
     config = {"verbose": "auto", "restart": False, "tensorboard": False}

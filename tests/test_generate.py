@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper import generate, preprocessing
-from infodropout.paper.data import load_cluttered, load_occluded_cifar
+from infodropout.paper.data import generate
+
+from infodropout.paper.data import preprocessing
+from infodropout.paper.data.loaders import load_cluttered, load_occluded_cifar
 from infodropout.paper.errors import DataError
-from infodropout.paper.formats import cluttered_path, mnist_sample_uint8, read_npz, save_npz
-from infodropout.paper.generate import bright_colours, generate_cluttered, ink_boxes, occlude
+from infodropout.paper.data.formats import cluttered_path, mnist_sample_uint8, read_npz, save_npz
+from infodropout.paper.data.generate import bright_colours, generate_cluttered, ink_boxes, occlude
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from infodropout.analysis import box_mask, kl_heatmaps, localisation_score, log_activation_summary
 from infodropout.models import all_cnn_96
-from infodropout.paper.plots import heatmap_scales, plot_kl_heatmaps
+from infodropout.paper.figures.plots import heatmap_scales, plot_kl_heatmaps
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from infodropout.paper import preflight
-from infodropout.paper.config_rules import DESCRIPTIONS
-from infodropout.paper.experiment_cli import SACRED_COMMANDS, commands_of, summary
+from infodropout.paper.cli import preflight
+from infodropout.paper.cli.config_rules import DESCRIPTIONS
+from infodropout.paper.cli.command_line import SACRED_COMMANDS, commands_of, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ["cifar.py", "cluttered.py", "occluded.py", "mnist_fc.py", "vae.py"]

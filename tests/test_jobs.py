@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from infodropout.paper.reproduce import Plan, Step, _same_command, run_plan
-from infodropout.paper.run_names import run_name
-from infodropout.paper import sweeps
-from infodropout.paper.sweeps import parallel_jobs, point_label, threads_per_job
+from infodropout.paper.report.plans import Plan, Step
+from infodropout.paper.report.runner import _same_command, run_plan
+from infodropout.paper.train.run_names import run_name
+from infodropout.paper import machine
+from infodropout.paper.machine import parallel_jobs, threads_per_job
+from infodropout.paper.train.sweeps import point_label
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,16 +34,16 @@ def test_jobs_never_exceed_the_points_and_divide_the_cores():
 
 
 def test_reproduce_runs_one_job_per_core_unless_a_gpu_is_visible(monkeypatch):
-    monkeypatch.setattr(sweeps, "gpu_visible", lambda: False)
-    assert sweeps.default_jobs() == 0  # one per core
-    monkeypatch.setattr(sweeps, "gpu_visible", lambda: True)
-    assert sweeps.default_jobs() == 1
+    monkeypatch.setattr(machine, "gpu_visible", lambda: False)
+    assert machine.default_jobs() == 0  # one per core
+    monkeypatch.setattr(machine, "gpu_visible", lambda: True)
+    assert machine.default_jobs() == 1
 
 
 @pytest.mark.parametrize("hidden", ["", "-1"])
 def test_cuda_visible_devices_can_hide_every_gpu(monkeypatch, hidden):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
-    assert sweeps.gpu_visible() is False
+    assert machine.gpu_visible() is False
 
 
 def test_reproduce_lists_no_jobs_option_unless_given():
@@ -56,7 +58,7 @@ def test_reproduce_lists_no_jobs_option_unless_given():
 
 
 def test_jobs_and_threads_are_not_part_of_a_run_name_and_threads_is_checked():
-    from infodropout.paper.config_rules import CIFAR_DEFAULTS, COMMON_RULES
+    from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, COMMON_RULES
 
     assert run_name("cifar", {**CIFAR_DEFAULTS, "jobs": 2, "threads": 1}, CIFAR_DEFAULTS) == "cifar"
     assert COMMON_RULES["threads"].check(0) and COMMON_RULES["threads"].check(3)

@@ -102,3 +102,58 @@ def test_the_library_imports_without_the_harness_packages():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+# The harness's wings and what each may import of the harness: a wing reads only the wings listed for it (and the
+# modules at the harness's root, shared by all), so that dependencies run one way. `report` runs the experiments as
+# processes by module name and reads their files; it imports none of them.
+HARNESS = "infodropout.paper"
+WING_READS = {
+    "data": set(),
+    "train": {"data"},
+    "figures": set(),
+    "cli": {"data", "train", "figures"},
+    "experiments": {"data", "train", "figures", "cli"},
+    "report": {"train", "figures"},
+    "perf": {"train"},
+}
+
+
+def _wing(module: str) -> str | None:
+    """The wing of a harness module (None for the modules at the harness's root and for the library)."""
+    parts = module.split(".")
+    if not module.startswith(HARNESS + ".") or len(parts) < 3:
+        return None
+    return parts[2] if parts[2] in WING_READS or (PACKAGE / "paper" / parts[2]).is_dir() else None
+
+
+def test_the_harness_is_in_wings_and_each_wing_imports_only_those_below_it():
+    harness = {name: path for name, path in MODULES.items() if name.startswith(HARNESS + ".")}
+    wings = {path.parent.name for path in harness.values() if path.parent != PACKAGE / "paper"}
+    assert wings == set(WING_READS), f"wings on disk {sorted(wings)}, declared {sorted(WING_READS)}"
+    roots = {name for name, path in harness.items() if path.parent == PACKAGE / "paper"}
+    for name in roots:  # the shared modules at the root read no wing
+        leaks = {m for m in _imports(harness[name]) if _wing(m)}
+        assert not leaks, f"{name}, at the harness's root, imports the wings' {sorted(leaks)}"
+    for name, path in harness.items():
+        wing = _wing(name)
+        if wing is None:
+            continue
+        wrong = {m for m in _imports(path) if _wing(m) not in (None, wing, *WING_READS[wing])}
+        assert not wrong, f"{name} (wing {wing}) imports {sorted(wrong)}; {wing} may read {sorted(WING_READS[wing])}"
+
+
+def test_the_wing_rule_catches_an_import_against_the_direction(tmp_path):
+    # The rule above, on a module that a data loader would be if it drew a figure: it must be caught.
+    module = tmp_path / "loader.py"
+    module.write_text('"""A loader."""\nfrom infodropout.paper.figures.plots import plot_series\n')
+    wrong = {m for m in _imports(module) if _wing(m) not in (None, "data", *WING_READS["data"])}
+    assert wrong == {"infodropout.paper.figures.plots", "infodropout.paper.figures.plots.plot_series"}
+
+
+def test_every_wing_says_what_it_holds():
+    for wing in WING_READS:
+        init = PACKAGE / "paper" / wing / "__init__.py"
+        if wing == "experiments" and not init.exists():
+            continue
+        assert len(ast.get_docstring(ast.parse(init.read_text())) or "") > 80, f"{wing}/__init__.py says too little"

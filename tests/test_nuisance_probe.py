@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from infodropout.models import all_cnn_32
-from infodropout.paper.formats import OccludedDataset
-from infodropout.paper.nuisance import (
+from infodropout.paper.data.formats import OccludedDataset
+from infodropout.paper.train.nuisance import (
     CHANCE_ERROR, ProbeSchedule, last_dropout_layer, nuisance_features, probe_errors, train_nuisance_probe,
 )
-from infodropout.paper.checkpoint import read_history
+from infodropout.paper.train.checkpoint import read_history
 
 
 def test_the_schedule_has_no_weight_decay_and_drops_the_rate_at_three_quarters():
@@ -66,7 +66,7 @@ def test_probe_errors_give_the_test_and_the_training_error(tmp_path):
 def test_the_occluded_script_reports_the_probe_with_its_baselines(tmp_path):
     """occluded.nuisance_errors in process, on stand-in arrays: every key of figure 4's rows is produced."""
     import occluded
-    from infodropout.paper.commands import all_cnn_32_network
+    from infodropout.paper.train.runs import all_cnn_32_network
 
     rng = np.random.default_rng(3)
     data = OccludedDataset(rng.normal(size=(60, 32, 32, 3)).astype("float32"), rng.integers(0, 10, size=60),

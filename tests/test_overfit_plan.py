@@ -2,8 +2,8 @@
 
 import pytest
 
-from infodropout.paper.reproduce import make_plan
-from infodropout.paper.scales import (
+from infodropout.paper.report.plans import make_plan
+from infodropout.paper.report.scales import (
     AVX2_SLOWDOWN, MEDIUM_ESTIMATED_MINUTES, MEDIUM_EXPECTED_MINUTES, OVERFIT_IMAGES, SETTINGS, replacing,
 )
 

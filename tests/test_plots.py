@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from infodropout.paper.plots import plot_activation_histogram, plot_error_by_method, plot_series
+from infodropout.paper.figures.plots import plot_activation_histogram, plot_error_by_method, plot_series
 
 RESULTS = [{"beta": b, "error": 10 + b, "total_correlation": 0.1 * b, "main_error_N": 20.0, "main_error_D": 19.0,
             "nuisance_error": 50 + b} for b in (0.1, 1.0, 3.0)]
@@ -42,7 +42,7 @@ def test_activation_histogram_against_each_prior(prior, tmp_path):
 def test_log_axes_are_labelled_at_the_measured_values(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from infodropout.paper import plots
+    from infodropout.paper.figures import plots
 
     labels = []
 
@@ -74,7 +74,7 @@ def test_a_long_run_name_as_title_does_not_widen_the_figure(tmp_path):
 def test_the_histogram_legend_covers_no_data(prior, tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from infodropout.paper import plots
+    from infodropout.paper.figures import plots
 
     overlaps = []
 
@@ -170,7 +170,7 @@ def test_panels_give_each_level_its_own_axis_fitted_to_its_data(figures):
 
 
 def test_the_improper_prior_curve_is_dashed_and_labelled_not_a_bound(figures):
-    from infodropout.paper.plots import plot_learning_curves
+    from infodropout.paper.figures.plots import plot_learning_curves
 
     curve = [{"epoch": e, "val_elbo": -100.0 + e} for e in (1, 2, 3)]
     plot_learning_curves({"Gaussian": curve, "log-uniform": curve}, "unused", not_bounds=["log-uniform"])

@@ -1,6 +1,6 @@
 """The estimator-valid precondition reads the estimators' own flags."""
 
-from infodropout.paper.preconditions import estimator_valid
+from infodropout.paper.report.preconditions import estimator_valid
 
 
 def test_an_estimate_its_estimator_flagged_or_at_its_ceiling_is_not_valid():

@@ -21,7 +21,7 @@ def _no_nan(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
-# CI leaves this out: the occluded probe_sweep below runs the same measurements (infodropout.paper.probes) for
+# CI leaves this out: the occluded probe_sweep below runs the same measurements (infodropout.paper.cli.probes) for
 # every β, and the tiny reproduction runs cifar.py's probe_sweep (probes-figure5).
 @pytest.mark.slow
 @pytest.mark.slow_extra
@@ -77,7 +77,7 @@ def test_occluded_probe_sweep_gathers_the_nuisance_estimates_per_beta(tmp_path):
 
 
 def test_principal_components_are_not_captured_by_a_few_outlying_rows():
-    from infodropout.paper.probes import principal_components
+    from infodropout.paper.cli.probes import principal_components
 
     rng = np.random.default_rng(0)
     values = rng.normal(size=(2000, 100)) * np.where(np.arange(100) < 3, 5.0, 1.0)  # 3 wide directions
@@ -91,7 +91,7 @@ def test_principal_components_are_not_captured_by_a_few_outlying_rows():
 
 def test_the_probe_table_shows_failed_and_invalid_estimates_without_a_number():
     from infodropout.estimators import Estimate
-    from infodropout.paper.probes import probe_table
+    from infodropout.paper.cli.probes import probe_table
 
     result = {"label_entropy_task": 2.3, "ndm": 0.1, "ndm_stderr": 0.01, "ndm_valid": True, "layer1.kl": 800.0}
     result.update(Estimate(0.5, 0.05, valid=False, reason="not converged: x").fields("layer1.mine_x_z"))

@@ -60,7 +60,7 @@ def test_every_readme_command_has_valid_keys_and_says_whether_it_needs_a_downloa
     import importlib.util
     import io
 
-    from infodropout.paper.experiment import quote_word_lists
+    from infodropout.paper.cli.experiment import quote_word_lists
 
     experiments = {}
     for script in SACRED_SCRIPTS:

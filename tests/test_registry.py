@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from infodropout.paper import registry
+from infodropout.paper.train import registry
 from infodropout.paper.errors import CommandFailed
-from infodropout.paper.run_names import checkpoint_path, run_name
+from infodropout.paper.train.run_names import checkpoint_path, run_name
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = {"beta": 3.0, "epochs": 3, "lr_drops": [2], "dataset": "mnist", "width": 512, "seed": 0,
@@ -366,13 +366,13 @@ def test_train_refuses_a_resume_under_other_numerics_before_tensorflow(tmp_path)
 
 
 def test_every_key_that_changes_a_runs_numbers_is_in_its_name_or_recorded_with_it():
-    from infodropout.paper.config_rules import CIFAR_DEFAULTS
-    from infodropout.paper.run_names import COMPUTATION_KEYS, MACHINE_KEYS
+    from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS
+    from infodropout.paper.train.run_names import COMPUTATION_KEYS, MACHINE_KEYS
 
     config = {**CIFAR_DEFAULTS, "models_dir": "m"}
     # precision changes every sum's rounding: in the name, so a run of another precision is another run.
     assert ".precision=mixed_bfloat16" in run_name("cifar", {**config, "precision": "mixed_bfloat16"}, CIFAR_DEFAULTS)
-    from infodropout.paper.sweeps import available_cores
+    from infodropout.paper.machine import available_cores
 
     other_threads = available_cores() + 1  # never what threads=0 stands for here
     for key, value in (("fused", False), ("jit_compile", True), ("strategy", "mirrored"), ("threads", other_threads)):

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper.claims import CLAIMS, SANITY, judge, judge_all
-from infodropout.paper.page import Report
-from infodropout.paper.reproduce import make_plan
-from infodropout.paper.sections import figure3a, figure4, figure5, table1
+from infodropout.paper.report.claims import CLAIMS, SANITY, judge, judge_all
+from infodropout.paper.report.page import Report
+from infodropout.paper.report.plans import make_plan
+from infodropout.paper.report.sections import figure3a, figure4, figure5, table1
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -215,7 +215,7 @@ def test_figure1_shape_statistics_decide_the_claims(tmp_path):
 
 
 def test_the_report_opens_with_the_rule_the_tally_and_each_claims_verdict_at_every_scale(tmp_path):
-    from infodropout.paper.report import write_report
+    from infodropout.paper.report.writer import write_report
 
     out = tmp_path / "out"
     out.mkdir()
@@ -240,7 +240,7 @@ def test_the_report_opens_with_the_rule_the_tally_and_each_claims_verdict_at_eve
 
 
 def test_the_committed_medium_results_render_without_their_new_keys(tmp_path):
-    from infodropout.paper.report import write_report
+    from infodropout.paper.report.writer import write_report
 
     work = ROOT / "results" / "medium"
     if not (work / "steps.json").exists():
@@ -268,7 +268,7 @@ def probe_rows(mine: dict, nuisance: dict | None = None):
 
 
 def test_kl_above_mine_is_a_sanity_check_that_can_fail_and_leaves_failed_bounds_out(tmp_path):
-    from infodropout.paper.sections import independent_estimates
+    from infodropout.paper.report.sections import independent_estimates
 
     # β = 3.0 has a MINE bound (9.0) above the KL (5.0): the check fails there, and says so.
     report = report_with_steps(tmp_path, {"probes-figure5": probe_rows({0.5: 2.0, 1.0: 2.0, 3.0: 9.0})}, cifar10=True)
@@ -357,8 +357,8 @@ def test_figure6_is_not_testable_where_an_information_run_did_not_learn(tmp_path
 def test_the_report_names_the_precision_each_step_trained_in():
     from types import SimpleNamespace
 
-    from infodropout.paper.report import _precision_line
-    from infodropout.paper.reproduce import Plan, Step
+    from infodropout.paper.report.writer import _precision_line
+    from infodropout.paper.report.plans import Plan, Step
 
     plan = Plan("tiny", (Step("a", "cifar.py", "sweep"), Step("b", "cifar.py", "train")))
     ledger = {"a": {"argv": ["cifar.py", "sweep", "with", "beta=1"]}, "b": {"argv": ["cifar.py", "train", "with"]}}
@@ -396,7 +396,7 @@ def test_beta_helps_is_judged_against_the_beta_zero_runs_paired_by_seed(tmp_path
 
 
 def test_beta_helps_without_a_beta_zero_run_is_not_testable(tmp_path):
-    from infodropout.paper.measurements import against_beta_zero
+    from infodropout.paper.report.measurements import against_beta_zero
 
     rows = [r for r in occluded_overfit((0.0, 0.02, 0.2), effect=1.0) if r["beta"] > 0]
     verdict_, text = against_beta_zero(rows, "main_error_D", "main error D")
@@ -404,7 +404,7 @@ def test_beta_helps_without_a_beta_zero_run_is_not_testable(tmp_path):
 
 
 def test_an_inconclusive_verdict_says_what_its_plan_could_detect_in_the_report_and_its_json(tmp_path):
-    from infodropout.paper.report import write_report
+    from infodropout.paper.report.writer import write_report
 
     errors = {"information": [10.0, 11.0, 12.0], "binary": [10.5, 11.0, 12.5], "none": [10.2, 11.1, 11.9],
               "lognormal": [10.1, 11.3, 11.8]}
@@ -438,8 +438,8 @@ def test_a_step_reads_the_folder_its_command_drew_into_whatever_the_modification
 
 
 def test_the_report_says_when_and_where_its_steps_ran_not_only_where_it_was_written():
-    from infodropout.paper.report import provenance
-    from infodropout.paper.reproduce import Plan, Step
+    from infodropout.paper.report.writer import provenance
+    from infodropout.paper.report.plans import Plan, Step
 
     plan = Plan("toy", (Step("a", "cifar.py", "train"), Step("b", "cifar.py", "train"), Step("c", "cifar.py", "test")))
     ledger = {"a": {"finished": "2026-11-29 02:30:41", "machine": "2 CPU cores (AMD EPYC, AVX-512)"},

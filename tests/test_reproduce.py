@@ -7,10 +7,9 @@ import sys
 
 import pytest
 
-from infodropout.paper.reproduce import (
-    ROOT, Plan, Step, _same_command, cifar10_present, default_work_dir, make_plan, run_plan,
-)
-from infodropout.paper.scales import (
+from infodropout.paper.report.plans import ROOT, Plan, Step, cifar10_present, make_plan
+from infodropout.paper.report.runner import _same_command, default_work_dir, run_plan
+from infodropout.paper.report.scales import (
     AVX2_SLOWDOWN, CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_ESTIMATED_MINUTES, MEDIUM_EXPECTED_MINUTES,
     MEDIUM_MEASURED_MINUTES, OCCLUDED_FASHION_STAND_IN, SCALES,
 )

@@ -7,7 +7,8 @@ import shlex
 import subprocess
 import sys
 
-from infodropout.paper.reproduce import ROOT, _record, dependencies, make_plan
+from infodropout.paper.report.plans import ROOT, dependencies, make_plan
+from infodropout.paper.report.runner import _record
 
 
 def reproduce(*args, timeout=300):

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper.checkpoint import CheckpointError, TrainingState, atomic_write
-from infodropout.paper.formats import load_mnist_sample
+from infodropout.paper.train.checkpoint import CheckpointError, TrainingState, atomic_write
+from infodropout.paper.data.formats import load_mnist_sample
 from infodropout.models import fully_connected
-from infodropout.paper.training import TrainingDiverged, TrainSettings, train_classifier
+from infodropout.paper.train.trainer import TrainingDiverged, TrainSettings, train_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}

@@ -20,12 +20,12 @@ import keras
 import pytest
 
 from infodropout.models import fully_connected
-from infodropout.paper.checkpoint import CheckpointError, RunLock, RunLocked, TrainingState, atomic_write
-from infodropout.paper.formats import load_mnist_sample
-from infodropout.paper.checkpoint import read_history
-from infodropout.paper.evaluation import load_network
-from infodropout.paper.training import TrainingDiverged, TrainSettings, train_classifier
-from infodropout.paper.training_callbacks import DivergenceGuard, history_path
+from infodropout.paper.train.checkpoint import CheckpointError, RunLock, RunLocked, TrainingState, atomic_write
+from infodropout.paper.data.formats import load_mnist_sample
+from infodropout.paper.train.checkpoint import read_history
+from infodropout.paper.train.evaluation import load_network
+from infodropout.paper.train.trainer import TrainingDiverged, TrainSettings, train_classifier
+from infodropout.paper.train.callbacks import DivergenceGuard, history_path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
@@ -201,7 +201,7 @@ def test_an_unsafe_or_unknown_keras_file_is_refused_saying_why(tmp_path):
 def test_saved_is_printed_only_when_the_checkpoint_was_written(tmp_path, capsys):
     import mnist_fc
 
-    from infodropout.paper.commands import train_and_test
+    from infodropout.paper.train.runs import train_and_test
 
     config = {**mnist_fc.DEFAULTS, "dataset": "sample", "num_train": 200, "num_test": 100, "epochs": 1, "width": 16,
               "verbose": 0, "lr_drops": [], "models_dir": str(tmp_path / "models")}
@@ -232,7 +232,7 @@ def test_ctrl_c_during_start_up_ends_in_one_line_with_status_130_and_no_litter(t
 def test_a_generated_data_set_altered_but_well_formed_is_refused(tmp_path):
     import numpy as np
 
-    from infodropout.paper.data import load_cluttered
+    from infodropout.paper.data.loaders import load_cluttered
     from infodropout.paper.errors import DataError
 
     first = load_cluttered(tmp_path, num_train=20, num_test=10, source="sample", progress=None)
@@ -253,8 +253,8 @@ def test_partial_files_of_a_killed_download_or_archive_write_are_removed_by_the_
 
     import numpy as np
 
-    from infodropout.paper.download import Checksum, fetch
-    from infodropout.paper.formats import save_npz
+    from infodropout.paper.data.download import Checksum, fetch
+    from infodropout.paper.data.formats import save_npz
 
     killed = subprocess.Popen(["sleep", "60"])
     killed.kill()

@@ -153,7 +153,7 @@ def test_cluttered_train_then_plot_writes_heatmaps_and_scores(tmp_path):
 
 
 def test_run_names_follow_the_changed_values_only():
-    from infodropout.paper.run_names import run_name
+    from infodropout.paper.train.run_names import run_name
 
     defaults = {"beta": 3.0, "filter_percentage": 1.0, "dropout": "information", "models_dir": "models",
                 "plot_images": 5, "verbose": "auto"}

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from infodropout.paper.checkpoint import RunLock, RunLocked, wait_while_locked
+from infodropout.paper.train.checkpoint import RunLock, RunLocked, wait_while_locked
 
 
 def hold(lock: RunLock, pid: int) -> None:

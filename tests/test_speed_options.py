@@ -7,7 +7,7 @@ import pytest
 
 from infodropout.layers import noise_scale
 from infodropout.models import all_cnn_32, fully_connected
-from infodropout.paper.training import TrainSettings, train_classifier
+from infodropout.paper.train.trainer import TrainSettings, train_classifier
 
 RNG = np.random.default_rng(0)
 X_IMAGES, X_DIGITS = RNG.normal(size=(60, 32, 32, 3)).astype("float32"), RNG.uniform(size=(60, 28, 28, 1)).astype("float32")
@@ -104,7 +104,7 @@ def test_fused_batch_norm_under_mixed_bfloat16_keeps_the_policy_dtypes():
 
 
 def test_steps_per_call_divides_the_epoch():
-    from infodropout.paper.training import steps_per_call
+    from infodropout.paper.train.trainer import steps_per_call
 
     assert [steps_per_call(n) for n in (200, 500, 1, 7, 11, 12, 97)] == [10, 10, 1, 7, 1, 6, 1]
 
@@ -112,7 +112,7 @@ def test_steps_per_call_divides_the_epoch():
 def test_several_steps_a_call_train_as_one_a_call_epoch_by_epoch(tmp_path, monkeypatch):
     """Epochs of 6 steps, with at most 4 steps a call, run as two calls of 3: the same per-epoch records and
     weights as one call a step (calls of 4 would end the first epoch's checkpoint two steps into the second)."""
-    from infodropout.paper import training
+    from infodropout.paper.train import trainer as training
 
     runs = {}
     for most in (4, 1):

@@ -1,8 +1,8 @@
 """Sweeps over seeds: every point once per seed, results of a single-seed sweep reused as seed 0's."""
 import json
 
-from infodropout.paper.sweeps import run_sweep, with_seeds
-from infodropout.paper.plots import plot_series
+from infodropout.paper.train.sweeps import run_sweep, with_seeds
+from infodropout.paper.figures.plots import plot_series
 
 
 def test_with_seeds_repeats_every_point_seed_by_seed():

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from infodropout.paper.vae_training import binarize_at_step
+from infodropout.paper.train.vae import binarize_at_step
 
 
 def test_a_fresh_binarisation_is_a_function_of_seed_and_step_with_the_pixel_as_probability():

@@ -26,7 +26,7 @@ def trained(tmp_path_factory):
     import keras
 
     from infodropout.models import all_cnn_32
-    from infodropout.paper.training import TrainSettings, train_classifier
+    from infodropout.paper.train.trainer import TrainSettings, train_classifier
 
     keras.utils.set_random_seed(0)
     network = all_cnn_32(0.05, dropout="information", activation="softplus", kl_weight=1.0 / len(X))
@@ -37,9 +37,9 @@ def trained(tmp_path_factory):
 
 
 def test_a_loaded_network_has_the_statistics_and_training_error_of_the_network_as_tested(trained):
-    from infodropout.paper.commands import load_checkpoint
-    from infodropout.paper.evaluation import load_network, test_classifier, training_error
-    from infodropout.paper.formats import Dataset
+    from infodropout.paper.train.runs import load_checkpoint
+    from infodropout.paper.train.evaluation import load_network, test_classifier, training_error
+    from infodropout.paper.data.formats import Dataset
 
     network, settings, checkpoint = trained
     config = {"models_dir": str(checkpoint.parent), "batch_size": settings.batch_size}
@@ -57,7 +57,7 @@ def test_a_loaded_network_has_the_statistics_and_training_error_of_the_network_a
 
 def test_a_network_without_batch_norm_is_left_as_it_is_without_a_pass():
     from infodropout.models import fully_connected
-    from infodropout.paper.evaluation import recalibrate_batch_norm
+    from infodropout.paper.train.evaluation import recalibrate_batch_norm
 
     network = fully_connected(8, dropout="information", kl_weight=0.01)
     before = [np.array(w) for w in network.get_weights()]

@@ -23,8 +23,8 @@ def constant_classifier(label: int) -> keras.Model:
 
 
 def test_training_error_is_the_error_on_the_first_training_images_only():
-    from infodropout.paper.evaluation import training_error
-    from infodropout.paper.training import TrainSettings
+    from infodropout.paper.train.evaluation import training_error
+    from infodropout.paper.train.trainer import TrainSettings
 
     x = np.zeros((8, 4), dtype="float32")
     y = np.array([0, 0, 0, 1, 1, 1, 1, 1])  # class 0 first: 3 of the first 4 are right, 3 of all 8

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from infodropout.paper.formats import load_mnist_sample
+from infodropout.paper.data.formats import load_mnist_sample
 from infodropout.kl import kl_log_normal, kl_log_uniform
-from infodropout.paper.training import TrainSettings, fit_trainer
-from infodropout.paper.vae_training import Autoencoder
+from infodropout.paper.train.trainer import TrainSettings, fit_trainer
+from infodropout.paper.train.vae import Autoencoder
 from infodropout.vae import binarize, variational_lower_bound, variational_autoencoder
 
 IMAGES = binarize(load_mnist_sample().x_train[:600])

@@ -8,7 +8,7 @@ below are about four of those on the high side."""
 import numpy as np
 import pytest
 
-from infodropout.paper.verdicts import (FAILS, HOLDS, INCONCLUSIVE, Measured, direction, every, paired, slope,
+from infodropout.paper.report.verdicts import (FAILS, HOLDS, INCONCLUSIVE, Measured, direction, every, paired, slope,
                                         welch, within)
 
 TRIALS = 2000

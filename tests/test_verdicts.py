@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from infodropout.paper.verdicts import (
+from infodropout.paper.report.verdicts import (
     Difference, Measured, direction, estimate, every, finite, one_sample, over_seeds, paired, slope, tally, welch,
     within,
 )
@@ -133,7 +133,7 @@ def test_every_and_tally():
 def test_the_smallest_detectable_effect_is_the_two_quantiles_times_the_standard_error():
     from scipy import stats
 
-    from infodropout.paper.verdicts import over_seeds, welch
+    from infodropout.paper.report.verdicts import over_seeds, welch
 
     d = welch(over_seeds([1.0, 2.0, 3.0]), over_seeds([1.5, 2.5, 3.5]))  # SE √(2/3), 4 degrees of freedom
     expected = (stats.t.ppf(0.975, 4) + stats.t.ppf(0.8, 4)) * (2 / 3) ** 0.5
@@ -144,7 +144,7 @@ def test_the_smallest_detectable_effect_is_the_two_quantiles_times_the_standard_
 
 
 def test_two_seeds_cannot_make_a_clear_effect_significant_and_the_reason_says_so():
-    from infodropout.paper.verdicts import INCONCLUSIVE, direction, one_sample, over_seeds
+    from infodropout.paper.report.verdicts import INCONCLUSIVE, direction, one_sample, over_seeds
 
     d = one_sample(over_seeds([0.357, 0.489]))  # 6.4 standard errors, but t(1) = 12.7
     assert direction(d, +1) == INCONCLUSIVE

@@ -66,9 +66,9 @@ def paired(reference: list[dict], candidate: list[dict]) -> list[dict]:
 def verdicts(step: str, candidate: Path) -> list[dict]:
     """Every claim that reads ``step``: its verdict from the committed steps and with the candidate in their place."""
     sys.path.insert(0, str(ROOT))
-    from infodropout.paper.claims import CLAIMS
-    from infodropout.paper.reproduce import make_plan
-    from infodropout.paper.report import write_report
+    from infodropout.paper.report.claims import CLAIMS
+    from infodropout.paper.report.plans import make_plan
+    from infodropout.paper.report.writer import write_report
 
     plan = make_plan("medium", cifar10=False)
     with tempfile.TemporaryDirectory() as scratch:

@@ -40,7 +40,7 @@ def timed_sweep(jobs: int, folder: Path, *extra: str) -> tuple[float, list[dict]
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from infodropout.paper.machine import cpu_description
-    from infodropout.paper.sweeps import threads_per_job
+    from infodropout.paper.machine import threads_per_job
 
     share = threads_per_job(2)
 

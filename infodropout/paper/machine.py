@@ -1,9 +1,11 @@
-"""What machine a measurement was taken on, in words, for the report and the benchmark, and how many threads a
-run's ops use on it."""
+"""What machine a measurement was taken on, in words, for the report and the benchmark, and what it holds: its
+cores and GPUs, so how many runs fit at once and how many threads each run's ops use."""
 
 from __future__ import annotations
 
+import os
 import platform
+from pathlib import Path
 
 
 def cpu_description(cpuinfo: str | None = None) -> str:
@@ -78,6 +80,40 @@ def set_threads(threads: int) -> None:
 def threads_in_use(threads: int) -> int:
     """The threads each op of a run with ``threads=`` uses: the value itself, or for 0 TensorFlow's own choice,
     one per core this process may run on."""
-    from infodropout.paper.sweeps import available_cores
-
     return threads if threads > 0 else available_cores()
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity, which a container or ``taskset`` may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def gpu_visible() -> bool:
+    """Whether an NVIDIA GPU is visible to this process (a device file, unless ``CUDA_VISIBLE_DEVICES`` hides every
+    one), found without starting TensorFlow."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "0").strip() in ("", "-1"):
+        return False
+    return any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def default_jobs() -> int:
+    """``reproduce.py``'s runs at once by default: one per core (0) on a host without a GPU, where two
+    one-thread processes trained 1.19 to 1.53 times as many images as one two-thread process on every network
+    measured (2-core Intel and AMD hosts, docs/performance.md); 1 where a GPU is visible, which the runs would
+    share."""
+    return 1 if gpu_visible() else 0
+
+
+def parallel_jobs(jobs: int, points: int, cores: int | None = None) -> int:
+    """How many processes a sweep of ``points`` runs still to do uses for ``jobs`` (0: one per core): never
+    more than the points, at least 1."""
+    cores = cores or available_cores()
+    return max(1, min(jobs or cores, points))
+
+
+def threads_per_job(jobs: int, cores: int | None = None) -> int:
+    """Each of ``jobs`` processes' share of the cores (at least one thread)."""
+    return max(1, (cores or available_cores()) // max(1, jobs))

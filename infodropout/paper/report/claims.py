@@ -1,0 +1,318 @@
+"""The paper's claims as declarative records, each judged on the runs of a reproduction.
+
+A :class:`Claim` is the paper's gist (or an added check, marked as such), the preconditions under which a run
+can test it (named as in CLAIMS.md), what is measured, and its test: a function of
+:mod:`infodropout.paper.report.measurements` that returns the verdict and what it measured. :func:`judge` checks the
+preconditions on the runs' own results first: where one is not met, or not measured, the claim is *not
+testable here* with the reason, whatever the numbers say. Sanity checks (:data:`SANITY`) are shown beside the
+claims but are not claims and are not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from infodropout.paper.report import preconditions as pre
+from infodropout.paper.report.measurements import (
+    FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, T1_TOLERANCE, NotMeasured, argv_value, estimate_trend,
+    first_step, histogram, kl_above_mine, measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_4a,
+    NOTE, measure_4b, measure_5a, measure_5b, measure_5c, measure_t1, measure_t1abs, recording, results_of, sanity_1b_fit,
+    vae_rows,
+)
+from infodropout.paper.report.size_measurements import (
+    FEWEST_FILTERS, SHARE_ELASTICITY, against, fc_errors, layer_pairs, measure_3a2, measure_3b, measure_6a1,
+    measure_6b1, shares_learned,
+)
+from infodropout.paper.report.preconditions import Condition
+from infodropout.paper.report.verdicts import FAILS, INCONCLUSIVE, NOT_TESTABLE
+
+if TYPE_CHECKING:
+    from infodropout.paper.report.page import Report
+
+PAPER, ADDED = "paper", "added"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim: who says it, when it can be tested, what is measured, and its test."""
+
+    id: str
+    section: str  # the report's section that shows its figure or table
+    gist: str  # the paper's claim in its own terms, or the added check
+    source: str  # PAPER or ADDED
+    preconditions: tuple[str, ...]
+    measure: str
+    test: Callable[[Report], tuple[str, str]]  # (verdict, what was measured)
+    steps: tuple[str, ...] = ()  # the steps whose results it reads, the first being its preconditions'
+    options: dict = field(default_factory=dict, compare=False)  # what its preconditions read (keys, steps)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    claim: Claim
+    verdict: str
+    measured: str
+    conditions: tuple[Condition, ...]
+    reason: str = ""  # why not testable
+
+    def record(self) -> dict:
+        """What claims-<scale>.json keeps of it."""
+        return {"id": self.claim.id, "section": self.claim.section, "claim": self.claim.gist,
+                "source": self.claim.source, "verdict": self.verdict, "reason": self.reason}
+
+
+def _fc_no_failure(report: Report, claim: Claim) -> Condition:
+    """Figure 3a: some width (with ``both_ends``: the smallest and the largest) free of an optimisation failure,
+    or compared at a learning rate chosen on held-out training images."""
+    widths, _, every_width, notes = fc_errors(report, claim.options["other"])
+    if any(r.get("dead_fraction_max") is None for r in results_of(report, "figure3a")):
+        return Condition(pre.NO_OPTIMISATION_FAILURE, None, "no dead-unit count `dead_fraction_max`")
+    met = bool(widths) and (not claim.options.get("both_ends")
+                            or (min(every_width) in widths and max(every_width) in widths))
+    return Condition(pre.NO_OPTIMISATION_FAILURE, met,
+                     "; ".join(notes) if notes else f"every width under {100 * pre.DEAD_LIMIT:.0f} % dead")
+
+
+def _training_digits(report: Report, claim: Claim) -> Condition:
+    rows = vae_rows(report)
+    digits = sorted({r["train_images"] for r in rows if "train_images" in r})
+    if not digits:
+        return Condition("60,000 training digits", None, "the number of training digits is not recorded")
+    return Condition("60,000 training digits", min(digits) >= MNIST_TRAIN_DIGITS,
+                     f"trained on {', '.join(f'{n:,}' for n in digits)} digits, the paper on {MNIST_TRAIN_DIGITS:,}")
+
+
+def _same_budget(report: Report, claim: Claim) -> Condition:
+    rows = vae_rows(report)
+    budgets = {}
+    for step, latent in (("table1", "gaussian"), ("table1-log-normal", "information-log-normal")):
+        mine = [r for r in rows if r["latent"] == latent]
+        budgets[latent] = (tuple(sorted({(r.get("max_epochs"), r.get("validation"), r.get("train_images"))
+                                         for r in mine})),
+                           argv_value(report, step, "patience"), argv_value(report, step, "lr_drops"))
+    same = len(set(budgets.values())) == 1
+    gauss = budgets["gaussian"]
+    return Condition(pre.SAME_BUDGET, same, "same epoch limit, held-out digits, patience and drops" if same else
+                     "; ".join(f"{latent}: {value}" for latent, value in budgets.items()) if gauss else "")
+
+
+def _converged(report: Report, claim: Claim) -> Condition:
+    rows = vae_rows(report)
+    if any("best_epoch" not in r for r in rows):
+        return Condition(pre.CONVERGED, None, "no stopping record (best and last epoch)")
+    late = []
+    for r in rows:
+        step = "table1" if r["latent"] == "gaussian" else "table1-log-normal"
+        patience = r.get("patience") or argv_value(report, step, "patience")
+        patience = int(patience) if patience else None
+        stopped = r["last_epoch"] < r["max_epochs"] or (patience and r["last_epoch"] - r["best_epoch"] >= patience)
+        if not stopped:
+            late.append(f"{r['latent']} k = {r['k']} seed {r.get('seed', 0)} (best epoch {r['best_epoch']} of "
+                        f"{r['last_epoch']}, limit {r['max_epochs']})")
+    return Condition(pre.CONVERGED, not late, "every run stopped by its patience, or went on for its patience past "
+                     "its best epoch" if not late else
+                     "still improving at the epoch limit: " + ", ".join(late))
+
+
+# ------------------------------------------------------------------------------------------- preconditions
+
+def _primary(report: Report, claim: Claim) -> str:
+    """The step whose runs a claim's preconditions read: its overfitting setting where the plan has one."""
+    return first_step(report, *claim.options["overfit_steps"]) if "overfit_steps" in claim.options else claim.steps[0]
+
+
+def _learned(report: Report, claim: Claim) -> Condition:
+    """Every run the claim's measurement reads fits its training data: the step's runs, narrowed by the claim's
+    ``reads`` (a function of the rows: the runs its measurement compares), and only those."""
+    step = claim.options.get("learned_step") or _primary(report, claim)
+    if step.startswith("figure1"):
+        summary = histogram(report, step)
+        return pre.learned([summary], where=" of the histogram's network")
+    rows = results_of(report, step)
+    reads = claim.options.get("reads")
+    return pre.learned(reads(rows) if reads else rows, claim.options.get("train_key", "train_error"))
+
+
+def _shares_learned(report: Report, claim: Claim) -> Condition:
+    """Figure 3b compares share by share: a share whose compared runs did not learn is left out, naming them;
+    met where some share is left to compare."""
+    by_share = shares_learned(report)
+    if any(c.met is None for c in by_share.values()):
+        return next(c for c in by_share.values() if c.met is None)
+    kept = [share for share, c in by_share.items() if c.met]
+    left_out = [f"share {share:g} left out: {c.reason}" for share, c in by_share.items() if not c.met]
+    met = "; ".join(f"share {share:g}: {by_share[share].reason}" for share in kept)
+    return Condition(pre.LEARNED, bool(kept), "; ".join(left_out + ([met] if met else [])))
+
+
+def _overfits(report: Report, claim: Claim) -> Condition:
+    return pre.overfits(results_of(report, _primary(report, claim)), claim.options.get("error_key", "error"),
+                        claim.options.get("train_key", "train_error"))
+
+
+CHECKS: dict[str, Callable[[Report, Claim], Condition]] = {
+    pre.LEARNED: lambda report, claim: (_shares_learned if claim.options.get("by_share") else _learned)(report, claim),
+    pre.OVERFITS: _overfits,
+    pre.NO_OPTIMISATION_FAILURE: _fc_no_failure,
+    pre.PROBE_FITS: lambda report, claim: pre.probe_fits(results_of(report, claim.steps[0])),
+    pre.ESTIMATOR_VALID: lambda report, claim: pre.estimator_valid(results_of(report, claim.steps[0]),
+                                                                  claim.options["keys"],
+                                                                  claim.options.get("lower_bound", False)),
+    pre.SAME_BUDGET: _same_budget,
+    pre.CONVERGED: _converged,
+    "60,000 training digits": _training_digits,
+}
+
+
+# ------------------------------------------------------------------------------------------------ records
+
+def _methods(*methods: str) -> Callable[[list[dict]], list[dict]]:
+    """The runs of ``methods`` alone (a claim comparing two methods reads no third's runs)."""
+    return lambda rows: [r for r in rows if r.get("dropout", "information") in methods]
+
+
+def _largest_beta(rows: list[dict]) -> list[dict]:
+    """The runs at the sweep's largest β (2b judges the maps there)."""
+    top = max(r["beta"] for r in rows)
+    return [r for r in rows if r["beta"] == top]
+
+
+INFORMATION_ONLY = {"reads": _methods("information")}  # figure 6 reads Information Dropout's KL alone
+
+
+F1, F2, F3A, F3B6, F4, F5, T1 = ("Figure 1", "Figures 2 and 7", "Figure 3a", "Figures 3b and 6", "Figure 4", "Figure 5",
+                                 "Table I")
+LEARNED, OVERFITS = pre.LEARNED, pre.OVERFITS
+FC = (pre.LEARNED, pre.NO_OPTIMISATION_FAILURE)
+OCCLUDED_MAIN = {"train_key": "main_train_error_D"}
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("1a", F1, "ReLU: the post-noise activations approximately follow the log-uniform prior", PAPER, (LEARNED,),
+          "flatness of log z over its 5–95 % range (KS distance to a uniform), zeros counted apart", measure_1a,
+          ("figure1-relu",)),
+    Claim("1b", F1, "Softplus: they approximately follow the log-normal prior", PAPER, (LEARNED,),
+          "log z's shape against a normal: KS distance, skew, excess kurtosis", measure_1b, ("figure1-softplus",)),
+    Claim("2a", F2, "at low β nuisance information still reaches the upper layers; at higher β the layers drop it",
+          PAPER, (LEARNED,), "KL share inside the digit's box (1 − the share on the clutter) against log β, layers "
+          "2 and 3, beside the ink baseline", measure_2a, ("figure2-sweep",)),
+    Claim("2b", F2, "the KL map alone localises the digit", PAPER, (LEARNED,),
+          "share of KL maps peaking inside the digit's box minus the same score on the input's ink, largest β, "
+          "layers 2 and 3", measure_2b, ("figure2-sweep",), {"reads": _largest_beta}),
+    Claim("2c", F2, "higher β: a representation more robust to nuisances, better generalisation", PAPER,
+          (LEARNED, OVERFITS), "test error against log β", measure_2c, ("figure2-sweep",)),
+    Claim("3a1", F3A, "Information Dropout is comparable to or better than binary dropout", PAPER, FC,
+          "error difference per width (Welch)", against("binary"), ("figure3a",),
+          {"other": "binary", "reads": _methods("information", "binary")}),
+    Claim("3a2", F3A, "… especially on smaller networks", PAPER, FC,
+          "(binary − information) at the smallest width minus at the largest, paired by seed", measure_3a2,
+          ("figure3a",), {"other": "binary", "both_ends": True, "reads": _methods("information", "binary")}),
+    Claim("3a3", F3A, "better than constant log-normal noise of the same variance", PAPER, FC,
+          "error difference per width (Welch)", against("lognormal"), ("figure3a",),
+          {"other": "lognormal", "reads": _methods("information", "lognormal")}),
+    Claim("3a4", F3A, "Information Dropout has a lower error than no dropout", ADDED, FC,
+          "error difference per width (Welch)", against("none"), ("figure3a",),
+          {"other": "none", "reads": _methods("information", "none")}),
+    Claim("3b", F3B6, "comparable or better than binary dropout, especially with fewer filters", PAPER, (LEARNED,),
+          f"error difference per share (Welch), a share with fewer than {FEWEST_FILTERS} filters a layer flagged; "
+          "(binary − information) at the smallest share against the largest, paired by seed", measure_3b,
+          ("figure3b-6",), {"by_share": True}),
+    Claim("4a", F4, "larger β: the nuisance (the occluding digit) is harder to classify from the representation",
+          PAPER, (LEARNED, pre.PROBE_FITS), "nuisance probe error against log β; chance and a random network as "
+          "baselines", measure_4a, ("figure4",), OCCLUDED_MAIN),
+    Claim("4b", F4, "larger β improves the main task by preventing overfitting (N and D)", PAPER,
+          (LEARNED, OVERFITS), "main error D and N at the β of the lowest mean against β = 0, paired by seed", measure_4b,
+          FIGURE4_OVERFIT,
+          {**OCCLUDED_MAIN, "error_key": "main_error_D", "overfit_steps": FIGURE4_OVERFIT}),
+    Claim("4a-mi", F4, "the nuisance leaves the representation: the MINE bound of I(z; nuisance) falls with β",
+          ADDED, (LEARNED, pre.ESTIMATOR_VALID), "MINE I(z; nuisance) against log β, weighted by its standard errors",
+          estimate_trend("probes-figure4", "N.mi_nuisance", -1, "MINE I(z; nuisance) (nats)"), ("probes-figure4",),
+          {"keys": ("N.mi_nuisance",), "lower_bound": True, "learned_step": "figure4", **OCCLUDED_MAIN}),
+    Claim("5a", F5, "larger β: the total correlation of the last layer falls (disentangled)", PAPER, (LEARNED,),
+          "bias-corrected Gaussian total correlation against log β", measure_5a, ("figure5",)),
+    Claim("5a-ndm", F5, "the units grow more independent with β, by NDM (independent of the Gaussian estimate)",
+          ADDED, (LEARNED, pre.ESTIMATOR_VALID), "NDM against log β, weighted by its standard errors",
+          estimate_trend("probes-figure5", "ndm", -1, "NDM (nats)"), ("probes-figure5",),
+          {"keys": ("ndm",), "learned_step": "figure5"}),
+    Claim("5b", F5, "larger β: the test error decreases (prevents overfitting)", PAPER, (LEARNED, OVERFITS),
+          "error at the β of the lowest mean against β = 0, paired by seed", measure_5b, FIGURE5_OVERFIT,
+          {"overfit_steps": FIGURE5_OVERFIT}),
+    Claim("5c", F5, "too large a β: the error increases drastically", PAPER, (LEARNED,),
+          "error at the largest β against the lowest mean of the grid's other β", measure_5c, ("figure5",)),
+    Claim("6a1", F3B6, "the total information through a layer does not vary much with the number of filters", PAPER,
+          (LEARNED,), f"slope of log₂ total KL against log₂ share, within ±{SHARE_ELASTICITY}", measure_6a1,
+          ("figure3b-6",), INFORMATION_ONLY),
+    Claim("6a2", F3B6, "the second dropout layer transmits less information than the first", PAPER, (LEARNED,),
+          "total KL, layer 2 − layer 1, per share (paired by run)", layer_pairs("total", -1), ("figure3b-6",),
+          INFORMATION_ONLY),
+    Claim("6b1", F3B6, "fewer filters: more information per unit", PAPER, (LEARNED,),
+          "KL per unit against log₂ share, each layer", measure_6b1, ("figure3b-6",), INFORMATION_ONLY),
+    Claim("6b2", F3B6, "units of the top dropout layer carry more information than the bottom's", PAPER, (LEARNED,),
+          "KL per unit, layer 2 − layer 1, per share (paired by run)", layer_pairs("per_unit", +1), ("figure3b-6",),
+          INFORMATION_ONLY),
+    Claim("T1", T1, "Information latent ≈ Gaussian latent (−100.0/−99.1/−99.1 vs −98.8/−99.0/−98.7)", PAPER,
+          (pre.SAME_BUDGET, pre.CONVERGED), f"bound difference per k (Welch over seeds) within ±{T1_TOLERANCE} nats",
+          measure_t1, ("table1", "table1-log-normal")),
+    Claim("T1abs", T1, "the bounds are about −99 nats", PAPER, ("60,000 training digits",),
+          f"Gaussian bound against the paper's, within ±{T1_TOLERANCE} nats", measure_t1abs, ("table1",)),
+)
+
+
+SANITY: tuple[Claim, ...] = (
+    Claim("1b-fit", F1, "the learned prior's μ and σ match log z's mean and spread (they are fitted to it)", ADDED,
+          (), "|mean − μ| ≤ σ/2, std/σ in [0.5, 2]", sanity_1b_fit, ("figure1-softplus",)),
+    *(Claim(f"KL≥MINE {name.removeprefix('probes-')}", "Independent estimates",
+            "each layer's KL is at least the information it lets through", ADDED, (),
+            "KL against the MINE lower bound of I(x; z), per β and layer (1.96 standard errors)", kl_above_mine(name),
+            (name,)) for name in ("probes-figure5", "probes-figure4", "probes-figure2")),
+)
+
+
+def judge(claim: Claim, report: Report) -> Judgement:
+    """Check ``claim``'s preconditions on the runs, then run its test: not testable where a precondition is not
+    met or not measured (the reason names the runs and the bound they missed), or where the results lack what
+    the test reads. An inconclusive verdict's reason says the smallest effect each undecided comparison could
+    have detected."""
+    conditions = []
+    for name in claim.preconditions:
+        try:
+            conditions.append(CHECKS[name](report, claim))
+        except NotMeasured as missing:
+            conditions.append(Condition(name, None, str(missing)))
+        except KeyError as missing:
+            conditions.append(Condition(name, None, f"no `{missing.args[0]}` in the results"))
+    with recording() as comparisons:
+        try:
+            verdict, measured = claim.test(report)
+        except NotMeasured as missing:
+            verdict, measured = NOT_TESTABLE, f"not measured: {missing}"
+        except KeyError as missing:  # results of a plan that did not record a key the test reads
+            verdict, measured = NOT_TESTABLE, f"not measured: no `{missing.args[0]}` in the results"
+    unmet = [c for c in conditions if not c.met]
+    if unmet:
+        return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions), "; ".join(c.text() for c in unmet))
+    if verdict == NOT_TESTABLE:
+        return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions),
+                         "failed estimate" if "failed estimate" in measured else measured.removeprefix("not measured: "))
+    # A verdict read off stated thresholds (no comparison with a standard error) is explained by its measurement.
+    return Judgement(claim, verdict, measured, tuple(conditions), _reason(verdict, comparisons) or measured)
+
+
+def _reason(verdict: str, comparisons: list) -> str:
+    """One line on why: an inconclusive claim names each undecided comparison and the smallest effect it could
+    have detected; a claim that holds or fails, the comparisons that decided it."""
+    # Readings the test noted (how to read its comparisons) follow the comparisons they explain.
+    notes = [label for label, _, v in comparisons if v == NOTE]
+    if verdict == INCONCLUSIVE:
+        undecided = [f"{label}: {d.text(3)}; {d.power_text(3)}" if d is not None else f"{label}: no estimate"
+                     for label, d, v in comparisons if v == INCONCLUSIVE]
+        return "; ".join(undecided + notes) if undecided else ""
+    deciding = [f"{label}: {d.text(3)}" for label, d, v in comparisons if v == verdict and d is not None]
+    if not deciding:
+        return ""
+    return ("opposite to the claim: " if verdict == FAILS else "") + "; ".join(deciding + notes)
+
+
+def judge_all(report: Report, claims: Sequence[Claim] = CLAIMS) -> list[Judgement]:
+    return [judge(claim, report) for claim in claims]

@@ -1,0 +1,414 @@
+"""What each claim of the paper measures on a reproduction's runs: one function per claim, reading the report's
+results and returning its verdict and what it measured (:mod:`infodropout.paper.report.claims` holds the records that
+name them). A function raises :class:`NotMeasured` where the results lack what it reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from infodropout.paper.report import preconditions as pre
+from infodropout.paper.report.verdicts import (
+    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, Difference, Measured, direction, estimate, every, finite, one_sample,
+    over_seeds, paired, slope, welch, within,
+)
+
+if TYPE_CHECKING:
+    from infodropout.paper.report.page import Report
+
+# Table I of the paper (SPEC §7): test lower bound in nats per image.
+PAPER_TABLE1 = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -100.0, 2: -99.1, 3: -99.1}}
+T1_TOLERANCE = 1.5  # nats: "the Information latent's bound ≈ the Gaussian's"
+MNIST_TRAIN_DIGITS = 60_000
+# Figure 1: KS distance of log z's central 90 % to a uniform: a flat density reads 0; an exact normal reads
+# infodropout.analysis.KS_NORMAL_TO_UNIFORM_CENTRAL (0.078). The claim holds up to FLAT, fails from BELL.
+FLAT, BELL = 0.05, 0.0776
+# Figure 1 Softplus: log z against a normal. Holds where all three are within the first bounds; fails where any
+# reaches the second: a shape as far from normal as a uniform is (KS 0.058, excess kurtosis −1.2), or |skew| ≥ 1.
+NORMAL_KS, NORMAL_SKEW, NORMAL_KURTOSIS = 0.03, 0.5, 1.0
+NOT_NORMAL_KS, NOT_NORMAL_SKEW, NOT_NORMAL_KURTOSIS = 0.05, 1.0, 1.2
+
+
+class NotMeasured(Exception):
+    """The results lack what a claim's measurement reads (a plan run before it was recorded)."""
+
+
+# ------------------------------------------------------------------------------------------- reading results
+
+def results_of(report: Report, step: str) -> list[dict]:
+    rows = report.results(step) if step in report.steps else None
+    if rows is None:
+        raise NotMeasured(f"step {step} has no results")
+    return rows
+
+
+def measured_by(rows: Sequence[dict], key: str, **where) -> Measured | None:
+    return over_seeds(r.get(key) for r in rows if all(r.get(k) == v for k, v in where.items()))
+
+
+def seed_values(rows: Sequence[dict], key: str, **where) -> dict[int, float]:
+    return {r.get("seed", 0): r[key] for r in rows
+            if all(r.get(k) == v for k, v in where.items()) and r.get(key) is not None}
+
+
+def require(rows: Sequence[dict], *keys: str) -> None:
+    for key in keys:
+        if not any(key in r for r in rows):
+            raise NotMeasured(f"no `{key}` in the results")
+
+
+def _positive_betas(rows: Sequence[dict]) -> list[float]:
+    return sorted({r["beta"] for r in rows if r["beta"] > 0})
+
+
+# The comparisons a claim's test judged, as (label, estimate, verdict), while :func:`recording` is open: an
+# inconclusive claim says what each of its undecided comparisons could have detected.
+_JUDGED: ContextVar[list | None] = ContextVar("judged", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[tuple[str, Difference | None, str]]]:
+    """Collect every comparison judged (through :func:`judged`) inside the block."""
+    comparisons: list[tuple[str, Difference | None, str]] = []
+    token = _JUDGED.set(comparisons)
+    try:
+        yield comparisons
+    finally:
+        _JUDGED.reset(token)
+
+
+# What a claim's test says beside its comparisons (how to read them), recorded with them: see :func:`noted`.
+NOTE = "note"
+
+
+def noted(text: str) -> str:
+    """Record ``text`` as a reading of the claim being judged, to follow its comparisons in the verdict's reason
+    (e.g. whether an effect is the network's or the noise's); returns ``text``."""
+    comparisons = _JUDGED.get()
+    if comparisons is not None:
+        comparisons.append((text, None, NOTE))
+    return text
+
+
+def judged(label: str, d: Difference | None, verdict: str) -> str:
+    """Note the comparison ``d`` (named ``label``) and its verdict for the claim being judged; returns the verdict."""
+    comparisons = _JUDGED.get()
+    if comparisons is not None:
+        comparisons.append((label, d, verdict))
+    return verdict
+
+
+def trend(rows: Sequence[dict], key: str, sign: int, x: str = "beta", label: str = "") -> tuple[str, str]:
+    """The slope of ``key`` over log₂ ``x`` (x > 0), every seed's point."""
+    require(rows, key)
+    xs = sorted({r[x] for r in rows if r[x] > 0})
+    measured = [measured_by(rows, key, **{x: v}) for v in xs]
+    if any(m is None for m in measured) or any(not finite(r.get(key)) for r in rows if r[x] > 0):
+        return NOT_TESTABLE, f"{label or key}: failed estimate (not a number)"
+    s = slope(xs, measured)
+    per = "doubling of β" if x == "beta" else "doubling of the share"
+    text = f"{label or key}: slope {s.text(3) if s else 'n/a (fewer than 3 points)'} per {per}"
+    return judged(f"{label or key}, slope per {per}", s, direction(s, sign)), text
+
+
+def compare(where: str, d: Difference | None, sign: int, label: str = "") -> tuple[str, str]:
+    return judged(" ".join(part for part in (label, where) if part), d, direction(d, sign)), \
+        f"{'n/a' if d is None else d.text()} {where}"
+
+
+def combine(parts: Sequence[tuple[str, str]], joiner: str = "; ") -> tuple[str, str]:
+    """Several comparisons: a failed estimate makes the whole not testable, else :func:`every`."""
+    verdicts = [v for v, _ in parts]
+    text = joiner.join(t for _, t in parts)
+    return (NOT_TESTABLE if NOT_TESTABLE in verdicts else every(verdicts)), text
+
+
+# --------------------------------------------------------------------------------------------- figure 1
+
+def histogram(report: Report, step: str) -> dict:
+    folder = report.folder(step) if step in report.steps else None
+    if folder is None or not (folder / "histogram.json").exists():
+        raise NotMeasured(f"step {step} has no histogram.json")
+    return json.loads((folder / "histogram.json").read_text())
+
+
+def _shape(summary: dict, *keys: str) -> None:
+    if not all(k in summary for k in keys):
+        raise NotMeasured("log z's shape statistics are not in histogram.json (written before they were)")
+
+
+def measure_1a(report: Report) -> tuple[str, str]:
+    summary = histogram(report, "figure1-relu")
+    _shape(summary, "ks_uniform_central")
+    ks = summary["ks_uniform_central"]
+    verdict = HOLDS if ks <= FLAT else FAILS if ks >= BELL else INCONCLUSIVE
+    return verdict, (f"KS distance of log z's central 90 % to a uniform on its 5–95 % range: {ks:.3f} (holds ≤ "
+                     f"{FLAT}, fails ≥ {BELL}, an exact normal's); {100 * summary['zero_fraction']:.1f} % of the units "
+                     "at 0, counted apart")
+
+
+def measure_1b(report: Report) -> tuple[str, str]:
+    summary = histogram(report, "figure1-softplus")
+    _shape(summary, "ks_normal", "skew", "excess_kurtosis")
+    ks, skew, kurtosis = summary["ks_normal"], summary["skew"], summary["excess_kurtosis"]
+    if ks <= NORMAL_KS and abs(skew) <= NORMAL_SKEW and abs(kurtosis) <= NORMAL_KURTOSIS:
+        verdict = HOLDS
+    elif ks >= NOT_NORMAL_KS or abs(skew) >= NOT_NORMAL_SKEW or abs(kurtosis) >= NOT_NORMAL_KURTOSIS:
+        verdict = FAILS
+    else:
+        verdict = INCONCLUSIVE
+    return verdict, (f"log z against a normal: KS {ks:.3f}, skew {skew:+.2f}, excess kurtosis {kurtosis:+.2f} (holds "
+                     f"within {NORMAL_KS} / ±{NORMAL_SKEW} / ±{NORMAL_KURTOSIS}; fails from {NOT_NORMAL_KS} / "
+                     f"±{NOT_NORMAL_SKEW} / ±{NOT_NORMAL_KURTOSIS}, a uniform's distance from normal)"
+                     + _noise_free_shape(summary))
+
+
+def _noise_free_shape(summary: dict) -> str:
+    """Whether log z's normal shape is the network's or the noise's (normal by construction): the same statistics
+    on the noise-free log f(x), and the noise's share of log z's variance, where histogram.json has them."""
+    if "f_ks_normal" not in summary or "noise_variance_share" not in summary:
+        return ("; whether the shape is the network's or the noise's is not measured (histogram.json predates "
+                "the noise-free statistics)")
+    ks, skew, kurtosis = summary["f_ks_normal"], summary["f_skew"], summary["f_excess_kurtosis"]
+    normal = ks <= NORMAL_KS and abs(skew) <= NORMAL_SKEW and abs(kurtosis) <= NORMAL_KURTOSIS
+    return (f"; the noise-free log f(x): KS {ks:.3f}, skew {skew:+.2f}, excess kurtosis {kurtosis:+.2f}, "
+            f"{'normal by the same bounds: the network' if normal else 'not normal by the same bounds: the noise'}"
+            f"'s doing; the injected noise is {100 * summary['noise_variance_share']:.0f} % of log z's variance")
+
+
+def sanity_1b_fit(report: Report) -> tuple[str, str]:
+    summary = histogram(report, "figure1-softplus")
+    if "prior_mean" not in summary:
+        raise NotMeasured("no learned prior in histogram.json")
+    mean, std, mu, sigma = (summary[k] for k in ("log_z_mean", "log_z_std", "prior_mean", "prior_std"))
+    ok = abs(mean - mu) <= sigma / 2 and 0.5 <= std / sigma <= 2
+    return (HOLDS if ok else FAILS), f"log z mean {mean:.2f} vs μ {mu:.2f}, std {std:.2f} vs σ {sigma:.2f}"
+
+
+# --------------------------------------------------------------------------------------------- figure 2
+
+def _cluttered_layers(rows: Sequence[dict]) -> list[str]:
+    """Layers 2 and 3 of the dropout layers (the paper's upper layers of the first three)."""
+    layers = sorted({key.split(".")[0] for r in rows for key in r if key.endswith(".mass_inside")})
+    return layers[1:3]
+
+
+def measure_2a(report: Report) -> tuple[str, str]:
+    rows = results_of(report, "figure2-sweep")
+    parts = []
+    for layer in _cluttered_layers(rows):
+        verdict, text = trend(rows, f"{layer}.mass_inside", +1, label=f"{layer}: KL share in the digit's box")
+        ink = measured_by(rows, f"{layer}.mass_inside_ink")
+        parts.append((verdict, text + (f" (ink baseline {ink.text(3)})" if ink else " (no ink baseline recorded)")))
+    if not parts:
+        raise NotMeasured("no `<layer>.mass_inside` in the results")
+    return combine(parts)
+
+
+def measure_2b(report: Report) -> tuple[str, str]:
+    rows = results_of(report, "figure2-sweep")
+    betas = _positive_betas(rows)
+    parts = []
+    for layer in _cluttered_layers(rows):
+        require(rows, f"{layer}.max_inside", f"{layer}.max_inside_ink")
+        top = [r for r in rows if r["beta"] == betas[-1]]
+        excess = over_seeds(r[f"{layer}.max_inside"] - r[f"{layer}.max_inside_ink"] for r in top)
+        if excess is None:
+            parts.append((NOT_TESTABLE, f"{layer}: failed estimate"))
+            continue
+        d = one_sample(excess)
+        parts.append((judged(layer, d, direction(d, +1)),
+                      f"{layer}: share of maps peaking in the box minus the ink's {d.text(3)}"))
+    if not parts:
+        raise NotMeasured("no `<layer>.max_inside` in the results")
+    verdict, text = combine(parts)
+    return verdict, f"at β = {betas[-1]}: {text}"
+
+
+def measure_2c(report: Report) -> tuple[str, str]:
+    return trend(results_of(report, "figure2-sweep"), "error", -1, label="test error")
+
+
+# ---------------------------------------------------------------------------------------- figures 4, 5
+
+def first_step(report: Report, *names: str) -> str:
+    """The first of ``names`` that the plan has (a data-limited overfitting setting before the larger runs)."""
+    return next((name for name in names if name in report.steps), names[-1])
+
+
+FIGURE4_OVERFIT = ("figure4-overfit", "figure4")
+FIGURE5_OVERFIT = ("figure5-overfit", "figure5")
+
+
+def measure_4a(report: Report) -> tuple[str, str]:
+    rows = results_of(report, "figure4")
+    verdict, text = trend(rows, "nuisance_error", +1, label="nuisance probe error")
+    random = measured_by(rows, "nuisance_error_random")
+    return verdict, text + f"; chance {pre.CHANCE_ERROR:.0f} %" + (f", a random network {random} %" if random else "")
+
+
+def against_beta_zero(rows: Sequence[dict], key: str, label: str) -> tuple[str, str]:
+    """"β helps", judged against β = 0: ``key`` at the β > 0 of the lowest mean against the β = 0 runs, paired by
+    seed where both sides have the same seeds (Welch otherwise). Not testable where the sweep has no β = 0 run:
+    a slope through the β > 0 points alone would not say whether β helps."""
+    betas = sorted({r["beta"] for r in rows})
+    if 0 not in betas:
+        return NOT_TESTABLE, f"{label}: no β = 0 run"
+    others = [b for b in betas if b > 0]
+    if not others:
+        raise NotMeasured("no β > 0 run")
+    means = {b: measured_by(rows, key, beta=b) for b in betas}
+    if any(m is None for m in means.values()):
+        return NOT_TESTABLE, f"{label}: failed estimate (not a number)"
+    best = min(others, key=lambda b: means[b].mean)
+    at_best, at_zero = seed_values(rows, key, beta=best), seed_values(rows, key, beta=0)
+    d = paired(at_best, at_zero) if set(at_best) == set(at_zero) and len(at_zero) > 1 else \
+        welch(means[best], means[0])
+    verdict = judged(f"{label} at β = {best:g} − at β = 0", d, direction(d, -1))
+    return verdict, f"{label} at β = {best:g} (the lowest mean) − at β = 0: {d.text()} points"
+
+
+LENIENT = "the β > 0 compared is the one of the lowest mean, chosen after seeing the data: a lenient reading"
+
+
+def measure_4b(report: Report) -> tuple[str, str]:
+    rows = results_of(report, first_step(report, *FIGURE4_OVERFIT))
+    verdict, text = combine([against_beta_zero(rows, "main_error_D", "main error D"),
+                             against_beta_zero(rows, "main_error_N", "main error N")])
+    return verdict, f"{text}; {LENIENT}"
+
+
+def measure_5b(report: Report) -> tuple[str, str]:
+    rows = results_of(report, first_step(report, *FIGURE5_OVERFIT))
+    verdict, text = against_beta_zero(rows, "error", "error")
+    return verdict, f"{text}; {LENIENT}"
+
+
+def measure_5c(report: Report) -> tuple[str, str]:
+    """The error at the largest β against the lowest mean error of every other β of the grid."""
+    rows = results_of(report, "figure5")
+    betas = sorted({r["beta"] for r in rows})
+    if len(betas) < 2:
+        raise NotMeasured("fewer than 2 values of β")
+    means = {b: measured_by(rows, "error", beta=b) for b in betas}
+    if any(m is None for m in means.values()):
+        return NOT_TESTABLE, "error: failed estimate (not a number)"
+    top = betas[-1]
+    lowest = min(betas[:-1], key=lambda b: means[b].mean)
+    d = welch(means[top], means[lowest])
+    verdict = judged(f"error at β = {top:g} − at β = {lowest:g}", d, direction(d, +1))
+    return verdict, (f"error at the largest β = {top:g} − at β = {lowest:g} (the lowest mean of the grid's other "
+                     f"{len(betas) - 1} β): {d.text()} points")
+
+
+def measure_5a(report: Report) -> tuple[str, str]:
+    rows = results_of(report, "figure5")
+    verdict, text = trend(rows, "total_correlation", -1, label="total correlation per unit (nats)")
+    return verdict, text + "; " + noted(_noise_free_trend(rows))
+
+
+def _noise_free_trend(rows: Sequence[dict]) -> str:
+    """Whether a fall of log z's total correlation with β is the network's or the noise's (independent across units
+    by construction): the same trend on the noise-free log f(x), where the rows have it. Said, not judged."""
+    if not any("total_correlation_f" in r for r in rows):
+        return ("whether the fall is the network's or the noise's is not measured (the sweep predates the "
+                "noise-free total correlation)")
+    xs = _positive_betas(rows)
+    s = slope(xs, [measured_by(rows, "total_correlation_f", beta=b) for b in xs])
+    falls = direction(s, -1) == HOLDS
+    shares = [measured_by(rows, "noise_variance_share", beta=b) for b in (xs[0], xs[-1])]
+    share = ("" if None in shares else f"; the noise is {100 * shares[0].mean:.0f} % of log z's variance at β = "
+             f"{xs[0]:g} and {100 * shares[1].mean:.0f} % at β = {xs[-1]:g}")
+    reading = ("so the network itself grows more independent" if falls else
+               "no fall beyond its error, so the fall of log z is the noise's")
+    return f"on the noise-free log f(x): slope {s.text(3) if s else 'n/a'} per doubling of β, {reading}" + share
+
+
+def estimate_trend(step: str, key: str, sign: int, label: str) -> Callable[[Report], tuple[str, str]]:
+    def test(report: Report) -> tuple[str, str]:
+        rows = sorted(results_of(report, step), key=lambda r: r["beta"])
+        require(rows, key)
+        points = [(r["beta"], estimate(r.get(key), r.get(f"{key}_stderr"))) for r in rows if r["beta"] > 0]
+        if any(m is None for _, m in points):
+            return NOT_TESTABLE, f"{label}: failed estimate (not a number) at some β"
+        s = slope([b for b, _ in points], [m for _, m in points])
+        return judged(f"{label}, slope per doubling of β", s, direction(s, sign)), \
+            f"{label}: slope {s.text(3) if s else 'n/a'} per doubling of β"
+    return test
+
+
+# -------------------------------------------------------------------------------------------------- Table I
+
+def vae_rows(report: Report) -> list[dict]:
+    rows = [r for r in results_of(report, "table1") if r["latent"] == "gaussian"]
+    rows += [{**r, "latent": "information-log-normal"} for r in report.results("table1-log-normal") or []]
+    return rows
+
+
+def measure_t1(report: Report) -> tuple[str, str]:
+    rows = vae_rows(report)
+    ks = sorted({r["k"] for r in rows if r["latent"] == "information-log-normal"})
+    parts = []
+    for k in ks:
+        a = measured_by(rows, "elbo", latent="information-log-normal", k=k)
+        b = measured_by(rows, "elbo", latent="gaussian", k=k)
+        if a is None or b is None:
+            raise NotMeasured(f"k = {k} lacks a latent's finite bound")
+        d = welch(a, b)
+        # Equivalence: the detectable effect is the departure from the tolerance's edge the plan could tell.
+        parts.append((judged(f"k = {k}, against ±{T1_TOLERANCE} nats", d, within(d, T1_TOLERANCE)),
+                      f"k = {k}: {d.text(1)} nats ({b.n} and {a.n} seeds)"))
+    if not parts:
+        raise NotMeasured("no log-normal Information latent run")
+    verdict, text = combine(parts)
+    return verdict, f"Information (log-normal) − Gaussian bound: {text}; tolerance ±{T1_TOLERANCE} nats"
+
+
+def measure_t1abs(report: Report) -> tuple[str, str]:
+    rows = vae_rows(report)
+    parts = []
+    for k in sorted({r["k"] for r in rows if r["latent"] == "gaussian"}):
+        ours = measured_by(rows, "elbo", latent="gaussian", k=k)
+        if ours is None or k not in PAPER_TABLE1["gaussian"]:
+            continue
+        d = one_sample(ours, PAPER_TABLE1["gaussian"][k])
+        parts.append((judged(f"k = {k}, against ±{T1_TOLERANCE} nats", d, within(d, T1_TOLERANCE)),
+                      f"k = {k}: Gaussian ours − paper's {d.text(1)} nats"))
+    if not parts:
+        raise NotMeasured("no Gaussian run at a k of the paper's")
+    return combine(parts)
+
+
+def kl_above_mine(step: str) -> Callable[[Report], tuple[str, str]]:
+    """Each layer's KL against the MINE lower bound of I(x; z) it bounds from above: a sanity check, as a KL
+    of thousands of nats cannot fall below a bound of at most log N."""
+    def test(report: Report) -> tuple[str, str]:
+        rows = results_of(report, step)
+        layers = sorted({key[:-len(".kl")] for r in rows for key in r if key.endswith(".kl")})
+        pairs = [(r["beta"], layer, r[f"{layer}.kl"], r.get(f"{layer}.mine_x_z"), r.get(f"{layer}.mine_x_z_stderr"))
+                 for r in rows for layer in layers]
+        # A bound that is not a number failed; one not above 0 says nothing of I(x; z) ≥ 0: both are left out.
+        valid = [p for p in pairs if finite(p[3]) and finite(p[4]) and p[3] > 0]
+        failed = sum(not (finite(p[3]) and finite(p[4])) for p in pairs)
+        empty = len(pairs) - len(valid) - failed
+        left_out = " and ".join(part for part in (f"{failed} failed estimate(s) (not a number)" if failed else "",
+                                                  f"{empty} bound(s) not above 0" if empty else "") if part)
+        if not valid:
+            raise NotMeasured(f"no informative MINE bound of I(x; z) ({left_out})")
+        below = [f"β = {b} ({layer})" for b, layer, kl, mine, se in valid if mine - 1.96 * se > kl]
+        least = min(kl - mine for _, _, kl, mine, _ in valid)
+        return (FAILS if below else HOLDS), (
+            f"{len(valid) - len(below)} of {len(valid)} (β, layer) pairs have KL ≥ MINE; least margin {least:.1f} nats"
+            + (f"; below at {', '.join(below)}" if below else "") + (f"; left out: {left_out}" if left_out else ""))
+    return test
+
+
+def argv_value(report: Report, step: str, key: str) -> str | None:
+    """The value of ``key=`` on the command line step ``step`` ran with, from the ledger."""
+    for arg in report.ledger.get(step, {}).get("argv", []):
+        if arg.startswith(f"{key}="):
+            return arg.split("=", 1)[1]
+    return None

@@ -1,0 +1,170 @@
+"""The report's page as it is built: its text, tables and figures, and the results the plan's steps left.
+
+:class:`Report` reads what the steps of a :class:`~infodropout.paper.report.plans.Plan` left under the work folder
+(its ledger steps.json, each step's results.json and figures) and gathers the report's lines, copying the
+figures it embeds next to it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from infodropout.paper.report.plans import Plan
+from infodropout.paper.report.verdicts import Measured, over_seeds
+
+
+class Report:
+    """The report's text as it is built, with the figures it embeds copied into ``out/figures``."""
+
+    def __init__(self, plan: Plan, work: Path, out: Path):
+        self.plan, self.work, self.out = plan, work, out
+        self.lines: list[str] = []
+        ledger = work / "steps.json"
+        self.ledger = json.loads(ledger.read_text()) if ledger.exists() else {}
+        self.steps = {step.name: step for step in plan.steps}
+        self.copied: set[Path] = set()
+        self.figures = out / figures_folder(plan.scale)
+        self.figures.mkdir(parents=True, exist_ok=True)
+        # Every claim's and sanity check's judgement (infodropout.paper.report.claims), judged before the sections.
+        self.judgements: list = []
+        self.sanity: list = []
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence]) -> None:
+        self.add("| " + " | ".join(header) + " |", "|" + "---|" * len(header))
+        self.add(*("| " + " | ".join(cell(value) for value in row) + " |" for row in rows))
+        self.add("")
+
+    def done(self, name: str) -> bool:
+        return self.ledger.get(name, {}).get("status") == "done"
+
+    def folder(self, name: str) -> Path | None:
+        """The folder a done step drew into (a sweep's or a run's), None if it has not run. Should a changed
+        plan have left an older one beside it, the one whose settings agree with the step's command in the
+        ledger; the newest among those (modification times alone are arbitrary in a fresh checkout)."""
+        folders = [p for p in (self.work / name).glob("*") if p.is_dir()] if self.done(name) else []
+        argv = dict(arg.split("=", 1) for arg in self.ledger.get(name, {}).get("argv", []) if "=" in arg)
+        agreeing = [folder for folder in folders if all(argv.get(key, value) == value
+                                                        for key, value in folder_settings(folder.name).items())]
+        return max(agreeing or folders, key=lambda folder: folder.stat().st_mtime) if folders else None
+
+    def results(self, name: str) -> list[dict] | None:
+        folder = self.folder(name)
+        path = folder / "results.json" if folder else None
+        return json.loads(path.read_text()) if path and path.exists() else None
+
+    def figure(self, name: str, filename: str, caption: str) -> None:
+        """Embed the figure ``filename`` that step ``name`` drew: linked where it lies beside the report already
+        (a plan whose work folder is committed, as the medium one's), else copied into the report's figures."""
+        folder = self.folder(name)
+        if folder is None or not (folder / filename).exists():
+            self.add(f"*(figure {filename} of step {name} not drawn)*", "")
+            return
+        source = (folder / filename).resolve()
+        if source.is_relative_to(self.out.resolve()):
+            self.add(f"![{caption}]({source.relative_to(self.out.resolve()).as_posix()})", "")
+            return
+        target = self.figures / f"{name}-{filename}"
+        shutil.copyfile(source, target)
+        self.copied.add(target)
+        self.add(f"![{caption}]({self.figures.name}/{target.name})", "")
+
+    def drawn(self, path: Path, caption: str) -> None:
+        """Embed a figure the report drew itself into its figures folder."""
+        self.copied.add(path)
+        self.add(f"![{caption}]({self.figures.name}/{path.name})", "")
+
+    def provenance(self, *names: str) -> None:
+        """The commands behind a section, their time, and the data they stand on."""
+        for name in names:
+            entry = self.ledger.get(name)
+            if entry is None:
+                self.add(f"- `{name}`: not run yet.")
+                continue
+            command = " ".join(a for a in entry["argv"] if not a.startswith("plots_dir="))
+            self.add(f"- `./{command}` — {entry['status']}, {duration(entry['seconds'])}, "
+                     f"finished {entry['finished']}")
+        for note in sorted({self.steps[name].note for name in names if self.steps[name].note}):
+            self.add(f"- {note}.")
+        stand_ins = {self.steps[name].stand_in for name in names if self.steps[name].stand_in}
+        for stand_in in sorted(stand_ins):
+            self.add(f"- **Data: {stand_in}.** The numbers below test the pipeline and the paper's qualitative "
+                     "claims on real images, not CIFAR-10's values.")
+        seeds = sorted({seed for name in names for seed in self.seeds(name)})
+        if len(seeds) > 1:
+            self.add(f"- Seeds {', '.join(map(str, seeds))}: tables give the mean ± the sample standard deviation "
+                     "(n − 1) over seeds, figures the same as error bars.")
+        self.add("")
+
+    def seeds(self, name: str) -> list[int]:
+        """The seeds of a done step's results (0 where a result names none: the scripts' default)."""
+        return sorted({r.get("seed", 0) for r in self.results(name) or []})
+
+    def opened(self, name: str, *also: str) -> list[dict] | None:
+        """A section's opening for step ``name``: its provenance (and that of ``also``, steps drawn from it),
+        then its results, or None where it has none yet (which the report says)."""
+        self.provenance(name, *also)
+        results = self.results(name)
+        return None if self.missing(name) or results is None else results
+
+    def missing(self, *names: str) -> bool:
+        """Say which steps have no results yet; True if any."""
+        absent = [name for name in names if not self.done(name)]
+        if absent:
+            self.add("Not reproduced in this run: " + ", ".join(
+                f"`{name}` ({self.ledger.get(name, {}).get('status', 'not run')})" for name in absent) + ".", "")
+        return bool(absent)
+
+
+def folder_settings(name: str) -> dict[str, str]:
+    """The settings a run's folder name spells (``vae-sweep.epochs=150.lr_drops=[120]`` → epochs, lr_drops):
+    its dot-separated ``key=value`` parts, a dot inside a value (``beta=1.2``) kept."""
+    return dict(part.split("=", 1) for part in re.split(r"\.(?=[A-Za-z_]\w*=)", name) if "=" in part)
+
+
+def cell(value) -> str:
+    """A table cell: floats to 2 decimals (3 significant digits below 0.01), None as n/a, a "|" escaped."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 0.01 and value != 0 else f"{value:.2f}"
+    return str(value).replace("|", "\\|")
+
+
+def duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def figures_folder(scale: str) -> str:
+    """The folder beside the report that holds its figures: ``figures`` for the small scale (results/REPORT.md),
+    ``figures-<scale>`` for the others, so that reports of several scales share ``results/``."""
+    return "figures" if scale == "small" else f"figures-{scale}"
+
+
+def report_name(scale: str) -> str:
+    return "REPORT.md" if scale == "small" else f"REPORT-{scale}.md"
+
+
+def paper_value(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def mean_std(values: Sequence[float]) -> str:
+    measured = over_seeds(values)
+    return "n/a" if measured is None else str(measured)
+
+
+def grouped(results: Sequence[dict], key: str, by: Sequence[str]) -> dict[tuple, Measured | None]:
+    """``key`` of the results over seeds, per value of the ``by`` entries (e.g. per β)."""
+    groups: dict[tuple, list] = {}
+    for r in results:
+        groups.setdefault(tuple(r[b] for b in by), []).append(r.get(key))
+    return {group: over_seeds(values) for group, values in sorted(groups.items())}

@@ -1,0 +1,205 @@
+"""Every experiment of the paper at a chosen scale, from one command (``./reproduce.py``).
+
+A *plan* is the list of experiment invocations (steps) that produce every figure and table at one
+scale; :mod:`infodropout.paper.report.runner` runs them, and :mod:`infodropout.paper.report.writer` then turns the
+results into ``REPORT.md``.
+
+The scales: ``full`` is the paper's protocol (SPEC §5) on the full data sets; ``medium`` tests every claim
+on the largest real data these machines hold, in about 2 hours on 2 AVX-512 cores (about 6 on AVX2):
+Fashion-MNIST (20,000 training and all 10,000 test images, in CIFAR-10's geometry and preprocessing) for
+CIFAR-10's figures and Occluded Fashion-MNIST for figure 4, where CIFAR-10 is absent, 3 seeds for every
+comparison, and its step results under ``results/medium/`` (committed, so that a plan carried over several
+sittings loses only the step that was running); ``small`` fits in about an hour, on the embedded MNIST
+sample, with CIFAR-10's experiments on the MNIST stand-in (``cifar.py with dataset=sample``) where CIFAR-10
+is absent; ``tiny`` is a few minutes, for testing the pipeline only.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from infodropout.paper.report.scales import (  # SCALES is read from here too (the script, the report)
+    CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, OVERFIT_PROBE_EPOCHS, SCALES,
+    SETTINGS, listed, replacing,
+)
+
+ROOT = Path(__file__).resolve().parents[3]  # the repository: the scripts live there
+
+
+@dataclass(frozen=True)
+class Step:
+    """One invocation of an experiment script: ``./<script> <command> with <args>``."""
+
+    name: str  # unique within a plan; also the folder its figures are drawn into
+    script: str
+    command: str
+    args: tuple[str, ...] = ()
+    # What the step's results stand for, for the report: "", or why they are not the paper's data.
+    stand_in: str = ""
+    # A sentence the report prints beside the step's commands, as written: where the scale departs
+    # from the paper, and why.
+    note: str = ""
+    # How long the step is expected to take on 2 cores of the slower host (AVX2), where it was sized; None
+    # where the scale was not sized step by step.
+    expected_s: float | None = None
+
+    def argv(self, plots_dir: Path, extra: Sequence[str] = ()) -> list[str]:
+        # verbose=2: one line per epoch in the step's log, not a progress bar redrawn per batch.
+        return [self.script, self.command, "with", *self.args, *extra, "verbose=2",
+                f"plots_dir={plots_dir / self.name}"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    scale: str
+    steps: tuple[Step, ...]
+    # Experiments left out at this scale, with the reason, e.g. {"figure4": "needs CIFAR-10"}.
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def expected_seconds(self) -> float | None:
+        """The plan's expected time, where every step has one."""
+        times = [step.expected_s for step in self.steps]
+        return None if any(t is None for t in times) else float(sum(times))
+
+
+def cifar10_present(datasets_dir: str | os.PathLike = "datasets") -> bool:
+    """Whether CIFAR-10 is on this machine in the form cifar.py reads (or can build it from)."""
+    folder = Path(datasets_dir)
+    return (folder / "cifar10-train.npz").exists() and (folder / "cifar10-test.npz").exists() or \
+        (folder / "cifar-10-batches-py").is_dir() or (folder / "cifar-10-python.tar.gz").exists()
+
+
+def make_plan(scale: str, cifar10: bool) -> Plan:
+    """The steps that reproduce every figure and table at ``scale``; ``cifar10``: whether CIFAR-10 is
+    present (at the full scale it is downloaded if not, so the plan is the same either way)."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    s = SETTINGS[scale]
+    vae_seeds = (f"seeds={listed(s['vae_seeds'])}",) if "vae_seeds" in s else ()
+    steps: list[Step] = [
+        Step("figure3a", "mnist_fc.py", "compare",
+             (*s["mnist"], *s["fig3a"], "methods=[information,binary,lognormal,none]")),
+        Step("figure3a-lr", "mnist_fc.py", "choose_lr", (*s["mnist"], "dropout=binary", *s["fig3a_lr"])),
+        Step("table1", "vae.py", "table", (*s["vae"], f"ks={listed(s['ks'])}", *vae_seeds)),
+        Step("table1-log-normal", "vae.py", "table",
+             (*s["vae"], f"ks={listed(s['ks'])}", *vae_seeds, "prior=log_normal", "latents=[information]")),
+        Step("vae-samples-gaussian", "vae.py", "samples", (*s["vae"], "latent=gaussian", f"k={s['ks'][0]}")),
+        Step("vae-samples-information", "vae.py", "samples", (*s["vae"], "latent=information", f"k={s['ks'][0]}")),
+    ]
+    skipped = {}
+    use_stand_in = not cifar10 and s["cifar_sample"] is not None
+    fashion = use_stand_in and "cifar_fashion" in s
+    cifar = s["cifar_fashion"] if fashion else s["cifar_sample"] if use_stand_in else s["cifar_real"]
+    stand_in = FASHION_STAND_IN if fashion else CIFAR_STAND_IN if use_stand_in else ""
+
+    def cifar_step(name: str, command: str, *args: str, softplus: bool = False) -> Step:
+        # Every All-CNN-32 step shares the scale's CIFAR settings, its data and what the report says of them.
+        return Step(name, "cifar.py", command, ("softplus",) * softplus + (*cifar, *args), stand_in,
+                    s.get("cifar_note", ""))
+
+    fig1 = f"filter_percentage={s['fig1_filters']}"
+
+    def seeds(key: str) -> tuple[str, ...]:
+        # Only the sweeps take several seeds; at a scale without them every run is seed 0, the default.
+        return (f"seeds={listed(s[key])}",) if key in s else ()
+
+    steps += [
+        cifar_step("figure5", "sweep", "sweep_over=beta", f"betas={listed(s['fig5_betas'])}",
+                   f"filter_percentage={s['fig5_filters']}", *seeds("fig5_seeds"), softplus=True),
+        *overfit_steps(s, "figure5-overfit", "cifar.py",
+                       ("softplus", *replacing(cifar, s.get("overfit", ())), "sweep_over=beta",
+                        f"betas={listed(s.get('fig5_overfit_betas', ()))}"), stand_in),
+        cifar_step("figure3b-6", "sweep", "sweep_over=filter_percentage",
+                   f"filter_percentages={listed(s['fig3b_filters'])}", f"methods={listed(s['fig3b_methods'])}",
+                   *seeds("fig3b_seeds"), softplus=True),
+        cifar_step("figure1-softplus", "histograms", fig1, softplus=True),
+        cifar_step("figure1-relu-train", "train", fig1),
+        cifar_step("figure1-relu", "histograms", fig1),
+    ]
+    # Figure 4 on Occluded CIFAR itself, or on Occluded Fashion-MNIST at a scale that has it.
+    occluded_cifar = cifar10 or scale == "full"
+    occluded = s["occluded"] if occluded_cifar else s.get("occluded_fashion")
+    occluded_stand_in = "" if occluded_cifar else OCCLUDED_FASHION_STAND_IN
+    if occluded is not None:
+        steps.append(Step("figure4", "occluded.py", "sweep", (*occluded, *seeds("occluded_seeds")),
+                          occluded_stand_in, "" if occluded_cifar else s.get("occluded_note", "")))
+        steps += overfit_steps(s, "figure4-overfit", "occluded.py",
+                               replacing(occluded, (*s.get("overfit", ()), f"probe_epochs={OVERFIT_PROBE_EPOCHS}",
+                                                     f"betas={listed(s.get('occluded_overfit_betas', ()))}")),
+                               occluded_stand_in)
+    else:
+        skipped["figure4"] = ("Occluded CIFAR needs CIFAR-10 itself (the digits occlude CIFAR images), which is not "
+                              "on this machine; no stand-in would test the paper's claim")
+    cluttered_note = s.get("cluttered_note", "")
+    steps.append(Step("figure2-sweep", "cluttered.py", "sweep",
+                      (*s["cluttered"], f"betas={listed(s['cluttered_betas'])}", *seeds("cluttered_seeds")),
+                      note=cluttered_note))
+    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot", (*s["cluttered"], f"beta={beta}"),
+                   note=cluttered_note) for beta in s["cluttered_betas"]]
+    steps += probe_steps(s, cifar_step, occluded, occluded_stand_in, cluttered_note)
+    if scale == "medium":
+        steps = [replace(step, expected_s=60.0 * MEDIUM_EXPECTED_MINUTES[step.name]) for step in steps]
+    return Plan(scale, tuple(steps), skipped)
+
+
+def overfit_steps(s: dict, name: str, script: str, args: Sequence[str], stand_in: str) -> list[Step]:
+    """The step ``name`` (a β sweep in the data-limited setting of :data:`OVERFIT`) at a scale that has one, with
+    the scale's seeds and note; none at the others."""
+    if "overfit" not in s:
+        return []
+    return [Step(name, script, "sweep", (*args, f"seeds={listed(s['overfit_seeds'])}"), stand_in,
+                 s["overfit_note"])]
+
+
+def probe_steps(s: dict, cifar_step: Callable[..., Step], occluded: Sequence[str] | None, occluded_stand_in: str,
+                cluttered_note: str) -> list[Step]:
+    """The independent estimates (probes, MINE, NDM) on the runs the steps before trained (seed 0's):
+    ``probe_sweep`` reuses every run by its name, so these steps train nothing new. ``occluded``: figure 4's
+    settings, None where it is not run, and its data's stand-in ("" for Occluded CIFAR itself)."""
+    steps = [cifar_step("probes-figure5", "probe_sweep", f"betas={listed(s['probe_fig5_betas'])}",
+                        f"filter_percentage={s['fig5_filters']}", *s["estimators"], softplus=True)]
+    if occluded is not None:
+        steps.append(Step("probes-figure4", "occluded.py", "probe_sweep", (*occluded, *s["estimators"]),
+                          occluded_stand_in))
+    steps.append(Step("probes-figure2", "cluttered.py", "probe_sweep",
+                      (*s["cluttered"], f"betas={listed(s.get('probe_cluttered_betas', s['cluttered_betas']))}",
+                       *s["estimators"]),
+                      note=cluttered_note))
+    return steps
+
+
+# Commands that load a run trained by an earlier step instead of training it.
+READS_TRAINED_RUNS = frozenset({"histograms", "plot", "samples", "correlation", "test"})
+
+
+def dependencies(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """For each step, the earlier steps it needs done first: every earlier step of the same script that trains
+    (or reuses) runs. A step that reads trained runs needs them written; a step that trains may share a run or a
+    data set's download with an earlier one of its script, and one process per run name is allowed (the run's
+    lock refuses a second). Steps that only read do not wait for each other, nor do different scripts. The plan's
+    order satisfies all of this, so steps run one after another need nothing more."""
+    return {step.name: tuple(earlier.name for earlier in plan.steps[:index]
+                             if earlier.script == step.script and earlier.command not in READS_TRAINED_RUNS)
+            for index, step in enumerate(plan.steps)}
+
+
+def step_list(plan: Plan, options: Sequence[str] = ()) -> list[tuple[str, int, tuple[str, ...], str, float | None]]:
+    """(id, wave, the ids it needs, its shell command, its expected seconds or None) for every step in dependency
+    order, then the report, which needs them all. A step's wave is 1 + the largest wave of the steps it needs: the
+    steps of one wave can all run at once once the waves before it are done. ``options`` are ``reproduce.py``'s own (``--work DIR`` ...),
+    passed on to each command."""
+    needs = dependencies(plan)
+    base = ["./reproduce.py", "--scale", plan.scale, *options]
+    waves: dict[str, int] = {}
+    rows = []
+    for step in plan.steps:
+        waves[step.name] = 1 + max((waves[name] for name in needs[step.name]), default=0)
+        rows.append((step.name, waves[step.name], needs[step.name], shlex.join([*base, "--step", step.name]),
+                     step.expected_s))
+    rows.append(("report", 1 + max(waves.values(), default=0), tuple(step.name for step in plan.steps),
+                 shlex.join([*base, "--report-only"]), None))
+    return rows

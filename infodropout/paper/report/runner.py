@@ -1,0 +1,131 @@
+"""The runner of a plan: each step not yet done, run as the user would type it in its own process, with a ledger
+(``steps.json``) of the steps done, their command, status, time and machine, so that running the plan again redoes
+nothing: a finished step is skipped, and an interrupted one resumes, since the experiments themselves reuse or resume
+every run under ``models/``."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from infodropout.paper.machine import describe_machine
+from infodropout.paper.report.plans import ROOT, Plan
+from infodropout.paper.train.checkpoint import atomic_write
+
+
+class LedgerError(ValueError):
+    """The ledger (steps.json) cannot be read; the message names it and how to recover."""
+
+
+def read_ledger(path: str | os.PathLike) -> dict:
+    """The ledger at ``path`` (empty if there is none): each step's command, status and time. A file that is
+    not a JSON object of steps (cut short by a full disk, edited by hand) raises :class:`LedgerError` saying
+    how to recover: the ledger only saves time, since every trained run is reused from the models folder."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        ledger = json.loads(path.read_text())
+    except (ValueError, OSError) as error:
+        ledger = error
+    if not isinstance(ledger, dict) or not all(isinstance(entry, dict) for entry in ledger.values()):
+        detail = f" ({ledger})" if isinstance(ledger, Exception) else ""
+        raise LedgerError(
+            f"{path} is not a ledger of steps{detail}. Restore it (`git checkout -- {path}` if it is committed) or "
+            "delete it, then run the same command again: without it every step runs again, but each reuses the "
+            "runs it trained (models/), so only their testing and figures are redone.")
+    return ledger
+
+
+def _format_seconds(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+# The commands that train or reuse several runs (run_sweep): ``jobs`` runs that many of their runs at once.
+SWEEP_COMMANDS = frozenset({"sweep", "compare", "choose_lr", "table", "probe_sweep"})
+
+
+def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None] = print,
+             extra_args: Sequence[str] = (), python: str = sys.executable, jobs: int = 1) -> dict:
+    """Run the plan's steps not yet done, each as ``python <script> <command> with <args>
+    <extra_args>`` in the project's root (``extra_args``: say, ``models_dir=...``), its output in
+    ``<work_dir>/logs/<step>.log``, its figures under ``<work_dir>/<step>/``. The ledger
+    ``<work_dir>/steps.json`` records each finished step's command, status and time and is
+    rewritten after every step; a step whose command is in the ledger as done
+    is skipped. A failed step is recorded and the others still run. Returns the ledger.
+
+    ``jobs`` (0: one per core) is passed to the steps that run several runs (:data:`SWEEP_COMMANDS`), which
+    train that many at once; the steps themselves still run one after another, in the plan's order, so
+    that each finds what the steps before it trained. The ledger compares commands without it: a step done
+    with one ``jobs`` is done for every other."""
+    work = Path(work_dir).resolve()
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    # Inside the project the steps are given their folder relative to it, so that the ledger of a committed work
+    # folder (the medium plan's) reads the same in every clone.
+    plots_dir = work.relative_to(ROOT) if work.is_relative_to(ROOT) else work
+    ledger_path = work / "steps.json"
+    ledger = read_ledger(ledger_path)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for number, step in enumerate(plan.steps, 1):
+        parallel = [f"jobs={jobs}"] if jobs != 1 and step.command in SWEEP_COMMANDS else []
+        argv = step.argv(plots_dir, [*extra_args, *parallel])
+        done = ledger.get(step.name, {})
+        prefix = f"[{number}/{len(plan.steps)}] {step.name}:"
+        if done.get("status") == "done" and _same_command(done.get("argv", []), argv):
+            echo(f"{prefix} done earlier ({_format_seconds(done['seconds'])}), reused")
+            continue
+        expected = "" if step.expected_s is None else f" (expected about {_format_seconds(step.expected_s)})"
+        echo(f"{prefix} ./{' '.join(argv)}{expected}")
+        log = work / "logs" / f"{step.name}.log"
+        start = time.perf_counter()
+        with open(log, "w") as handle:
+            status = subprocess.run([python, *argv], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                                    env=env).returncode
+        seconds = time.perf_counter() - start
+        if status in (130, -2):  # interrupted: stop the plan, as the step itself did
+            raise KeyboardInterrupt
+        ledger = _record(ledger_path, step.name, {
+            "argv": argv, "status": "done" if status == 0 else f"failed (exit {status})", "seconds": seconds,
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": describe_machine()})
+        if status == 0:
+            echo(f"{prefix} done in {_format_seconds(seconds)}")
+        else:
+            echo(f"{prefix} FAILED (exit {status}) after {_format_seconds(seconds)}; its last lines:\n"
+                 + "".join(log.read_text().splitlines(keepends=True)[-5:]))
+    return ledger
+
+
+def _same_command(done: Sequence[str], argv: Sequence[str]) -> bool:
+    """Whether a ledger's command is ``argv``, wherever its work folder was and however many runs it ran at
+    once (plots_dir and jobs change no number)."""
+    def kept(items: Sequence[str]) -> list[str]:
+        return [item for item in items if not item.startswith(("plots_dir=", "jobs="))]
+    return kept(done) == kept(argv)
+
+
+def default_work_dir(scale: str) -> str:
+    """Where a scale's steps draw and log: results/medium for the medium plan, whose step results are committed so
+    that it can be carried over several sittings; plots/reproduce-<scale> (not committed) for the others."""
+    return "results/medium" if scale == "medium" else f"plots/reproduce-{scale}"
+
+
+def _record(ledger_path: Path, name: str, entry: dict) -> dict:
+    """Add one step's entry to the ledger and return it. Several steps may finish at once (``--step`` run by
+    a scheduler, on a shared file system): the ledger is re-read and rewritten under an exclusive lock, so
+    that no step's entry overwrites another's."""
+    with open(ledger_path.with_name(ledger_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            ledger = read_ledger(ledger_path)
+            ledger[name] = entry
+            atomic_write(ledger_path, lambda tmp: Path(tmp).write_text(json.dumps(ledger, indent=1) + "\n"))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return ledger

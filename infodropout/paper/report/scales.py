@@ -1,0 +1,234 @@
+"""What each scale of the reproduction runs: the settings every experiment adds to its script's defaults at
+the tiny, small, medium and full scales, why they are what they are (the notes the report prints), the stand-ins
+for data that is absent, and the medium plan's step times (measured or estimated), from which
+:mod:`infodropout.paper.report.plans` makes its plans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+SCALES = ("tiny", "small", "medium", "full")
+
+
+def listed(values) -> str:
+    return "[" + ",".join(str(v) for v in values) + "]"
+
+
+# Cluttered MNIST at the small and medium scales: what its β and its schedule are, and why.
+CLUTTERED_NOTE = ("On 8,000 training canvases instead of 50,000, a β here weighs on each image as 6.25 β would in "
+                  "the paper (the KL enters the loss as β/N·ΣKL), so these β are the paper's {paper} × "
+                  "8,000/50,000 and stand for them; none stands for more than the paper's largest, 0.5. The "
+                  "learning rate is 0.05, not the paper's 0.01, and falls ×0.1 after 8 and 15 of 20 epochs: the "
+                  "original schedule's drops at 30 and 60 of 80 epochs, at the same fractions of training (with "
+                  "three drops from the fourth of 10 epochs on, the network never learned)")
+
+
+# Figures 4 and 5's regularisation claims ("larger β improves the main task by preventing overfitting", "the error
+# first falls with β") speak of a network that overfits. On 20,000 images and 8 epochs the medium runs never did
+# (training error = test error at every β), so the small and medium plans add a data-limited setting: 1,000
+# training images, 60 epochs with the one learning-rate drop at 3/4 of them, a tenth of the filters, and a β = 0
+# point. Measured at β = 0, seed 0 (training error by the test protocol, test error on the first 2,000 test
+# images): on Fashion-MNIST (Softplus, figure 5) 24 epochs with the drop at 18 did not fit (26 % training error
+# with the noise on, 31.8 % test error on all 10,000), 80 epochs (drop at 60) gave 0.0 % and 25.1 %, 60 epochs
+# (drop at 45) 2.4 % and 25.7 %; on Occluded Fashion-MNIST (figure 4) 80 epochs gave 0.0 % and 27.1 %, 60 epochs
+# 0.1 % and 26.5 %.
+OVERFIT_IMAGES = 1000
+OVERFIT = [f"num_train={OVERFIT_IMAGES}", "epochs=60", "lr_drops=[45]", "filter_percentage=0.1"]
+# β = 0, then the paper's β (figure 5: 1, 3, 5; figure 4: 1, 10) × 1,000/50,000, so that the KL (β/N·ΣKL) weighs
+# on each image as in the paper. Fewer β than the larger sweeps, to keep each step near 10 minutes.
+OVERFIT_FIG5_BETAS = [0.0, 0.02, 0.06, 0.1]
+OVERFIT_FIG4_BETAS = [0.0, 0.02, 0.2]
+# The nuisance probe of figure 4's data-limited runs: 20 epochs on the features of their 1,000 training images.
+OVERFIT_PROBE_EPOCHS = 20
+OVERFIT_NOTE = ("Data-limited on purpose, so that the network overfits: 1,000 training images, 60 epochs with the "
+                "learning rate dropped at epoch 45, a tenth of the filters; β = 0, then the paper's β × "
+                "1,000/50,000 (the KL enters the loss as β/N·ΣKL, so that it weighs on each image as in the paper)")
+
+
+def replacing(args: Sequence[str], replacements: Sequence[str]) -> tuple[str, ...]:
+    """``args`` with every ``key=value`` whose key ``replacements`` sets left out, then ``replacements``."""
+    keys = {item.split("=", 1)[0] for item in replacements}
+    return (*(item for item in args if item.split("=", 1)[0] not in keys), *replacements)
+
+
+# Per scale, the settings each experiment adds to its script's defaults. The learning-rate drops sit
+# at the same fractions of training as the paper's (SPEC §5).
+SETTINGS = {
+    "tiny": dict(
+        mnist=["dataset=sample", "num_train=300", "num_test=200", "epochs=1", "lr_drops=[]"],
+        fig3a=["widths=[16,32]", "seeds=[0,1]"],
+        fig3a_lr=["width=16", "validation=100", "learning_rates=[0.07,0.01]", "seeds=[0,1]"],
+        vae=["dataset=sample", "num_train=300", "num_test=100", "validation=100", "epochs=1", "lr_drops=[]",
+             "test_samples=2"],
+        ks=[1],
+        cifar_sample=["dataset=sample", "sample_test=700", "num_train=300", "epochs=1", "lr_drops=[]"],
+        cifar_real=["num_train=300", "num_test=700", "epochs=1", "lr_drops=[]"],
+        fig5_filters=0.05, fig5_betas=[1.0, 3.0], fig3b_filters=[0.05, 0.1],
+        fig3b_methods=["information", "binary", "none"], fig1_filters=0.05,
+        cluttered=["digits=sample", "num_train=64", "num_test=32", "epochs=1", "lr_drops=[]",
+                   "filter_percentage=0.1", "plot_images=2"],
+        cluttered_betas=[0.01, 0.5],
+        occluded=["num_train=300", "num_test=200", "epochs=1", "lr_drops=[]", "probe_epochs=1",
+                  "filter_percentage=0.1", "betas=[0.5,3.0]"],
+        estimators=["estimator_epochs=1"], probe_fig5_betas=[3.0], probe_cluttered_betas=[0.5],
+    ),
+    # Sized for the slower of the 2-core hosts these machines run on (AVX2, no AVX-512), where one
+    # All-CNN-32 step at 25 % of the filters takes about 0.22 s and one All-CNN-96 epoch of 8,000
+    # canvases about 60 s at 25 % (40 s at 12.5 %): the whole plan takes under an hour there.
+    "small": dict(
+        mnist=["dataset=sample", "epochs=30", "lr_drops=[12,26]"],
+        fig3a=["widths=[32,128,512]", "seeds=[0,1]"],
+        # At the paper's 0.07, binary dropout left 12 of 32 first-layer units dead: its learning rate
+        # is also chosen on 1,000 held-out training images at the smallest width, then tested over figure 3a's
+        # seeds (a chosen 0.07 reuses figure 3a's runs).
+        fig3a_lr=["width=32", "validation=1000", "learning_rates=[0.07,0.02,0.01]", "seeds=[0,1]"],
+        # Table I until the bound of 1,000 held-out training images (never test images) has not improved for 5
+        # epochs, at most 50. One k = 1 epoch on the other 7,000 images, with the validation bound, took 3-5 s
+        # on this 2-core host at a load average of 9.5 (shared): at most 3 runs x 50 epochs x 4.5 s = 11 min.
+        # k = 2 and 3 (2.7 and 5 times k = 1's parameters) would not fit; they are the full scale's. Adam at 3e-3
+        # rather than 1e-3: at 1e-3 the Gaussian k = 1 validation bound was -126.4 after 21 epochs and still rising
+        # 0.3-0.6 nats an epoch at 38 (-114.0); at 3e-3 it was -118.0 after 21, so 50 epochs get nearer a plateau.
+        vae=["dataset=sample", "validation=1000", "patience=5", "epochs=50", "lr_drops=[40]", "learning_rate=0.003",
+             "test_samples=5"],
+        ks=[1],
+        # Table I once per seed, every latent under the same rule (above); the digits binarised once.
+        vae_seeds=[0, 1, 2],
+        # 4,000 test digits, so that the last dropout layer's 3,072 units at 25 % of the filters have
+        # more images than units for the total correlation's covariance. The KL enters the loss as
+        # β/N·ΣKL: on 5,000 images instead of 50,000, β is divided by 10 (0.3 for the paper's 3.0,
+        # 0.05–0.5 for its 0.5–5) so that the KL weighs on each image as in the paper.
+        cifar_sample=["dataset=sample", "sample_test=4000", "num_train=5000", "epochs=10", "lr_drops=[4,6,8]",
+                      "beta=0.3"],
+        # CIFAR-10 itself, where present, at the stand-in's sizes, so that the hour still holds.
+        cifar_real=["num_train=5000", "num_test=4000", "epochs=10", "lr_drops=[4,6,8]", "beta=0.3"],
+        cifar_note="β is the paper's × 5,000/50,000: the KL enters the loss as β/N·ΣKL, so on a tenth of the "
+                   "training images a tenth of β gives it the paper's weight per image",
+        # Figures 3b and 6 at 5, 10 and 25 % of the filters (50 % alone would take longer than the
+        # rest of the plan), Information against binary dropout, the comparison the paper draws.
+        fig5_filters=0.25, fig5_betas=[0.05, 0.1, 0.2, 0.3, 0.5], fig3b_filters=[0.05, 0.1, 0.25],
+        fig3b_methods=["information", "binary"], fig1_filters=0.25,
+        # An eighth of All-CNN-96's filters, medium's schedule (see there) and two β, the ends of the paper's
+        # range: 40 epochs instead of the former 21 (3 β × 7), about 13 minutes more at 40 s an epoch.
+        cluttered=["digits=sample", "epochs=20", "lr_drops=[8,15]", "learning_rate=0.05", "filter_percentage=0.125"],
+        cluttered_betas=[0.0016, 0.08],
+        cluttered_note=CLUTTERED_NOTE.format(paper="0.01 and 0.5"),
+        occluded=["num_train=5000", "num_test=4000", "epochs=10", "lr_drops=[4,6,8]", "probe_epochs=15",
+                  "filter_percentage=0.25", "betas=[0.1,1.0,3.0]"],
+        # The independent estimates reuse the runs trained above; 3 epochs of each estimator on the
+        # 4,000 test images and three of figure 5's β keep them to about 5–8 minutes in all (estimated from the
+        # estimators' speed, not measured: each probe_sweep also re-tests its runs, a batch-norm dry run apiece).
+        estimators=["estimator_epochs=3"], probe_fig5_betas=[0.05, 0.2, 0.5],
+        # Figures 4 and 5 where the network overfits: see OVERFIT below. On the small scale's data
+        # (the MNIST stand-in where CIFAR-10 is absent), 2 seeds, so that the β = 0 gap has a spread.
+        overfit=OVERFIT, fig5_overfit_betas=OVERFIT_FIG5_BETAS, occluded_overfit_betas=OVERFIT_FIG4_BETAS,
+        overfit_seeds=[0, 1], overfit_note=OVERFIT_NOTE,
+    ),
+    # The largest real data these machines hold: 2 h 13 min measured on 2 AVX-512 cores, about 6 h
+    # expected on 2 AVX2 cores (MEDIUM_EXPECTED_MINUTES). CIFAR-10's figures on Fashion-MNIST where CIFAR-10 is
+    # absent, 20,000 training images and all 10,000 test images; figure 4 on Occluded Fashion-MNIST; every
+    # comparison of figures 3a, 3b, 4 and 5 over 3 seeds (Cluttered MNIST's over 2).
+    "medium": dict(
+        # All 10,000 embedded digits (8,000 to train, 2,000 to test), 40 epochs instead of small's 30.
+        mnist=["dataset=sample", "epochs=40", "lr_drops=[15,35]"],
+        fig3a=["widths=[32,128,512]", "seeds=[0,1,2]"],
+        fig3a_lr=["width=32", "validation=1000", "learning_rates=[0.07,0.02,0.01]", "seeds=[0,1,2]"],
+        # Patience 10 and up to 150 epochs, the learning rate dropped at 120, the same for every latent and seed: at
+        # small's 5 and 50 the log-normal latent stopped at its limit, and at 100 it did again (the Gaussian by
+        # patience at 53). The test bound is the best held-out epoch's. The digits are binarised once
+        # (binarize=fixed): afresh each epoch (binarize=epoch) the runs would stop later, at a cost not measured.
+        vae=["dataset=sample", "validation=1000", "patience=10", "epochs=150", "lr_drops=[120]",
+             "learning_rate=0.003", "test_samples=10", "binarize=fixed"],
+        ks=[1],
+        vae_seeds=[0, 1, 2],
+        cifar_sample=["dataset=sample", "sample_test=4000", "num_train=5000", "epochs=10", "lr_drops=[4,6,8]",
+                      "beta=0.3"],
+        # β = the paper's 3.0 × 20,000/50,000: the KL weighs on each image as in the paper (β/N·ΣKL).
+        cifar_fashion=["dataset=fashion", "num_train=20000", "epochs=8", "lr_drops=[3,5,6]", "beta=1.2"],
+        cifar_real=["num_train=20000", "epochs=8", "lr_drops=[3,5,6]", "beta=1.2"],
+        cifar_note="β is the paper's × 20,000/50,000: the KL enters the loss as β/N·ΣKL, so on 0.4 of the "
+                   "training images 0.4 of β gives it the paper's weight per image",
+        # A tenth of the filters (an epoch of 20,000 images at 25 % would take 2.5 times as long); figure 5's β
+        # stand for the paper's 0.25, 1, 3 and 5.
+        fig5_filters=0.1, fig5_betas=[0.1, 0.4, 1.2, 2.0], fig5_seeds=[0, 1, 2],
+        fig3b_filters=[0.025, 0.05, 0.1], fig3b_methods=["information", "binary"], fig3b_seeds=[0, 1, 2],
+        fig1_filters=0.1,
+        # The original cluttered schedule's shape, ×0.1 at 30 and 60 of 80 epochs (3/8 and 3/4 of training), in
+        # 20 epochs. CIFAR's three drops in 10 epochs ([4,6,8]) left the networks at 55-74 % test error, near
+        # their training error: it learns only while the rate is high. About twice the 10-epoch step's time.
+        cluttered=["digits=sample", "epochs=20", "lr_drops=[8,15]", "learning_rate=0.05",
+                   "filter_percentage=0.125"],
+        cluttered_betas=[0.0016, 0.016, 0.08], cluttered_seeds=[0, 1],
+        cluttered_note=CLUTTERED_NOTE.format(paper="0.01, 0.1 and 0.5"),
+        # The nuisance probe: 15 epochs on the frozen network's features (at 5 epochs through the network, its drops
+        # scaled from the network's, it stayed at 81-83 % training error).
+        occluded=["num_train=20000", "epochs=8", "lr_drops=[3,5,6]", "probe_epochs=15", "filter_percentage=0.1",
+                  "betas=[0.04,0.4,4.0]"],
+        # Occluded Fashion-MNIST where CIFAR-10 is absent, occluded by the embedded digits; β = the paper's
+        # 0.1, 1 and 10 × 20,000/50,000.
+        occluded_fashion=["dataset=fashion", "digits=sample", "num_train=20000", "epochs=8", "lr_drops=[3,5,6]",
+                          "probe_epochs=15", "filter_percentage=0.1", "betas=[0.04,0.4,4.0]"],
+        occluded_seeds=[0, 1, 2],
+        occluded_note="β is the paper's (figure 4's 0.1, 1 and 10) × 20,000/50,000: the KL enters the loss as "
+                      "β/N·ΣKL, so on 0.4 of the training images 0.4 of β gives it the paper's weight per image",
+        estimators=["estimator_epochs=3"], probe_fig5_betas=[0.1, 1.2, 2.0],
+        # Figures 4 and 5 where the network overfits, on Fashion-MNIST and Occluded Fashion-MNIST.
+        overfit=OVERFIT, fig5_overfit_betas=OVERFIT_FIG5_BETAS, occluded_overfit_betas=OVERFIT_FIG4_BETAS,
+        overfit_seeds=[0, 1, 2], overfit_note=OVERFIT_NOTE,
+    ),
+    "full": dict(
+        mnist=[],
+        fig3a=[],
+        fig3a_lr=["width=64", "validation=10000", "learning_rates=[0.07,0.02,0.01]"],
+        vae=[],
+        ks=[1, 2, 3],
+        cifar_sample=None,  # the full scale is the paper's, on CIFAR-10 itself
+        cifar_real=[],
+        fig5_filters=0.25, fig5_betas=[0.5, 1.0, 2.0, 3.0, 5.0], fig3b_filters=[0.1, 0.25, 0.5, 1.0],
+        fig3b_methods=["information", "binary", "none"], fig1_filters=1.0,
+        cluttered=[],
+        cluttered_betas=[0.01, 0.05, 0.1, 0.5],
+        occluded=[],
+        estimators=[], probe_fig5_betas=[0.5, 1.0, 2.0, 3.0, 5.0],
+    ),
+}
+
+CIFAR_STAND_IN = "MNIST stand-in for CIFAR-10 (embedded digits padded to 32×32×3)"
+FASHION_STAND_IN = ("Fashion-MNIST stand-in for CIFAR-10 (real photographs of clothing padded to 32×32×3, "
+                    "standardised and ZCA-whitened as CIFAR-10 is)")
+OCCLUDED_FASHION_STAND_IN = ("Occluded Fashion-MNIST stand-in for Occluded CIFAR (Fashion-MNIST images occluded by "
+                             "the embedded MNIST digits by the paper's rule)")
+
+# The medium plan's steps as measured on 2 cores of the faster host type (Intel Xeon, AVX-512), 2026-11-25/26, in
+# minutes: each step's own time from its run (results/medium/steps.json; figure 4 with the 12 minutes of the runs it
+# reused), 2 h 13 min in all.
+MEDIUM_MEASURED_MINUTES = {
+    "figure3a": 13.5, "figure3a-lr": 1.0, "vae-samples-gaussian": 0.1,
+    "vae-samples-information": 0.1, "figure5": 32.8, "figure3b-6": 19.3, "figure1-softplus": 0.2,
+    "figure1-relu-train": 1.7, "figure1-relu": 0.2,
+    # Not measured: figure 2's sweep took 21.6 min at 10 epochs a run; it now trains 20 (the same runs' count),
+    # and each plot step took 0.2 min at the former β.
+    "figure2-sweep": 2 * 21.6, "figure2-beta0.0016": 0.2, "figure2-beta0.016": 0.2, "figure2-beta0.08": 0.2,
+    "probes-figure5": 3.4, "probes-figure4": 4.2, "probes-figure2": 3.4,
+}
+# How much slower the AVX2 hosts train: an All-CNN-32 step at 25 % of the filters with Information Dropout took
+# 0.207 s there and 0.077 s on the AVX-512 host (results/bench-avx2.json, results/bench.json), 2.7 times as long.
+AVX2_SLOWDOWN = 2.7
+# The steps added or changed since, not yet measured in a medium plan: estimated for the same host, in minutes.
+MEDIUM_ESTIMATED_MINUTES = {
+    # Table I over 3 seeds: one seed's two runs took 1.6 min for 86 epochs (1.15 s an epoch; the Gaussian stopped
+    # at 53, the Information latent at 33), three seeds that stop alike 5 min (at most 17 if every run went to 150).
+    "table1": 5.0,
+    # The log-normal latent went to its limit (100 epochs, 2.0 min); 3 seeds × 150 epochs × 1.2 s.
+    "table1-log-normal": 9.0,
+    # 12 runs (4 β × 3 seeds) of 1,000 images × 60 epochs: 720,000 image-epochs at the 1.0 ms per image-epoch of the
+    # measured figure 5 step (32.8 min for 12 runs of 20,000 × 8 on 10% of the filters, its testing included).
+    "figure5-overfit": 12.0,
+    # 9 runs (3 β × 3 seeds) at the same rate, 9 min, and 12 nuisance probes (one a run, one a seed on the untrained
+    # network) of 20 epochs on 1,000 images' features, about 15 s each, 3 min.
+    "figure4-overfit": 12.0,
+    # Figure 4's measured 28 min had a 5-epoch probe through the network; its probe is now 15 epochs on the
+    # features (computed once), and a probe on the untrained network once a seed: about 5 min more (an estimate).
+    "figure4": 33.0,
+}
+MEDIUM_EXPECTED_MINUTES = {name: round(minutes * AVX2_SLOWDOWN, 1)
+                           for name, minutes in {**MEDIUM_MEASURED_MINUTES, **MEDIUM_ESTIMATED_MINUTES}.items()}

@@ -1,0 +1,427 @@
+"""The report's sections: per figure and table of the paper, what our runs measured (tables, figures), then the
+judged claims of that figure (:mod:`infodropout.paper.report.claims`, judged once before the sections are written)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from infodropout.paper.report.claim_tables import claims_table, sanity_table
+from infodropout.paper.report.claims import F1, F2, F3A, F3B6, F4, F5, T1
+from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_TABLE1
+from infodropout.paper.report.page import Report, grouped, mean_std, paper_value
+from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
+from infodropout.paper.report.size_measurements import PAPER_FC_RATE
+from infodropout.paper.report.verdicts import Measured, finite, over_seeds
+
+
+def _text(value: Measured | None, digits: int = 2) -> str:
+    return "n/a" if value is None else value.text(digits)
+
+
+def _column(rows: Sequence[dict], key: str) -> bool:
+    return any(key in r for r in rows)
+
+
+# ------------------------------------------------------------------------------------------------ figure 1
+
+def figure1(report: Report) -> None:
+    report.add("## Figure 1: post-noise activations of the last dropout layer against the prior", "")
+    names = ("figure1-relu-train", "figure1-relu", "figure1-softplus")
+    report.provenance(*names)
+    report.missing("figure1-relu", "figure1-softplus")
+    rows = []
+    for name, label in (("figure1-relu", "ReLU, log-uniform prior"),
+                        ("figure1-softplus", "Softplus, log-normal prior")):
+        folder = report.folder(name)
+        if folder is None or not (folder / "histogram.json").exists():
+            continue
+        s = json.loads((folder / "histogram.json").read_text())
+        rows.append([label, s["log_z_mean"], s["log_z_std"], f"{100 * s['zero_fraction']:.1f}",
+                     s.get("prior_mean", "– (flat in log z)"), s.get("prior_std", "–"),
+                     *(f"{s[k]:.3f}" if k in s else "not measured"
+                       for k in ("ks_uniform_central", "ks_normal", "skew", "excess_kurtosis")),
+                     f"{s['train_error']:.1f}" if "train_error" in s else "not measured"])
+        report.figure(name, "histogram.png", label)
+    if rows:
+        report.table(["network", "mean of log z", "std of log z", "units at 0 (%)", "prior μ", "prior σ",
+                      "KS to uniform (5–95 %)", "KS to normal", "skew", "excess kurtosis", "training error (%)"], rows)
+    claims_table(report, F1)
+    sanity_table(report, F1)
+
+
+# ------------------------------------------------------------------------------------------ figures 2 and 7
+
+def figure2(report: Report) -> None:
+    report.add("## Figures 2 and 7: Cluttered MNIST, KL heatmaps and localisation vs β", "")
+    plotted = [step.name.removeprefix("figure2-beta") for step in report.plan.steps
+               if step.name.startswith("figure2-beta")]
+    results = report.opened("figure2-sweep", *(f"figure2-beta{b}" for b in plotted))
+    if results is None:
+        claims_table(report, F2)
+        return
+    betas = sorted({r["beta"] for r in results})
+    layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
+    error, train = grouped(results, "error", ("beta",)), grouped(results, "train_error", ("beta",))
+
+    def score(layer: str, b: float) -> str:
+        parts = [_text(grouped(results, f"{layer}.{key}", ("beta",)).get((b,)), 3)
+                 for key in ("mass_inside", "max_inside")]
+        ink = grouped(results, f"{layer}.max_inside_ink", ("beta",)).get((b,))
+        return " / ".join(parts) + (f" (ink {ink.text(3)})" if ink else "")
+
+    report.add("Test and training error, and per dropout layer the share of the KL mass inside the digit's box / "
+               "the share of test images whose map peaks inside it (and, where recorded, the same peak score on the "
+               "input's own ink at the layer's resolution: the baseline a map of the ink alone reaches):", "")
+    report.table(["β", "test error (%)", "training error (%)"] + layers,
+                 [[f"{b:g}", _text(error.get((b,))), _text(train.get((b,))) if _column(results, "train_error")
+                   else "not measured"] + [score(layer, b) for layer in layers] for b in betas])
+    report.add("In the heatmaps each layer's column has its own colour scale (the 1st–99th percentile of its KL in "
+               "that figure, its colour bar under it), so that every β shows its structure: compare magnitudes "
+               "across β by the bars' numbers, not by colour. Beside each row, the true digit and the prediction; "
+               "the cyan rectangle is the target digit's box; the last row is a blank canvas, whose maps show what "
+               "the zero padding of the SAME convolutions draws alone. The heatmaps are seed 0's.", "")
+    for beta in plotted:
+        report.figure(f"figure2-beta{beta}", "heatmaps.png", f"KL heatmaps at β = {beta}")
+    claims_table(report, F2)
+
+
+# ------------------------------------------------------------------------------------------------ figure 3a
+
+def figure3a(report: Report) -> None:
+    report.add("## Figure 3a: MNIST, fully connected network, error vs hidden units", "")
+    results = report.opened("figure3a")
+    if results is None:
+        claims_table(report, F3A)
+        return
+    methods = [m for m in ("information", "binary", "lognormal", "none") if any(r["dropout"] == m for r in results)]
+    widths = sorted({r["width"] for r in results})
+    error = grouped(results, "error", ("dropout", "width"))
+    train = grouped(results, "train_error", ("dropout", "width"))
+    seeds = len({r.get("seed", 0) for r in results})
+    report.add(f"Test error (%), mean ± sample standard deviation (n − 1) over {seeds} seed(s)"
+               + (", with the training error after the slash" if _column(results, "train_error") else "") + ":", "")
+    report.table(["hidden units"] + methods,
+                 [[w] + [_text(error.get((m, w))) + (f" / {_text(train.get((m, w)))}" if train.get((m, w)) else "")
+                         for m in methods] for w in widths])
+    report.figure("figure3a", "figure3a.png", "Figure 3a")
+    dead = {(m, w): max((r["dead_fraction_max"] for r in results if r["dropout"] == m and r["width"] == w
+                         and r.get("dead_fraction_max") is not None), default=None) for m in methods for w in widths}
+    if any(v is not None for v in dead.values()):
+        report.add(f"Dead units (%): the share of a layer's ReLU units that output 0 on each of 1,000 training "
+                   f"images, worst layer and seed. Above {DEAD_LIMIT:.0%} a method's error reflects an optimisation "
+                   "failure (those units get no gradient again), not a regularisation effect; such a width is "
+                   "compared at the method's learning rate chosen on held-out training images where one was chosen, "
+                   "else left out of the comparison.", "")
+        report.table(["hidden units"] + methods,
+                     [[w] + ["n/a" if dead[m, w] is None else f"{100 * dead[m, w]:.1f}" for m in methods]
+                      for w in widths])
+    _learning_rate_choice(report, error, dead)
+    claims_table(report, F3A)
+
+
+def _learning_rate_choice(report: Report, error: dict, dead: dict) -> None:
+    """Figure 3a's method at a learning rate chosen on held-out training images (step figure3a-lr)."""
+    if "figure3a-lr" not in report.steps:
+        return
+    if not report.done("figure3a-lr"):
+        report.provenance("figure3a-lr")
+        report.missing("figure3a-lr")
+        return
+    folder, results = report.folder("figure3a-lr"), report.results("figure3a-lr")
+    if folder is None or results is None or not (folder / "choice.json").exists():
+        return
+    choice = json.loads((folder / "choice.json").read_text())
+    method, width, rate = choice["dropout"], choice["width"], choice["chosen"]
+    report.add(f"### {method} dropout at a learning rate chosen on held-out training images ({width} units)", "")
+    report.provenance("figure3a-lr")
+    trials = sorted((r for r in results if r["validation"]), key=lambda r: -r["learning_rate"])
+    report.add(f"Each rate trained {method} dropout once (seed {choice['seed']}) on the training images less the last "
+               f"{choice['validation']:,}, which it was then scored on (the test set plays no part):", "")
+    report.table(["learning rate", "validation error (%)", "dead units (%, worst layer)"],
+                 [[r["learning_rate"], r["validation_error"], f"{100 * r['dead_fraction_max']:.1f}"] for r in trials])
+    report.add(f"Chosen: **{rate}**, {choice['rule']}"
+               + (" (every rate left a layer over the limit, so the lowest validation error overall)"
+                  if choice.get("all_rates_kill_units") else "") + ". Then trained at it on the whole training set "
+               "and tested, as figure 3a's runs:", "")
+    final = [r for r in results if not r["validation"] and r["learning_rate"] == rate]
+    rows = []
+    if error.get((method, width)):
+        rows.append([f"{PAPER_FC_RATE} (the paper's; figure 3a)" + (", chosen" if rate == PAPER_FC_RATE else ""),
+                     str(error[method, width]),
+                     "n/a" if dead.get((method, width)) is None else f"{100 * dead[method, width]:.1f}"])
+    if final and not (rate == PAPER_FC_RATE and rows):
+        rows.append([f"{rate} (chosen)", mean_std([r["error"] for r in final]),
+                     f"{100 * max(r['dead_fraction_max'] for r in final):.1f}"])
+    report.table(["learning rate", f"{method} test error (%)", "dead units (%, worst layer and seed)"], rows)
+
+
+# -------------------------------------------------------------------------------------------------- Table I
+
+LATENT_LABELS = {"gaussian": "Gaussian", "information": "Information, log-uniform",
+                 "information-log-normal": "Information, log-normal"}
+
+
+def table1(report: Report) -> None:
+    report.add("## Table I: VAE on binarised MNIST, test variational lower bound (nats per image)", "")
+    report.provenance("table1", "table1-log-normal")
+    results = list(report.results("table1") or [])
+    results += [{**r, "latent": "information-log-normal"} for r in report.results("table1-log-normal") or []]
+    if report.missing("table1") or not results:
+        claims_table(report, T1)
+        return
+    ks = sorted({r["k"] for r in results})
+    latents = [latent for latent in LATENT_LABELS if any(r["latent"] == latent for r in results)]
+    bound = {(latent, k): over_seeds(r["elbo"] for r in results if r["latent"] == latent and r["k"] == k)
+             for latent in latents for k in ks}
+    seeds = {(latent, k): len([r for r in results if r["latent"] == latent and r["k"] == k])
+             for latent in latents for k in ks}
+    report.add("Ours: the bound E log p(x|z) − KL on the test images (z drawn from q(z|x)), mean ± the sample "
+               "standard deviation over seeds (seeds per cell in brackets). The paper's Information column is "
+               "compared with our Information latent with Softplus and a learned log-normal prior, whose KL is a "
+               "proper one; with the paper's log-uniform prior the KL is only defined up to a constant (an improper "
+               "prior), so that column is not a bound and not comparable.", "")
+
+    def value(latent: str, k: int) -> str:
+        m = bound.get((latent, k))
+        return "n/a" if m is None else f"{m.text(1)} ({seeds[latent, k]})"
+
+    report.table(["k", "Gaussian (ours)", "Gaussian (paper)", "Information, log-normal (ours)",
+                  "Information (paper)", "Information, log-uniform (ours; not a bound)"],
+                 [[k, value("gaussian", k), paper_value(PAPER_TABLE1["gaussian"].get(k)),
+                   value("information-log-normal", k), paper_value(PAPER_TABLE1["information"].get(k)),
+                   value("information", k)] for k in ks])
+    stopping = [r for r in results if "best_epoch" in r]
+    if stopping:
+        held_out = sorted({r["validation"] for r in stopping})
+        report.add(f"Each run trained until the bound on {', '.join(map(str, held_out))} held-out *training* images "
+                   "(never test images) had not improved for the run's patience, or to its epoch limit; the "
+                   "checkpoint, and so the test bound, is the best validation epoch's. When each run stopped:", "")
+        rows = []
+        for r in sorted(stopping, key=lambda r: (latents.index(r["latent"]), r["k"], r.get("seed", 0))):
+            limit = r["last_epoch"] >= r["max_epochs"] and r["best_epoch"] == r["last_epoch"]
+            reason = "epoch limit, still improving" if limit else \
+                "epoch limit" if r["last_epoch"] >= r["max_epochs"] else "patience ran out"
+            rows.append([LATENT_LABELS[r["latent"]], r["k"], r.get("seed", 0), r["best_epoch"], r["last_epoch"],
+                         r["max_epochs"], f"{r['curve'][-1]['val_elbo']:.1f}" if r.get("curve") else "n/a", reason])
+        report.table(["latent", "k", "seed", "best epoch", "epochs trained", "epoch limit", "last validation bound",
+                      "ended by"], rows)
+        curves = {f"{LATENT_LABELS[r['latent']]}, k = {r['k']}, seed {r.get('seed', 0)}": r["curve"]
+                  for r in stopping if r.get("curve")}
+        if curves:
+            from infodropout.paper.figures.plots import plot_learning_curves
+
+            best = {f"{LATENT_LABELS[r['latent']]}, k = {r['k']}, seed {r.get('seed', 0)}": r["best_epoch"]
+                    for r in stopping}
+            improper = [f"{LATENT_LABELS[r['latent']]}, k = {r['k']}, seed {r.get('seed', 0)}" for r in stopping
+                        if r.get("curve") and r["latent"] == "information"]  # the log-uniform prior: not a bound
+            [path] = plot_learning_curves(curves, report.figures / "table1-learning-curve", best, not_bounds=improper)
+            report.drawn(path, "VAE learning curves: validation bound per epoch")
+    trained = sorted({r["train_images"] for r in results if "train_images" in r})
+    if trained:
+        report.add(f"The paper trains on MNIST's 60,000 training digits for 300 epochs; these runs on "
+                   f"{', '.join(f'{n:,}' for n in trained)}: on so few digits a VAE generalises worse, so the bounds "
+                   "are not the paper's (T1abs below).", "")
+    report.figure("vae-samples-gaussian", "samples.png", "VAE samples, Gaussian latent")
+    report.figure("vae-samples-information", "samples.png", "VAE reconstructions, Information latent")
+    claims_table(report, T1)
+
+
+# ------------------------------------------------------------------------------------------ figures 3b and 6
+
+def figure3b_6(report: Report) -> None:
+    report.add("## Figures 3b and 6: All-CNN-32 (Softplus) vs the share of the filters", "")
+    results = report.opened("figure3b-6")
+    if results is None:
+        claims_table(report, F3B6)
+        return
+    methods = [m for m in ("information", "binary", "none") if any(r["dropout"] == m for r in results)]
+    shares = sorted({r["filter_percentage"] for r in results})
+    error = grouped(results, "error", ("dropout", "filter_percentage"))
+    train = grouped(results, "train_error", ("dropout", "filter_percentage"))
+    report.add("Figure 3b, test error (%)" + (" / training error (%)" if _column(results, "train_error") else "")
+               + ":", "")
+    report.table(["share of the filters"] + methods,
+                 [[f"{s:g}"] + [_text(error.get((m, s))) + (f" / {_text(train.get((m, s)))}"
+                                                            if train.get((m, s)) else "") for m in methods]
+                  for s in shares])
+    report.figure("figure3b-6", "figure3b.png", "Figure 3b")
+    information = [r for r in results if r["dropout"] == "information"]
+    info_shares = sorted({r["filter_percentage"] for r in information})
+    layers = sorted({key.rsplit(".", 1)[0] for r in information for key in r if key.endswith(".total")})
+    kl = {(layer, measure): grouped(information, f"{layer}.{measure}", ("filter_percentage",))
+          for layer in layers for measure in ("total", "per_unit")}
+    report.add("Figure 6, information (KL, nats per image) through each dropout layer, in total and per unit:", "")
+    report.table(["share of the filters"] + [f"{layer} total" for layer in layers]
+                 + [f"{layer} per unit" for layer in layers],
+                 [[f"{s:g}"] + [_text(kl[layer, "total"].get((s,))) for layer in layers]
+                  + [_text(kl[layer, "per_unit"].get((s,))) for layer in layers] for s in info_shares])
+    report.figure("figure3b-6", "figure6-total.png", "Figure 6a")
+    report.figure("figure3b-6", "figure6-per_unit.png", "Figure 6b")
+    claims_table(report, F3B6)
+
+
+# ------------------------------------------------------------------------------------------------- figure 5
+
+def _beta_table(report: Report, results: Sequence[dict], columns: Sequence[tuple[str, str]]) -> None:
+    """One row per β (β = 0 first where run): each column's mean ± s over seeds, "not measured" where absent."""
+    betas = sorted({r["beta"] for r in results})
+    by_beta = {key: grouped(results, key, ("beta",)) for key, _ in columns}
+    report.table(["β"] + [label for _, label in columns],
+                 [[f"{b:g}"] + [_text(by_beta[key].get((b,))) if _column(results, key) else "not measured"
+                         for key, _ in columns] for b in betas])
+
+
+def figure5(report: Report) -> None:
+    report.add("## Figure 5: test error and total correlation vs β (All-CNN-32, Softplus)", "")
+    results = report.opened("figure5")
+    if results is None:
+        claims_table(report, F5)
+        return
+    _beta_table(report, results, [("error", "test error (%)"), ("train_error", "training error (%)"),
+                                  ("total_correlation", "total correlation per unit, bias-corrected (nats)"),
+                                  ("total_correlation_raw", "raw plug-in value"),
+                                  ("total_correlation_bias", "bias of the raw value")])
+    report.add("The total correlation is the Gaussian log-determinant estimate on the test set's log activations; "
+               "its plug-in value is biased upward by an amount fixed by the numbers of samples and units "
+               "(`total_correlation_bias`, exact for Gaussian data), which is subtracted.", "")
+    report.figure("figure5", "figure5-error.png", "Figure 5, test error")
+    report.figure("figure5", "figure5-tc.png", "Figure 5, total correlation")
+    _overfit_setting(report, FIGURE5_OVERFIT[0], [("error", "test error (%)"), ("train_error", "training error (%)")])
+    claims_table(report, F5)
+
+
+def _overfit_setting(report: Report, step: str, columns: Sequence[tuple[str, str]]) -> None:
+    """The data-limited setting where the β = 0 run overfits, where the plan has one."""
+    if step not in report.steps:
+        return
+    report.add(f"### The overfitting setting ({step})", "")
+    results = report.opened(step)
+    if results is None:
+        return
+    report.add("Fewer training images and more epochs, so that the β = 0 run overfits: the regularisation claims "
+               "are judged here.", "")
+    _beta_table(report, results, columns)
+
+
+# ------------------------------------------------------------------------------------------------- figure 4
+
+def _occluded(report: Report) -> str:
+    """The data set of figure 4's steps: Occluded Fashion-MNIST where they run on it, else Occluded CIFAR."""
+    step = report.steps.get("figure4")
+    return "Occluded Fashion-MNIST" if step is not None and "dataset=fashion" in step.args else "Occluded CIFAR"
+
+
+FIGURE4_COLUMNS = [("main_error_N", "main task, noisy N (%)"), ("main_error_D", "main task, deterministic D (%)"),
+                   ("main_train_error_D", "main task training error D (%)"), ("nuisance_error", "nuisance digit (%)"),
+                   ("nuisance_train_error", "nuisance probe training error (%)"),
+                   ("nuisance_error_random", "nuisance, random network (%)")]
+
+
+def figure4(report: Report) -> None:
+    report.add(f"## Figure 4: {_occluded(report)}, main task and nuisance error vs β", "")
+    if "figure4" in report.plan.skipped:
+        report.add(f"Not run at this scale: {report.plan.skipped['figure4']}.", "")
+        claims_table(report, F4)
+        return
+    results = report.opened("figure4")
+    if results is None:
+        claims_table(report, F4)
+        return
+    if _occluded(report) == "Occluded Fashion-MNIST":
+        report.add("Each Fashion-MNIST image (the main task: its clothing class) is occluded by an MNIST digit (the "
+                   "nuisance), drawn as the paper's Occluded CIFAR occluders are; the nuisance error is that of a "
+                   "classifier of the digit trained on the frozen noisy representation.", "")
+    _beta_table(report, results, FIGURE4_COLUMNS)
+    report.add(f"For scale: a classifier that ignores the digit errs on {CHANCE_ERROR:.0f} % of the images (10 "
+               "digits); the random network's column is the same probe on a randomly initialised network's "
+               "representation.", "")
+    report.figure("figure4", "figure4.png", "Figure 4")
+    _overfit_setting(report, FIGURE4_OVERFIT[0], FIGURE4_COLUMNS[:3])
+    claims_table(report, F4)
+
+
+# ------------------------------------------------------------------------------------- independent estimates
+
+def _estimate(r: dict, key: str, digits: int = 3) -> str:
+    value, stderr = r.get(key), r.get(f"{key}_stderr")
+    if key not in r:
+        return "not measured"
+    if not finite(value):
+        return "failed estimate" + (f" ({r[f'{key}_reason']})" if r.get(f"{key}_reason") else "")
+    text = f"{value:.{digits}f}" + (f" ± {stderr:.{digits}f}" if finite(stderr) else "")
+    # An estimate its estimator flagged (not converged, at its ceiling) is shown, marked, never used as valid.
+    return text + (f" [invalid: {r.get(f'{key}_reason') or 'flagged'}]" if r.get(f"{key}_valid") is False else "")
+
+
+ESTIMATE_LABELS = {"mi_task": "MINE I(z; y)", "mi_nuisance": "MINE I(z; nuisance)", "ndm": "NDM",
+                   "ba_task": "Barber–Agakov I(z; y)", "ba_nuisance": "Barber–Agakov I(z; nuisance)",
+                   "infonce_task": "InfoNCE I(z; y)", "infonce_nuisance": "InfoNCE I(z; nuisance)"}
+
+
+def _estimate_label(key: str) -> str:
+    """``N.mi_task`` as "I(z; y) N"; a key of another estimator as it is."""
+    mode, _, name = key.rpartition(".")
+    return ESTIMATE_LABELS.get(name, name) + (f" {mode}" if mode else "")
+
+
+def _error(r: dict, key: str) -> str:
+    return f"{r[key]:.1f}" if finite(r.get(key)) else "not measured" if key not in r else "failed"
+
+
+def independent_estimates(report: Report) -> None:
+    """Per experiment, the probe sweeps' estimates (probes, MINE, NDM, and whatever other estimator the results
+    carry) against β, beside the paper's own quantities; failed estimates are named as such."""
+    report.add("## Independent estimates: probes, MINE and NDM vs β", "",
+               "Estimators that share none of the paper's assumptions (infodropout.estimators): linear and MLP "
+               "probes trained on the frozen last dropout layer's output z (held-out error), mutual-information "
+               "lower bounds of I(z; y) and I(z; nuisance), the neural dependency measure (NDM), and per dropout "
+               "layer a MINE lower bound of I(x; z) beside the layer's KL, which bounds it from above. N: noisy "
+               "representation; D: deterministic. ± is an estimate's standard error over evaluation batches; "
+               "*failed estimate*: not a number (the estimator diverged).", "")
+    occluded = _occluded(report)
+    for name, title in (("probes-figure5", "All-CNN-32, Softplus (figure 5's runs)"),
+                        ("probes-figure4", f"{occluded} (figure 4's runs)"),
+                        ("probes-figure2", "Cluttered MNIST (figures 2 and 7's runs)")):
+        if name not in report.steps:
+            continue
+        report.add(f"### {title}", "")
+        report.provenance(name)
+        results = report.results(name)
+        if report.missing(name) or results is None:
+            continue
+        results = sorted(results, key=lambda r: r["beta"])
+        nuisance = _column(results, "N.linear_nuisance_error")
+        layers = sorted({key[:-len(".kl")] for r in results for key in r if key.endswith(".kl")})
+        # Every estimate the rows carry with a standard error (MINE, NDM, and any other), the per-layer ones apart.
+        estimates = sorted({key[:-len("_stderr")] for r in results for key in r if key.endswith("_stderr")
+                            and key.split(".")[0] not in layers})
+        header = ["β", "linear / MLP task error N (%)", "linear / MLP task error D (%)"]
+        header += ["linear / MLP nuisance error N (%)"] if nuisance else []
+        header += [f"{_estimate_label(key)} (nats)" for key in estimates]
+        rows = []
+        for r in results:
+            row = [f"{r['beta']:g}", f"{_error(r, 'N.linear_task_error')} / {_error(r, 'N.mlp_task_error')}",
+                   f"{_error(r, 'D.linear_task_error')} / {_error(r, 'D.mlp_task_error')}"]
+            if nuisance:
+                row.append(f"{_error(r, 'N.linear_nuisance_error')} / {_error(r, 'N.mlp_nuisance_error')}")
+            rows.append(row + [_estimate(r, key) for key in estimates])
+        report.table(header, rows)
+        if layers:
+            report.add("Per dropout layer, KL (nats per image; an upper bound of I(x; z)) / MINE lower bound of "
+                       "I(f(x); z) ≤ I(x; z) (nats):", "")
+            report.table(["β"] + layers,
+                         [[f"{r['beta']:g}"] + [f"{r[f'{layer}.kl']:.2f} / {_estimate(r, f'{layer}.mine_x_z')}"
+                                                for layer in layers] for r in results])
+        report.figure(name, "ndm.png", f"NDM vs β, {title}")
+        report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}")
+        sanity_table(report, "Independent estimates", name)
+
+
+SECTIONS: tuple[tuple[str, Callable[[Report], None]], ...] = (
+    (F1, figure1), (F2, figure2), (F3A, figure3a), (F3B6, figure3b_6), (F4, figure4), (F5, figure5), (T1, table1),
+    ("Independent estimates", independent_estimates),
+)
+
+__all__ = ["SECTIONS", "claims_table", "sanity_table", "figure1", "figure2", "figure3a", "figure3b_6", "figure4", "figure5",
+           "independent_estimates", "table1", "LEARNED_BOUND"]

@@ -1,0 +1,183 @@
+"""REPORT.md: every claim of the paper judged on a reproduction's runs, beside every figure and table.
+
+Reads what the steps of a :class:`~infodropout.paper.report.plans.Plan` left under the work folder
+(:class:`~infodropout.paper.report.page.Report`), judges each claim of :mod:`infodropout.paper.report.claims` on it (its
+preconditions first, then its test by the rule of :mod:`infodropout.paper.report.verdicts`), and writes the report: the
+rule, the tally of holds / fails / inconclusive / not testable, every claim's verdict at each scale whose
+report lies beside it, then one section per figure or table (:mod:`infodropout.paper.report.sections`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from infodropout.paper.report.claim_tables import verdict_text
+from infodropout.paper.report.claims import CLAIMS, SANITY, judge_all
+from infodropout.paper.machine import describe_machine
+from infodropout.paper.report.measurements import argv_value
+from infodropout.paper.report.page import Report, duration, figures_folder, report_name
+from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
+from infodropout.paper.report.plans import Plan
+from infodropout.paper.report.sections import (
+    SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
+)
+from infodropout.paper.report.verdicts import RULE, VERDICTS, tally
+
+# The sections and the page's helpers stay importable from here, as before the report was split.
+__all__ = ["PRECONDITIONS", "Report", "SECTIONS", "figure1", "figure2", "figure3a", "figure3b_6", "figure4", "figure5",
+           "figures_folder", "independent_estimates", "report_name", "table1", "verdict_text",
+           "write_report"]
+
+PRECONDITIONS = (
+    f"**Preconditions**, checked on the runs' own results. *learned*: every run compared has a training error "
+    f"(`train_error`; figure 4: `main_train_error_D`) of at most {LEARNED_BOUND:.0f} %, half of chance's "
+    f"{CHANCE_ERROR:.0f} % for 10 classes, on every data set here (MNIST, Fashion-MNIST, Cluttered and Occluded "
+    "MNIST digits). *overfits*: the β = 0 run of the same sweep has a test − training error gap whose 95 % interval "
+    f"lies above 0. *no optimisation failure*: no layer with more than {100 * DEAD_LIMIT:.0f} % dead ReLU units "
+    "(`dead_fraction_max`); a width that fails it is compared at a learning rate chosen on held-out training "
+    f"images where one was chosen, else left out. *probe fits*: the nuisance probe's training error at least "
+    f"{PROBE_MARGIN:.0f} points below chance ({CHANCE_ERROR:.0f} %) and its test error at the smallest β below "
+    "chance with 95 % confidence. *estimator valid*: finite, converged where that is recorded, InfoNCE below its "
+    "ceiling log(batch). *same budget* / *converged* (Table I): the same epoch limit, patience and held-out digits "
+    "for both latents, every run stopped by its patience. A precondition the results do not record reads *not "
+    "measured*, and the claim is not testable here."
+)
+
+
+POWER_RULE = ("An inconclusive verdict states, for each comparison it could not decide, the smallest effect the "
+              "plan could have detected, (t₀.₉₇₅(dof) + t₀.₈(dof)) × the standard error (95 % two-sided, 80 % "
+              "power), and about how many seeds an effect of the observed size would need; where the observed "
+              "effect is beyond 1.96 standard errors but below the t quantile of so few degrees of freedom, it "
+              "says that these seeds could not make it significant. A precondition is read on exactly the runs "
+              "the claim's measurement reads, and a claim not testable here names the run and the bound it "
+              "missed.")
+SPREAD = ("**±.** In the sections' tables and figures of results over seeds, ± is the sample standard deviation "
+          "over seeds (SD, n − 1), as each section says; in the claims' *measured* column and the reasons, ± is a "
+          "standard error (marked SE) with its 95 % interval; an estimator's own ± (MINE, NDM, the probes' "
+          "cross-entropies) is its standard error over evaluation batches.")
+
+
+def provenance(plan: Plan, ledger: dict) -> str:
+    """Where and when the steps the report reads ran, from the ledger: a report rebuilt later, or elsewhere, says
+    the machine of its steps rather than its own (each step records its machine; older steps did not)."""
+    steps = [ledger[step.name] for step in plan.steps if step.name in ledger]
+    if not steps:
+        return ""
+    finished = sorted(entry["finished"][:10] for entry in steps if "finished" in entry)
+    span = f" finished {finished[0]}" + (f" to {finished[-1]}" if finished[-1] != finished[0] else "") if finished else ""
+    machines = sorted({entry["machine"] for entry in steps if "machine" in entry})
+    unnamed = sum("machine" not in entry for entry in steps)
+    where = machines + ([f"{'all' if unnamed == len(steps) else unnamed} of them on a machine the ledger does not "
+                         "name: they ran before it recorded one"] if unnamed else [])
+    return f" The {len(steps)} steps it reads{span} ({'; '.join(where)})."
+
+
+def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Write the report of ``plan`` into ``out_dir`` (REPORT.md for the small scale, REPORT-<scale>.md for the
+    others; figures in figures/ or figures-<scale>/) from what its steps left in ``work_dir``, with
+    claims-<scale>.json, every claim's verdict; steps not yet run are named as such. The report opens with
+    each claim's verdict at every scale whose claims file lies in ``out_dir``. Returns the report's path."""
+    work, out = Path(work_dir), Path(out_dir)
+    report = Report(plan, work, out)
+    body = Report(plan, work, out)
+    body.ledger = report.ledger
+    body.judgements, body.sanity = judge_all(body, CLAIMS), judge_all(body, SANITY)
+    for _, section in SECTIONS:
+        section(body)
+    records = [j.record() for j in body.judgements]
+    claims_path = out / f"claims-{plan.scale}.json"
+    claims_path.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
+    total = sum(report.ledger[step.name]["seconds"] for step in plan.steps if step.name in report.ledger)
+    # Each stand-in data set, with what ran on it: CIFAR-10's figures (cifar.py) or figure 4 (occluded.py).
+    stand_ins = {step.stand_in: "figure 4 (Occluded CIFAR)" if step.script == "occluded.py" else
+                 "the All-CNN-32 experiments (figures 1, 3b, 5, 6)" for step in plan.steps if step.stand_in}
+    report.add(f"# Reproduction report: the {plan.scale} scale", "",
+               f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {describe_machine()}."
+               f"{provenance(plan, report.ledger)} The steps took {duration(total)} in all (each step's own time is given in its section; a step "
+               "reused from an earlier invocation keeps the time it took then).", "")
+    unfinished = [step.name for step in plan.steps if not report.done(step.name)]
+    if unfinished:
+        report.add(f"**Unfinished.** {len(unfinished)} of {len(plan.steps)} steps have no results yet "
+                   f"({', '.join(unfinished)}); their sections say so. Running the plan again goes on from here.", "")
+    # The answer first: the tally and every claim's verdict with its reason; the rules and the setting after.
+    _summary(report, body.judgements)
+    _verdicts_across_scales(report, out, plan.scale, records)
+    report.add("## How the verdicts are reached", "")
+    if plan.scale != "full":
+        report.add(f"**Scale.** These are not the paper's runs: at the {plan.scale} scale every experiment trains on "
+                   "fewer images for fewer epochs (and some with fewer filters) than the paper, as each section's "
+                   "commands show; numbers are not expected to match the paper's, only its trends, and a claim "
+                   "that fails here is not refuted at full scale. `./reproduce.py --scale full` runs the paper's "
+                   "protocol.", "")
+    if stand_ins:
+        report.add("**Stand-in data.** CIFAR-10 is not on this machine, so " + "; ".join(
+            f"{experiments} ran on the {stand_in}" for stand_in, experiments in sorted(stand_ins.items()))
+                   + "; their numbers are not CIFAR-10's.", "")
+    report.add(_precision_line(report, plan), "")
+    report.add(f"**Verdicts.** {RULE} {POWER_RULE}", "", PRECONDITIONS, "", SPREAD, "")
+    report.lines += body.lines
+    path = out / report_name(plan.scale)
+    path.write_text("\n".join(report.lines).rstrip() + "\n")
+    # The figures folder belongs to the report: drop what an earlier report embedded and this one does not.
+    for stale in set(report.figures.glob("*.png")) - body.copied:
+        stale.unlink()
+    return path
+
+
+def _precision_line(report: Report, plan: Plan) -> str:
+    """The precision the steps trained in, read from their commands (``precision=``; none: float32)."""
+    found: dict[str, list[str]] = {}
+    for step in plan.steps:
+        found.setdefault(argv_value(report, step.name, "precision") or "float32", []).append(step.name)
+    if set(found) <= {"float32"}:
+        return "**Precision.** Every step trained in float32 (no step's command sets `precision`)."
+    return "**Precision.** " + "; ".join(f"{precision}: {', '.join(steps)}" for precision, steps in found.items()) + "."
+
+
+def _summary(report: Report, judgements: list) -> None:
+    """The tally of the four verdicts, over the paper's claims and the added checks, and per section."""
+    counts = tally(j.verdict for j in judgements)
+    paper = tally(j.verdict for j in judgements if j.claim.source == "paper")
+    report.add("## The verdicts", "", f"**Summary.** Of {len(judgements)} claims ({sum(paper.values())} the paper's, "
+               f"{len(judgements) - sum(paper.values())} added checks): " + ", ".join(
+                   f"{counts[v]} {v}" for v in VERDICTS) + "; the paper's own: " + ", ".join(
+                   f"{paper[v]} {v}" for v in VERDICTS) + ".", "")
+    sections = list(dict.fromkeys(j.claim.section for j in judgements))
+    report.table(["figure / table", *VERDICTS],
+                 [[section, *(tally(j.verdict for j in judgements if j.claim.section == section)[v] for v in VERDICTS)]
+                  for section in sections])
+
+
+def _verdicts_across_scales(report: Report, out: Path, scale: str, records: list[dict]) -> None:
+    """One row per claim: its verdict at each scale whose claims-<scale>.json lies in ``out`` (written by that
+    scale's report), this one's from ``records``. A file written before claims had ids cannot be matched to
+    these claims and is left out."""
+    from infodropout.paper.report.scales import SCALES
+
+    by_scale = {}
+    for other in SCALES:
+        path = out / f"claims-{other}.json"
+        if other == scale:
+            by_scale[other] = records
+        elif path.exists():
+            entries = [entry for entry in json.loads(path.read_text()) if "id" in entry]
+            if entries:
+                by_scale[other] = entries
+    scales = [other for other in SCALES if other in by_scale]
+    rows: dict[str, dict] = {}
+    for other in scales:
+        for entry in by_scale[other]:
+            row = rows.setdefault(entry["id"], {"claim": entry["claim"], "source": entry["source"]})
+            row[other] = entry["verdict"]
+    if not rows:
+        return
+    why = {entry["id"]: entry.get("reason", "") for entry in records}
+    report.add(f"Every claim's verdict at each scale whose report is in this folder, and why at the {scale} scale "
+               "(what was measured, and each precondition, is in the claim's section below; the rules are after "
+               "this table):", "")
+    report.table(["id", "claim", "source"] + [f"{other} scale" for other in scales] + [f"why ({scale} scale)"],
+                 [[key, row["claim"], row["source"]] + [row.get(other, "–") for other in scales] + [why.get(key, "")]
+                  for key, row in rows.items()])
