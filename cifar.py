@@ -64,7 +64,7 @@ def load_data(config):
     if config["dataset"] == "sample":
         data = mnist_as_cifar_shape(load_mnist_sample(num_test=config["sample_test"]))
     elif config["dataset"] == "fashion":
-        from infodropout.paper.data.loaders import load_fashion_cifar
+        from infodropout.paper.data.fashion import load_fashion_cifar
 
         # Cut by the loader itself: a small run then whitens only its own images.
         data = load_fashion_cifar(config["datasets_dir"], num_train=config["num_train"], num_test=config["num_test"])

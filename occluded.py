@@ -47,7 +47,7 @@ def load_data(config):
     from infodropout.paper.data.formats import subset
 
     if config["dataset"] == "fashion":
-        from infodropout.paper.data.loaders import load_occluded_fashion
+        from infodropout.paper.data.fashion import load_occluded_fashion
 
         data = load_occluded_fashion(config["datasets_dir"], digits=config["digits"])
     else:

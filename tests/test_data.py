@@ -16,7 +16,10 @@ import pytest
 from infodropout.paper.data import loaders as data
 from infodropout.paper.data.loaders import load_cifar10
 from infodropout.paper.errors import DataError
-from infodropout.paper.data.formats import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, ClutteredDataset, Dataset, OccludedDataset, load_mnist_sample, load_npz, read_cifar_batch, read_cifar_folder, read_idx, read_mnist_idx, save_npz, subset
+from infodropout.paper.data.formats import ClutteredDataset, Dataset, OccludedDataset, load_mnist_sample, load_npz, save_npz, subset
+from infodropout.paper.data.original_formats import (
+    IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_cifar_batch, read_cifar_folder, read_idx, read_mnist_idx,
+)
 from infodropout.paper.data.preprocessing import apply_zca, fit_zca, mnist_as_cifar_shape, per_image_standardize
 
 REPO = Path(__file__).resolve().parent.parent

@@ -26,22 +26,16 @@ import pytest
 
 from infodropout.paper.data import loaders as data
 
-from infodropout.paper.data import download
+from infodropout.paper.data import checksums, download
 from infodropout.paper.data.loaders import load_mnist
 from infodropout.paper.errors import DataError
-from infodropout.paper.data.formats import Dataset, read_cifar_folder
-from infodropout.paper.data.download import (
-    CIFAR_TARBALL,
-    MNIST_TEST_IMAGES,
-    MNIST_TEST_LABELS,
-    MNIST_TRAIN_IMAGES,
-    MNIST_TRAIN_LABELS,
-    Checksum,
-    extract_cifar,
-    fetch,
-    fetch_cifar10,
-    fetch_mnist,
+from infodropout.paper.data.formats import Dataset
+from infodropout.paper.data.original_formats import read_cifar_folder
+from infodropout.paper.data.archives import extract_cifar
+from infodropout.paper.data.checksums import (
+    CIFAR_TARBALL, MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS, Checksum,
 )
+from infodropout.paper.data.download import fetch, fetch_cifar10, fetch_mnist
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -268,7 +262,7 @@ def test_published_checksums_are_recorded():
         assert checksum.algorithm == "sha256" and len(checksum.hexdigest) == 64
         int(checksum.hexdigest, 16)
     assert download.MNIST_CHECKSUMS[MNIST_TRAIN_IMAGES].size == 9_912_422
-    assert download.MNIST_MD5[MNIST_TRAIN_IMAGES] == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
+    assert checksums.MNIST_MD5[MNIST_TRAIN_IMAGES] == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
 
 
 # --------------------------------------------------------------------------------------------------

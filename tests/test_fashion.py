@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper.data import loaders as data
+from infodropout.paper.data import fashion
 
-from infodropout.paper.data import download
+from infodropout.paper.data import checksums, download
 
 from infodropout.paper.data import generate
-from infodropout.paper.data.download import (
+from infodropout.paper.data.checksums import (
     MNIST_TEST_IMAGES,
     MNIST_TEST_LABELS,
     MNIST_TRAIN_IMAGES,
@@ -88,7 +88,7 @@ def test_download_into_its_own_folder_from_the_mirror_variable(server, tmp_path,
     checksums, contents = tables(raw, server.files)
     monkeypatch.setenv(download.FASHION_URL_ENV, server.url)
     folder = tmp_path / "datasets"
-    dataset = data.read_fashion_mnist(folder, checksums=checksums, contents=contents, progress=None)
+    dataset = fashion.read_fashion_mnist(folder, checksums=checksums, contents=contents, progress=None)
     assert sorted(server.requests) == sorted(checksums)
     # MNIST's file names, so a folder of their own: full MNIST can sit beside them in datasets/.
     assert listing(folder) == ["fashion-mnist"] + [f"fashion-mnist/{name}" for name in sorted(checksums)]
@@ -96,7 +96,7 @@ def test_download_into_its_own_folder_from_the_mirror_variable(server, tmp_path,
     np.testing.assert_array_equal(dataset.y_test, arrays[MNIST_TEST_LABELS])
     assert dataset.y_train.dtype == np.int64
 
-    as_mnist = data.load_fashion_mnist(folder, checksums=checksums, contents=contents, progress=None)
+    as_mnist = fashion.load_fashion_mnist(folder, checksums=checksums, contents=contents, progress=None)
     assert len(server.requests) == 4  # verified from disk, not fetched again
     assert as_mnist.x_train.shape == (40, 28, 28, 1) and as_mnist.x_train.dtype == np.float32
     np.testing.assert_array_equal(as_mnist.x_test[..., 0], arrays[MNIST_TEST_IMAGES] / np.float32(255))
@@ -188,7 +188,7 @@ def test_the_files_are_found_in_order_local_then_variable_then_debian_then_downl
     assert paths == {name: package / name for name in checksums}
     assert not local.exists()
     assert log.getvalue() == f"Fashion-MNIST: the files from Debian's package dataset-fashion-mnist ({package}/)\n"
-    np.testing.assert_array_equal(data.read_fashion_mnist(datasets, checksums=checksums, contents=contents,
+    np.testing.assert_array_equal(fashion.read_fashion_mnist(datasets, checksums=checksums, contents=contents,
                                                           progress=None).x_train, arrays[MNIST_TRAIN_IMAGES])
 
     # 2. The variable, once set, comes before the package: its files are downloaded into datasets/.
@@ -277,7 +277,7 @@ def test_the_debian_files_are_found_without_a_variable_and_train_mnist_fc(tmp_pa
     assert f"Fashion-MNIST: the files from Debian's package dataset-fashion-mnist ({DEBIAN}/)" in result.stderr
     assert not download.fashion_folder(tmp_path / "datasets").exists()  # read where they are, not copied
     for name, content in download.FASHION_CONTENT.items():
-        assert download.gunzipped_digest(DEBIAN / name, "sha256") == (content.hexdigest, content.size)
+        assert checksums.gunzipped_digest(DEBIAN / name, "sha256") == (content.hexdigest, content.size)
     assert (tmp_path / "models" / "mnist_fc.dataset=fashion.epochs=2.num_test=1000.num_train=2000.width=128.keras"
             ).is_file()
     error = float(re.search(r"Test: .*error (\d+\.\d+)", result.stdout).group(1))
@@ -338,8 +338,8 @@ def test_fashion_cifar_is_padded_then_preprocessed_as_cifar_and_cached_apart(tmp
     url, checksums, contents = _mirror(tmp_path, arrays)
     folder = tmp_path / "datasets"
     log = io.StringIO()
-    monkeypatch.setattr(data, "preprocess_cifar", standardise_only)
-    loaded = data.load_fashion_cifar(folder, url, checksums, contents, progress=log)
+    monkeypatch.setattr(fashion, "preprocess_cifar", standardise_only)
+    loaded = fashion.load_fashion_cifar(folder, url, checksums, contents, progress=log)
     given = standardise_only.given  # CIFAR-10's preprocessing received the padded uint8 images
     assert given.x_train.dtype == np.uint8
     np.testing.assert_array_equal(given.x_train, pad_to_cifar_shape(arrays[MNIST_TRAIN_IMAGES]))
@@ -354,7 +354,7 @@ def test_fashion_cifar_is_padded_then_preprocessed_as_cifar_and_cached_apart(tmp
 
     # Cached: read again without its sources.
     shutil.rmtree(download.fashion_folder(folder))
-    again = data.load_fashion_cifar(folder, "file:///nonexistent/", checksums, contents, progress=None)
+    again = fashion.load_fashion_cifar(folder, "file:///nonexistent/", checksums, contents, progress=None)
     np.testing.assert_array_equal(again.x_test, loaded.x_test)
 
 
@@ -364,9 +364,9 @@ def test_occluded_fashion_paints_mnist_digits_as_occluded_cifar_does(tmp_path, m
     url, checksums, contents = _mirror(tmp_path, arrays)
     folder = tmp_path / "datasets"
     # No full MNIST in datasets/: "auto" takes the embedded sample, and says so.
-    assert data.occluded_fashion_digits(folder, "auto") == "sample"
+    assert fashion.occluded_fashion_digits(folder, "auto") == "sample"
     log = io.StringIO()
-    loaded = data.load_occluded_fashion(folder, digits="auto", base_url=url, checksums=checksums,
+    loaded = fashion.load_occluded_fashion(folder, digits="auto", base_url=url, checksums=checksums,
                                         contents=contents, progress=log)
     assert "embedded MNIST sample" in log.getvalue()
     assert occluded_fashion_path(folder, "train", "sample").name == "occluded-fashion-sample-train.npz"
@@ -390,7 +390,7 @@ def test_occluded_fashion_paints_mnist_digits_as_occluded_cifar_does(tmp_path, m
     shutil.copy(occluded_fashion_path(folder, "train", "sample"), occluded_fashion_path(folder, "train", "mnist"))
     shutil.copy(occluded_fashion_path(folder, "test", "sample"), occluded_fashion_path(folder, "test", "mnist"))
     with pytest.raises(DataError, match="digits=sample.*digits=mnist"):
-        data.load_occluded_fashion(folder, digits="mnist", progress=None)
+        fashion.load_occluded_fashion(folder, digits="mnist", progress=None)
 
 
 def _write_tiny_occluded_fashion(folder: Path) -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from infodropout.paper.data import fashion
 from infodropout.paper.data import loaders as data
 
 from infodropout.paper.data import preprocessing
-from infodropout.paper.data.download import MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS
+from infodropout.paper.data.checksums import MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS
 from infodropout.paper.data.formats import Dataset, fashion_cifar_path, subset
 from infodropout.paper.data.preprocessing import cached_whitening, pad_to_cifar_shape, preprocess_cifar
 from test_fashion import _mirror, fashion_like
@@ -75,7 +76,7 @@ def test_a_small_run_whitens_only_its_images_with_the_whole_training_sets_zca(tm
     cheap_fit.clear()
 
     log = Log([*whole, zca])
-    small = data.load_fashion_cifar(folder, url, checksums, contents, progress=log, num_train=10, num_test=5)
+    small = fashion.load_fashion_cifar(folder, url, checksums, contents, progress=log, num_train=10, num_test=5)
     assert cheap_fit == [40]  # fitted on every training image, not on the 10 the run uses
     for got, want in zip(small, subset(expected, 10, 5)):
         np.testing.assert_array_equal(got, want)  # the same numbers, to the last bit
@@ -86,12 +87,12 @@ def test_a_small_run_whitens_only_its_images_with_the_whole_training_sets_zca(tm
     assert int(said.group(1)) == round(zca.stat().st_size / 1e6)
 
     # The next small run reads the whitening instead of fitting it again; num_test=0 is the whole test split.
-    again = data.load_fashion_cifar(folder, url, checksums, contents, progress=None, num_train=25)
+    again = fashion.load_fashion_cifar(folder, url, checksums, contents, progress=None, num_train=25)
     assert cheap_fit == [40]
     for got, want in zip(again, subset(expected, 25, 0)):
         np.testing.assert_array_equal(got, want)
     with pytest.raises(data.DataError, match="num_test=13"):
-        data.load_fashion_cifar(folder, url, checksums, contents, progress=None, num_train=5, num_test=13)
+        fashion.load_fashion_cifar(folder, url, checksums, contents, progress=None, num_train=5, num_test=13)
 
 
 def test_a_large_run_builds_the_whole_set_saying_its_size_first_and_small_runs_then_read_it(tmp_path, cheap_fit,
@@ -100,9 +101,9 @@ def test_a_large_run_builds_the_whole_set_saying_its_size_first_and_small_runs_t
     url, checksums, contents = _mirror(tmp_path, arrays)
     folder = tmp_path / "datasets"
     whole = [fashion_cifar_path(folder, split) for split in ("train", "test")]
-    monkeypatch.setattr(data, "SMALL_FASHION_RUN", 20)
+    monkeypatch.setattr(fashion, "SMALL_FASHION_RUN", 20)
     log = Log(whole)
-    large = data.load_fashion_cifar(folder, url, checksums, contents, progress=log, num_train=30)
+    large = fashion.load_fashion_cifar(folder, url, checksums, contents, progress=log, num_train=30)
     said, existing = log.said(r"preprocessing all 52 images once into fashion-cifar-train\.npz and "
                               r"fashion-cifar-test\.npz \((\d+) MB\)")
     assert existing == set()  # said before anything was written
@@ -110,7 +111,7 @@ def test_a_large_run_builds_the_whole_set_saying_its_size_first_and_small_runs_t
     assert all(path.is_file() for path in whole) and len(large.x_train) == 30 and len(large.x_test) == 12
     # Built: a small run reads it, fitting nothing and writing no whitening of its own.
     fits = len(cheap_fit)
-    small = data.load_fashion_cifar(folder, url, checksums, contents, progress=None, num_train=3, num_test=2)
+    small = fashion.load_fashion_cifar(folder, url, checksums, contents, progress=None, num_train=3, num_test=2)
     assert len(cheap_fit) == fits and not fashion_cifar_path(folder, "zca").exists()
     np.testing.assert_array_equal(small.x_train, large.x_train[:3])
 

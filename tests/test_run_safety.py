@@ -253,7 +253,8 @@ def test_partial_files_of_a_killed_download_or_archive_write_are_removed_by_the_
 
     import numpy as np
 
-    from infodropout.paper.data.download import Checksum, fetch
+    from infodropout.paper.data.checksums import Checksum
+    from infodropout.paper.data.download import fetch
     from infodropout.paper.data.formats import save_npz
 
     killed = subprocess.Popen(["sleep", "60"])

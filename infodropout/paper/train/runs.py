@@ -41,7 +41,8 @@ def load_mnist_data(config: Mapping) -> Dataset:
     (``dataset=fashion``: 28×28 in [0, 1], downloaded on first use; scripts that accept it say so in
     their rules) or the embedded sample with its last ``sample_test`` digits as the test set, cut to
     ``num_train`` / ``num_test``."""
-    from infodropout.paper.data.loaders import load_fashion_mnist, load_mnist
+    from infodropout.paper.data.fashion import load_fashion_mnist
+    from infodropout.paper.data.loaders import load_mnist
     from infodropout.paper.data.formats import load_mnist_sample, subset
 
     if config["dataset"] == "fashion":
