@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
+from infodropout.paper.report.bound_measurements import (
+    estimate_trend, kl_above_mine, measure_t1, measure_t1abs, vae_rows,
+)
 from infodropout.paper.report.measurements import (
-    FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, T1_TOLERANCE, NotMeasured, argv_value, estimate_trend,
-    first_step, histogram, kl_above_mine, measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_4a,
-    NOTE, measure_4b, measure_5a, measure_5b, measure_5c, measure_t1, measure_t1abs, recording, results_of, sanity_1b_fit,
-    vae_rows,
+    FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, NOTE, T1_TOLERANCE, NotMeasured, argv_value, first_step,
+    histogram, measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_4a, measure_4b, measure_5a,
+    measure_5b, measure_5c, recording, results_of, sanity_1b_fit,
 )
 from infodropout.paper.report.size_measurements import (
     FEWEST_FILTERS, SHARE_ELASTICITY, against, fc_errors, layer_pairs, measure_3a2, measure_3b, measure_6a1,

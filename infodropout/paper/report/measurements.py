@@ -5,15 +5,15 @@ name them). A function raises :class:`NotMeasured` where the results lack what i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.verdicts import (
-    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, Difference, Measured, direction, estimate, every, finite, one_sample,
-    over_seeds, paired, slope, welch, within,
+    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, Difference, Measured, direction, every, finite, one_sample, over_seeds,
+    paired, slope, welch,
 )
 
 if TYPE_CHECKING:
@@ -325,85 +325,6 @@ def _noise_free_trend(rows: Sequence[dict]) -> str:
     reading = ("so the network itself grows more independent" if falls else
                "no fall beyond its error, so the fall of log z is the noise's")
     return f"on the noise-free log f(x): slope {s.text(3) if s else 'n/a'} per doubling of β, {reading}" + share
-
-
-def estimate_trend(step: str, key: str, sign: int, label: str) -> Callable[[Report], tuple[str, str]]:
-    def test(report: Report) -> tuple[str, str]:
-        rows = sorted(results_of(report, step), key=lambda r: r["beta"])
-        require(rows, key)
-        points = [(r["beta"], estimate(r.get(key), r.get(f"{key}_stderr"))) for r in rows if r["beta"] > 0]
-        if any(m is None for _, m in points):
-            return NOT_TESTABLE, f"{label}: failed estimate (not a number) at some β"
-        s = slope([b for b, _ in points], [m for _, m in points])
-        return judged(f"{label}, slope per doubling of β", s, direction(s, sign)), \
-            f"{label}: slope {s.text(3) if s else 'n/a'} per doubling of β"
-    return test
-
-
-# -------------------------------------------------------------------------------------------------- Table I
-
-def vae_rows(report: Report) -> list[dict]:
-    rows = [r for r in results_of(report, "table1") if r["latent"] == "gaussian"]
-    rows += [{**r, "latent": "information-log-normal"} for r in report.results("table1-log-normal") or []]
-    return rows
-
-
-def measure_t1(report: Report) -> tuple[str, str]:
-    rows = vae_rows(report)
-    ks = sorted({r["k"] for r in rows if r["latent"] == "information-log-normal"})
-    parts = []
-    for k in ks:
-        a = measured_by(rows, "elbo", latent="information-log-normal", k=k)
-        b = measured_by(rows, "elbo", latent="gaussian", k=k)
-        if a is None or b is None:
-            raise NotMeasured(f"k = {k} lacks a latent's finite bound")
-        d = welch(a, b)
-        # Equivalence: the detectable effect is the departure from the tolerance's edge the plan could tell.
-        parts.append((judged(f"k = {k}, against ±{T1_TOLERANCE} nats", d, within(d, T1_TOLERANCE)),
-                      f"k = {k}: {d.text(1)} nats ({b.n} and {a.n} seeds)"))
-    if not parts:
-        raise NotMeasured("no log-normal Information latent run")
-    verdict, text = combine(parts)
-    return verdict, f"Information (log-normal) − Gaussian bound: {text}; tolerance ±{T1_TOLERANCE} nats"
-
-
-def measure_t1abs(report: Report) -> tuple[str, str]:
-    rows = vae_rows(report)
-    parts = []
-    for k in sorted({r["k"] for r in rows if r["latent"] == "gaussian"}):
-        ours = measured_by(rows, "elbo", latent="gaussian", k=k)
-        if ours is None or k not in PAPER_TABLE1["gaussian"]:
-            continue
-        d = one_sample(ours, PAPER_TABLE1["gaussian"][k])
-        parts.append((judged(f"k = {k}, against ±{T1_TOLERANCE} nats", d, within(d, T1_TOLERANCE)),
-                      f"k = {k}: Gaussian ours − paper's {d.text(1)} nats"))
-    if not parts:
-        raise NotMeasured("no Gaussian run at a k of the paper's")
-    return combine(parts)
-
-
-def kl_above_mine(step: str) -> Callable[[Report], tuple[str, str]]:
-    """Each layer's KL against the MINE lower bound of I(x; z) it bounds from above: a sanity check, as a KL
-    of thousands of nats cannot fall below a bound of at most log N."""
-    def test(report: Report) -> tuple[str, str]:
-        rows = results_of(report, step)
-        layers = sorted({key[:-len(".kl")] for r in rows for key in r if key.endswith(".kl")})
-        pairs = [(r["beta"], layer, r[f"{layer}.kl"], r.get(f"{layer}.mine_x_z"), r.get(f"{layer}.mine_x_z_stderr"))
-                 for r in rows for layer in layers]
-        # A bound that is not a number failed; one not above 0 says nothing of I(x; z) ≥ 0: both are left out.
-        valid = [p for p in pairs if finite(p[3]) and finite(p[4]) and p[3] > 0]
-        failed = sum(not (finite(p[3]) and finite(p[4])) for p in pairs)
-        empty = len(pairs) - len(valid) - failed
-        left_out = " and ".join(part for part in (f"{failed} failed estimate(s) (not a number)" if failed else "",
-                                                  f"{empty} bound(s) not above 0" if empty else "") if part)
-        if not valid:
-            raise NotMeasured(f"no informative MINE bound of I(x; z) ({left_out})")
-        below = [f"β = {b} ({layer})" for b, layer, kl, mine, se in valid if mine - 1.96 * se > kl]
-        least = min(kl - mine for _, _, kl, mine, _ in valid)
-        return (FAILS if below else HOLDS), (
-            f"{len(valid) - len(below)} of {len(valid)} (β, layer) pairs have KL ≥ MINE; least margin {least:.1f} nats"
-            + (f"; below at {', '.join(below)}" if below else "") + (f"; left out: {left_out}" if left_out else ""))
-    return test
 
 
 def argv_value(report: Report, step: str, key: str) -> str | None:

@@ -168,3 +168,14 @@ def grouped(results: Sequence[dict], key: str, by: Sequence[str]) -> dict[tuple,
     for r in results:
         groups.setdefault(tuple(r[b] for b in by), []).append(r.get(key))
     return {group: over_seeds(values) for group, values in sorted(groups.items())}
+
+
+def has_column(rows: Sequence[dict], key: str) -> bool:
+    """Whether any of the result rows has ``key``: a table shows a column only where some run measured it."""
+    return any(key in r for r in rows)
+
+
+def occluded_title(report: Report) -> str:
+    """The data set of figure 4's steps: Occluded Fashion-MNIST where they run on it, else Occluded CIFAR."""
+    step = report.steps.get("figure4")
+    return "Occluded Fashion-MNIST" if step is not None and "dataset=fashion" in step.args else "Occluded CIFAR"

@@ -9,18 +9,15 @@ from collections.abc import Callable, Sequence
 from infodropout.paper.report.claim_tables import claims_table, sanity_table
 from infodropout.paper.report.claims import F1, F2, F3A, F3B6, F4, F5, T1
 from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_TABLE1
-from infodropout.paper.report.page import Report, grouped, mean_std, paper_value
+from infodropout.paper.report.estimate_section import independent_estimates
+from infodropout.paper.report.page import Report, grouped, has_column, mean_std, occluded_title, paper_value
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
 from infodropout.paper.report.size_measurements import PAPER_FC_RATE
-from infodropout.paper.report.verdicts import Measured, finite, over_seeds
+from infodropout.paper.report.verdicts import Measured, over_seeds
 
 
 def _text(value: Measured | None, digits: int = 2) -> str:
     return "n/a" if value is None else value.text(digits)
-
-
-def _column(rows: Sequence[dict], key: str) -> bool:
-    return any(key in r for r in rows)
 
 
 # ------------------------------------------------------------------------------------------------ figure 1
@@ -74,7 +71,7 @@ def figure2(report: Report) -> None:
                "the share of test images whose map peaks inside it (and, where recorded, the same peak score on the "
                "input's own ink at the layer's resolution: the baseline a map of the ink alone reaches):", "")
     report.table(["β", "test error (%)", "training error (%)"] + layers,
-                 [[f"{b:g}", _text(error.get((b,))), _text(train.get((b,))) if _column(results, "train_error")
+                 [[f"{b:g}", _text(error.get((b,))), _text(train.get((b,))) if has_column(results, "train_error")
                    else "not measured"] + [score(layer, b) for layer in layers] for b in betas])
     report.add("In the heatmaps each layer's column has its own colour scale (the 1st–99th percentile of its KL in "
                "that figure, its colour bar under it), so that every β shows its structure: compare magnitudes "
@@ -100,7 +97,7 @@ def figure3a(report: Report) -> None:
     train = grouped(results, "train_error", ("dropout", "width"))
     seeds = len({r.get("seed", 0) for r in results})
     report.add(f"Test error (%), mean ± sample standard deviation (n − 1) over {seeds} seed(s)"
-               + (", with the training error after the slash" if _column(results, "train_error") else "") + ":", "")
+               + (", with the training error after the slash" if has_column(results, "train_error") else "") + ":", "")
     report.table(["hidden units"] + methods,
                  [[w] + [_text(error.get((m, w))) + (f" / {_text(train.get((m, w)))}" if train.get((m, w)) else "")
                          for m in methods] for w in widths])
@@ -239,7 +236,7 @@ def figure3b_6(report: Report) -> None:
     shares = sorted({r["filter_percentage"] for r in results})
     error = grouped(results, "error", ("dropout", "filter_percentage"))
     train = grouped(results, "train_error", ("dropout", "filter_percentage"))
-    report.add("Figure 3b, test error (%)" + (" / training error (%)" if _column(results, "train_error") else "")
+    report.add("Figure 3b, test error (%)" + (" / training error (%)" if has_column(results, "train_error") else "")
                + ":", "")
     report.table(["share of the filters"] + methods,
                  [[f"{s:g}"] + [_text(error.get((m, s))) + (f" / {_text(train.get((m, s)))}"
@@ -268,7 +265,7 @@ def _beta_table(report: Report, results: Sequence[dict], columns: Sequence[tuple
     betas = sorted({r["beta"] for r in results})
     by_beta = {key: grouped(results, key, ("beta",)) for key, _ in columns}
     report.table(["β"] + [label for _, label in columns],
-                 [[f"{b:g}"] + [_text(by_beta[key].get((b,))) if _column(results, key) else "not measured"
+                 [[f"{b:g}"] + [_text(by_beta[key].get((b,))) if has_column(results, key) else "not measured"
                          for key, _ in columns] for b in betas])
 
 
@@ -306,12 +303,6 @@ def _overfit_setting(report: Report, step: str, columns: Sequence[tuple[str, str
 
 # ------------------------------------------------------------------------------------------------- figure 4
 
-def _occluded(report: Report) -> str:
-    """The data set of figure 4's steps: Occluded Fashion-MNIST where they run on it, else Occluded CIFAR."""
-    step = report.steps.get("figure4")
-    return "Occluded Fashion-MNIST" if step is not None and "dataset=fashion" in step.args else "Occluded CIFAR"
-
-
 FIGURE4_COLUMNS = [("main_error_N", "main task, noisy N (%)"), ("main_error_D", "main task, deterministic D (%)"),
                    ("main_train_error_D", "main task training error D (%)"), ("nuisance_error", "nuisance digit (%)"),
                    ("nuisance_train_error", "nuisance probe training error (%)"),
@@ -319,7 +310,7 @@ FIGURE4_COLUMNS = [("main_error_N", "main task, noisy N (%)"), ("main_error_D", 
 
 
 def figure4(report: Report) -> None:
-    report.add(f"## Figure 4: {_occluded(report)}, main task and nuisance error vs β", "")
+    report.add(f"## Figure 4: {occluded_title(report)}, main task and nuisance error vs β", "")
     if "figure4" in report.plan.skipped:
         report.add(f"Not run at this scale: {report.plan.skipped['figure4']}.", "")
         claims_table(report, F4)
@@ -328,7 +319,7 @@ def figure4(report: Report) -> None:
     if results is None:
         claims_table(report, F4)
         return
-    if _occluded(report) == "Occluded Fashion-MNIST":
+    if occluded_title(report) == "Occluded Fashion-MNIST":
         report.add("Each Fashion-MNIST image (the main task: its clothing class) is occluded by an MNIST digit (the "
                    "nuisance), drawn as the paper's Occluded CIFAR occluders are; the nuisance error is that of a "
                    "classifier of the digit trained on the frozen noisy representation.", "")
@@ -339,83 +330,6 @@ def figure4(report: Report) -> None:
     report.figure("figure4", "figure4.png", "Figure 4")
     _overfit_setting(report, FIGURE4_OVERFIT[0], FIGURE4_COLUMNS[:3])
     claims_table(report, F4)
-
-
-# ------------------------------------------------------------------------------------- independent estimates
-
-def _estimate(r: dict, key: str, digits: int = 3) -> str:
-    value, stderr = r.get(key), r.get(f"{key}_stderr")
-    if key not in r:
-        return "not measured"
-    if not finite(value):
-        return "failed estimate" + (f" ({r[f'{key}_reason']})" if r.get(f"{key}_reason") else "")
-    text = f"{value:.{digits}f}" + (f" ± {stderr:.{digits}f}" if finite(stderr) else "")
-    # An estimate its estimator flagged (not converged, at its ceiling) is shown, marked, never used as valid.
-    return text + (f" [invalid: {r.get(f'{key}_reason') or 'flagged'}]" if r.get(f"{key}_valid") is False else "")
-
-
-ESTIMATE_LABELS = {"mi_task": "MINE I(z; y)", "mi_nuisance": "MINE I(z; nuisance)", "ndm": "NDM",
-                   "ba_task": "Barber–Agakov I(z; y)", "ba_nuisance": "Barber–Agakov I(z; nuisance)",
-                   "infonce_task": "InfoNCE I(z; y)", "infonce_nuisance": "InfoNCE I(z; nuisance)"}
-
-
-def _estimate_label(key: str) -> str:
-    """``N.mi_task`` as "I(z; y) N"; a key of another estimator as it is."""
-    mode, _, name = key.rpartition(".")
-    return ESTIMATE_LABELS.get(name, name) + (f" {mode}" if mode else "")
-
-
-def _error(r: dict, key: str) -> str:
-    return f"{r[key]:.1f}" if finite(r.get(key)) else "not measured" if key not in r else "failed"
-
-
-def independent_estimates(report: Report) -> None:
-    """Per experiment, the probe sweeps' estimates (probes, MINE, NDM, and whatever other estimator the results
-    carry) against β, beside the paper's own quantities; failed estimates are named as such."""
-    report.add("## Independent estimates: probes, MINE and NDM vs β", "",
-               "Estimators that share none of the paper's assumptions (infodropout.estimators): linear and MLP "
-               "probes trained on the frozen last dropout layer's output z (held-out error), mutual-information "
-               "lower bounds of I(z; y) and I(z; nuisance), the neural dependency measure (NDM), and per dropout "
-               "layer a MINE lower bound of I(x; z) beside the layer's KL, which bounds it from above. N: noisy "
-               "representation; D: deterministic. ± is an estimate's standard error over evaluation batches; "
-               "*failed estimate*: not a number (the estimator diverged).", "")
-    occluded = _occluded(report)
-    for name, title in (("probes-figure5", "All-CNN-32, Softplus (figure 5's runs)"),
-                        ("probes-figure4", f"{occluded} (figure 4's runs)"),
-                        ("probes-figure2", "Cluttered MNIST (figures 2 and 7's runs)")):
-        if name not in report.steps:
-            continue
-        report.add(f"### {title}", "")
-        report.provenance(name)
-        results = report.results(name)
-        if report.missing(name) or results is None:
-            continue
-        results = sorted(results, key=lambda r: r["beta"])
-        nuisance = _column(results, "N.linear_nuisance_error")
-        layers = sorted({key[:-len(".kl")] for r in results for key in r if key.endswith(".kl")})
-        # Every estimate the rows carry with a standard error (MINE, NDM, and any other), the per-layer ones apart.
-        estimates = sorted({key[:-len("_stderr")] for r in results for key in r if key.endswith("_stderr")
-                            and key.split(".")[0] not in layers})
-        header = ["β", "linear / MLP task error N (%)", "linear / MLP task error D (%)"]
-        header += ["linear / MLP nuisance error N (%)"] if nuisance else []
-        header += [f"{_estimate_label(key)} (nats)" for key in estimates]
-        rows = []
-        for r in results:
-            row = [f"{r['beta']:g}", f"{_error(r, 'N.linear_task_error')} / {_error(r, 'N.mlp_task_error')}",
-                   f"{_error(r, 'D.linear_task_error')} / {_error(r, 'D.mlp_task_error')}"]
-            if nuisance:
-                row.append(f"{_error(r, 'N.linear_nuisance_error')} / {_error(r, 'N.mlp_nuisance_error')}")
-            rows.append(row + [_estimate(r, key) for key in estimates])
-        report.table(header, rows)
-        if layers:
-            report.add("Per dropout layer, KL (nats per image; an upper bound of I(x; z)) / MINE lower bound of "
-                       "I(f(x); z) ≤ I(x; z) (nats):", "")
-            report.table(["β"] + layers,
-                         [[f"{r['beta']:g}"] + [f"{r[f'{layer}.kl']:.2f} / {_estimate(r, f'{layer}.mine_x_z')}"
-                                                for layer in layers] for r in results])
-        report.figure(name, "ndm.png", f"NDM vs β, {title}")
-        report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}")
-        sanity_table(report, "Independent estimates", name)
 
 
 SECTIONS: tuple[tuple[str, Callable[[Report], None]], ...] = (
