@@ -128,8 +128,8 @@ def _probe_entries(z: np.ndarray, targets: Mapping[str, np.ndarray], mode: str, 
 def representation_estimates(network, x: np.ndarray, labels: np.ndarray, batch_size: int, epochs: int,
                              nuisance: np.ndarray | None = None, seed: int = 0) -> dict:
     """The independent estimates of the module's docstring, as one flat dict (see :func:`probe_table`)."""
-    from infodropout.analysis import layer_readouts
     from infodropout.estimators import mutual_information, neural_dependency
+    from infodropout.readouts import layer_readouts
 
     x, labels = x[:MAX_SAMPLES], np.asarray(labels)[:MAX_SAMPLES]
     nuisance = None if nuisance is None else np.asarray(nuisance)[:MAX_SAMPLES]
