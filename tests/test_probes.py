@@ -90,7 +90,7 @@ def test_principal_components_are_not_captured_by_a_few_outlying_rows():
 
 
 def test_the_probe_table_shows_failed_and_invalid_estimates_without_a_number():
-    from infodropout.estimators import Estimate
+    from infodropout.estimation_tools import Estimate
     from infodropout.paper.probes import probe_table
 
     result = {"label_entropy_task": 2.3, "ndm": 0.1, "ndm_stderr": 0.01, "ndm_valid": True, "layer1.kl": 800.0}

@@ -17,7 +17,7 @@ Information Dropout layer's output z taken noisy (N: every noise layer samples) 
   nats and no bound from N samples exceeds about log N (InfoNCE's ceiling exactly), so it cannot fail.
 
 Every estimate is stored with ``<key>_stderr``, ``<key>_valid`` and ``<key>_reason`` (see
-:meth:`infodropout.estimators.Estimate.fields`); a failed one is ``null``, never NaN. Everything goes to
+:meth:`infodropout.estimation_tools.Estimate.fields`); a failed one is ``null``, never NaN. Everything goes to
 ``plots/<run name>/probes.json`` and a printed table; ``probe_sweep`` gathers it per β into
 ``plots/<experiment>-probe-sweep<values>/results.json`` with its figures.
 """
