@@ -108,10 +108,11 @@ def histograms(_config):
 
     import json
 
-    from infodropout.analysis import layer_readouts, log_activation_shape, log_activation_summary
     from infodropout.layers import information_dropout_layers
+    from infodropout.log_activations import log_activation_shape, log_activation_summary
     from infodropout.noise_share import noise_free_log_activations, noise_variance_share
     from infodropout.paper.figures.plots import plot_activation_histogram
+    from infodropout.readouts import layer_readouts
 
     if _config["dropout"] != "information":
         fail("histograms reads the last Information Dropout layer: use dropout=information.")
@@ -151,8 +152,9 @@ def last_layer_total_correlation(network, x, batch_size) -> dict[str, float]:
     variance that is the layer's injected noise."""
     import numpy as np
 
-    from infodropout.analysis import layer_readouts, total_correlation, total_correlation_bias
     from infodropout.noise_share import noise_free_log_activations, noise_variance_share
+    from infodropout.readouts import layer_readouts
+    from infodropout.total_correlation import total_correlation, total_correlation_bias
 
     readout = layer_readouts(network, x, layer=-1, batch_size=batch_size, noisy=True)
     log_z = readout["log_z"]
@@ -168,7 +170,7 @@ def sweep_result(config, run) -> dict:
     """The test error of a trained run, its training error (the same protocol on at most 10,000 training
     images) and, for Information Dropout, the KL through each dropout layer and, with Softplus, the total
     correlation of the last one."""
-    from infodropout.analysis import information_per_layer
+    from infodropout.readouts import information_per_layer
 
     result = {"error": run.metrics["error"], "train_error": run.train_error}
     if config["dropout"] == "information":

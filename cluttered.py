@@ -65,8 +65,8 @@ def localisation(network, data, batch_size):
     (``mass_inside``/``max_inside`` and ``mass_inside_ink``/``max_inside_ink``) and of that ink summed
     over each cell's receptive field (``..._field_ink``), all without the cells that the convolutions'
     zero padding reaches (None without digit boxes)."""
-    from infodropout.analysis import field_ink_maps, kl_heatmaps, localisation_with_baseline, padded_border
     from infodropout.layers import information_dropout_layers
+    from infodropout.localisation import field_ink_maps, kl_heatmaps, localisation_with_baseline, padded_border
 
     maps = kl_heatmaps(network, data.x_test, batch_size=batch_size)
     layers = [layer.name for layer in information_dropout_layers(network)]
@@ -95,7 +95,7 @@ def plot(_config, _run):
     import keras
     import numpy as np
 
-    from infodropout.analysis import kl_heatmaps
+    from infodropout.localisation import kl_heatmaps
 
     maps, layers, scores = localisation(network, data, _config["batch_size"])
     count = _config["plot_images"]

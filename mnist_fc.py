@@ -92,9 +92,9 @@ def train_test_and_probe(config) -> dict:
     """Train and test one run; its test error, its training error (the test protocol on at most 10,000
     training images), its validation error (with ``validation``) and its share of dead units per layer
     (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect)."""
-    from infodropout.analysis import dead_unit_fractions
     from infodropout.paper.errors import fail
     from infodropout.paper.train.evaluation import evaluate_classifier
+    from infodropout.readouts import dead_unit_fractions
 
     try:
         run = train_and_test("mnist_fc", config, DEFAULTS, load_data, build_network)

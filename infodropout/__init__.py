@@ -5,7 +5,9 @@ The layer for your own models::
     from infodropout import InformationDropout
 
 The library (this package's top-level modules: ``layers``, ``kl``, ``normalization``, ``prediction``,
-``callbacks``, ``objective``, ``models``, ``vae``, ``analysis``) needs only Keras and NumPy and runs on TensorFlow, JAX and PyTorch.
+``callbacks``, ``objective``, ``models``, ``vae``, ``readouts``, ``log_activations``, ``total_correlation``,
+``localisation``, ``noise_share``, ``estimators``, ``estimation_tools``, ``critic_training``, ``probing``) needs
+only Keras and NumPy and runs on TensorFlow, JAX and PyTorch.
 The harness of the paper's experiments (training protocol, data sets, sacred glue, figures, report)
 is :mod:`infodropout.paper`; it imports the library, never the other way round.
 """

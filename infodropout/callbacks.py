@@ -7,9 +7,9 @@ import warnings
 import keras
 import numpy as np
 
-from infodropout.analysis import all_layer_readouts, dead_unit_fractions
 from infodropout.kl import ALPHA_FLOOR
 from infodropout.layers import information_dropout_layers
+from infodropout.readouts import all_layer_readouts, dead_unit_fractions
 
 
 class AlphaCollapseWarning(UserWarning):
@@ -69,7 +69,7 @@ class AlphaMonitor(keras.callbacks.Callback):
 
 class DeadUnitMonitor(keras.callbacks.Callback):
     """Adds, after each epoch, ``L.dead_fraction`` for every ReLU dense layer ``L`` of ``network``: the share
-    of its units whose output is 0 on every ``probe`` input (:func:`infodropout.analysis.dead_unit_fractions`).
+    of its units whose output is 0 on every ``probe`` input (:func:`infodropout.readouts.dead_unit_fractions`).
     A dead unit gets no gradient again, so a large share is an optimisation failure (e.g. too large a
     learning rate), which a comparison of regularisers must not read as their effect."""
 

@@ -29,18 +29,22 @@ other (``held_out``), so that a critic which memorised its training pairs cannot
 - probes (in :mod:`infodropout.probing`): a linear or MLP classifier trained on
   a frozen representation, its held-out error, cross-entropy and the Barber–Agakov bound it gives for free.
 
-Each returns an :class:`Estimate`, a float that also carries ``stderr``, its standard error (a block
-jackknife over the held-out rows),
-and whether it is ``valid``: finite, converged (the critic is picked by its bound on a validation part,
-checked at :data:`CHECKPOINTS` points, and that best value rose by less than the estimate's standard error
-over the last quarter of the steps), not at a known ceiling; where not, ``reason`` says why.
-:meth:`Estimate.fields` turns one into JSON-safe keys (a failed estimate is ``None``, never NaN).
+Each returns an :class:`~infodropout.estimation_tools.Estimate`, a float that also carries ``stderr``, its
+standard error (a block jackknife over the held-out rows), and whether it is ``valid``: finite, converged (the
+critic is picked by its bound on a validation part, checked at :data:`~infodropout.critic_training.CHECKPOINTS`
+points, and that best value rose by less than the estimate's standard error over the last quarter of the steps),
+not at a known ceiling; where not, ``reason`` says why. :meth:`~infodropout.estimation_tools.Estimate.fields`
+turns one into JSON-safe keys (a failed estimate is ``None``, never NaN).
 
 Robustness. The critics' inputs are standardised column by column with the training part's median and
 median absolute deviation, then clipped to ±``clip`` of those standard deviations, so that a few outlying
 samples cannot dominate log E_q[e^T]. Clipping is a fixed function of each side, so I(clip(a); clip(b)) ≤
 I(a; b): the bounds stay lower bounds of the unclipped information. The critic trains for at least
 ``min_steps`` steps, iterating epochs over the pairs as often as that takes.
+
+The shared pieces live apart: the :class:`~infodropout.estimation_tools.Estimate` type and the numerical
+helpers in :mod:`infodropout.estimation_tools`, the split of the rows, the critics' training with early
+stopping and the convergence check in :mod:`infodropout.critic_training`.
 
 Every estimator seeds Python, NumPy and the backend with its ``seed`` (``keras.utils.set_random_seed``),
 so that the same call gives the same number.
@@ -49,153 +53,19 @@ so that the same call gives the same number.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import keras
 import numpy as np
 from keras import ops
 
+from infodropout.critic_training import MIN_STEPS, TrainingSettings, split_rows, train_critic, with_convergence
+from infodropout.estimation_tools import CLIP, Estimate, as_matrix, jackknife, log_sum_exp, mlp, robust_standardise
+
 METHODS = ("mine", "nwj", "infonce")
-# The fewest optimiser steps a critic takes, whatever ``epochs`` says: on a few thousand pairs an epoch is
-# tens of steps, fewer than MINE's moving average spans (1 / rate = 100 batches).
-MIN_STEPS = 500
-# Inputs are clipped to this many (robust) standard deviations from the median.
-CLIP = 5.0
+
 # The held-out pairs are scored all against all in groups of at most this many rows (a 4,096² matrix of
 # float64 is 134 MB); InfoNCE's ceiling is log of the group size.
 MAX_EVALUATION_PAIRS = 4096
-# InfoNCE is at its ceiling within this share of log K (or 2 standard errors): its bias grows as the truth
-# nears log K, so a value there says only that the information is at least about log K.
-CEILING_SHARE = 0.1
-# Validation values recorded during training: the best one's weights are kept, and their last quarter
-# judges convergence.
-CHECKPOINTS = 20
-# A rise of the best validation value over the last quarter of the steps smaller than this (nats) counts as
-# converged even where the standard error is smaller still (0.000 ± 0.001 for independent variables).
-CONVERGENCE_FLOOR = 0.02
-
-
-class Estimate(float):
-    """A float (the estimate) with ``stderr``, its standard error, and its validity.
-
-    Attributes:
-        stderr: the standard error.
-        valid: finite, converged and not at a known ceiling.
-        reason: why not, where ``valid`` is false (else ``None``).
-        ceiling: the most the estimator can give (InfoNCE: log K), else ``None``.
-        at_ceiling: the estimate reaches ``ceiling`` (within 2 standard errors or :data:`CEILING_SHARE` of it).
-        history: (step, validation value) pairs recorded during training, for the neural bounds.
-    """
-
-    stderr: float
-    valid: bool
-    reason: str | None
-    ceiling: float | None
-    history: tuple[tuple[int, float], ...]
-
-    def __new__(cls, value: float, stderr: float, valid: bool | None = None, reason: str | None = None,
-                ceiling: float | None = None, history: Sequence[tuple[int, float]] = ()):
-        estimate = super().__new__(cls, value)
-        estimate.stderr = float(stderr)
-        estimate.ceiling = None if ceiling is None else float(ceiling)
-        estimate.history = tuple((int(step), float(v)) for step, v in history)
-        if reason is None and not (math.isfinite(value) and math.isfinite(estimate.stderr)):
-            reason = "not finite"
-        if reason is None and estimate.at_ceiling:
-            reason = f"at its ceiling log K = {estimate.ceiling:.3f}: the truth may be anywhere above"
-        estimate.valid = reason is None if valid is None else bool(valid)
-        estimate.reason = None if estimate.valid else (reason or "invalid")
-        return estimate
-
-    @classmethod
-    def failed(cls, reason: str) -> Estimate:
-        """An estimate that could not be made (e.g. the critic's training diverged)."""
-        return cls(float("nan"), float("nan"), valid=False, reason=reason)
-
-    @property
-    def at_ceiling(self) -> bool:
-        if self.ceiling is None or not math.isfinite(self):
-            return False
-        stderr = self.stderr if math.isfinite(self.stderr) else 0.0
-        return self.ceiling - float(self) <= max(2.0 * stderr, CEILING_SHARE * self.ceiling)
-
-    def fields(self, key: str) -> dict:
-        """JSON-safe entries for a results row: ``key`` (``None`` where not finite, never NaN),
-        ``key_stderr``, ``key_valid``, ``key_reason`` and, for an estimator with a ceiling,
-        ``key_ceiling`` and ``key_at_ceiling``."""
-
-        def finite(value: float) -> float | None:
-            return float(value) if math.isfinite(value) else None
-
-        entries = {key: finite(self), f"{key}_stderr": finite(self.stderr), f"{key}_valid": self.valid,
-                   f"{key}_reason": self.reason}
-        if self.ceiling is not None:
-            entries.update({f"{key}_ceiling": self.ceiling, f"{key}_at_ceiling": self.at_ceiling})
-        return entries
-
-    def __repr__(self) -> str:
-        flag = "" if self.valid else f", invalid: {self.reason}"
-        return f"Estimate({float(self):.4f} ± {self.stderr:.4f}{flag})"
-
-
-def _as_matrix(values, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float32)
-    if array.ndim == 1:
-        array = array[:, None]
-    array = array.reshape(len(array), -1)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite (got NaN or infinite values).")
-    return array
-
-
-def _split(n: int, held_out: float, validation: float, batch_size: int,
-           seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Shuffled training, validation and held-out indices; the training part a multiple of ``batch_size``."""
-    if not 0 < held_out < 1 or not 0 < validation < 1 or held_out + validation >= 1:
-        raise ValueError(f"held_out and validation must be in (0, 1) with a sum below 1, got {held_out} and "
-                         f"{validation}.")
-    order = np.random.default_rng(seed).permutation(n)
-    n_eval, n_validation = int(round(n * held_out)), int(round(n * validation))
-    n_train = (n - n_eval - n_validation) // batch_size * batch_size
-    if n_train < batch_size or n_eval < 4 or n_validation < 2:
-        raise ValueError(f"{n} samples are too few for batches of {batch_size} with held_out={held_out} and "
-                         f"validation={validation}.")
-    return (order[n_eval + n_validation:n_eval + n_validation + n_train], order[n_eval:n_eval + n_validation],
-            order[:n_eval])
-
-
-def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """Centre and scale each column by the training part's statistics (constant columns left at scale 1)."""
-    mean, std = train.mean(axis=0), train.std(axis=0)
-    std[std < 1e-8] = 1.0
-    return [(array - mean) / std for array in (train, *others)]
-
-
-def robust_standardise(train: np.ndarray, *others: np.ndarray, clip: float = CLIP) -> list[np.ndarray]:
-    """Centre each column on the training part's median, scale it by 1.4826 × its median absolute
-    deviation (the standard deviation for a Gaussian; the plain standard deviation where that is 0, as for
-    a one-hot column; 1 for a constant column) and clip it to ±``clip``: a heavy tail or a few outliers
-    cannot then dominate a critic's exponentials. Returns the training part and ``others``, transformed alike."""
-    if clip <= 0:
-        raise ValueError(f"clip must be positive, got {clip}.")
-    train = np.asarray(train, dtype=np.float64)
-    median = np.median(train, axis=0)
-    scale = 1.4826 * np.median(np.abs(train - median), axis=0)
-    small = scale < 1e-8
-    scale[small] = train.std(axis=0)[small]
-    scale[scale < 1e-8] = 1.0
-    return [np.clip((np.asarray(array, dtype=np.float64) - median) / scale, -clip, clip).astype(np.float32)
-            for array in (train, *others)]
-
-
-def _mlp(hidden: tuple[int, ...], outputs: int, seed: int, name: str, zero_output: bool = False) -> keras.Sequential:
-    """ReLU layers of widths ``hidden``, then a linear layer (initialised at 0 with ``zero_output``)."""
-    layers = [keras.layers.Dense(width, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed + i))
-              for i, width in enumerate(hidden)]
-    output_init = "zeros" if zero_output else keras.initializers.GlorotUniform(seed + len(hidden))
-    layers.append(keras.layers.Dense(outputs, kernel_initializer=output_init))
-    return keras.Sequential(layers, name=name)
 
 
 def _log_mean_exp_off_diagonal(scores):
@@ -226,8 +96,8 @@ class _SeparableCritic(keras.Model):
                  moving_average_rate: float):
         super().__init__(name=f"{method}_critic")
         self.a_dim, self.method, self.rate = a_dim, method, moving_average_rate
-        self.g = _mlp(hidden, embedding, seed, "g")
-        self.h = _mlp(hidden, embedding, seed + 100, "h")
+        self.g = mlp(hidden, embedding, seed, "g")
+        self.h = mlp(hidden, embedding, seed + 100, "h")
         # MINE's moving average of E_q[e^T], kept as its logarithm (e^T overflows float32 long before its
         # log does), and the number of batches it has seen. Updated in compute_loss, which every backend's
         # trainer lets assign non-trainable state (JAX's included).
@@ -267,34 +137,15 @@ class _SeparableCritic(keras.Model):
         return -(joint - weight * batch)
 
 
-def _log_sum_exp(values: np.ndarray, axis=None) -> np.ndarray:
-    top = np.max(values, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(values - top), axis=axis))
-
-
 def _held_out_bound(method: str, scores: np.ndarray) -> float:
     """The bound of ``method`` on a square score matrix of held-out pairs, all against all (float64)."""
     n = len(scores)
     joint = float(np.mean(np.diag(scores)))
     if method == "infonce":
-        return float(np.mean(np.diag(scores) - _log_sum_exp(scores, axis=1))) + math.log(n)
+        return float(np.mean(np.diag(scores) - log_sum_exp(scores, axis=1))) + math.log(n)
     off = scores[~np.eye(n, dtype=bool)]
-    log_mean = float(_log_sum_exp(off)) - math.log(n * (n - 1))
+    log_mean = float(log_sum_exp(off)) - math.log(n * (n - 1))
     return joint - log_mean if method == "mine" else joint - math.exp(log_mean - 1.0)
-
-
-def _jackknife(statistic: Callable[[np.ndarray], float], n: int, blocks: int = 10) -> tuple[float, float]:
-    """``statistic`` on all ``n`` rows and its block-jackknife standard error (leave one of ``blocks``
-    contiguous blocks of rows out at a time): the rows enter through every pair they belong to, so the
-    pairs are not independent and a plain standard error over pairs would be too small."""
-    value = statistic(np.arange(n))
-    blocks = max(2, min(blocks, n // 2))
-    leave_out = [statistic(np.concatenate([part for j, part in enumerate(np.array_split(np.arange(n), blocks))
-                                           if j != b])) for b in range(blocks)]
-    leave_out = np.asarray(leave_out)
-    stderr = math.sqrt((blocks - 1) / blocks * float(np.sum((leave_out - leave_out.mean()) ** 2)))
-    return value, stderr
 
 
 def _groups(n: int) -> list[np.ndarray]:
@@ -310,7 +161,7 @@ def _evaluate_pairs(method: str, g: np.ndarray, h: np.ndarray, stderr: bool = Tr
         if not np.all(np.isfinite(scores)):
             return float("nan"), float("nan"), float("nan")
         if stderr:
-            value, error = _jackknife(lambda idx: _held_out_bound(method, scores[np.ix_(idx, idx)]), len(rows))
+            value, error = jackknife(lambda idx: _held_out_bound(method, scores[np.ix_(idx, idx)]), len(rows))
         else:
             value, error = _held_out_bound(method, scores), float("nan")
         values.append(value)
@@ -318,72 +169,6 @@ def _evaluate_pairs(method: str, g: np.ndarray, h: np.ndarray, stderr: bool = Tr
         logs.append(math.log(len(rows)))
     return (float(np.mean(values)), math.sqrt(float(np.sum(np.square(errors)))) / len(values),
             float(np.mean(logs)))
-
-
-@dataclass(frozen=True)
-class _Training:
-    """A critic's training: the validation value at each checkpoint (step, value), whether the loss stayed
-    finite, and the step whose weights were kept (the best validation value)."""
-
-    history: tuple[tuple[int, float], ...]
-    finite: bool
-    best_step: int
-
-
-def _train(model: keras.Model, x: np.ndarray, batch_size: int, epochs: int, min_steps: int, learning_rate: float,
-           validation_value: Callable[[], float], seed: int, verbose: int) -> _Training:
-    """Adam on ``x`` for ``epochs`` passes over it, or as many more as ``min_steps`` steps take, each pass
-    in a fresh random order; ``validation_value()`` at :data:`CHECKPOINTS` evenly spaced steps, and the
-    model left with the weights of the best one (early stopping: with thousands of pairs a critic
-    overfits its training pairs, and its held-out bound then falls while training goes on)."""
-    steps_per_pass = len(x) // batch_size
-    passes = max(epochs, math.ceil(min_steps / steps_per_pass))
-    rng = np.random.default_rng(seed)
-    # All passes in one array, cut into CHECKPOINTS chunks, each a fit call: no set-up per pass.
-    stream = np.concatenate([x[rng.permutation(len(x))[:steps_per_pass * batch_size]] for _ in range(passes)])
-    steps = passes * steps_per_pass
-    checkpoints = min(CHECKPOINTS, steps)
-    steps_per_checkpoint = steps // checkpoints
-    stream = stream[:checkpoints * steps_per_checkpoint * batch_size]
-    history: list[tuple[int, float]] = []
-    best_value, best_weights, best_step = -math.inf, None, 0
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    finite = True
-    # One fit call per checkpoint on its share of the stream (the compiled step and Adam's state carry over).
-    for checkpoint in range(checkpoints):
-        rows = steps_per_checkpoint * batch_size
-        chunk = stream[checkpoint * rows:(checkpoint + 1) * rows]
-        losses = model.fit(chunk, batch_size=batch_size, epochs=1, shuffle=False, verbose=verbose).history["loss"]
-        if not all(math.isfinite(v) for v in losses):
-            finite = False
-            break
-        step, value = (checkpoint + 1) * steps_per_checkpoint, validation_value()
-        history.append((step, value))
-        if math.isfinite(value) and value > best_value:
-            best_value, best_weights, best_step = value, model.get_weights(), step
-    if best_weights is not None:
-        model.set_weights(best_weights)
-    return _Training(tuple(history), finite and best_weights is not None, best_step)
-
-
-def convergence(history: Sequence[tuple[int, float]], tolerance: float) -> str | None:
-    """``None`` where the best validation value rose over the last quarter of the steps by at most
-    max(``tolerance``, :data:`CONVERGENCE_FLOOR`) (the estimate kept is the best checkpoint's, so a value
-    that falls late, a critic overfitting, leaves it unchanged), else why not."""
-    if len(history) < 2:
-        return "not converged: fewer than 2 checkpoints"
-    steps = np.array([s for s, _ in history], dtype=float)
-    values = np.array([v for _, v in history], dtype=float)
-    values = np.where(np.isfinite(values), values, -np.inf)
-    late = steps > 0.75 * steps[-1]
-    if late.all():
-        late = steps == steps[-1]
-    rise = float(values[late].max() - values[~late].max())
-    allowed = max(tolerance if math.isfinite(tolerance) else 0.0, CONVERGENCE_FLOOR)
-    if rise <= allowed:
-        return None
-    return (f"not converged: the best validation value rose by {rise:.3f} nats in the last quarter of "
-            f"{int(steps[-1])} steps, more than {allowed:.3f}")
 
 
 def mutual_information(
@@ -417,7 +202,8 @@ def mutual_information(
         held_out: the share of the pairs the bound is evaluated on, all against all (in groups of at most
             :data:`MAX_EVALUATION_PAIRS`).
         validation: the share of the pairs that picks the critic: its bound, computed likewise at
-            :data:`CHECKPOINTS` points during training, chooses the weights kept (early stopping).
+            :data:`~infodropout.critic_training.CHECKPOINTS` points during training, chooses the weights kept
+            (early stopping).
         moving_average_rate: MINE's rate r, avg ← (1 − r)·avg + r·E_batch[e^T].
         clip: both sides are robustly standardised with the training part's statistics and clipped to
             ±``clip`` (see :func:`robust_standardise`).
@@ -441,11 +227,13 @@ def mutual_information(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
     if not 0 < moving_average_rate < 1:
         raise ValueError(f"moving_average_rate must be in (0, 1), got {moving_average_rate}.")
-    a, b = _as_matrix(a, "a"), _as_matrix(b, "b")
+    a, b = as_matrix(a, "a"), as_matrix(b, "b")
     if len(a) != len(b):
         raise ValueError(f"a and b must have one row per pair: got {len(a)} and {len(b)} rows.")
+    settings = TrainingSettings(batch_size=batch_size, epochs=epochs, min_steps=min_steps, learning_rate=learning_rate,
+                                held_out=held_out, validation=validation, seed=seed, verbose=verbose)
     keras.utils.set_random_seed(seed)
-    train, validation_rows, test = _split(len(a), held_out, validation, batch_size, seed)
+    train, validation_rows, test = split_rows(len(a), settings)
     a_train, a_validation, a_test = robust_standardise(a[train], a[validation_rows], a[test], clip=clip)
     b_train, b_validation, b_test = robust_standardise(b[train], b[validation_rows], b[test], clip=clip)
     critic = _SeparableCritic(a.shape[1], method, tuple(hidden), embedding, seed, moving_average_rate)
@@ -453,22 +241,12 @@ def mutual_information(
     def validation_value() -> float:
         return _evaluate_pairs(method, *critic.embed(a_validation, b_validation), stderr=False)[0]
 
-    training = _train(critic, np.concatenate([a_train, b_train], axis=1), batch_size, epochs, min_steps,
-                      learning_rate, validation_value, seed, verbose)
+    training = train_critic(critic, np.concatenate([a_train, b_train], axis=1), validation_value, settings)
     if not training.finite:
         return Estimate.failed("the critic's training diverged (its loss or every validation value was not finite)")
     value, stderr, log_k = _evaluate_pairs(method, *critic.embed(a_test, b_test))
     estimate = Estimate(value, stderr, ceiling=log_k if method == "infonce" else None, history=training.history)
-    return _with_convergence(estimate)
-
-
-def _with_convergence(estimate: Estimate) -> Estimate:
-    """``estimate``, marked invalid where it is valid so far but its history did not converge."""
-    reason = convergence(estimate.history, estimate.stderr) if estimate.valid else None
-    if reason is None:
-        return estimate
-    return Estimate(float(estimate), estimate.stderr, valid=False, reason=reason, ceiling=estimate.ceiling,
-                    history=estimate.history)
+    return with_convergence(estimate)
 
 
 def _shuffle_units(z, seed_generator):
@@ -488,7 +266,7 @@ class _Discriminator(keras.Model):
 
     def __init__(self, hidden: tuple[int, ...], seed: int):
         super().__init__(name="ndm_discriminator")
-        self.net = _mlp(hidden, 1, seed, "discriminator")
+        self.net = mlp(hidden, 1, seed, "discriminator")
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs, training=False):
@@ -505,7 +283,7 @@ class _Discriminator(keras.Model):
 
 
 def _donsker_varadhan(joint: np.ndarray, product: np.ndarray, rows: np.ndarray) -> float:
-    return float(np.mean(joint[rows]) - (_log_sum_exp(product[rows]) - math.log(len(rows))))
+    return float(np.mean(joint[rows]) - (log_sum_exp(product[rows]) - math.log(len(rows))))
 
 
 def neural_dependency(
@@ -538,11 +316,13 @@ def neural_dependency(
         an :class:`Estimate` with its block-jackknife standard error over the held-out rows, its validity
         and history.
     """
-    z = _as_matrix(z, "z")
+    z = as_matrix(z, "z")
     if z.shape[1] < 2:
         raise ValueError("neural_dependency needs at least 2 units.")
+    settings = TrainingSettings(batch_size=batch_size, epochs=epochs, min_steps=min_steps, learning_rate=learning_rate,
+                                held_out=held_out, validation=validation, seed=seed, verbose=verbose)
     keras.utils.set_random_seed(seed)
-    train, validation_rows, test = _split(len(z), held_out, validation, batch_size, seed)
+    train, validation_rows, test = split_rows(len(z), settings)
     z_train, z_validation, z_test = robust_standardise(z[train], z[validation_rows], z[test], clip=clip)
     rng = np.random.default_rng(seed + 1)
 
@@ -556,12 +336,10 @@ def neural_dependency(
         joint, product = discriminator.logits(z_validation), discriminator.logits(validation_shuffled)
         return _donsker_varadhan(joint, product, np.arange(len(joint)))
 
-    training = _train(discriminator, z_train, batch_size, epochs, min_steps, learning_rate, validation_value, seed,
-                      verbose)
+    training = train_critic(discriminator, z_train, validation_value, settings)
     if not training.finite:
         return Estimate.failed("the discriminator's training diverged (its loss or every validation value was "
                                "not finite)")
     joint, product = discriminator.logits(z_test), discriminator.logits(test_shuffled)
-    value, stderr = _jackknife(lambda rows: _donsker_varadhan(joint, product, rows), len(joint))
-    return _with_convergence(Estimate(value, stderr, history=training.history))
-
+    value, stderr = jackknife(lambda rows: _donsker_varadhan(joint, product, rows), len(joint))
+    return with_convergence(Estimate(value, stderr, history=training.history))

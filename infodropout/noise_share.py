@@ -12,8 +12,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from infodropout.analysis import layer_readouts
 from infodropout.layers import InformationDropout
+from infodropout.readouts import layer_readouts
 
 
 def noise_variance_share(readout: dict[str, np.ndarray]) -> float:

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from infodropout.estimators import Estimate, _as_matrix, _log_sum_exp, _mlp, _standardise
+from infodropout.estimation_tools import Estimate, as_matrix, log_sum_exp, mlp, standardise
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ProbeResult:
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     logits = np.asarray(logits, dtype=np.float64)
-    return logits - _log_sum_exp(logits, axis=1)[:, None]
+    return logits - log_sum_exp(logits, axis=1)[:, None]
 
 
 def barber_agakov(log_probabilities: np.ndarray, labels: np.ndarray) -> tuple[Estimate, Estimate, float]:
@@ -84,7 +84,7 @@ def probe(
     """
     if kind not in ("linear", "mlp"):
         raise ValueError(f"kind must be 'linear' or 'mlp', got {kind!r}.")
-    z = _as_matrix(z, "z")
+    z = as_matrix(z, "z")
     labels = np.asarray(labels).reshape(-1).astype("int64")
     if len(labels) != len(z):
         raise ValueError(f"z and labels must have one row per example: got {len(z)} and {len(labels)}.")
@@ -94,11 +94,11 @@ def probe(
     if not 0 < n_eval < len(z):
         raise ValueError(f"held_out={held_out} leaves no training or no held-out rows of {len(z)}.")
     test, train = order[:n_eval], order[n_eval:]
-    z_train, z_test = _standardise(z[train], z[test])
+    z_train, z_test = standardise(z[train], z[test])
     classes = int(labels.max()) + 1
     # The linear probe starts at 0 (its problem is convex: the start only costs steps); Adam at 1e-2, as a
     # random start at 1e-3 was still near chance after 100 steps on a separable code.
-    model = _mlp(tuple(hidden) if kind == "mlp" else (), classes, seed, f"{kind}_probe", zero_output=kind == "linear")
+    model = mlp(tuple(hidden) if kind == "mlp" else (), classes, seed, f"{kind}_probe", zero_output=kind == "linear")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(z_train, labels[train], batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose)

@@ -122,9 +122,9 @@ def precision(out: Path, default):
     mixed policy against float32."""
     import keras
 
-    from infodropout.analysis import all_layer_readouts
     from infodropout.layers import information_dropout_layers
     from infodropout.paper.train.distribution import set_precision
+    from infodropout.readouts import all_layer_readouts
 
     result = {}
     reference = None

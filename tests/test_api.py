@@ -9,10 +9,10 @@ import pytest
 import tensorflow as tf
 
 from infodropout import AlphaMonitor, information_dropout_layers, mc_predict
-from infodropout.analysis import layer_readouts
 from infodropout.callbacks import AlphaCollapseWarning
 from infodropout.models import all_cnn_32, fully_connected
 from infodropout.paper.train.evaluation import evaluate_classifier
+from infodropout.readouts import layer_readouts
 
 RNG = np.random.default_rng(0)
 X_IMAGES = RNG.normal(size=(16, 32, 32, 3)).astype("float32")

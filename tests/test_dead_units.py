@@ -3,9 +3,9 @@ import keras
 import numpy as np
 import pytest
 
-from infodropout.analysis import dead_unit_fractions, relu_layers
 from infodropout.callbacks import DeadUnitMonitor
 from infodropout.models import fully_connected
+from infodropout.readouts import dead_unit_fractions, relu_layers
 
 
 def test_dead_unit_fractions_counts_exactly_the_units_silenced_by_their_bias():

@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from infodropout.estimators import (
-    METHODS, Estimate, convergence, mutual_information, neural_dependency, robust_standardise,
-)
+from infodropout.critic_training import convergence
+from infodropout.estimation_tools import Estimate, robust_standardise
+from infodropout.estimators import METHODS, mutual_information, neural_dependency
 from infodropout.probing import barber_agakov, probe, probe_error
 
 N = 4000

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from infodropout.analysis import box_mask, kl_heatmaps, localisation_score, log_activation_summary
+from infodropout.localisation import box_mask, kl_heatmaps, localisation_score
+from infodropout.log_activations import log_activation_summary
 from infodropout.models import all_cnn_96
 from infodropout.paper.figures.plots import heatmap_scales, plot_kl_heatmaps
 

@@ -79,6 +79,37 @@ def test_no_import_cycles_between_the_package_modules():
             visit(name, [])
 
 
+def _private_imports(path: Path, package: str = "infodropout") -> list[str]:
+    """The underscore names ``path`` takes from a module of ``package`` (``from package.x import _y``, or a
+    relative import), at any depth of the file; dunder names such as ``__version__`` are public."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 0 and (node.module or "").split(".")[0] != package:
+            continue
+        source = "." * node.level + (node.module or "")
+        found += [f"{source}.{alias.name}" for alias in node.names
+                  if alias.name.startswith("_") and not (alias.name.startswith("__") and alias.name.endswith("__"))]
+    return sorted(found)
+
+
+def test_no_library_module_imports_a_private_name_of_another():
+    # A leading underscore says that only its module relies on the name; a helper that another module needs is
+    # public in the module that owns it, so that a change to a private name cannot break another module.
+    library = {name: path for name, path in MODULES.items() if not name.startswith("infodropout.paper")}
+    offenders = {name: found for name, path in library.items() if (found := _private_imports(path))}
+    assert not offenders, f"library modules import private names of other modules: {offenders}"
+
+
+def test_the_private_import_check_finds_absolute_relative_and_nested_imports(tmp_path):
+    source = tmp_path / "example.py"
+    source.write_text("from infodropout.estimators import Estimate, _private_helper\n"
+                      "def f():\n    from .layers import _helper\n"
+                      "from infodropout import __version__\nfrom numpy import _core\n")
+    assert _private_imports(source) == [".layers._helper", "infodropout.estimators._private_helper"]
+
+
 def test_every_module_opens_with_a_docstring():
     for name, path in MODULES.items():
         assert ast.get_docstring(ast.parse(path.read_text())), f"{name} has no module docstring"
@@ -95,7 +126,8 @@ def test_the_library_imports_without_the_harness_packages():
             # utilities): what counts is what the library adds to what `import keras` brought.
             "before = set(sys.modules)\n"
             "import infodropout.layers, infodropout.kl, infodropout.prediction, infodropout.callbacks, "
-            "infodropout.models, infodropout.vae, infodropout.analysis, infodropout.estimators\n"
+            "infodropout.models, infodropout.vae, infodropout.readouts, infodropout.log_activations, "
+            "infodropout.total_correlation, infodropout.localisation, infodropout.estimators\n"
             "forbidden = ['sacred', 'infodropout.paper']\n"
             "forbidden += ['tensorflow', 'matplotlib', 'scipy'] if keras.backend.backend() != 'tensorflow' else []\n"
             "print(sorted(m for m in forbidden if m in sys.modules and m not in before))")

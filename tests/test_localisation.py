@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from infodropout.analysis import (
+from infodropout.localisation import (
     field_ink_maps, ink_maps, kl_heatmaps, localisation_score, localisation_with_baseline, padded_border,
 )
 from infodropout.models import all_cnn_96

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from infodropout.analysis import KS_NORMAL_TO_UNIFORM_CENTRAL, log_activation_shape
+from infodropout.log_activations import KS_NORMAL_TO_UNIFORM_CENTRAL, log_activation_shape
 
 
 def test_a_uniform_is_flat_and_a_normal_is_normal():

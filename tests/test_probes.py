@@ -90,8 +90,8 @@ def test_principal_components_are_not_captured_by_a_few_outlying_rows():
 
 
 def test_the_probe_table_shows_failed_and_invalid_estimates_without_a_number():
-    from infodropout.estimators import Estimate
     from infodropout.paper.cli.probes import probe_table
+    from infodropout.estimation_tools import Estimate
 
     result = {"label_entropy_task": 2.3, "ndm": 0.1, "ndm_stderr": 0.01, "ndm_valid": True, "layer1.kl": 800.0}
     result.update(Estimate(0.5, 0.05, valid=False, reason="not converged: x").fields("layer1.mine_x_z"))

@@ -188,7 +188,7 @@ def test_a_failed_estimate_is_never_a_verdict_nor_a_nan(tmp_path):
 
 
 def test_figure1_shape_statistics_decide_the_claims(tmp_path):
-    from infodropout.analysis import log_activation_shape
+    from infodropout.log_activations import log_activation_shape
 
     rng = np.random.default_rng(0)
     ledger = {}
@@ -451,7 +451,7 @@ def test_the_report_says_when_and_where_its_steps_ran_not_only_where_it_was_writ
 
 
 def test_figure1_softplus_says_whether_the_normal_shape_is_the_networks_or_the_noises(tmp_path):
-    from infodropout.analysis import log_activation_shape
+    from infodropout.log_activations import log_activation_shape
 
     rng = np.random.default_rng(1)
     folder = tmp_path / "work" / "figure1-softplus" / "run"

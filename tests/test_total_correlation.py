@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.special
 
-from infodropout.analysis import digamma, total_correlation, total_correlation_bias
+from infodropout.total_correlation import digamma, total_correlation, total_correlation_bias
 
 
 def test_digamma_matches_scipy_from_tiny_to_huge_arguments():

@@ -13,11 +13,11 @@ from keras import ops
 
 from infodropout import (AlphaMonitor, InformationDropout, information_dropout_layers, mc_predict, noise_scale,
                          stochastic_inference)
-from infodropout.analysis import layer_readouts
 from infodropout.callbacks import AlphaCollapseWarning
 from infodropout.kl import kl_log_uniform
 from infodropout.models import all_cnn_32, fully_connected
 from infodropout.prediction import noisy_error
+from infodropout.readouts import layer_readouts
 from infodropout.vae import binarize, variational_autoencoder, variational_lower_bound
 
 RNG = np.random.default_rng(0)

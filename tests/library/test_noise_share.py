@@ -6,8 +6,8 @@ import pytest
 from keras import ops
 
 from infodropout import InformationDropout
-from infodropout.analysis import layer_readouts
 from infodropout.noise_share import noise_free_log_activations, noise_variance_share
+from infodropout.readouts import layer_readouts
 
 RNG = np.random.default_rng(5)
 

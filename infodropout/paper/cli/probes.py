@@ -17,7 +17,7 @@ Information Dropout layer's output z taken noisy (N: every noise layer samples) 
   nats and no bound from N samples exceeds about log N (InfoNCE's ceiling exactly), so it cannot fail.
 
 Every estimate is stored with ``<key>_stderr``, ``<key>_valid`` and ``<key>_reason`` (see
-:meth:`infodropout.estimators.Estimate.fields`); a failed one is ``null``, never NaN. Everything goes to
+:meth:`infodropout.estimation_tools.Estimate.fields`); a failed one is ``null``, never NaN. Everything goes to
 ``plots/<run name>/probes.json`` and a printed table; ``probe_sweep`` gathers it per β into
 ``plots/<experiment>-probe-sweep<values>/results.json`` with its figures.
 """
@@ -128,8 +128,8 @@ def _probe_entries(z: np.ndarray, targets: Mapping[str, np.ndarray], mode: str, 
 def representation_estimates(network, x: np.ndarray, labels: np.ndarray, batch_size: int, epochs: int,
                              nuisance: np.ndarray | None = None, seed: int = 0) -> dict:
     """The independent estimates of the module's docstring, as one flat dict (see :func:`probe_table`)."""
-    from infodropout.analysis import layer_readouts
     from infodropout.estimators import mutual_information, neural_dependency
+    from infodropout.readouts import layer_readouts
 
     x, labels = x[:MAX_SAMPLES], np.asarray(labels)[:MAX_SAMPLES]
     nuisance = None if nuisance is None else np.asarray(nuisance)[:MAX_SAMPLES]

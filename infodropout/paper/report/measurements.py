@@ -24,7 +24,7 @@ PAPER_TABLE1 = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -
 T1_TOLERANCE = 1.5  # nats: "the Information latent's bound ≈ the Gaussian's"
 MNIST_TRAIN_DIGITS = 60_000
 # Figure 1: KS distance of log z's central 90 % to a uniform: a flat density reads 0; an exact normal reads
-# infodropout.analysis.KS_NORMAL_TO_UNIFORM_CENTRAL (0.078). The claim holds up to FLAT, fails from BELL.
+# infodropout.log_activations.KS_NORMAL_TO_UNIFORM_CENTRAL (0.078). The claim holds up to FLAT, fails from BELL.
 FLAT, BELL = 0.05, 0.0776
 # Figure 1 Softplus: log z against a normal. Holds where all three are within the first bounds; fails where any
 # reaches the second: a shape as far from normal as a uniform is (KS 0.058, excess kurtosis −1.2), or |skew| ≥ 1.

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from infodropout.analysis import relu_layers
+from infodropout.readouts import relu_layers
 from infodropout.callbacks import AlphaMonitor, DeadUnitMonitor
 from infodropout.objective import InformationBottleneck
 from infodropout.paper.train.checkpoint import RunLock, TrainingState, atomic_write, remove_temporaries, resumable_history
