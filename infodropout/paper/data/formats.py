@@ -180,7 +180,7 @@ def read_npz(path: str | os.PathLike, hint: str | None = None,
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
         raise DataError(f"{path}: corrupt or truncated archive ({type(error).__name__}: {error}); "
                         "delete it and produce it again") from error
-    arrays["labels"] = _as_class_indices(arrays["labels"], path)
+    arrays["labels"] = as_class_indices(arrays["labels"], path)
     if len(arrays["data"]) != len(arrays["labels"]):
         raise DataError(f"{path}: {len(arrays['data'])} examples in 'data' but {len(arrays['labels'])} in "
                         "'labels'; the archive is inconsistent, produce it again")
@@ -213,7 +213,7 @@ def _verify_content(path: Path, archive, read: dict[str, np.ndarray]) -> None:
                         "was altered or damaged); delete it and run again to produce it anew")
 
 
-def _as_class_indices(labels: np.ndarray, path: Path) -> np.ndarray:
+def as_class_indices(labels: np.ndarray, path: Path) -> np.ndarray:
     """int64 class indices from index or one-hot labels."""
     if labels.ndim == 2:
         return np.argmax(labels, axis=1).astype(np.int64)

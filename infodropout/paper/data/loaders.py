@@ -44,7 +44,7 @@ from infodropout.paper.data.formats import (
     ClutteredDataset,
     Dataset,
     OccludedDataset,
-    _as_class_indices,
+    as_class_indices,
     cluttered_path,
     load_npz,
     mnist_sample_uint8,
@@ -262,7 +262,7 @@ def read_occluded(paths: list[Path], record_keys: tuple[str, ...],
             raise DataError(f"{path}: 'data' has shape {data.shape}; expected NHWC (N, 32, 32, 3)")
         if "nuisance_labels" not in arrays:
             raise DataError(f"{path}: no 'nuisance_labels' array; delete the file to regenerate it")
-        nuisance = _as_class_indices(arrays["nuisance_labels"], path)
+        nuisance = as_class_indices(arrays["nuisance_labels"], path)
         if len(nuisance) != len(data):
             raise DataError(f"{path}: {len(data)} images but {len(nuisance)} nuisance labels; delete it to regenerate it")
         check(path, arrays)
