@@ -21,14 +21,19 @@ demo: setup
 # The fast tests; test-slow runs the end-to-end runs of the scripts (the tiny reproduction among them). CI runs
 # the fast tests and test-ci-slow: the slow tests but those marked slow_extra, whose path another test CI runs
 # covers (docs/development.md lists both sets and why).
+# The tests run in one worker per core (pytest-xdist), a test file per worker at a time (--dist loadfile: the tests
+# of a file share its fixtures, such as the tiny reproduction); TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 test: setup
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PYTEST) -m "not slow" tests
 
 test-slow: setup
-	$(PY) -m pytest -q -m slow tests
+	$(PYTEST) -m slow tests
 
 test-ci-slow: setup
-	$(PY) -m pytest -q -m "slow and not slow_extra" tests
+	$(PYTEST) -m "slow and not slow_extra" tests
 
 # Every figure and table of the paper at one scale (tiny | small | medium | full), then a report:
 # results/REPORT.md for the small scale, results/REPORT-<scale>.md for the others (docs/reproduction.md).
