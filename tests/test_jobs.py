@@ -123,11 +123,8 @@ def test_two_jobs_give_the_numbers_of_one_and_keep_the_others_when_one_point_fai
 
     # Seed 2's run is locked by a live process (this one): its point fails, the two others are kept.
     parallel = tmp_path / "parallel"
-    sys.path.insert(0, str(ROOT))
-    try:
-        import mnist_fc
-    finally:
-        sys.path.remove(str(ROOT))
+    from infodropout.paper.experiments import mnist_fc
+
     config = {**mnist_fc.DEFAULTS, "dataset": "sample", "num_train": 200, "num_test": 500, "epochs": 1,
               "width": 16, "dropout": "information", "seed": 2}
     lock = parallel / "models" / (run_name("mnist_fc", config, mnist_fc.DEFAULTS) + ".lock")

@@ -1,5 +1,5 @@
-"""The sacred glue the scripts share: the Experiment with its validated config, its command line and its
-one-line failures.
+"""The sacred glue the experiments share (infodropout.paper.experiments, started by ./cifar.py ... or ``python -m``):
+the Experiment with its validated config, its command line and its one-line failures.
 
 This is the only module of the package that imports sacred; everything it hands on is plain values. The config
 rules live in :mod:`infodropout.paper.cli.config_rules`, run names in :mod:`infodropout.paper.train.run_names`, sweeps in
@@ -51,6 +51,9 @@ from infodropout.paper.cli.command_line import (  # noqa: E402
 )
 from infodropout.paper.train.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, run_name  # noqa: E402
 
+# The folder that holds the package: the repository's top in a checkout, where the scripts are.
+PACKAGE_ROOT = Path(__file__).resolve().parents[3]
+
 
 def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
                     named_configs: Mapping[str, Mapping] | None = None) -> Experiment:
@@ -71,14 +74,19 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     from sacred.dependencies import Source
 
     # sacred takes the docstring, file and folder of the module that creates the Experiment (this one):
-    # give it the script's, so that --help shows the script's docstring under the script's name.
+    # give it the experiment module's, so that --help shows its docstring under the script's name (the module
+    # infodropout/paper/experiments/cifar.py is started as ./cifar.py). Its folder stays the repository's top, where
+    # the scripts are, so that sacred names the sources as before.
     script_globals = inspect.stack()[1][0].f_globals
     script_file = Path(script_globals.get("__file__", f"{name}.py")).resolve()
-    experiment = Experiment(name, save_git_info=False, base_dir=str(script_file.parent))
+    experiment = Experiment(name, save_git_info=False, base_dir=str(PACKAGE_ROOT))
     experiment.doc = script_globals.get("__doc__") or ""
     if script_file.is_file():
         experiment.mainfile = Source.create(str(script_file), save_git_info=False)
         experiment.sources.add(experiment.mainfile)
+    # The module a sweep's point process runs with `python -m` (run with -m itself, the module is __main__).
+    spec = script_globals.get("__spec__")
+    experiment.module = spec.name if spec is not None else script_globals.get("__name__", name)
     script = script_file.name
     experiment.get_usage = lambda program_name=None: Experiment.get_usage(
         experiment, program_name or os.path.join(experiment.base_dir, script))
