@@ -95,6 +95,9 @@ def test_reproduce_passes_jobs_to_the_sweep_steps_only(tmp_path):
     ledger = run_plan(plan, tmp_path / "work", echo=lambda line: None, python=str(recorder), jobs=2)
     lines = calls.read_text().splitlines()
     assert "jobs=2" in lines[0].split() and "jobs=2" not in lines[1].split()
+    # Each step runs its experiment's module, while its ledger keeps the command a user types.
+    assert lines[0].split()[:3] == ["-m", "infodropout.paper.experiments.cifar", "sweep"]
+    assert ledger["a-sweep"]["argv"][:2] == ["cifar.py", "sweep"]
     # A step done with one jobs is done with any other: the second plan runs nothing.
     run_plan(plan, tmp_path / "work", echo=lambda line: None, python=str(recorder), jobs=1)
     assert len(calls.read_text().splitlines()) == 2
