@@ -50,6 +50,7 @@ from infodropout.paper.cli.command_line import (  # noqa: E402
     add_described_print_config, check_command_line, help_text, typed_keys,
 )
 from infodropout.paper.train.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, run_name  # noqa: E402
+from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS  # noqa: E402
 
 # The folder that holds the package: the repository's top in a checkout, where the scripts are.
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
@@ -87,6 +88,7 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     # The module a sweep's point process runs with `python -m` (run with -m itself, the module is __main__).
     spec = script_globals.get("__spec__")
     experiment.module = spec.name if spec is not None else script_globals.get("__name__", name)
+    experiment.point_functions = {}  # filled by infodropout.paper.cli.points.add_point_function
     script = script_file.name
     experiment.get_usage = lambda program_name=None: Experiment.get_usage(
         experiment, program_name or os.path.join(experiment.base_dir, script))
@@ -104,7 +106,7 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
             warnings = validate(config, rules, defaults, smallest_width)
         except ValueError as error:
             fail(str(error))
-        for warning in warnings:
+        for warning in warnings if command_name != POINT_COMMAND else ():  # the sweep itself warned once
             print(f"{Path(sys.argv[0]).name}: warning: {warning}", file=sys.stderr)
         if command_name in CHECKPOINT_COMMANDS and "models_dir" in config:
             return _resolved_run(experiment, name, config, defaults)
@@ -180,6 +182,8 @@ def check_config_keys(experiment: Experiment, argv: list[str]) -> None:
     keys = getattr(experiment, "valid_keys", None)
     if keys is None or "with" not in argv:
         return
+    if POINT_COMMAND in argv[1:argv.index("with")]:  # a sweep's point: its function, values and result file too
+        keys = keys | frozenset(POINT_KEYS)
     named = getattr(experiment, "valid_named_configs", frozenset())
     for update in argv[argv.index("with") + 1:]:
         if update.startswith("-"):  # sacred's options follow the updates
@@ -218,14 +222,18 @@ def written_since(start: float, folders) -> list[tuple[Path, str]]:
 
 
 class _RedundantWarnings:
-    """Drops two of sacred's warnings: "No observers have been added to this run" (a run without observers
-    is the normal case; docs/experiments.md says how to add one, ``-F DIR``) and "Changed type of config entry"
-    (``verbose=2`` over the default ``'auto'``: every value is checked against its rule instead)."""
+    """Drops three of sacred's warnings: "No observers have been added to this run" (a run without observers
+    is the normal case; docs/experiments.md says how to add one, ``-F DIR``), "Changed type of config entry"
+    (``verbose=2`` over the default ``'auto'``: every value is checked against its rule instead) and "Added new
+    config entry" for the entries a sweep gives its point's process (``point=...``, the command's own arguments)."""
+
+    POINT_ENTRIES = tuple(f'Added new config entry: "{key}"' for key in POINT_KEYS)
 
     @staticmethod
     def filter(record) -> bool:
         message = record.getMessage()
-        return not ("No observers have been added" in message or message.startswith("Changed type of config entry"))
+        return not ("No observers have been added" in message or message.startswith("Changed type of config entry")
+                    or message.startswith(_RedundantWarnings.POINT_ENTRIES))
 
 
 def _quiet_logger(name: str):

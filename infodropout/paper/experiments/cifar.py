@@ -24,6 +24,7 @@ from infodropout.paper.cli.config_rules import (
 )
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
+from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.cli.probes import add_probe_commands
 
 DEFAULTS = dict(
@@ -182,13 +183,23 @@ def sweep_result(config, run) -> dict:
     return result
 
 
+def measured_run(config) -> dict:
+    """One point of ``sweep``, in its own process: the run of ``config`` trained (or reused), tested and measured
+    (:func:`sweep_result`)."""
+    from infodropout.paper.train.runs import train_and_test
+
+    return sweep_result(config, train_and_test("cifar", config, DEFAULTS, load_data, all_cnn_32_network))
+
+
+MEASURED_RUN = add_point_function(ex, measured_run)
+
+
 @ex.command
 def sweep(_config, _run):
     """``sweep_over=beta``: figure 5, the test error and total correlation against each β of ``betas``.
     ``sweep_over=filter_percentage``: figures 3b and 6, the test error of each method of ``methods`` and
     the information through each dropout layer against each share of ``filter_percentages``. Runs are
     trained or reused; results.json and the figures go to plots/cifar-sweep<values>/."""
-    from infodropout.paper.train.runs import train_and_test
     from infodropout.paper.cli.config_rules import word_list
     from infodropout.paper.train.sweeps import run_sweep, with_seeds
     from infodropout.paper.figures.plots import plot_error_by_method, plot_series
@@ -198,11 +209,7 @@ def sweep(_config, _run):
     else:
         points = [{"filter_percentage": f, "dropout": m} for f in _config["filter_percentages"]
                   for m in word_list(_config["methods"])]
-
-    def run_one(config):
-        return sweep_result(config, train_and_test("cifar", config, DEFAULTS, load_data, all_cnn_32_network))
-
-    results, folder = run_sweep("cifar", _config, DEFAULTS, with_seeds(points, _config["seeds"]), run_one)
+    results, folder = run_sweep("cifar", _config, DEFAULTS, with_seeds(points, _config["seeds"]), MEASURED_RUN)
     if _config["sweep_over"] == "beta":
         plot_series(results, "beta", {"error": "test error"}, folder / "figure5-error", "β", "test error (%)",
                     chance=90.0)

@@ -18,6 +18,7 @@ from infodropout.paper.cli.config_rules import (
 )
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
+from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.cli.probes import add_probe_commands
 
 DEFAULTS = dict(
@@ -132,29 +133,36 @@ def plot(_config, _run):
                           for layer, m, score in zip(layers, maps, scores)]))
 
 
+def localised_run(config) -> dict:
+    """One point of ``sweep``, in its own process: the run of ``config`` trained (or reused) and tested, its test
+    and training errors and each layer's localisation score beside its ink baseline."""
+    from infodropout.paper.train.runs import train_and_test
+
+    run = train_and_test("cluttered", config, DEFAULTS, load_data, build_network)
+    _, layers, scores = localisation(run.network, run.data, config["batch_size"])
+    result = {"error": run.metrics["error"], "train_error": run.train_error}
+    for layer, score in zip(layers, scores or []):
+        result.update({f"{layer}.{key}": value for key, value in score.items()})
+    return result
+
+
+LOCALISED_RUN = add_point_function(ex, localised_run)
+
+
 @ex.command
 def sweep(_config, _run):
     """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
     localisation score against β into plots/cluttered-sweep<values>/. results.json holds the numbers:
     per run the test error, the training error (the test protocol on at most 10,000 training images) and
     each layer's localisation score beside its ink baseline."""
-    from infodropout.paper.train.runs import train_and_test
     from infodropout.paper.train.sweeps import run_sweep, with_seeds
     from infodropout.paper.figures.plots import plot_series
 
     if _config["dropout"] != "information":
         fail("sweep scores the KL of Information Dropout layers: use dropout=information.")
 
-    def run_one(config):
-        run = train_and_test("cluttered", config, DEFAULTS, load_data, build_network)
-        _, layers, scores = localisation(run.network, run.data, config["batch_size"])
-        result = {"error": run.metrics["error"], "train_error": run.train_error}
-        for layer, score in zip(layers, scores or []):
-            result.update({f"{layer}.{key}": value for key, value in score.items()})
-        return result
-
     points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
-    results, folder = run_sweep("cluttered", _config, DEFAULTS, points, run_one)
+    results, folder = run_sweep("cluttered", _config, DEFAULTS, points, LOCALISED_RUN)
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
     title = "Cluttered MNIST: localisation vs β (ink: the baseline)"
 

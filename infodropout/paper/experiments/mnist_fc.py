@@ -20,6 +20,7 @@ tests it, as ``compare`` does.
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
 from infodropout.paper.cli.experiment import make_experiment, run_experiment
 from infodropout.paper.train.runs import add_classifier_commands, load_mnist_data, markdown_table, train_and_test
+from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.cli.config_rules import (
     COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
 )
@@ -110,6 +111,10 @@ def train_test_and_probe(config) -> dict:
     return result
 
 
+# One point of compare, sweep and choose_lr, each in its own process.
+TRAIN_TEST_AND_PROBE = add_point_function(ex, train_test_and_probe)
+
+
 @ex.command
 def compare(_config, _run):
     """Figure 3a: train every method of ``methods`` at every width of ``widths`` for every seed of
@@ -133,7 +138,7 @@ def figure3a(_config, _run) -> None:
     methods = word_list(_config["methods"])
     points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]
 
-    results, folder = run_sweep("mnist_fc", _config, DEFAULTS, points, train_test_and_probe)
+    results, folder = run_sweep("mnist_fc", _config, DEFAULTS, points, TRAIN_TEST_AND_PROBE)
     errors, dead = {}, {}
     for result in results:
         errors.setdefault((result["dropout"], result["width"]), []).append(result["error"])
@@ -172,12 +177,12 @@ def choose_lr(_config, _run):
         fail("choose_lr chooses on held-out training images: set validation=N (e.g. validation=1000).")
     rates = list(_config["learning_rates"])
     trials = [{"learning_rate": rate, "validation": _config["validation"], "seed": _config["seed"]} for rate in rates]
-    results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials, train_test_and_probe)
+    results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials, TRAIN_TEST_AND_PROBE)
     tried = [r for r in results if r["validation"] and r["learning_rate"] in rates]
     alive = [r for r in tried if r["dead_fraction_max"] <= DEAD_LIMIT]
     chosen = min(alive or tried, key=lambda r: r["validation_error"])["learning_rate"]
     tests = [{"learning_rate": chosen, "validation": 0, "seed": seed} for seed in _config["seeds"]]
-    results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials + tests, train_test_and_probe)
+    results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials + tests, TRAIN_TEST_AND_PROBE)
     choice = {"chosen": chosen, "dropout": _config["dropout"], "width": _config["width"],
               "validation": _config["validation"], "seed": _config["seed"], "all_rates_kill_units": not alive,
               "rule": f"the lowest validation error among the rates whose layers have at most {DEAD_LIMIT:.0%} dead "

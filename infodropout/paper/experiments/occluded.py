@@ -28,6 +28,7 @@ from infodropout.paper.train.runs import (
 from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, integer_at_least, one_of
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import checkpoint_path, run_name
+from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.cli.probes import add_probe_commands
 
 DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
@@ -127,24 +128,31 @@ def nuisance(_config, _run):
     return results
 
 
+def nuisance_run(config) -> dict:
+    """One point of ``sweep``, in its own process: the run of ``config`` trained (or reused) and tested, figure 4's
+    errors (:func:`nuisance_errors`) and the main task's training error."""
+    from infodropout.paper.train.runs import train_and_test
+
+    run = train_and_test("occluded", config, DEFAULTS, load_data, all_cnn_32_network)
+    # The main task's training error, deterministic as main_error_D (at most 10,000 training images).
+    return {**nuisance_errors(config, run.network, run.data), "main_train_error_D": run.train_error}
+
+
+NUISANCE_RUN = add_point_function(ex, nuisance_run)
+
+
 @ex.command
 def sweep(_config, _run):
     """Figure 4: train (or reuse) a run and its nuisance probe for each β of ``betas``, then plot the
     main error (N and D) and the nuisance error against β into plots/occluded-sweep<values>/."""
-    from infodropout.paper.train.runs import train_and_test
     from infodropout.paper.train.sweeps import run_sweep, with_seeds
     from infodropout.paper.figures.plots import plot_series
 
     if _config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
 
-    def run_one(config):
-        run = train_and_test("occluded", config, DEFAULTS, load_data, all_cnn_32_network)
-        # The main task's training error, deterministic as main_error_D (at most 10,000 training images).
-        return {**nuisance_errors(config, run.network, run.data), "main_train_error_D": run.train_error}
-
     points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
-    results, folder = run_sweep("occluded", _config, DEFAULTS, points, run_one)
+    results, folder = run_sweep("occluded", _config, DEFAULTS, points, NUISANCE_RUN)
     # Both tasks have 10 classes (chance: 90 % error); the nuisance, near chance, gets its own panel so
     # that one axis from 20 % to 90 % does not flatten it.
     plot_series(results, "beta", {"main_error_N": "main task (N)", "main_error_D": "main task (D)",

@@ -30,6 +30,7 @@ from infodropout.paper.train.runs import (
 from infodropout.paper.cli.config_rules import (
     COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
 )
+from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.train import registry
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import checkpoint_path, run_name
@@ -155,6 +156,10 @@ def train_one(config, log_scalar=None) -> dict:
     return bound
 
 
+# One row of table, in its own process: train_one(config), its log_scalar left out as in the sweep's process.
+TRAIN_ONE = add_point_function(ex, train_one)
+
+
 def report(bound, run) -> dict:
     for key in ("elbo", "reconstruction", "kl"):
         run.log_scalar(f"test.{key}", bound[key])
@@ -197,7 +202,7 @@ def table(_config, _run):
     from infodropout.paper.train.sweeps import with_seeds
 
     points = with_seeds([{"k": k, "latent": latent} for k in _config["ks"] for latent in latents], _config["seeds"])
-    results, folder = run_sweep("vae", _config, DEFAULTS, points, lambda config: train_one(config))
+    results, folder = run_sweep("vae", _config, DEFAULTS, points, TRAIN_ONE)
     for r in results:
         _run.log_scalar(f"elbo.{r['latent']}.{r['k']}.seed{r.get('seed', 0)}", r["elbo"])
     print(markdown_table(
