@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from infodropout.paper.errors import fail
-from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS, PointCommand, run_point
+from infodropout.paper.train.sweeps import POINT_COMMAND, PointCommand, run_point
 
 
 def add_point_function(experiment, function: Callable[[Mapping], dict]) -> PointCommand:
