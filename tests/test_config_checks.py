@@ -21,9 +21,9 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 
 
 def cifar():
-    import cifar as script
+    from infodropout.paper.experiments import cifar as experiment
 
-    return script
+    return experiment
 
 
 def refusal(config_updates: dict) -> str | None:

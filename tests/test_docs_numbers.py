@@ -78,7 +78,9 @@ CPU_LINE = re.compile(r"^\s*\./(?P<script>\w+\.py) (?P<args>[^#\n]+?)\s+#\s*offl
                       r"(?:about (?P<error>[\d.]+) % test error \(chance 90 %\)"
                       r"|test bound about (?P<bound>−?[\d.]+) nats per image)", re.MULTILINE)
 CPU_MEASURED = ROOT / "results" / "cpu-commands.json"
-SCRIPTS = [ROOT / name for name in ("cifar.py", "cluttered.py", "occluded.py", "mnist_fc.py", "vae.py")]
+# The experiments' modules, whose docstrings are the scripts' --help.
+SCRIPTS = [ROOT / "infodropout" / "paper" / "experiments" / name
+           for name in ("cifar.py", "cluttered.py", "occluded.py", "mnist_fc.py", "vae.py")]
 
 
 def cpu_commands() -> list[tuple[Path, str, list[str], str]]:

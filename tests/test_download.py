@@ -344,10 +344,8 @@ def test_truncated_tarball_is_a_data_error(tmp_path):
 
 
 def load_process_cifar():
-    spec = importlib.util.spec_from_file_location("process_cifar_script", REPO / "process_cifar.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # The code ./process_cifar.py starts.
+    return importlib.import_module("infodropout.paper.experiments.process_cifar")
 
 
 def test_process_cifar_without_folder_downloads_then_processes(server, tmp_path, monkeypatch, capsys):

@@ -289,7 +289,7 @@ def test_the_debian_files_are_found_without_a_variable_and_train_mnist_fc(tmp_pa
 
 
 def test_cifar_py_reads_fashion_from_its_own_cache_and_names_runs_apart(tmp_path):
-    import cifar
+    from infodropout.paper.experiments import cifar
 
     folder = tmp_path / "datasets"
     folder.mkdir()

@@ -21,10 +21,8 @@ SCRIPTS = ["cifar.py", "cluttered.py", "occluded.py", "mnist_fc.py", "vae.py"]
 
 
 def load(script: str):
-    spec = importlib.util.spec_from_file_location(f"help_{script[:-3]}", ROOT / script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The experiment's module that ``script`` starts (cifar.py: infodropout.paper.experiments.cifar)."""
+    return importlib.import_module(f"infodropout.paper.experiments.{script[:-3]}")
 
 
 def run(*args, cwd, env=None):

@@ -95,6 +95,9 @@ def test_reproduce_passes_jobs_to_the_sweep_steps_only(tmp_path):
     ledger = run_plan(plan, tmp_path / "work", echo=lambda line: None, python=str(recorder), jobs=2)
     lines = calls.read_text().splitlines()
     assert "jobs=2" in lines[0].split() and "jobs=2" not in lines[1].split()
+    # Each step runs its experiment's module, while its ledger keeps the command a user types.
+    assert lines[0].split()[:3] == ["-m", "infodropout.paper.experiments.cifar", "sweep"]
+    assert ledger["a-sweep"]["argv"][:2] == ["cifar.py", "sweep"]
     # A step done with one jobs is done with any other: the second plan runs nothing.
     run_plan(plan, tmp_path / "work", echo=lambda line: None, python=str(recorder), jobs=1)
     assert len(calls.read_text().splitlines()) == 2
@@ -123,11 +126,8 @@ def test_two_jobs_give_the_numbers_of_one_and_keep_the_others_when_one_point_fai
 
     # Seed 2's run is locked by a live process (this one): its point fails, the two others are kept.
     parallel = tmp_path / "parallel"
-    sys.path.insert(0, str(ROOT))
-    try:
-        import mnist_fc
-    finally:
-        sys.path.remove(str(ROOT))
+    from infodropout.paper.experiments import mnist_fc
+
     config = {**mnist_fc.DEFAULTS, "dataset": "sample", "num_train": 200, "num_test": 500, "epochs": 1,
               "width": 16, "dropout": "information", "seed": 2}
     lock = parallel / "models" / (run_name("mnist_fc", config, mnist_fc.DEFAULTS) + ".lock")
@@ -148,7 +148,7 @@ def test_two_jobs_give_the_numbers_of_one_and_keep_the_others_when_one_point_fai
     lock.unlink()
     again = compare(parallel, "seeds=[0,1,2]", "jobs=2")
     assert again.returncode == 0, again.stderr[-2000:]
-    # One point left: it runs in the sweep's own process (jobs never exceed the points to run).
+    # One point left: it runs alone (jobs never exceed the points to run), one after another, unprefixed.
     assert again.stdout.startswith("Sweep point 3/3: width=16 dropout=information seed=2 (2 done).")
     assert [r["seed"] for r in results(parallel)] == [0, 1, 2]
     assert time.perf_counter() - started < 900
@@ -173,3 +173,27 @@ def test_a_convolutional_sweep_in_two_jobs_repeats_one_after_another_with_the_sa
     parallel = run("parallel", "jobs=2")
     assert [r["seed"] for r in parallel] == [0, 1] and "information_dropout1.total" in parallel[0]
     assert run("serial", f"threads={threads_per_job(2)}") == parallel
+
+
+@pytest.mark.slow
+def test_one_after_another_each_point_in_its_own_process_gives_the_numbers_of_one_process(tmp_path):
+    """jobs=1: the points, each in a process of its own (test_sweep_seeds.py checks that they are), give to the last
+    bit what the sweep gave when it called the point function for each in turn in its own process, with the same
+    threads."""
+    swept = compare(tmp_path / "swept", "seeds=[0,1]", "threads=1")
+    assert swept.returncode == 0, swept.stderr[-2000:]
+    assert "Sweep point 2/2: width=16 dropout=information seed=1 (1 done)." in swept.stdout
+    code = ("import json, sys\n"
+            "from infodropout.paper.machine import set_threads\n"
+            "set_threads(1)\n"  # as the sweep's own process did before its first TensorFlow op
+            "from infodropout.paper.experiments import mnist_fc\n"
+            "config = {**mnist_fc.DEFAULTS, **json.loads(sys.argv[1])}\n"
+            "points = [{'width': 16, 'dropout': 'information', 'seed': seed} for seed in (0, 1)]\n"
+            "print(json.dumps([{**p, **mnist_fc.train_test_and_probe({**config, **p})} for p in points]))\n")
+    values = {"dataset": "sample", "num_train": 200, "num_test": 500, "epochs": 1, "widths": [16],
+              "methods": ["information"], "verbose": 0, "threads": 1, "seeds": [0, 1],
+              "models_dir": str(tmp_path / "one" / "models"), "plots_dir": str(tmp_path / "one" / "plots")}
+    one = subprocess.run([sys.executable, "-c", code, json.dumps(values)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=900, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert results(tmp_path / "swept") == json.loads(one.stdout.strip().splitlines()[-1])

@@ -65,7 +65,7 @@ def test_probe_errors_give_the_test_and_the_training_error(tmp_path):
 @pytest.mark.slow
 def test_the_occluded_script_reports_the_probe_with_its_baselines(tmp_path):
     """occluded.nuisance_errors in process, on stand-in arrays: every key of figure 4's rows is produced."""
-    import occluded
+    from infodropout.paper.experiments import occluded
     from infodropout.paper.train.runs import all_cnn_32_network
 
     rng = np.random.default_rng(3)

@@ -182,12 +182,9 @@ def script(name, *args, cwd, importtime=False):
 
 
 def mnist_fc_defaults():
-    import importlib.util
+    from infodropout.paper.experiments import mnist_fc
 
-    spec = importlib.util.spec_from_file_location("registry_mnist_fc", ROOT / "mnist_fc.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.DEFAULTS
+    return mnist_fc.DEFAULTS
 
 
 def test_runs_and_an_ambiguous_choice_answer_before_tensorflow(tmp_path):
@@ -345,11 +342,8 @@ def test_a_run_begun_before_records_said_how_it_was_computed_is_not_given_values
 
 
 def test_train_refuses_a_resume_under_other_numerics_before_tensorflow(tmp_path):
-    import importlib.util
+    from infodropout.paper.experiments import cifar as module
 
-    spec = importlib.util.spec_from_file_location("registry_cifar", ROOT / "cifar.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     values = {"dataset": "sample", "epochs": 2, "filter_percentage": 0.1}
     config = {**module.DEFAULTS, **values, "models_dir": str(tmp_path / "models")}
     checkpoint = checkpoint_path(config["models_dir"], run_name("cifar", config, module.DEFAULTS))

@@ -199,7 +199,7 @@ def test_an_unsafe_or_unknown_keras_file_is_refused_saying_why(tmp_path):
 
 
 def test_saved_is_printed_only_when_the_checkpoint_was_written(tmp_path, capsys):
-    import mnist_fc
+    from infodropout.paper.experiments import mnist_fc
 
     from infodropout.paper.train.runs import train_and_test
 

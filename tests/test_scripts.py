@@ -128,7 +128,7 @@ def test_every_config_key_is_in_the_docs_config_reference():
     page = (ROOT / "docs" / "experiments.md").read_text()
     table = page[page.index("## Config reference"):page.index("## Interrupting and resuming")]
     for script in ("cifar", "cluttered", "mnist_fc", "occluded", "vae"):
-        module = importlib.import_module(script)
+        module = importlib.import_module(f"infodropout.paper.experiments.{script}")
         for key in module.DEFAULTS:
             assert f"`{key}`" in table, f"{script}.py's {key} is missing from docs/experiments.md's config reference"
 

@@ -23,7 +23,7 @@ def test_a_fresh_binarisation_is_a_function_of_seed_and_step_with_the_pixel_as_p
 
 
 def test_binarize_epoch_keeps_training_digits_grey_and_holds_out_binary_ones():
-    import vae
+    from infodropout.paper.experiments import vae
 
     config = {**vae.DEFAULTS, "dataset": "sample", "num_train": 300, "num_test": 50, "validation": 100,
               "binarize": "epoch"}
@@ -38,7 +38,7 @@ def test_binarize_epoch_keeps_training_digits_grey_and_holds_out_binary_ones():
 
 
 def test_seeds_summary_gives_the_mean_and_the_sample_spread():
-    import vae
+    from infodropout.paper.experiments import vae
 
     assert vae.seeds_summary([-100.0]) == "-100.0"
     assert vae.seeds_summary([-100.0, -102.0, -104.0]) == "-102.0 ± 2.0 (3 seeds)"

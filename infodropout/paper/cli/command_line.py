@@ -26,9 +26,12 @@ def summary(function: Callable) -> str:
     return match.group(1) if match else text
 
 
-def commands_of(experiment) -> dict[str, Callable]:
-    """The experiment's commands, the script's own first (in the order it defined them), then sacred's."""
-    commands = dict(experiment.gather_commands())
+def commands_of(experiment, internal: bool = False) -> dict[str, Callable]:
+    """The experiment's commands, the script's own first (in the order it defined them), then sacred's; those a
+    program runs rather than a user (``experiment.internal_commands``: a sweep's ``sweep_point``) only with
+    ``internal``."""
+    hidden = () if internal else getattr(experiment, "internal_commands", ())
+    commands = {name: command for name, command in experiment.gather_commands() if name not in hidden}
     own = {name: command for name, command in commands.items() if name not in SACRED_COMMANDS + ("runs",)}
     shared = ("runs",) + SACRED_COMMANDS  # every script's: the registry's listing, then sacred's
     return {**own, **{name: commands[name] for name in shared if name in commands}}
@@ -71,6 +74,7 @@ def check_command_line(experiment, argv: list[str], script: str) -> str | None:
     ``train``, the default command, and start training unasked). Returns ``"help"`` where the script's help
     is asked for (``-h``, ``--help``, ``help``), else None."""
     commands = commands_of(experiment)
+    runnable = commands_of(experiment, internal=True)
     takes_value = option_arguments(experiment)
     words, skip = [], False
     for token in argv[1:]:
@@ -95,7 +99,7 @@ def check_command_line(experiment, argv: list[str], script: str) -> str | None:
         if len(words) == 1:
             return "help"
         first, words = words[1], words[1:]
-    if first not in commands:
+    if first not in runnable:
         if "=" in first:
             fail(f"missing `with` before {first}: e.g. `{script} train with {' '.join(words)}` "
                  f"(commands: {', '.join(commands)}).")

@@ -1,5 +1,5 @@
-"""The sacred glue the scripts share: the Experiment with its validated config, its command line and its
-one-line failures.
+"""The sacred glue the experiments share (infodropout.paper.experiments, started by ./cifar.py ... or ``python -m``):
+the Experiment with its validated config, its command line and its one-line failures.
 
 This is the only module of the package that imports sacred; everything it hands on is plain values. The config
 rules live in :mod:`infodropout.paper.cli.config_rules`, run names in :mod:`infodropout.paper.train.run_names`, sweeps in
@@ -50,6 +50,10 @@ from infodropout.paper.cli.command_line import (  # noqa: E402
     add_described_print_config, check_command_line, help_text, typed_keys,
 )
 from infodropout.paper.train.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, run_name  # noqa: E402
+from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS  # noqa: E402
+
+# The folder that holds the package: the repository's top in a checkout, where the scripts are.
+PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 
 
 def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
@@ -71,14 +75,20 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
     from sacred.dependencies import Source
 
     # sacred takes the docstring, file and folder of the module that creates the Experiment (this one):
-    # give it the script's, so that --help shows the script's docstring under the script's name.
+    # give it the experiment module's, so that --help shows its docstring under the script's name (the module
+    # infodropout/paper/experiments/cifar.py is started as ./cifar.py). Its folder stays the repository's top, where
+    # the scripts are, so that sacred names the sources as before.
     script_globals = inspect.stack()[1][0].f_globals
     script_file = Path(script_globals.get("__file__", f"{name}.py")).resolve()
-    experiment = Experiment(name, save_git_info=False, base_dir=str(script_file.parent))
+    experiment = Experiment(name, save_git_info=False, base_dir=str(PACKAGE_ROOT))
     experiment.doc = script_globals.get("__doc__") or ""
     if script_file.is_file():
         experiment.mainfile = Source.create(str(script_file), save_git_info=False)
         experiment.sources.add(experiment.mainfile)
+    # The module a sweep's point process runs with `python -m` (run with -m itself, the module is __main__).
+    spec = script_globals.get("__spec__")
+    experiment.module = spec.name if spec is not None else script_globals.get("__name__", name)
+    experiment.point_functions = {}  # filled by infodropout.paper.cli.points.add_point_function
     script = script_file.name
     experiment.get_usage = lambda program_name=None: Experiment.get_usage(
         experiment, program_name or os.path.join(experiment.base_dir, script))
@@ -96,7 +106,7 @@ def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],
             warnings = validate(config, rules, defaults, smallest_width)
         except ValueError as error:
             fail(str(error))
-        for warning in warnings:
+        for warning in warnings if command_name != POINT_COMMAND else ():  # the sweep itself warned once
             print(f"{Path(sys.argv[0]).name}: warning: {warning}", file=sys.stderr)
         if command_name in CHECKPOINT_COMMANDS and "models_dir" in config:
             return _resolved_run(experiment, name, config, defaults)
@@ -172,6 +182,8 @@ def check_config_keys(experiment: Experiment, argv: list[str]) -> None:
     keys = getattr(experiment, "valid_keys", None)
     if keys is None or "with" not in argv:
         return
+    if POINT_COMMAND in argv[1:argv.index("with")]:  # a sweep's point: its function, values and result file too
+        keys = keys | frozenset(POINT_KEYS)
     named = getattr(experiment, "valid_named_configs", frozenset())
     for update in argv[argv.index("with") + 1:]:
         if update.startswith("-"):  # sacred's options follow the updates
@@ -210,14 +222,18 @@ def written_since(start: float, folders) -> list[tuple[Path, str]]:
 
 
 class _RedundantWarnings:
-    """Drops two of sacred's warnings: "No observers have been added to this run" (a run without observers
-    is the normal case; docs/experiments.md says how to add one, ``-F DIR``) and "Changed type of config entry"
-    (``verbose=2`` over the default ``'auto'``: every value is checked against its rule instead)."""
+    """Drops three of sacred's warnings: "No observers have been added to this run" (a run without observers
+    is the normal case; docs/experiments.md says how to add one, ``-F DIR``), "Changed type of config entry"
+    (``verbose=2`` over the default ``'auto'``: every value is checked against its rule instead) and "Added new
+    config entry" for the entries a sweep gives its point's process (``point=...``, the command's own arguments)."""
+
+    POINT_ENTRIES = tuple(f'Added new config entry: "{key}"' for key in POINT_KEYS)
 
     @staticmethod
     def filter(record) -> bool:
         message = record.getMessage()
-        return not ("No observers have been added" in message or message.startswith("Changed type of config entry"))
+        return not ("No observers have been added" in message or message.startswith("Changed type of config entry")
+                    or message.startswith(_RedundantWarnings.POINT_ENTRIES))
 
 
 def _quiet_logger(name: str):

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.train.runs import load_checkpoint, markdown_table, train_and_test
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
@@ -222,6 +223,14 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
         if config["dropout"] != "information":
             fail("probe reads the Information Dropout layers: use dropout=information.")
 
+    def probed_run(config) -> dict:
+        """One point of ``probe_sweep``, in its own process: the run of ``config`` trained (or reused) and tested,
+        and its independent estimates."""
+        run = train_and_test(name, config, defaults, load_data, build_network)
+        return estimates(config, run.network, run.data)
+
+    probed_point = add_point_function(experiment, probed_run)
+
     def probe(_config, _run):
         """Independent estimates on the run trained `with` the same values: linear and MLP probe errors,
         MINE bounds of I(z; task) (and nuisance), NDM, each layer's KL vs MINE; plots/<run name>/probes.json."""
@@ -247,13 +256,8 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
         from infodropout.paper.figures.plots import plot_series
 
         check(_config)
-
-        def run_one(config):
-            run = train_and_test(name, config, defaults, load_data, build_network)
-            return estimates(config, run.network, run.data)
-
         results, folder = run_sweep(f"{name}-probe", _config, defaults, [{"beta": b} for b in _config["betas"]],
-                                    run_one)
+                                    probed_point)
         targets = ("task", "nuisance") if nuisance else ("task",)
         for target in targets:
             plot_series(results, "beta", {f"{mode}.{kind}_{target}_error": f"{kind} probe ({mode})"

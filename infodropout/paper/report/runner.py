@@ -51,11 +51,28 @@ def _format_seconds(seconds: float) -> str:
 # The commands that train or reuse several runs (run_sweep): ``jobs`` runs that many of their runs at once.
 SWEEP_COMMANDS = frozenset({"sweep", "compare", "choose_lr", "table", "probe_sweep"})
 
+# Where the experiments' modules are: a step written as ``cifar.py sweep with ...`` (in the plan, its ledger and the
+# command echoed, as a user types it) runs as ``python -m infodropout.paper.experiments.cifar sweep with ...``.
+EXPERIMENTS_PACKAGE = "infodropout.paper.experiments"
+
+
+def step_module(script: str) -> str:
+    """The module a step's script stands for: ``cifar.py`` → ``infodropout.paper.experiments.cifar``."""
+    return f"{EXPERIMENTS_PACKAGE}.{Path(script).stem}"
+
+
+def step_process(python: str, argv: Sequence[str]) -> list[str]:
+    """The process that runs a step's command ``argv`` (``cifar.py sweep with ...``): its module under
+    ``python -m``, so that no script file is looked for."""
+    return [python, "-m", step_module(argv[0]), *argv[1:]]
+
 
 def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None] = print,
              extra_args: Sequence[str] = (), python: str = sys.executable, jobs: int = 1) -> dict:
-    """Run the plan's steps not yet done, each as ``python <script> <command> with <args>
-    <extra_args>`` in the project's root (``extra_args``: say, ``models_dir=...``), its output in
+    """Run the plan's steps not yet done, each as ``python -m <its module> <command> with <args>
+    <extra_args>`` (:func:`step_process`) in the project's root, so that the paths the steps are given (``models/``,
+    ``datasets/``, the plots folder) are the ones a user's ``./<script> ...`` there sees (``extra_args``: say,
+    ``models_dir=...``), its output in
     ``<work_dir>/logs/<step>.log``, its figures under ``<work_dir>/<step>/``. The ledger
     ``<work_dir>/steps.json`` records each finished step's command, status and time and is
     rewritten after every step; a step whose command is in the ledger as done
@@ -86,7 +103,7 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
         log = work / "logs" / f"{step.name}.log"
         start = time.perf_counter()
         with open(log, "w") as handle:
-            status = subprocess.run([python, *argv], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+            status = subprocess.run(step_process(python, argv), cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
                                     env=env).returncode
         seconds = time.perf_counter() - start
         if status in (130, -2):  # interrupted: stop the plan, as the step itself did

@@ -1,15 +1,21 @@
 """Sweeps: one run per point (and seed), with the results kept in one JSON file rewritten after every point,
 so that an interrupted sweep loses nothing and a repeated one skips what is done.
 
-With ``jobs`` above 1 the points run at once, each in its own process: the same script and command, started
-again with the sweep's config (``with <config>.json``) and told its one point through the environment
-(:data:`POINT_ENV`). Such a process trains and tests its run as the sweep itself would (the same function
-and values), under the run's own lock, resume and
-checkpoint, writes its result to a file the sweep names (:data:`RESULT_ENV`) and exits; the sweep's own process
-is the one writer of results.json. The cores are divided among the processes (TensorFlow's and OpenMP's thread
-counts), and each line a point's process prints is shown prefixed by its point, ``[beta=0.5 seed=1] ...``.
+Every point runs in its own process, as an explicit command of its experiment (:class:`PointCommand`):
+``python -m <module> sweep_point with <config>.json function=<name> point=<file> result=<file>``. The experiment's
+function of that name (registered by :mod:`infodropout.paper.cli.points`) trains and tests the point's run as a
+sweep in one process did (the same function and values), under the run's own lock, resume and checkpoint, and
+:func:`run_point` writes its result to the file the sweep named; the sweep's own process is the one writer of
+results.json. A process per point also gives each run's memory back (its network, its data, TensorFlow's graphs)
+when it ends, rather than holding every run's until the sweep ends.
+
+With ``jobs`` at 1 the points run one after another, each with the sweep's own config, threads included (0: every
+core), on the sweep's own terminal: the numbers of the same runs in the sweep's own process, to the last bit, and a
+failed point ends the sweep with its own line and status. With ``jobs`` above 1 that many run at once: the cores are
+divided among the processes (TensorFlow's and OpenMP's thread counts), each line a point's process prints is shown
+prefixed by its point, ``[beta=0.5 seed=1] ...``, and a failed point does not stop the others.
 With fewer threads a process sums float32 values in another order, so its run is not bit-identical to the
-serial sweep's (one process, every core) and drifts from it over epochs of SGD (tools/time_jobs.py records both).
+serial sweep's (every core) and drifts from it over epochs of SGD (tools/time_jobs.py records both).
 The thread count is a config entry, ``threads``: each point's process gets the cores / jobs (or ``threads`` where
 set), and ``jobs=1 threads=<that share>`` gives the same numbers to the last bit, one run after another.
 """
@@ -26,6 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -33,13 +40,46 @@ from infodropout.paper.errors import fail
 from infodropout.paper.machine import available_cores, parallel_jobs, threads_per_job
 from infodropout.paper.train.run_names import run_name
 
-# The environment that makes a script's sweep command run one point only: the point's values (JSON) and
-# the file its result goes to.
-POINT_ENV = "INFODROPOUT_SWEEP_POINT"
-RESULT_ENV = "INFODROPOUT_SWEEP_RESULT"
+# The experiments' command that runs one point, and the entries it is given beside the sweep's config: the name of
+# the per-point function, the file of the point's values (JSON) and the file its result goes to.
+POINT_COMMAND = "sweep_point"
+POINT_KEYS = ("function", "point", "result")
 
-# Lines of sacred's start-up log that every point's process prints: noise once per point, so not relayed.
+# Lines of sacred's start-up log that every point's process prints: noise once per point, so not relayed. One after
+# another, its end too: the sweep's own lines frame each point, as when the points ran in the sweep's process.
 _STARTUP_LINES = ("INFO - Running command", "INFO - Started")
+_SERIAL_QUIET_LINES = _STARTUP_LINES + ("INFO - Completed after", "ERROR - Failed after")
+
+# The folder that holds the package, which a point's process must import whatever its working folder.
+_PACKAGE_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class PointCommand:
+    """How a sweep runs one of its points: the experiment's module (run with ``python -m``) and the name its
+    per-point function is registered under (a function of the point's whole config that returns its results)."""
+
+    module: str
+    function: str
+
+    def argv(self, config_file: Path, point_file: Path, result_file: Path) -> list[str]:
+        """The point's process: the sweep's config from ``config_file``, the point's values from ``point_file``."""
+        return [sys.executable, "-m", self.module, POINT_COMMAND, "with", str(config_file),
+                f"function={self.function}", f"point={point_file}", f"result={result_file}"]
+
+
+def run_point(function: Callable[[Mapping], dict], config: Mapping, point_file: str | os.PathLike,
+              result_file: str | os.PathLike) -> dict:
+    """In a point's own process: ``function`` on the config updated with the point's values (read from
+    ``point_file``), as the sweep would have called it, and its result, after the point's values, written atomically
+    to ``result_file``. Returns that result."""
+    from infodropout.paper.train.checkpoint import atomic_write
+
+    point = json.loads(Path(point_file).read_text())
+    values = {key: value for key, value in config.items() if key not in POINT_KEYS}
+    result = {**point, **function({**values, **point})}
+    atomic_write(Path(result_file), lambda tmp: Path(tmp).write_text(json.dumps(result) + "\n"))
+    return result
 
 
 def with_seeds(points: list[dict], seeds: Sequence[int]) -> list[dict]:
@@ -55,18 +95,13 @@ def point_label(point: Mapping) -> str:
 
 
 def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[dict],
-              run_one: Callable[[Mapping], dict]) -> tuple[list[dict], Path]:
-    """Run ``run_one(config updated with point)`` for each point (e.g. ``{"beta": 0.1}``) and keep the
-    results, one dict per point, in ``plots/<experiment>-sweep<values>/results.json``, rewritten after
-    every point: an interrupted sweep loses nothing, and running it again skips the points already
-    done (each run itself is also resumed or reused from models/). With ``config["jobs"]`` above 1 (0: one
-    per core) that many points run at once, each in its own process (see the module's docstring), and
-    the results are kept in the same order. Returns the results and the folder.
-
-    In a point's own process (started by a parallel sweep) this runs that point, keeps its result and ends
-    the process."""
-    if os.environ.get(RESULT_ENV):
-        _run_point_and_exit(config, run_one)
+              point_command: PointCommand) -> tuple[list[dict], Path]:
+    """Run each point (e.g. ``{"beta": 0.1}``) in its own process with ``point_command`` (the experiment's
+    function of the sweep's config updated with the point) and keep the results, one dict per point, in
+    ``plots/<experiment>-sweep<values>/results.json``, rewritten after every point: an interrupted sweep loses
+    nothing, and running it again skips the points already done (each run itself is also resumed or reused from
+    models/). With ``config["jobs"]`` above 1 (0: one per core) that many points run at once (see the module's
+    docstring), and the results are kept in the same order. Returns the results and the folder."""
     swept = {key for point in points for key in point}
     name = run_name(f"{experiment}-sweep", {**config, **{key: defaults[key] for key in swept}}, defaults)
     folder = Path(config["plots_dir"]) / name
@@ -76,14 +111,10 @@ def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[
     todo = [(number, point) for number, point in enumerate(points, 1)
             if not any(all(result.get(key, defaults.get(key)) == value for key, value in point.items())
                        for result in results)]
+    if not todo:
+        return results, folder
     jobs = parallel_jobs(config.get("jobs", 1), len(todo))
-    if jobs > 1:
-        return _run_in_processes(config, todo, len(points), results, path, jobs), folder
-    for number, point in todo:
-        print(f"Sweep point {number}/{len(points)}: {point_label(point)} ({len(results)} done).", flush=True)
-        results.append({**point, **run_one({**config, **point})})
-        _write_results(path, results)
-    return results, folder
+    return _run_in_processes(point_command, config, todo, len(points), results, path, jobs), folder
 
 
 def _write_results(path: Path, results: list[dict]) -> None:
@@ -96,78 +127,87 @@ def _write_results(path: Path, results: list[dict]) -> None:
              "to gather them.", status=1)
 
 
-def _run_point_and_exit(config: Mapping, run_one: Callable[[Mapping], dict]) -> None:
-    """A point's own process: run the point the environment names, write its result, end the process.
-
-    It ends with ``os._exit`` once its output is flushed: returning would go on with the sweep command
-    (its figures, its table), and raising would have sacred report the early end as a failure. The run's
-    lock and temporary files are released by then (``run_one`` returned)."""
-    from infodropout.paper.train.checkpoint import atomic_write
-
-    point = json.loads(os.environ[POINT_ENV])
-    result = {**point, **run_one({**config, **point})}
-    atomic_write(Path(os.environ[RESULT_ENV]), lambda tmp: Path(tmp).write_text(json.dumps(result) + "\n"))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
-def _command_line() -> tuple[str, str]:
-    """The running script (absolute) and its sacred command, from ``sys.argv``: the command is the first
-    word after the script (sacred wants it before ``with`` and the options)."""
-    script = os.path.abspath(sys.argv[0])
-    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
-    if command is None or command == "with":
-        fail("jobs above 1 needs the sweep's command on the command line (e.g. `sweep with ... jobs=2`).")
-    return script, command
-
-
 class _Point:
-    """One point running in its own process, its output relayed line by line with its label."""
+    """One point running in its own process. At once with others (``prefixed``), its output is relayed line by
+    line with its label; one after another, it writes to the sweep's own output, its stderr relayed as it comes
+    but for its last line, which is its message if it fails (:attr:`last_line`)."""
 
-    def __init__(self, number: int, point: dict, argv: list[str], env: dict, result: Path, out: TextIO,
-                 lock: threading.Lock):
-        self.number, self.point, self.result = number, point, result
+    def __init__(self, number: int, point: dict, argv: list[str], env: dict, result: Path, lock: threading.Lock,
+                 prefixed: bool):
+        self.number, self.point, self.result, self.prefixed = number, point, result, prefixed
         self.label = point_label(point)
         self.last_line = ""
-        self.process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        self.process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if prefixed else None,
+                                        stderr=subprocess.STDOUT if prefixed else subprocess.PIPE, text=True,
                                         bufsize=1, errors="replace")
-        self.relay = threading.Thread(target=self._relay, args=(out, lock), daemon=True)
+        stream, out = (self.process.stdout, sys.stdout) if prefixed else (self.process.stderr, sys.stderr)
+        self.relay = threading.Thread(target=self._relay, args=(stream, out, lock), daemon=True)
         self.relay.start()
 
-    def _relay(self, out: TextIO, lock: threading.Lock) -> None:
-        for line in self.process.stdout:
+    def _relay(self, stream: TextIO, out: TextIO, lock: threading.Lock) -> None:
+        quiet = _STARTUP_LINES if self.prefixed else _SERIAL_QUIET_LINES
+        for line in stream:
             line = line.rstrip("\n")
-            if not line.strip() or line.startswith(_STARTUP_LINES):
+            if not line.strip() or line.startswith(quiet):
                 continue
+            if self.prefixed:
+                shown = f"[{self.label}] {line}"
+            elif self.last_line:
+                # One after another, each line is shown when the next comes: the last, if the point fails, is its
+                # message, which the sweep itself says last.
+                shown = self.last_line
+            else:
+                shown = None
             self.last_line = line
-            with lock:
-                out.write(f"[{self.label}] {line}\n")
-                out.flush()
+            if shown is not None:
+                with lock:
+                    out.write(shown + "\n")
+                    out.flush()
+
+    def release_last_line(self) -> None:
+        """One after another, a point that ended well: its held-back last line is shown after all."""
+        if not self.prefixed and self.last_line:
+            sys.stderr.write(self.last_line + "\n")
+            sys.stderr.flush()
 
 
-def _run_in_processes(config: Mapping, todo: list[tuple[int, dict]], total: int, results: list[dict], path: Path,
-                      jobs: int) -> list[dict]:
+def _point_environment(threads: int | None) -> dict:
+    """A point's process's environment: the sweep's, with the package importable from any working folder,
+    unbuffered output, and, where the points share the cores, each one's thread count."""
+    paths = [str(_PACKAGE_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(paths)}
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
+                   TF_NUM_INTEROP_THREADS=str(threads))
+    return env
+
+
+def _run_in_processes(point_command: PointCommand, config: Mapping, todo: list[tuple[int, dict]], total: int,
+                      results: list[dict], path: Path, jobs: int) -> list[dict]:
     """Run the points of ``todo`` ``jobs`` at a time, each in its own process; add each result to
-    ``results`` (the points' order kept) and rewrite ``path`` as each one ends. A point that fails does not
-    stop the others; the sweep then ends with one line naming each failed point and its last line."""
-    script, command = _command_line()
+    ``results`` (the points' order kept) and rewrite ``path`` as each one ends. At once, a point that fails does
+    not stop the others; the sweep then ends with one line naming each failed point and its last line. One after
+    another, a point that fails ends the sweep with its own line and status, as it did in the sweep's process."""
+    parallel = jobs > 1
     cores = available_cores()
-    threads = config.get("threads") or threads_per_job(jobs, cores)
+    if parallel:
+        threads = config.get("threads") or threads_per_job(jobs, cores)
+        # Progress bars do not read through a pipe, so one line per epoch (verbose=2) unless the user asked for
+        # silence. The thread count goes into the config too, so that `jobs=1 threads=<share>` repeats a point's
+        # numbers.
+        child_config = {**config, "jobs": 1, "threads": threads, "verbose": 0 if config.get("verbose") == 0 else 2}
+        env = _point_environment(threads)
+        print(f"Sweep: {len(todo)} of {total} points to run, {jobs} at a time, {threads} thread(s) each "
+              f"({cores} cores); {len(results)} done before.", flush=True)
+    else:
+        # The sweep's own config, threads and verbosity: each point computes what it computed in the sweep's process.
+        child_config, env = {**config, "jobs": 1}, _point_environment(None)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The points' config and results in a private folder of the system's: its path has no "=", which sacred
     # would read as a config entry after `with` (the sweep's folder name has them).
     scratch = Path(tempfile.mkdtemp(prefix="infodropout-sweep-"))
-    # The sweep's own config for every point's process; progress bars do not read through a pipe, so one
-    # line per epoch (verbose=2) unless the user asked for silence.
-    # The thread count goes into the config too, so that `jobs=1 threads=<share>` repeats a point's numbers.
-    child_config = {**config, "jobs": 1, "threads": threads, "verbose": 0 if config.get("verbose") == 0 else 2}
     config_file = scratch / "config.json"
     config_file.write_text(json.dumps(child_config))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": str(threads),
-           "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
-    print(f"Sweep: {len(todo)} of {total} points to run, {jobs} at a time, {threads} thread(s) each "
-          f"({cores} cores); {len(results)} done before.", flush=True)
     lock = threading.Lock()
     pending, running, new, failed = list(todo), [], {}, []
     kept = list(results)
@@ -179,27 +219,30 @@ def _run_in_processes(config: Mapping, todo: list[tuple[int, dict]], total: int,
         while pending or running:
             while pending and len(running) < jobs:
                 number, point = pending.pop(0)
-                result = scratch / f"point-{number}.json"
+                point_file, result = scratch / f"point-{number}.json", scratch / f"point-{number}.result.json"
+                point_file.write_text(json.dumps(point))
                 result.unlink(missing_ok=True)
                 with lock:
-                    print(f"Sweep point {number}/{total}: {point_label(point)} (started; {len(kept)} done).",
-                          flush=True)
-                running.append(_Point(number, point, [sys.executable, script, command, "with", str(config_file)],
-                                      {**env, POINT_ENV: json.dumps(point), RESULT_ENV: str(result)},
-                                      result, sys.stdout, lock))
-            time.sleep(0.2)
+                    done = f"started; {len(kept)} done" if parallel else f"{len(kept)} done"
+                    print(f"Sweep point {number}/{total}: {point_label(point)} ({done}).", flush=True)
+                running.append(_Point(number, point, point_command.argv(config_file, point_file, result), env, result,
+                                      lock, prefixed=parallel))
+            time.sleep(0.2 if parallel else 0.05)
             for job in [job for job in running if job.process.poll() is not None]:
                 running.remove(job)
                 job.relay.join()
                 status = job.process.returncode
                 if status == 0 and job.result.exists():
+                    job.release_last_line()
                     new[job.number] = json.loads(job.result.read_text())
                     kept = results + [new[number] for number in sorted(new)]
                     _write_results(path, kept)
                 elif status in (130, -2):
                     raise KeyboardInterrupt
-                else:
+                elif parallel:
                     failed.append((job, status))
+                else:
+                    _serial_failure(job, status, path)
     except KeyboardInterrupt:
         _stop(running)
         raise
@@ -213,6 +256,17 @@ def _run_in_processes(config: Mapping, todo: list[tuple[int, dict]], total: int,
              + f". The {len(new)} that ended are kept in {path}; run the same command again to retry the others.",
              status=1)
     return kept
+
+
+def _serial_failure(job: _Point, status: int, path: Path) -> None:
+    """One after another, a point that failed ends the sweep with the point's own last line (its message, said by
+    the sweep's process after sacred's lines, as when the point ran there) and the point's status."""
+    program = f"{Path(sys.argv[0]).name}: "
+    if status > 0 and job.last_line:
+        fail(job.last_line.removeprefix(program), status=status)
+    how = f"exit {status}" if status > 0 else f"signal {-status}" if status < 0 else "no result written"
+    fail(f"sweep point [{job.label}] ended ({how}) without a message; the points before it are kept in {path}: "
+         "run the same command again to go on.", status=1)
 
 
 def _interrupt(signum, frame) -> None:

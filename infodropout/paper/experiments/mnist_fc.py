@@ -1,0 +1,209 @@
+"""MNIST with a fully connected network of 3 hidden ReLU layers (paper §8, figure 3a).
+
+    ./mnist_fc.py train with dropout=information width=256
+    ./mnist_fc.py test with dropout=information width=256
+    ./mnist_fc.py compare with widths=[64,256] methods=[information,binary]    # figure 3a (also: sweep)
+    ./mnist_fc.py choose_lr with dropout=binary width=32 validation=1000 learning_rates=[0.07,0.02,0.01]
+    ./mnist_fc.py print_config
+
+The full MNIST is downloaded into datasets/ on first use; ``dataset=sample`` uses instead the 10,000 real
+MNIST digits shipped in infodropout/resources/, the last ``sample_test`` of them as the test set.
+``dataset=fashion`` trains on Fashion-MNIST instead (28×28 in [0, 1], as MNIST; read from
+datasets/fashion-mnist/, $INFODROPOUT_FASHION_URL, Debian's dataset-fashion-mnist or a download); its runs are named apart.
+``validation=N`` holds out the last N training images (never test images): the run trains on the rest and
+reports its error on them too. ``choose_lr`` trains one method at each of ``learning_rates`` on such a split
+(seed ``seed``), chooses the rate with the lowest validation error among those that leave at most 10 % of
+any layer's units dead, then trains it at that rate on the whole training set for each of ``seeds`` and
+tests it, as ``compare`` does.
+"""
+
+# First: it checks the packages and quiets TensorFlow before anything else is imported.
+from infodropout.paper.cli.experiment import make_experiment, run_experiment
+from infodropout.paper.train.runs import add_classifier_commands, load_mnist_data, markdown_table, train_and_test
+from infodropout.paper.cli.points import add_point_function
+from infodropout.paper.cli.config_rules import (
+    COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
+)
+
+METHODS = ("information", "binary", "lognormal", "none")
+DEAD_UNIT_PROBE = 1000  # training images on which a dead unit's ReLU output is 0
+DEAD_LIMIT = 0.1  # a larger share of dead units in a layer flags a run as an optimisation failure
+DEFAULTS = dict(
+    dataset="mnist",
+    sample_test=2000,
+    dropout="information",
+    width=512,
+    nesterov=False,
+    widths=[64, 128, 256, 512, 1024],
+    seeds=[0, 1, 2],
+    plots_dir="plots",
+    methods=list(METHODS),
+    validation=0,  # training images held out (the last ones) to choose on; 0: none
+    learning_rates=[0.07, 0.02, 0.01],  # the rates choose_lr tries
+    # The paper gives the schedule; β, the batch size and the weight decay are our choices (docs/implementation-notes.md).
+    **training_defaults(batch_size=100, learning_rate=0.07, lr_drops=[30, 70], epochs=80, beta=3.0,
+                        weight_decay=0.0, max_alpha=0.7),
+)
+RULES = {
+    **COMMON_RULES,
+    **MNIST_RULES,
+    "dataset": one_of("mnist", "sample", "fashion"),
+    "dropout": one_of(*METHODS),
+    "width": integer_at_least(1),
+    "nesterov": one_of(True, False),
+    "widths": Rule("a non-empty list of integers >= 1",
+                   lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+                   and all(isinstance(w, int) and w >= 1 for w in v)),
+    "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "validation": Rule("an integer >= 0 (0: none)",
+                       lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "learning_rates": Rule("a non-empty list of numbers > 0", lambda v: isinstance(v, (list, tuple)) and len(v) > 0
+                           and all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in v)),
+    "methods": Rule(f"a non-empty list of {METHODS}",
+                    lambda v: bool(word_list(v)) and all(m in METHODS for m in word_list(v))),
+}
+ex = make_experiment("mnist_fc", DEFAULTS, RULES)
+
+
+def build_network(config, n_train):
+    from infodropout.models import fully_connected
+
+    return fully_connected(config["width"], dropout=config["dropout"], max_alpha=config["max_alpha"],
+                           kl_weight=config["beta"] / n_train, keep_prob=config["keep_prob"], fused=config["fused"])
+
+
+def load_data(config):
+    """MNIST (see load_mnist_data) less the ``validation`` training images held out."""
+    from infodropout.paper.train.early_stopping import validation_split
+
+    return validation_split(load_mnist_data(config), config["validation"])[0]
+
+
+def validation_data(config):
+    from infodropout.paper.train.early_stopping import validation_split
+
+    return validation_split(load_mnist_data(config), config["validation"])[1]
+
+
+add_classifier_commands(ex, DEFAULTS, load_data, build_network)
+
+
+def train_test_and_probe(config) -> dict:
+    """Train and test one run; its test error, its training error (the test protocol on at most 10,000
+    training images), its validation error (with ``validation``) and its share of dead units per layer
+    (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect)."""
+    from infodropout.readouts import dead_unit_fractions
+    from infodropout.paper.errors import fail
+    from infodropout.paper.train.evaluation import evaluate_classifier
+
+    try:
+        run = train_and_test("mnist_fc", config, DEFAULTS, load_data, build_network)
+    except ValueError as error:  # a validation split that leaves nothing to train on
+        fail(str(error))
+    dead = dead_unit_fractions(run.network, run.data.x_train[:DEAD_UNIT_PROBE], config["batch_size"])
+    result = {"error": run.metrics["error"], "train_error": run.train_error,
+              **{f"{layer}.dead_fraction": value for layer, value in dead.items()},
+              "dead_fraction_max": max(dead.values())}
+    if config["validation"]:
+        x_validation, y_validation = validation_data(config)
+        result["validation_error"] = evaluate_classifier(run.network, x_validation, y_validation, config["batch_size"],
+                                                         config["weight_decay"], verbose=0)["error"]
+    return result
+
+
+# One point of compare, sweep and choose_lr, each in its own process.
+TRAIN_TEST_AND_PROBE = add_point_function(ex, train_test_and_probe)
+
+
+@ex.command
+def compare(_config, _run):
+    """Figure 3a: train every method of ``methods`` at every width of ``widths`` for every seed of
+    ``seeds``; print the test errors (%) as a table (mean ± std over seeds) and draw them against the
+    number of hidden units into plots/mnist_fc-sweep<values>/ (results.json holds every run)."""
+    figure3a(_config, _run)
+
+
+@ex.command
+def sweep(_config, _run):
+    """The same as ``compare`` (figure 3a), under the name the other scripts give their sweeps."""
+    figure3a(_config, _run)
+
+
+def figure3a(_config, _run) -> None:
+    import numpy as np
+
+    from infodropout.paper.train.sweeps import run_sweep
+    from infodropout.paper.figures.plots import plot_error_by_method
+
+    methods = word_list(_config["methods"])
+    points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]
+
+    results, folder = run_sweep("mnist_fc", _config, DEFAULTS, points, TRAIN_TEST_AND_PROBE)
+    errors, dead = {}, {}
+    for result in results:
+        errors.setdefault((result["dropout"], result["width"]), []).append(result["error"])
+        dead.setdefault((result["dropout"], result["width"]), []).append(result.get("dead_fraction_max", np.nan))
+    for (method, width), values in errors.items():
+        _run.log_scalar(f"error.{method}.{width}", float(np.mean(values)))
+    spread = len(_config["seeds"]) > 1
+    print(markdown_table(
+        ["hidden units"] + [f"{m} error %" for m in methods] + [f"{m} dead units % (worst layer)" for m in methods],
+        [[w] + [f"{np.mean(errors[m, w]):.2f}" + (f" ± {np.std(errors[m, w], ddof=1):.2f}" if spread else "") for m in methods]
+         + [f"{100 * np.max(dead[m, w]):.1f}" for m in methods] for w in _config["widths"]],
+    ))
+    print(f"Dead units: ReLU output 0 on each of the first {DEAD_UNIT_PROBE} training images; above "
+          f"{DEAD_LIMIT:.0%} a method's error reflects an optimisation failure, not its regularisation.")
+    plot_error_by_method(results, "width", folder / "figure3a", methods, "hidden units per layer", chance=90.0)
+    print(f"Wrote {folder}/results.json and figure3a.png/.pdf.")
+
+
+@ex.command
+def choose_lr(_config, _run):
+    """Choose ``dropout``'s learning rate at ``width`` among ``learning_rates`` on ``validation`` held-out
+    training images (seed ``seed``): the lowest validation error among the rates that leave no layer with
+    more than 10 % dead units (the lowest overall if every rate does). Then train at the chosen rate on the
+    whole training set for every seed of ``seeds`` and test. Writes results.json (every run) and choice.json
+    into plots/mnist_fc-lr<values>/."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from infodropout.paper.train.checkpoint import atomic_write
+    from infodropout.paper.errors import fail
+    from infodropout.paper.train.sweeps import run_sweep
+
+    if not _config["validation"]:
+        fail("choose_lr chooses on held-out training images: set validation=N (e.g. validation=1000).")
+    rates = list(_config["learning_rates"])
+    trials = [{"learning_rate": rate, "validation": _config["validation"], "seed": _config["seed"]} for rate in rates]
+    results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials, TRAIN_TEST_AND_PROBE)
+    tried = [r for r in results if r["validation"] and r["learning_rate"] in rates]
+    alive = [r for r in tried if r["dead_fraction_max"] <= DEAD_LIMIT]
+    chosen = min(alive or tried, key=lambda r: r["validation_error"])["learning_rate"]
+    tests = [{"learning_rate": chosen, "validation": 0, "seed": seed} for seed in _config["seeds"]]
+    results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials + tests, TRAIN_TEST_AND_PROBE)
+    choice = {"chosen": chosen, "dropout": _config["dropout"], "width": _config["width"],
+              "validation": _config["validation"], "seed": _config["seed"], "all_rates_kill_units": not alive,
+              "rule": f"the lowest validation error among the rates whose layers have at most {DEAD_LIMIT:.0%} dead "
+                      f"units, on the last {_config['validation']:,} training images (seed {_config['seed']})"}
+    atomic_write(folder / "choice.json", lambda tmp: Path(tmp).write_text(json.dumps(choice, indent=1) + "\n"))
+    print(markdown_table(["learning rate", "validation error %", "dead units % (worst layer)"],
+                         [[r["learning_rate"], f"{r['validation_error']:.2f}", f"{100 * r['dead_fraction_max']:.1f}"]
+                          for r in tried]))
+    final = [r for r in results if not r["validation"] and r["learning_rate"] == chosen]
+    print(f"Chosen: {chosen} ({choice['rule']}). At it, on the whole training set: test error "
+          f"{np.mean([r['error'] for r in final]):.2f} % over {len(final)} seed(s), dead units "
+          f"{100 * max(r['dead_fraction_max'] for r in final):.1f} % (worst layer and seed).")
+    _run.log_scalar("chosen_learning_rate", chosen)
+    print(f"Wrote {folder}/results.json and choice.json.")
+
+
+def main() -> None:
+    """The command line, as ``./mnist_fc.py COMMAND with KEY=VALUE ...`` or
+    ``python -m infodropout.paper.experiments.mnist_fc COMMAND with KEY=VALUE ...``."""
+    run_experiment(ex)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The experiments as modules of the package (infodropout.paper.experiments): each runs with ``python -m``, the
+scripts at the top only start them, sacred sees the same experiments as when they were scripts, a sweep's point is
+the experiments' own internal command, and the report's runner starts each step by module, not by a script's path."""
+
+import ast
+import importlib
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infodropout.paper.cli.command_line import commands_of
+from infodropout.paper.report.plans import make_plan
+from infodropout.paper.report.runner import step_module, step_process
+from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS, PointCommand
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ["cifar", "cluttered", "occluded", "mnist_fc", "vae"]
+ENTRY_POINTS = [*EXPERIMENTS, "process_cifar"]
+
+
+def module(name: str):
+    return importlib.import_module(f"infodropout.paper.experiments.{name}")
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_each_experiment_runs_as_a_module_from_any_folder(name, tmp_path):
+    result = subprocess.run([sys.executable, "-m", f"infodropout.paper.experiments.{name}", "print_config", "with",
+                             "seed=3"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "seed = 3" in result.stdout and "Running command 'print_config'" in result.stderr
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_module_run_speaks_under_the_scripts_name(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "infodropout.paper.experiments.cifar", "trian"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2
+    assert result.stderr.startswith("cifar.py: unknown command 'trian': did you mean train?")
+    assert "`./cifar.py --help`" in result.stderr
+
+
+def test_process_cifar_runs_as_a_module(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "infodropout.paper.experiments.process_cifar", "--help"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0 and result.stdout.startswith("usage: process_cifar.py"), result.stderr
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_the_scripts_at_the_top_are_thin_entry_points(name):
+    path = ROOT / f"{name}.py"
+    text = path.read_text()
+    assert text.startswith("#!/usr/bin/env python3\n") and os.access(path, os.X_OK)
+    assert len(text.splitlines()) <= 30
+    assert "@ex." not in text and "make_experiment" not in text and "def " not in text
+    tree = ast.parse(text)
+    # The same first line as the module's docstring: --help shows the module's, under the script's name.
+    own, experiment = ast.get_docstring(tree), ast.get_docstring(ast.parse(inspect.getsource(module(name))))
+    assert own.splitlines()[0] == experiment.splitlines()[0]
+    # Nothing runs when it is imported: every statement but the docstring and standard imports is under the guard.
+    body = [node for node in tree.body[1:] if not isinstance(node, ast.Import)
+            and not (isinstance(node, ast.ImportFrom) and node.module in ("pathlib",))]
+    assert len(body) == 1 and isinstance(body[0], ast.If) and "__main__" in ast.unparse(body[0].test)
+    assert f"from infodropout.paper.experiments.{name} import main" in text
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_sacred_sees_the_experiment_as_when_it_was_a_script(name):
+    experiment = module(name).ex
+    assert experiment.path == name  # the experiment's name, in an observer's records
+    assert experiment.base_dir == str(ROOT)  # sources named from the repository's top, as before
+    assert Path(experiment.mainfile.filename) == ROOT / "infodropout" / "paper" / "experiments" / f"{name}.py"
+    assert experiment.module == f"infodropout.paper.experiments.{name}"
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_has_the_internal_point_command_once_and_help_leaves_it_out(name):
+    experiment = module(name).ex
+    assert [command for command, _ in experiment.gather_commands()].count(POINT_COMMAND) == 1
+    assert POINT_COMMAND not in commands_of(experiment) and POINT_COMMAND in commands_of(experiment, internal=True)
+    # The command's arguments are the entries the sweep gives it, so that sacred fills them in.
+    command = dict(experiment.gather_commands())[POINT_COMMAND]
+    assert set(inspect.signature(command).parameters) == {"_config", *POINT_KEYS}
+    assert experiment.point_functions  # each experiment's sweep points
+
+
+def test_each_sweep_command_runs_its_points_by_a_registered_function():
+    for name in EXPERIMENTS:
+        source = inspect.getsource(module(name))
+        for call in ("run_sweep(",):
+            for line in (line for line in source.splitlines() if call in line and "import" not in line):
+                # The last argument is a PointCommand made by add_point_function, never a callable of the sweep's.
+                assert "run_one" not in line and "lambda" not in line, (name, line)
+    commands = {"cifar": {"measured_run", "probed_run"}, "cluttered": {"localised_run", "probed_run"},
+                "occluded": {"nuisance_run", "probed_run"}, "mnist_fc": {"train_test_and_probe"},
+                "vae": {"train_one"}}
+    for name, functions in commands.items():
+        assert set(module(name).ex.point_functions) == functions, name
+
+
+def test_a_point_command_runs_the_experiments_module_with_the_point_and_its_result_file(tmp_path):
+    argv = PointCommand("infodropout.paper.experiments.vae", "train_one").argv(
+        tmp_path / "config.json", tmp_path / "point-1.json", tmp_path / "point-1.result.json")
+    assert argv == [sys.executable, "-m", "infodropout.paper.experiments.vae", "sweep_point", "with",
+                    str(tmp_path / "config.json"), "function=train_one", f"point={tmp_path / 'point-1.json'}",
+                    f"result={tmp_path / 'point-1.result.json'}"]
+
+
+def test_the_runner_starts_every_step_by_its_module_not_a_scripts_path():
+    assert step_module("cifar.py") == "infodropout.paper.experiments.cifar"
+    assert step_process("python", ["vae.py", "table", "with", "ks=[1]"]) == [
+        "python", "-m", "infodropout.paper.experiments.vae", "table", "with", "ks=[1]"]
+    for scale in ("tiny", "small", "medium", "full"):
+        for step in make_plan(scale, cifar10=False).steps + make_plan(scale, cifar10=True).steps:
+            assert importlib.util.find_spec(step_module(step.script)) is not None, step.script
