@@ -47,6 +47,18 @@ def test_values_that_would_crash_later_are_refused_naming_the_key(updates, words
     assert message is not None and words in message and f"{next(iter(updates))}=" in message
 
 
+def test_the_filter_share_is_refused_with_the_builders_own_check_and_message():
+    from infodropout.models import all_cnn_widths
+    from infodropout.paper.cli.config_rules import ALL_CNN_SMALLEST_WIDTH
+
+    # The narrowest layer of each script's network is the builders' table's, and the message is the builders'.
+    assert ALL_CNN_SMALLEST_WIDTH == {"cifar": 96, "occluded": 96, "cluttered": 32}
+    with pytest.raises(ValueError) as built:
+        all_cnn_widths(0.001)
+    assert refusal({"filter_percentage": 0.001}) == f"invalid config value filter_percentage=0.001: {built.value}"
+    assert refusal({"filter_percentage": 1.5}) == "invalid config value filter_percentage=1.5: must be a number in (0, 1]."
+
+
 def test_the_default_schedule_may_reach_past_a_shortened_run_and_integer_rates_are_floats():
     # epochs=1 with the paper's drops [80, 120, 160] is every quick test's command: they simply never happen.
     script = cifar()

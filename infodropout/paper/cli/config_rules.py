@@ -1,7 +1,9 @@
 """The table of valid config values and the checks that tie keys together, shared by every script.
 
 Plain Python: sacred hands the config to :func:`validate` before any command runs, and nothing here imports
-sacred or TensorFlow, so that a wrong value is answered at once.
+sacred or TensorFlow, so that a wrong value is answered at once. What the networks accept (their dropouts,
+activations, widths and shares of the filters) is the builders' own (:mod:`infodropout.models`), checked here by
+their definitions before the run, so that the config and the network never disagree.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
+
+from infodropout.models import ACTIVATIONS, ALL_CNN_WIDTHS, CONV_DROPOUTS, FILTER_SHARES, check_filter_share
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,22 @@ def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[i
 
 # The entries of the All-CNN scripts (cifar, cluttered, occluded), besides the common ones.
 ALL_CNN_RULES: dict[str, Rule] = {
-    "dropout": one_of("information", "binary", "none"),
-    "activations": one_of("relu", "softplus"),
+    "dropout": one_of(*CONV_DROPOUTS),
+    "activations": one_of(*ACTIVATIONS),
     "prior": one_of("log_uniform", "log_normal"),
-    "filter_percentage": number_in(0, 1, True, False),
+    # The share's range; whether it leaves the script's network a filter in each layer is checked with the
+    # network's widths (validate_together).
+    "filter_percentage": Rule(FILTER_SHARES, lambda v: _accepted(check_filter_share, v)),
 }
+
+
+def _accepted(check: Callable[[object], None], value) -> bool:
+    """Whether ``check`` (one that raises ValueError) takes ``value``."""
+    try:
+        check(value)
+    except ValueError:
+        return False
+    return True
 
 
 # Named config of the All-CNN scripts: Softplus activations with the log-normal prior (Prop. 3).
@@ -170,9 +185,10 @@ def _shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
 
 
-# The widths that Table II scales by filter_percentage: All-CNN-32's 96 and 192, All-CNN-96's 32 to 192.
-# The smallest decides whether a share leaves every layer at least one filter.
-ALL_CNN_SMALLEST_WIDTH = {"cifar": 96, "occluded": 96, "cluttered": 32}
+# The network each All-CNN script builds, and the narrowest of its layers (infodropout.models' table), which
+# decides whether a share leaves every layer at least one filter.
+ALL_CNN_NETWORKS = {"cifar": "all_cnn_32", "occluded": "all_cnn_32", "cluttered": "all_cnn_96"}
+ALL_CNN_SMALLEST_WIDTH = {script: min(ALL_CNN_WIDTHS[network]) for script, network in ALL_CNN_NETWORKS.items()}
 
 
 # The lists that sweeps loop over, one run (or one table row) per value.
@@ -220,9 +236,11 @@ def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | 
         for key in ("filter_percentage", "filter_percentages"):
             shares = config.get(key)
             for share in shares if isinstance(shares, (list, tuple)) else [shares]:
-                if _number(share) and int(smallest_width * share) < 1:
-                    raise ValueError(f"invalid config value {key}={shares!r}: {share} leaves the narrowest layer "
-                                     f"({smallest_width} filters) no filter; use at least {1 / smallest_width:.4g}.")
+                if _number(share):
+                    try:
+                        check_filter_share(share, (smallest_width,))
+                    except ValueError as error:
+                        raise ValueError(f"invalid config value {key}={shares!r}: {error}") from None
     drops, epochs = config.get("lr_drops"), config.get("epochs")
     late = [d for d in drops if _integer(d) and _integer(epochs) and d >= epochs] \
         if isinstance(drops, (list, tuple)) and "lr_drops" in defaults and drops != defaults["lr_drops"] else []
