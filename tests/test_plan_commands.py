@@ -36,3 +36,18 @@ def test_a_step_names_its_experiment_and_sets_each_value_once():
     assert list(joined({"a": 1, "b": 2}, {"c": 3})) == ["a", "b", "c"]
     with pytest.raises(ValueError, match="sets b twice"):
         joined({"a": 1, "b": 2}, {"b": 3})
+
+
+def test_a_scale_is_the_one_below_it_with_its_changes():
+    from infodropout.paper.report.scales import SETTINGS, UNSET, derive
+
+    derived = derive({"a": 1, "b": [2], "c": 3}, b=[5], c=UNSET, d=4)
+    assert list(derived.items()) == [("a", 1), ("b", [5]), ("d", 4)]  # b keeps its place, c is gone, d comes last
+
+    def values(tree):
+        return [v for item in tree.values() for v in (values(item) if isinstance(item, dict) else [item])]
+
+    assert all(value is not UNSET for value in values(SETTINGS))
+    # What a scale does not change is the one below it, down to the same objects.
+    assert SETTINGS["small"]["ks"] is SETTINGS["tiny"]["ks"]
+    assert SETTINGS["medium"]["cluttered"] is SETTINGS["small"]["cluttered"]
