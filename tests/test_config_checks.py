@@ -133,3 +133,16 @@ def test_ctrl_c_inside_any_command_ends_in_one_line_with_status_130(capsys, monk
         run_experiment(Interrupted())
     err = capsys.readouterr().err
     assert exit_.value.code == 130 and err.count("\n") == 1 and err.startswith("cifar.py: interrupted (Ctrl-C)")
+
+
+@pytest.mark.parametrize("script, row", [("cifar", "CIFAR"), ("occluded", "CIFAR"), ("cluttered", "CLUTTERED"),
+                                         ("mnist_fc", "MNIST_FC"), ("vae", "VAE")])
+def test_each_script_trains_by_its_row_of_the_protocols(script, row):
+    # β and the schedule are written once, in infodropout.paper.protocols; a script's defaults are that row.
+    import importlib
+
+    from infodropout.paper import protocols
+
+    defaults = importlib.import_module(script).DEFAULTS
+    expected = {key: list(value) if isinstance(value, tuple) else value for key, value in getattr(protocols, row).items()}
+    assert {key: defaults[key] for key in expected} == expected

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 from infodropout.models import ACTIVATIONS, ALL_CNN_WIDTHS, CONV_DROPOUTS, FILTER_SHARES, check_filter_share
+from infodropout.paper import protocols
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,9 @@ COMMON_RULES: dict[str, Rule] = {
 
 def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[int], epochs: int, beta: float,
                       weight_decay: float, max_alpha: float, keep_prob: float = 0.5) -> dict:
-    """The config entries every classification script has: its protocol (a row of SPEC §5), given
-    explicitly, and the subset, seed, output and location entries, which are the same everywhere."""
+    """The config entries every classification script has: its protocol (a row of SPEC §5, from
+    :mod:`infodropout.paper.protocols`), and the subset, seed, output and location entries, which are the same
+    everywhere."""
     return dict(
         beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
         batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
@@ -152,11 +154,7 @@ def all_cnn_defaults(**protocol) -> dict:
 
 
 # CIFAR-10's row of SPEC §5 (cifar.py, occluded.py), with the input dropout of the original code.
-CIFAR_DEFAULTS = dict(
-    **all_cnn_defaults(batch_size=100, learning_rate=0.05, lr_drops=[80, 120, 160], epochs=200, beta=3.0,
-                       weight_decay=0.001, max_alpha=0.7),
-    input_keep_prob=0.8,
-)
+CIFAR_DEFAULTS = dict(**all_cnn_defaults(**protocols.CIFAR), input_keep_prob=0.8)
 
 
 CIFAR_RULES = {**COMMON_RULES, **ALL_CNN_RULES, "input_keep_prob": PROBABILITY}
