@@ -56,7 +56,8 @@ def test_the_filter_share_is_refused_with_the_builders_own_check_and_message():
     with pytest.raises(ValueError) as built:
         all_cnn_widths(0.001)
     assert refusal({"filter_percentage": 0.001}) == f"invalid config value filter_percentage=0.001: {built.value}"
-    assert refusal({"filter_percentage": 1.5}) == "invalid config value filter_percentage=1.5: must be a number in (0, 1]."
+    refused = refusal({"filter_percentage": 1.5})
+    assert refused == "invalid config value filter_percentage=1.5: must be a number in (0, 1]."
 
 
 def test_the_default_schedule_may_reach_past_a_shortened_run_and_integer_rates_are_floats():
@@ -144,5 +145,6 @@ def test_each_script_trains_by_its_row_of_the_protocols(script, row):
     from infodropout.paper import protocols
 
     defaults = importlib.import_module(script).DEFAULTS
-    expected = {key: list(value) if isinstance(value, tuple) else value for key, value in getattr(protocols, row).items()}
+    row_values = getattr(protocols, row).items()
+    expected = {key: list(value) if isinstance(value, tuple) else value for key, value in row_values}
     assert {key: defaults[key] for key in expected} == expected
