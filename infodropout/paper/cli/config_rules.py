@@ -60,6 +60,9 @@ def number_in(low: float, high: float, low_open: bool, high_open: bool) -> Rule:
 MAX_SEED = 2**32 - 1
 SEED = Rule(f"an integer in [0, {MAX_SEED}] (numpy's seeds are 32-bit)", lambda v: _integer(v) and 0 <= v <= MAX_SEED)
 
+# Every folder key (datasets_dir, models_dir, each script's plots_dir).
+FOLDER = Rule("a folder path", lambda v: isinstance(v, str) and v != "")
+
 POSITIVE = number_in(0, float("inf"), True, True)
 NON_NEGATIVE = number_in(0, float("inf"), False, True)
 PROBABILITY = number_in(0, 1, True, False)
@@ -104,8 +107,8 @@ COMMON_RULES: dict[str, Rule] = {
     "devices": Rule("an integer >= 0 (0: every GPU; n > 1 on a host without GPUs: the CPU split in n)",
                     lambda v: _integer(v) and v >= 0),
     "precision": one_of("float32", "mixed_float16", "mixed_bfloat16"),
-    "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
-    "models_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "datasets_dir": FOLDER,
+    "models_dir": FOLDER,
 }
 
 
