@@ -46,6 +46,12 @@ def one_of(*choices) -> Rule:
     return Rule("one of " + ", ".join(map(repr, choices)), lambda v: v in choices)
 
 
+def words_of(*choices: str) -> Rule:
+    """A non-empty list of ``choices`` (a sweep's methods or latents), typed as a list or as sacred's ``[a,b]``."""
+    return Rule("a non-empty list of " + ", ".join(choices),
+                lambda v: bool(word_list(v)) and all(word in choices for word in word_list(v)))
+
+
 def integer_at_least(low: int) -> Rule:
     return Rule(f"an integer >= {low}", lambda v: _integer(v) and v >= low)
 
@@ -135,6 +141,11 @@ ALL_CNN_RULES: dict[str, Rule] = {
     # network's widths (validate_together).
     "filter_percentage": Rule(FILTER_SHARES, lambda v: _accepted(check_filter_share, v)),
 }
+# The rules of the lists a sweep over All-CNN's dropouts and shares loops over (cifar.py's methods and
+# filter_percentages), from the builders' own choices and check.
+ALL_CNN_METHODS = words_of(*CONV_DROPOUTS)
+FILTER_SHARE_LIST = Rule("a non-empty list, each " + FILTER_SHARES, lambda v: isinstance(v, (list, tuple))
+                         and len(v) > 0 and all(_accepted(check_filter_share, share) for share in v))
 
 
 def _accepted(check: Callable[[object], None], value) -> bool:
