@@ -66,6 +66,8 @@ class Step:
 
     @property
     def script(self) -> str:
+        """The script the step runs, from the repository's root (the runner's folder); the ledger records it as the
+        first word of each command, so a step done under one path is not reused under another."""
         return f"{self.experiment}.py"
 
     @property
@@ -75,6 +77,7 @@ class Step:
         return (*self.configs, *(f"{key}={command_value(value)}" for key, value in self.config.items()))
 
     def argv(self, plots_dir: Path, extra: Sequence[str] = ()) -> list[str]:
+        """The step's command (after ``python``), with the runner's ``extra`` values and its figures' folder."""
         # verbose=2: one line per epoch in the step's log, not a progress bar redrawn per batch.
         return [self.script, self.command, "with", *self.args, *extra, "verbose=2",
                 f"plots_dir={plots_dir / self.name}"]
