@@ -11,15 +11,45 @@ objective (:class:`infodropout.objective.InformationBottleneck`), so that ``sum(
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
+from typing import TYPE_CHECKING
 
-import keras
-
-from infodropout.layers import BinaryDropout, InformationDropout, LogNormalDropout
-from infodropout.normalization import FusedBatchNormalization
+# Keras is imported inside the builders, not here: the scripts check their config against the choices, widths and
+# shares below before TensorFlow starts (infodropout.paper.cli.config_rules), and importing this module must not
+# start it.
+if TYPE_CHECKING:
+    import keras
 
 CONV_DROPOUTS = ("information", "binary", "none")
 DENSE_DROPOUTS = ("information", "binary", "lognormal", "none")
 ACTIVATIONS = ("relu", "softplus")
+
+# Table II's filters per block at filter_percentage = 1 (each network's head has its last block's width).
+ALL_CNN_WIDTHS: dict[str, tuple[int, ...]] = {"all_cnn_32": (96, 192), "all_cnn_96": (32, 64, 96, 192)}
+# What filter_percentage may be: the builders' message and the scripts' config rule both say it.
+FILTER_SHARES = "a number in (0, 1]"
+
+
+def check_filter_share(filter_percentage: float, widths: Sequence[int] = ()) -> None:
+    """Raise ``ValueError`` unless ``filter_percentage`` is a share of the filters, in (0, 1], that leaves the
+    narrowest of ``widths`` at least one filter (the original code's ``int(width · share)``; the wider layers then
+    keep one too). The message names the share and the narrowest width, for the scripts to prefix with the key."""
+    share = filter_percentage
+    if isinstance(share, bool) or not isinstance(share, Real) or not 0 < share <= 1:
+        raise ValueError(f"filter_percentage must be {FILTER_SHARES}, got {share!r}.")
+    narrowest = min(widths, default=None)
+    if narrowest is not None and int(narrowest * share) < 1:
+        raise ValueError(f"{share} leaves the narrowest layer ({narrowest} filters) no filter; use at least "
+                         f"{1 / narrowest:.4g}.")
+
+
+def all_cnn_widths(filter_percentage: float, network: str = "all_cnn_32") -> tuple[int, ...]:
+    """The filters of each block of ``network`` (a key of :data:`ALL_CNN_WIDTHS`) at ``filter_percentage``,
+    ``int(width · share)`` as in the original code; ``ValueError`` (:func:`check_filter_share`) where a layer
+    would be left no filter."""
+    widths = ALL_CNN_WIDTHS[network]
+    check_filter_share(filter_percentage, widths)
+    return tuple(int(width * filter_percentage) for width in widths)
 
 
 def _check_choice(name: str, value, choices: Sequence) -> None:
@@ -28,6 +58,10 @@ def _check_choice(name: str, value, choices: Sequence) -> None:
 
 
 def _conv_bn(x, filters: int, kernel_size: int, activation: str, strides: int = 1, name: str | None = None):
+    import keras
+
+    from infodropout.normalization import FusedBatchNormalization
+
     x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
     x = FusedBatchNormalization(momentum=0.9, epsilon=1e-3, scale=False)(x)
     return keras.layers.Activation(activation)(x)
@@ -36,6 +70,10 @@ def _conv_bn(x, filters: int, kernel_size: int, activation: str, strides: int = 
 def _dropout_conv(x, filters: int, index: int, *, dropout: str, activation: str, prior: str | None,
                   max_alpha: float, kl_weight: float, keep_prob: float, fused: bool):
     """The stride-2 3×3 convolution of a block, with its dropout."""
+    import keras
+
+    from infodropout.layers import BinaryDropout, InformationDropout
+
     if dropout == "information":
         conv = keras.layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"pool{index}_conv")
         return InformationDropout(conv, kl_weight=kl_weight, activation=activation, prior=prior,
@@ -70,6 +108,10 @@ def all_cnn(
     and a linear layer to the logits. ``input_keep_prob < 1`` drops input pixels in training (CIFAR).
     ``fused`` is InformationDropout's speed option (one convolution for f and α).
     """
+    import keras
+
+    from infodropout.layers import BinaryDropout
+
     _check_choice("dropout", dropout, CONV_DROPOUTS)
     _check_choice("activation", activation, ACTIVATIONS)
     if not 0 < keep_prob <= 1 or not 0 < input_keep_prob <= 1:
@@ -96,6 +138,8 @@ def nuisance_probe(representation_shape: tuple[int, int, int], filters: int = 19
     """The classifier that reads a frozen representation to predict the nuisance (figure 4): a 3×3
     convolution of ``filters`` with batch norm and ReLU, a 1×1 convolution to ``num_classes``, the
     spatial mean and a linear layer, i.e. the head of an All-CNN."""
+    import keras
+
     inputs = keras.Input(representation_shape, name="representation")
     x = _conv_bn(inputs, filters, 3, "relu")
     x = keras.layers.Conv2D(num_classes, 1)(x)
@@ -103,28 +147,18 @@ def nuisance_probe(representation_shape: tuple[int, int, int], filters: int = 19
     return keras.Model(inputs, logits, name="nuisance_probe")
 
 
-def scaled_filters(base: int, filter_percentage: float) -> int:
-    """The original code's ``int(base · filter_percentage)``, refusing widths that vanish."""
-    if not 0 < filter_percentage <= 1:
-        raise ValueError(f"filter_percentage must be in (0, 1], got {filter_percentage}.")
-    filters = int(base * filter_percentage)
-    if filters < 1:
-        raise ValueError(f"filter_percentage={filter_percentage} leaves no filter of the {base} of a layer.")
-    return filters
-
-
 def all_cnn_32(filter_percentage: float = 1.0, **kwargs) -> keras.Model:
     """All-CNN-32 (Table II a) for 32×32×3 inputs: blocks of 96 and 192 filters, head of 192.
 
     ``kwargs`` go to :func:`all_cnn` (dropout, activation, max_alpha, kl_weight, keep_prob, ...).
     """
-    n1, n2 = scaled_filters(96, filter_percentage), scaled_filters(192, filter_percentage)
-    return all_cnn((32, 32, 3), (n1, n2), n2, name="all_cnn_32", **kwargs)
+    blocks = all_cnn_widths(filter_percentage, "all_cnn_32")
+    return all_cnn((32, 32, 3), blocks, blocks[-1], name="all_cnn_32", **kwargs)
 
 
 def all_cnn_96(filter_percentage: float = 1.0, **kwargs) -> keras.Model:
     """All-CNN-96 (Table II b) for 96×96×1 inputs: blocks of 32, 64, 96, 192 filters, head of 192."""
-    blocks = tuple(scaled_filters(n, filter_percentage) for n in (32, 64, 96, 192))
+    blocks = all_cnn_widths(filter_percentage, "all_cnn_96")
     return all_cnn((96, 96, 1), blocks, blocks[-1], name="all_cnn_96", **kwargs)
 
 
@@ -146,6 +180,10 @@ def fully_connected(
     ``lognormal`` is constant log-normal noise with α = ``max_alpha``, the largest noise Information
     Dropout may use. No batch norm, as the paper lists none for this network.
     """
+    import keras
+
+    from infodropout.layers import BinaryDropout, InformationDropout, LogNormalDropout
+
     _check_choice("dropout", dropout, DENSE_DROPOUTS)
     if width < 1 or depth < 1:
         raise ValueError(f"width and depth must be >= 1, got {width}, {depth}.")

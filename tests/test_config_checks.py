@@ -47,6 +47,19 @@ def test_values_that_would_crash_later_are_refused_naming_the_key(updates, words
     assert message is not None and words in message and f"{next(iter(updates))}=" in message
 
 
+def test_the_filter_share_is_refused_with_the_builders_own_check_and_message():
+    from infodropout.models import all_cnn_widths
+    from infodropout.paper.cli.config_rules import ALL_CNN_SMALLEST_WIDTH
+
+    # The narrowest layer of each script's network is the builders' table's, and the message is the builders'.
+    assert ALL_CNN_SMALLEST_WIDTH == {"cifar": 96, "occluded": 96, "cluttered": 32}
+    with pytest.raises(ValueError) as built:
+        all_cnn_widths(0.001)
+    assert refusal({"filter_percentage": 0.001}) == f"invalid config value filter_percentage=0.001: {built.value}"
+    refused = refusal({"filter_percentage": 1.5})
+    assert refused == "invalid config value filter_percentage=1.5: must be a number in (0, 1]."
+
+
 def test_the_default_schedule_may_reach_past_a_shortened_run_and_integer_rates_are_floats():
     # epochs=1 with the paper's drops [80, 120, 160] is every quick test's command: they simply never happen.
     script = cifar()
@@ -121,3 +134,28 @@ def test_ctrl_c_inside_any_command_ends_in_one_line_with_status_130(capsys, monk
         run_experiment(Interrupted())
     err = capsys.readouterr().err
     assert exit_.value.code == 130 and err.count("\n") == 1 and err.startswith("cifar.py: interrupted (Ctrl-C)")
+
+
+@pytest.mark.parametrize("script, row", [("cifar", "CIFAR"), ("occluded", "CIFAR"), ("cluttered", "CLUTTERED"),
+                                         ("mnist_fc", "MNIST_FC"), ("vae", "VAE")])
+def test_each_script_trains_by_its_row_of_the_protocols(script, row):
+    # β and the schedule are written once, in infodropout.paper.protocols; a script's defaults are that row.
+    import importlib
+
+    from infodropout.paper import protocols
+
+    defaults = importlib.import_module(script).DEFAULTS
+    row_values = getattr(protocols, row).items()
+    expected = {key: list(value) if isinstance(value, tuple) else value for key, value in row_values}
+    assert {key: defaults[key] for key in expected} == expected
+
+
+def test_the_sweep_list_rules_take_the_builders_choices_and_shares():
+    from infodropout.paper.cli.config_rules import ALL_CNN_METHODS, FILTER_SHARE_LIST, words_of
+
+    assert ALL_CNN_METHODS.description == "a non-empty list of information, binary, none"
+    assert ALL_CNN_METHODS.check("[information,binary]") and ALL_CNN_METHODS.check(["none"])
+    assert not ALL_CNN_METHODS.check("[information,lognormal]") and not ALL_CNN_METHODS.check([])
+    assert words_of("gaussian", "information").check(["information"])
+    assert FILTER_SHARE_LIST.check([0.1, 1]) and not FILTER_SHARE_LIST.check([0.5, 1.5])
+    assert not FILTER_SHARE_LIST.check([]) and not FILTER_SHARE_LIST.check([True])

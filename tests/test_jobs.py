@@ -91,7 +91,7 @@ def test_reproduce_passes_jobs_to_the_sweep_steps_only(tmp_path):
     calls = tmp_path / "calls.txt"
     recorder.write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\n")
     recorder.chmod(recorder.stat().st_mode | stat.S_IEXEC)
-    plan = Plan("tiny", (Step("a-sweep", "cifar.py", "sweep", ("betas=[1,2]",)), Step("b-plot", "cifar.py", "histograms")))
+    plan = Plan("tiny", (Step("a-sweep", "cifar", "sweep", config={"betas": [1, 2]}), Step("b-plot", "cifar", "histograms")))
     ledger = run_plan(plan, tmp_path / "work", echo=lambda line: None, python=str(recorder), jobs=2)
     lines = calls.read_text().splitlines()
     assert "jobs=2" in lines[0].split() and "jobs=2" not in lines[1].split()

@@ -1,11 +1,15 @@
 """The builders against Table II: the shape after every layer and the trainable parameter counts."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
 from infodropout.layers import BinaryDropout, InformationDropout, information_dropout_layers
-from infodropout.models import all_cnn_32, all_cnn_96, fully_connected
+from infodropout.models import all_cnn_32, all_cnn_96, all_cnn_widths, fully_connected
 
 
 def conv_bn(k, c_in, c_out):
@@ -87,6 +91,25 @@ def test_builders_refuse_bad_values(bad):
     filter_percentage = bad.pop("filter_percentage", 1.0)
     with pytest.raises(ValueError):
         all_cnn_32(filter_percentage, **bad)
+
+
+def test_all_cnn_widths_scale_table_2_and_say_why_a_share_is_refused():
+    assert all_cnn_widths(1.0) == (96, 192) and all_cnn_widths(0.25, "all_cnn_96") == (8, 16, 24, 48)
+    assert all_cnn_widths(1 / 96 + 1e-9) == (1, 2)  # the original code's int(width · share)
+    with pytest.raises(ValueError, match=r"^0.02 leaves the narrowest layer \(32 filters\) no filter; use at least "
+                                         r"0.03125\.$"):
+        all_cnn_widths(0.02, "all_cnn_96")
+    for share in (0.0, 1.5, True, "0.5"):
+        with pytest.raises(ValueError, match=r"filter_percentage must be a number in \(0, 1\]"):
+            all_cnn_widths(share)
+
+
+def test_the_builders_module_imports_without_keras():
+    # The scripts check their config against its widths and choices before TensorFlow starts.
+    code = "import sys, infodropout.models; print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
 
 
 def test_all_cnn_saved_as_keras_loads_with_identical_test_outputs(tmp_path):

@@ -11,31 +11,19 @@ PAPER_FIG5_BETAS = [1.0, 3.0, 5.0]
 PAPER_FIG4_BETAS = [1.0, 10.0]
 
 
-def _value(step, key):
-    found = [arg.split("=", 1)[1] for arg in step.args if arg.startswith(key + "=")]
-    assert len(found) == 1, (step.name, key, found)  # each key given once: no setting silently overridden
-    return found[0]
-
-
-def _numbers(text):
-    return [float(v) for v in text.strip("[]").split(",")]
-
-
 @pytest.mark.parametrize("scale", ["small", "medium"])
 def test_both_overfit_steps_sweep_beta_from_zero_on_few_images_with_a_late_drop(scale):
     steps = {step.name: step for step in make_plan(scale, cifar10=True).steps}
     for name, paper in (("figure5-overfit", PAPER_FIG5_BETAS), ("figure4-overfit", PAPER_FIG4_BETAS)):
         step = steps[name]
         assert step.command == "sweep" and step.note
-        images, epochs = int(_value(step, "num_train")), int(_value(step, "epochs"))
-        drops = _numbers(_value(step, "lr_drops"))
+        images, epochs = step.config["num_train"], step.config["epochs"]
         assert images == OVERFIT_IMAGES < 5000 and epochs >= 20
-        assert drops == [round(0.75 * epochs)]  # one drop, at 3/4 of training
-        betas = _numbers(_value(step, "betas"))
+        assert step.config["lr_drops"] == [round(0.75 * epochs)]  # one drop, at 3/4 of training
         # β = 0, then the paper's β rescaled by the data ratio (the KL weighs on each image as in the paper).
-        assert betas == pytest.approx([0.0] + [b * images / 50_000 for b in paper])
-        assert len(_numbers(_value(step, "seeds"))) >= 2
-    assert "softplus" in steps["figure5-overfit"].args and _value(steps["figure5-overfit"], "sweep_over") == "beta"
+        assert step.config["betas"] == pytest.approx([0.0] + [b * images / 50_000 for b in paper])
+        assert len(step.config["seeds"]) >= 2
+    assert steps["figure5-overfit"].configs == ("softplus",) and steps["figure5-overfit"].config["sweep_over"] == "beta"
     # Each overfit step comes after its figure's own step, whose larger runs stay for the other trends.
     order = [step.name for step in make_plan(scale, cifar10=True).steps]
     assert order.index("figure5-overfit") == order.index("figure5") + 1
@@ -45,10 +33,9 @@ def test_both_overfit_steps_sweep_beta_from_zero_on_few_images_with_a_late_drop(
 def test_the_medium_overfit_steps_run_on_fashion_mnist_and_are_estimated():
     plan = make_plan("medium", cifar10=False)
     steps = {step.name: step for step in plan.steps}
-    assert _value(steps["figure5-overfit"], "dataset") == "fashion"
-    assert _value(steps["figure4-overfit"], "dataset") == "fashion"
+    assert steps["figure5-overfit"].config["dataset"] == steps["figure4-overfit"].config["dataset"] == "fashion"
     assert steps["figure4-overfit"].stand_in == steps["figure4"].stand_in
-    assert _value(steps["figure5-overfit"], "seeds") == "[0,1,2]"
+    assert steps["figure5-overfit"].config["seeds"] == [0, 1, 2]
     for name in ("figure5-overfit", "figure4-overfit"):
         assert MEDIUM_ESTIMATED_MINUTES[name] <= 12  # about 10-12 minutes each on 2 AVX-512 cores
         assert steps[name].expected_s == pytest.approx(60 * MEDIUM_ESTIMATED_MINUTES[name] * AVX2_SLOWDOWN, rel=1e-2)
@@ -64,6 +51,7 @@ def test_scales_without_the_setting_and_small_without_figure4_add_no_overfit_ste
     assert "overfit" in SETTINGS["small"] and "overfit" in SETTINGS["medium"]
 
 
-def test_replacing_drops_the_replaced_keys_and_keeps_the_rest_in_order():
-    assert replacing(("a=1", "b=2", "softplus", "c=3"), ("b=5", "d=4")) == ("a=1", "softplus", "c=3", "b=5", "d=4")
-    assert replacing(("a=1",), ()) == ("a=1",)
+def test_replacing_moves_the_replaced_keys_after_the_rest_in_order():
+    replaced = replacing({"a": 1, "b": 2, "c": 3}, {"b": 5, "d": 4})
+    assert list(replaced.items()) == [("a", 1), ("c", 3), ("b", 5), ("d", 4)]
+    assert replacing({"a": 1}, {}) == {"a": 1}

@@ -360,7 +360,7 @@ def test_the_report_names_the_precision_each_step_trained_in():
     from infodropout.paper.report.writer import _precision_line
     from infodropout.paper.report.plans import Plan, Step
 
-    plan = Plan("tiny", (Step("a", "cifar.py", "sweep"), Step("b", "cifar.py", "train")))
+    plan = Plan("tiny", (Step("a", "cifar", "sweep"), Step("b", "cifar", "train")))
     ledger = {"a": {"argv": ["cifar.py", "sweep", "with", "beta=1"]}, "b": {"argv": ["cifar.py", "train", "with"]}}
     report = SimpleNamespace(ledger=ledger)  # what the line reads of a report
     assert "Every step trained in float32" in _precision_line(report, plan)
@@ -441,7 +441,7 @@ def test_the_report_says_when_and_where_its_steps_ran_not_only_where_it_was_writ
     from infodropout.paper.report.writer import provenance
     from infodropout.paper.report.plans import Plan, Step
 
-    plan = Plan("toy", (Step("a", "cifar.py", "train"), Step("b", "cifar.py", "train"), Step("c", "cifar.py", "test")))
+    plan = Plan("toy", (Step("a", "cifar", "train"), Step("b", "cifar", "train"), Step("c", "cifar", "test")))
     ledger = {"a": {"finished": "2026-11-29 02:30:41", "machine": "2 CPU cores (AMD EPYC, AVX-512)"},
               "b": {"finished": "2026-12-01 10:00:00"}}
     line = provenance(plan, ledger)

@@ -78,8 +78,8 @@ def test_rerun_reuses_every_step(tiny_reproduction):
 def test_a_failed_step_is_recorded_and_the_others_still_run(tmp_path):
     # The step after the failure lists the runs, which trains nothing: the tiny reproduction (slow) runs the
     # plan's real steps, so this one need not train to show that a failure stops nothing after it.
-    listing = Step("listing", "mnist_fc.py", "runs", ())
-    broken = Step("broken", "mnist_fc.py", "train", ("epochs=0",))
+    listing = Step("listing", "mnist_fc", "runs")
+    broken = Step("broken", "mnist_fc", "train", config={"epochs": 0})
     lines = []
     ledger = run_plan(Plan("tiny", (broken, listing)), tmp_path, echo=lines.append,
                       extra_args=[f"models_dir={tmp_path / 'models'}"])
@@ -99,7 +99,7 @@ def test_plans_cover_every_figure_and_use_cifar10_when_present():
     assert not with_cifar.skipped and not any(step.stand_in for step in with_cifar.steps)
     without = make_plan("small", cifar10=False)
     assert "figure4" in without.skipped
-    assert all("dataset=sample" in step.args for step in without.steps if step.script == "cifar.py")
+    assert all(step.config["dataset"] == "sample" for step in without.steps if step.experiment == "cifar")
     # The full scale is the paper's: no stand-in, whatever is on the machine.
     assert not any(step.stand_in for step in make_plan("full", cifar10=False).steps)
     with pytest.raises(ValueError, match="scale"):
@@ -118,14 +118,14 @@ def test_the_medium_plan_runs_on_fashion_mnist_with_seeds_and_is_sized_step_by_s
     plan = make_plan("medium", cifar10=False)
     steps = {step.name: step for step in plan.steps}
     assert not plan.skipped  # figure 4 too, on Occluded Fashion-MNIST
-    assert steps["figure4"].stand_in == OCCLUDED_FASHION_STAND_IN and "dataset=fashion" in steps["figure4"].args
+    assert steps["figure4"].stand_in == OCCLUDED_FASHION_STAND_IN and steps["figure4"].config["dataset"] == "fashion"
     for step in plan.steps:
-        if step.script == "cifar.py":  # the data-limited steps aside (test_overfit_plan.py), on 20,000 images
-            assert "dataset=fashion" in step.args and step.stand_in == FASHION_STAND_IN
-            assert "num_train=20000" in step.args or step.name.endswith("-overfit")
+        if step.experiment == "cifar":  # the data-limited steps aside (test_overfit_plan.py), on 20,000 images
+            assert step.config["dataset"] == "fashion" and step.stand_in == FASHION_STAND_IN
+            assert step.config["num_train"] == 20000 or step.name.endswith("-overfit")
     # At least 3 seeds for the comparisons of figures 3a, 3b, 4 and 5.
     for name in ("figure3a", "figure3b-6", "figure4", "figure5"):
-        assert "seeds=[0,1,2]" in steps[name].args, name
+        assert steps[name].config["seeds"] == [0, 1, 2], name
     # Every step has its expected time on the slower hosts: its measured time there scaled by their slowdown.
     # (or, for a step added or changed since the plan was measured, its estimate there).
     assert set(MEDIUM_EXPECTED_MINUTES) == set(MEDIUM_MEASURED_MINUTES) | set(MEDIUM_ESTIMATED_MINUTES) == set(steps)

@@ -1,7 +1,9 @@
 """The table of valid config values and the checks that tie keys together, shared by every script.
 
 Plain Python: sacred hands the config to :func:`validate` before any command runs, and nothing here imports
-sacred or TensorFlow, so that a wrong value is answered at once.
+sacred or TensorFlow, so that a wrong value is answered at once. What the networks accept (their dropouts,
+activations, widths and shares of the filters) is the builders' own (:mod:`infodropout.models`), checked here by
+their definitions before the run, so that the config and the network never disagree.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
+
+from infodropout.models import ACTIVATIONS, ALL_CNN_WIDTHS, CONV_DROPOUTS, FILTER_SHARES, check_filter_share
+from infodropout.paper import protocols
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,12 @@ def one_of(*choices) -> Rule:
     return Rule("one of " + ", ".join(map(repr, choices)), lambda v: v in choices)
 
 
+def words_of(*choices: str) -> Rule:
+    """A non-empty list of ``choices`` (a sweep's methods or latents), typed as a list or as sacred's ``[a,b]``."""
+    return Rule("a non-empty list of " + ", ".join(choices),
+                lambda v: bool(word_list(v)) and all(word in choices for word in word_list(v)))
+
+
 def integer_at_least(low: int) -> Rule:
     return Rule(f"an integer >= {low}", lambda v: _integer(v) and v >= low)
 
@@ -54,6 +65,9 @@ def number_in(low: float, high: float, low_open: bool, high_open: bool) -> Rule:
 # numpy's and TensorFlow's seeding takes at most 32 bits: a larger seed would pass here and fail mid-run.
 MAX_SEED = 2**32 - 1
 SEED = Rule(f"an integer in [0, {MAX_SEED}] (numpy's seeds are 32-bit)", lambda v: _integer(v) and 0 <= v <= MAX_SEED)
+
+# Every folder key (datasets_dir, models_dir, each script's plots_dir).
+FOLDER = Rule("a folder path", lambda v: isinstance(v, str) and v != "")
 
 POSITIVE = number_in(0, float("inf"), True, True)
 NON_NEGATIVE = number_in(0, float("inf"), False, True)
@@ -99,15 +113,16 @@ COMMON_RULES: dict[str, Rule] = {
     "devices": Rule("an integer >= 0 (0: every GPU; n > 1 on a host without GPUs: the CPU split in n)",
                     lambda v: _integer(v) and v >= 0),
     "precision": one_of("float32", "mixed_float16", "mixed_bfloat16"),
-    "datasets_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
-    "models_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "datasets_dir": FOLDER,
+    "models_dir": FOLDER,
 }
 
 
 def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[int], epochs: int, beta: float,
                       weight_decay: float, max_alpha: float, keep_prob: float = 0.5) -> dict:
-    """The config entries every classification script has: its protocol (a row of SPEC §5), given
-    explicitly, and the subset, seed, output and location entries, which are the same everywhere."""
+    """The config entries every classification script has: its protocol (a row of SPEC §5, from
+    :mod:`infodropout.paper.protocols`), and the subset, seed, output and location entries, which are the same
+    everywhere."""
     return dict(
         beta=beta, max_alpha=max_alpha, keep_prob=keep_prob, weight_decay=weight_decay,
         batch_size=batch_size, learning_rate=learning_rate, lr_drops=list(lr_drops), epochs=epochs,
@@ -119,11 +134,27 @@ def training_defaults(*, batch_size: int, learning_rate: float, lr_drops: list[i
 
 # The entries of the All-CNN scripts (cifar, cluttered, occluded), besides the common ones.
 ALL_CNN_RULES: dict[str, Rule] = {
-    "dropout": one_of("information", "binary", "none"),
-    "activations": one_of("relu", "softplus"),
+    "dropout": one_of(*CONV_DROPOUTS),
+    "activations": one_of(*ACTIVATIONS),
     "prior": one_of("log_uniform", "log_normal"),
-    "filter_percentage": number_in(0, 1, True, False),
+    # The share's range; whether it leaves the script's network a filter in each layer is checked with the
+    # network's widths (validate_together).
+    "filter_percentage": Rule(FILTER_SHARES, lambda v: _accepted(check_filter_share, v)),
 }
+# The rules of the lists a sweep over All-CNN's dropouts and shares loops over (cifar.py's methods and
+# filter_percentages), from the builders' own choices and check.
+ALL_CNN_METHODS = words_of(*CONV_DROPOUTS)
+FILTER_SHARE_LIST = Rule("a non-empty list, each " + FILTER_SHARES, lambda v: isinstance(v, (list, tuple))
+                         and len(v) > 0 and all(_accepted(check_filter_share, share) for share in v))
+
+
+def _accepted(check: Callable[[object], None], value) -> bool:
+    """Whether ``check`` (one that raises ValueError) takes ``value``."""
+    try:
+        check(value)
+    except ValueError:
+        return False
+    return True
 
 
 # Named config of the All-CNN scripts: Softplus activations with the log-normal prior (Prop. 3).
@@ -137,11 +168,7 @@ def all_cnn_defaults(**protocol) -> dict:
 
 
 # CIFAR-10's row of SPEC §5 (cifar.py, occluded.py), with the input dropout of the original code.
-CIFAR_DEFAULTS = dict(
-    **all_cnn_defaults(batch_size=100, learning_rate=0.05, lr_drops=[80, 120, 160], epochs=200, beta=3.0,
-                       weight_decay=0.001, max_alpha=0.7),
-    input_keep_prob=0.8,
-)
+CIFAR_DEFAULTS = dict(**all_cnn_defaults(**protocols.CIFAR), input_keep_prob=0.8)
 
 
 CIFAR_RULES = {**COMMON_RULES, **ALL_CNN_RULES, "input_keep_prob": PROBABILITY}
@@ -170,9 +197,10 @@ def _shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
 
 
-# The widths that Table II scales by filter_percentage: All-CNN-32's 96 and 192, All-CNN-96's 32 to 192.
-# The smallest decides whether a share leaves every layer at least one filter.
-ALL_CNN_SMALLEST_WIDTH = {"cifar": 96, "occluded": 96, "cluttered": 32}
+# The network each All-CNN script builds, and the narrowest of its layers (infodropout.models' table), which
+# decides whether a share leaves every layer at least one filter.
+ALL_CNN_NETWORKS = {"cifar": "all_cnn_32", "occluded": "all_cnn_32", "cluttered": "all_cnn_96"}
+ALL_CNN_SMALLEST_WIDTH = {script: min(ALL_CNN_WIDTHS[network]) for script, network in ALL_CNN_NETWORKS.items()}
 
 
 # The lists that sweeps loop over, one run (or one table row) per value.
@@ -220,9 +248,11 @@ def validate_together(config: Mapping, defaults: Mapping, smallest_width: int | 
         for key in ("filter_percentage", "filter_percentages"):
             shares = config.get(key)
             for share in shares if isinstance(shares, (list, tuple)) else [shares]:
-                if _number(share) and int(smallest_width * share) < 1:
-                    raise ValueError(f"invalid config value {key}={shares!r}: {share} leaves the narrowest layer "
-                                     f"({smallest_width} filters) no filter; use at least {1 / smallest_width:.4g}.")
+                if _number(share):
+                    try:
+                        check_filter_share(share, (smallest_width,))
+                    except ValueError as error:
+                        raise ValueError(f"invalid config value {key}={shares!r}: {error}") from None
     drops, epochs = config.get("lr_drops"), config.get("epochs")
     late = [d for d in drops if _integer(d) and _integer(epochs) and d >= epochs] \
         if isinstance(drops, (list, tuple)) and "lr_drops" in defaults and drops != defaults["lr_drops"] else []

@@ -18,26 +18,39 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from infodropout.paper.report.scales import (  # SCALES is read from here too (the script, the report)
     CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, OVERFIT_PROBE_EPOCHS, SCALES,
-    SETTINGS, listed, replacing,
+    SETTINGS, ConfigValue, replacing,
 )
 
 ROOT = Path(__file__).resolve().parents[3]  # the repository: the scripts live there
 
+Config = Mapping[str, ConfigValue]
+
+
+def command_value(value: ConfigValue) -> str:
+    """``value`` as the step's command line gives it to sacred: a list as ``[a,b]`` (no spaces, words unquoted, as
+    sacred reads them from the command line), anything else as ``str`` (``0.1``, ``1.0``, ``fashion``)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(command_value(item) for item in value) + "]"
+    return str(value)
+
 
 @dataclass(frozen=True)
 class Step:
-    """One invocation of an experiment script: ``./<script> <command> with <args>``."""
+    """One invocation of an experiment: ``./<experiment>.py <command> with <configs> <key=value ...>``."""
 
     name: str  # unique within a plan; also the folder its figures are drawn into
-    script: str
+    experiment: str  # the experiment's script, without ".py": "cifar", "vae", ...
     command: str
-    args: tuple[str, ...] = ()
+    # The experiment's named configs the step selects, e.g. ("softplus",); on the command line before the values.
+    configs: tuple[str, ...] = ()
+    # The values the step sets, in the order its command gives them (the ledger compares commands as written).
+    config: Config = field(default_factory=dict, hash=False)
     # What the step's results stand for, for the report: "", or why they are not the paper's data.
     stand_in: str = ""
     # A sentence the report prints beside the step's commands, as written: where the scale departs
@@ -47,10 +60,39 @@ class Step:
     # where the scale was not sized step by step.
     expected_s: float | None = None
 
+    def __post_init__(self) -> None:
+        if self.experiment.endswith(".py"):
+            raise ValueError(f"a step's experiment is the script's name without .py, got {self.experiment!r}")
+
+    @property
+    def script(self) -> str:
+        """The script the step runs, from the repository's root (the runner's folder); the ledger records it as the
+        first word of each command, so a step done under one path is not reused under another."""
+        return f"{self.experiment}.py"
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        """What the command gives after ``with``: the named configs, then each value as ``key=value``. The one
+        rendering of a step's config as text (:meth:`argv` and the readers that look a value up as written)."""
+        return (*self.configs, *(f"{key}={command_value(value)}" for key, value in self.config.items()))
+
     def argv(self, plots_dir: Path, extra: Sequence[str] = ()) -> list[str]:
+        """The step's command (after ``python``), with the runner's ``extra`` values and its figures' folder."""
         # verbose=2: one line per epoch in the step's log, not a progress bar redrawn per batch.
         return [self.script, self.command, "with", *self.args, *extra, "verbose=2",
                 f"plots_dir={plots_dir / self.name}"]
+
+
+def joined(*parts: Config) -> dict[str, ConfigValue]:
+    """The values of ``parts`` in order, refusing a key set twice: no setting of a step silently overrides another
+    (:func:`~infodropout.paper.report.scales.replacing` is for the deliberate replacements)."""
+    config: dict[str, ConfigValue] = {}
+    for part in parts:
+        repeated = sorted(set(config) & set(part))
+        if repeated:
+            raise ValueError(f"a step's config sets {', '.join(repeated)} twice")
+        config.update(part)
+    return config
 
 
 @dataclass(frozen=True)
@@ -79,16 +121,23 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     s = SETTINGS[scale]
-    vae_seeds = (f"seeds={listed(s['vae_seeds'])}",) if "vae_seeds" in s else ()
+
+    def seeds(key: str) -> Config:
+        # Only the sweeps take several seeds; at a scale without them every run is seed 0, the default.
+        return {"seeds": s[key]} if key in s else {}
+
+    table1 = joined(s["vae"], {"ks": s["ks"]}, seeds("vae_seeds"))
     steps: list[Step] = [
-        Step("figure3a", "mnist_fc.py", "compare",
-             (*s["mnist"], *s["fig3a"], "methods=[information,binary,lognormal,none]")),
-        Step("figure3a-lr", "mnist_fc.py", "choose_lr", (*s["mnist"], "dropout=binary", *s["fig3a_lr"])),
-        Step("table1", "vae.py", "table", (*s["vae"], f"ks={listed(s['ks'])}", *vae_seeds)),
-        Step("table1-log-normal", "vae.py", "table",
-             (*s["vae"], f"ks={listed(s['ks'])}", *vae_seeds, "prior=log_normal", "latents=[information]")),
-        Step("vae-samples-gaussian", "vae.py", "samples", (*s["vae"], "latent=gaussian", f"k={s['ks'][0]}")),
-        Step("vae-samples-information", "vae.py", "samples", (*s["vae"], "latent=information", f"k={s['ks'][0]}")),
+        Step("figure3a", "mnist_fc", "compare",
+             config=joined(s["mnist"], s["fig3a"], {"methods": ["information", "binary", "lognormal", "none"]})),
+        Step("figure3a-lr", "mnist_fc", "choose_lr", config=joined(s["mnist"], {"dropout": "binary"}, s["fig3a_lr"])),
+        Step("table1", "vae", "table", config=table1),
+        Step("table1-log-normal", "vae", "table",
+             config=joined(table1, {"prior": "log_normal", "latents": ["information"]})),
+        Step("vae-samples-gaussian", "vae", "samples",
+             config=joined(s["vae"], {"latent": "gaussian", "k": s["ks"][0]})),
+        Step("vae-samples-information", "vae", "samples",
+             config=joined(s["vae"], {"latent": "information", "k": s["ks"][0]})),
     ]
     skipped = {}
     use_stand_in = not cifar10 and s["cifar_sample"] is not None
@@ -96,26 +145,20 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     cifar = s["cifar_fashion"] if fashion else s["cifar_sample"] if use_stand_in else s["cifar_real"]
     stand_in = FASHION_STAND_IN if fashion else CIFAR_STAND_IN if use_stand_in else ""
 
-    def cifar_step(name: str, command: str, *args: str, softplus: bool = False) -> Step:
+    def cifar_step(name: str, command: str, *parts: Config, softplus: bool = False) -> Step:
         # Every All-CNN-32 step shares the scale's CIFAR settings, its data and what the report says of them.
-        return Step(name, "cifar.py", command, ("softplus",) * softplus + (*cifar, *args), stand_in,
+        return Step(name, "cifar", command, ("softplus",) * softplus, joined(cifar, *parts), stand_in,
                     s.get("cifar_note", ""))
 
-    fig1 = f"filter_percentage={s['fig1_filters']}"
-
-    def seeds(key: str) -> tuple[str, ...]:
-        # Only the sweeps take several seeds; at a scale without them every run is seed 0, the default.
-        return (f"seeds={listed(s[key])}",) if key in s else ()
-
+    fig1 = {"filter_percentage": s["fig1_filters"]}
     steps += [
-        cifar_step("figure5", "sweep", "sweep_over=beta", f"betas={listed(s['fig5_betas'])}",
-                   f"filter_percentage={s['fig5_filters']}", *seeds("fig5_seeds"), softplus=True),
-        *overfit_steps(s, "figure5-overfit", "cifar.py",
-                       ("softplus", *replacing(cifar, s.get("overfit", ())), "sweep_over=beta",
-                        f"betas={listed(s.get('fig5_overfit_betas', ()))}"), stand_in),
-        cifar_step("figure3b-6", "sweep", "sweep_over=filter_percentage",
-                   f"filter_percentages={listed(s['fig3b_filters'])}", f"methods={listed(s['fig3b_methods'])}",
-                   *seeds("fig3b_seeds"), softplus=True),
+        cifar_step("figure5", "sweep", {"sweep_over": "beta", "betas": s["fig5_betas"],
+                                        "filter_percentage": s["fig5_filters"]}, seeds("fig5_seeds"), softplus=True),
+        *overfit_steps(s, "figure5-overfit", "cifar", ("softplus",),
+                       joined(replacing(cifar, s.get("overfit", {})),
+                              {"sweep_over": "beta", "betas": s.get("fig5_overfit_betas", [])}), stand_in),
+        cifar_step("figure3b-6", "sweep", {"sweep_over": "filter_percentage", "filter_percentages": s["fig3b_filters"],
+                                           "methods": s["fig3b_methods"]}, seeds("fig3b_seeds"), softplus=True),
         cifar_step("figure1-softplus", "histograms", fig1, softplus=True),
         cifar_step("figure1-relu-train", "train", fig1),
         cifar_step("figure1-relu", "histograms", fig1),
@@ -125,20 +168,20 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     occluded = s["occluded"] if occluded_cifar else s.get("occluded_fashion")
     occluded_stand_in = "" if occluded_cifar else OCCLUDED_FASHION_STAND_IN
     if occluded is not None:
-        steps.append(Step("figure4", "occluded.py", "sweep", (*occluded, *seeds("occluded_seeds")),
+        steps.append(Step("figure4", "occluded", "sweep", (), joined(occluded, seeds("occluded_seeds")),
                           occluded_stand_in, "" if occluded_cifar else s.get("occluded_note", "")))
-        steps += overfit_steps(s, "figure4-overfit", "occluded.py",
-                               replacing(occluded, (*s.get("overfit", ()), f"probe_epochs={OVERFIT_PROBE_EPOCHS}",
-                                                     f"betas={listed(s.get('occluded_overfit_betas', ()))}")),
+        steps += overfit_steps(s, "figure4-overfit", "occluded", (),
+                               replacing(occluded, {**s.get("overfit", {}), "probe_epochs": OVERFIT_PROBE_EPOCHS,
+                                                    "betas": s.get("occluded_overfit_betas", [])}),
                                occluded_stand_in)
     else:
         skipped["figure4"] = ("Occluded CIFAR needs CIFAR-10 itself (the digits occlude CIFAR images), which is not "
                               "on this machine; no stand-in would test the paper's claim")
     cluttered_note = s.get("cluttered_note", "")
-    steps.append(Step("figure2-sweep", "cluttered.py", "sweep",
-                      (*s["cluttered"], f"betas={listed(s['cluttered_betas'])}", *seeds("cluttered_seeds")),
+    steps.append(Step("figure2-sweep", "cluttered", "sweep",
+                      config=joined(s["cluttered"], {"betas": s["cluttered_betas"]}, seeds("cluttered_seeds")),
                       note=cluttered_note))
-    steps += [Step(f"figure2-beta{beta}", "cluttered.py", "plot", (*s["cluttered"], f"beta={beta}"),
+    steps += [Step(f"figure2-beta{beta}", "cluttered", "plot", config=joined(s["cluttered"], {"beta": beta}),
                    note=cluttered_note) for beta in s["cluttered_betas"]]
     steps += probe_steps(s, cifar_step, occluded, occluded_stand_in, cluttered_note)
     if scale == "medium":
@@ -146,28 +189,30 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     return Plan(scale, tuple(steps), skipped)
 
 
-def overfit_steps(s: dict, name: str, script: str, args: Sequence[str], stand_in: str) -> list[Step]:
+def overfit_steps(s: Mapping, name: str, experiment: str, configs: tuple[str, ...], config: Config,
+                  stand_in: str) -> list[Step]:
     """The step ``name`` (a β sweep in the data-limited setting of :data:`OVERFIT`) at a scale that has one, with
     the scale's seeds and note; none at the others."""
     if "overfit" not in s:
         return []
-    return [Step(name, script, "sweep", (*args, f"seeds={listed(s['overfit_seeds'])}"), stand_in,
+    return [Step(name, experiment, "sweep", configs, joined(config, {"seeds": s["overfit_seeds"]}), stand_in,
                  s["overfit_note"])]
 
 
-def probe_steps(s: dict, cifar_step: Callable[..., Step], occluded: Sequence[str] | None, occluded_stand_in: str,
+def probe_steps(s: Mapping, cifar_step: Callable[..., Step], occluded: Config | None, occluded_stand_in: str,
                 cluttered_note: str) -> list[Step]:
     """The independent estimates (probes, MINE, NDM) on the runs the steps before trained (seed 0's):
     ``probe_sweep`` reuses every run by its name, so these steps train nothing new. ``occluded``: figure 4's
     settings, None where it is not run, and its data's stand-in ("" for Occluded CIFAR itself)."""
-    steps = [cifar_step("probes-figure5", "probe_sweep", f"betas={listed(s['probe_fig5_betas'])}",
-                        f"filter_percentage={s['fig5_filters']}", *s["estimators"], softplus=True)]
+    steps = [cifar_step("probes-figure5", "probe_sweep",
+                        {"betas": s["probe_fig5_betas"], "filter_percentage": s["fig5_filters"]}, s["estimators"],
+                        softplus=True)]
     if occluded is not None:
-        steps.append(Step("probes-figure4", "occluded.py", "probe_sweep", (*occluded, *s["estimators"]),
+        steps.append(Step("probes-figure4", "occluded", "probe_sweep", (), joined(occluded, s["estimators"]),
                           occluded_stand_in))
-    steps.append(Step("probes-figure2", "cluttered.py", "probe_sweep",
-                      (*s["cluttered"], f"betas={listed(s.get('probe_cluttered_betas', s['cluttered_betas']))}",
-                       *s["estimators"]),
+    steps.append(Step("probes-figure2", "cluttered", "probe_sweep",
+                      config=joined(s["cluttered"], {"betas": s.get("probe_cluttered_betas", s["cluttered_betas"])},
+                                    s["estimators"]),
                       note=cluttered_note))
     return steps
 
@@ -183,7 +228,7 @@ def dependencies(plan: Plan) -> dict[str, tuple[str, ...]]:
     lock refuses a second). Steps that only read do not wait for each other, nor do different scripts. The plan's
     order satisfies all of this, so steps run one after another need nothing more."""
     return {step.name: tuple(earlier.name for earlier in plan.steps[:index]
-                             if earlier.script == step.script and earlier.command not in READS_TRAINED_RUNS)
+                             if earlier.experiment == step.experiment and earlier.command not in READS_TRAINED_RUNS)
             for index, step in enumerate(plan.steps)}
 
 

@@ -1,0 +1,53 @@
+"""A plan is data (each step's experiment, command, named configs and values), rendered to a command line in one
+place: the rendering is pinned to the commands the committed medium plan actually ran, since its ledger reuses a
+step only where the command is the same."""
+
+import json
+
+import pytest
+
+from infodropout.paper.report.plans import ROOT, Step, command_value, joined, make_plan
+from infodropout.paper.report.runner import _same_command
+
+
+def test_the_medium_plan_renders_every_command_its_committed_ledger_ran():
+    ledger = json.loads((ROOT / "results" / "medium" / "steps.json").read_text())
+    plan = make_plan("medium", cifar10=False)  # the committed steps ran where CIFAR-10 is absent
+    assert {step.name for step in plan.steps} == set(ledger)
+    for step in plan.steps:
+        ran = ledger[step.name]["argv"]
+        # The folders the runner passed on (reproduce.py's --models-dir, --datasets-dir) are not the plan's.
+        extra = [item for item in ran if item.startswith(("models_dir=", "datasets_dir="))]
+        assert _same_command(ran, step.argv(ROOT / "results" / "medium", extra)), step.name
+
+
+def test_values_are_written_as_the_command_line_types_them():
+    assert command_value([4, 6, 8]) == "[4,6,8]" and command_value([0.05, 0.1]) == "[0.05,0.1]"
+    assert command_value([]) == "[]" and command_value(["information", "binary"]) == "[information,binary]"
+    assert command_value(0.3) == "0.3" and command_value(3.0) == "3.0" and command_value("sample") == "sample"
+    step = Step("figure5", "cifar", "sweep", ("softplus",), {"betas": [0.05, 0.1], "filter_percentage": 0.25})
+    assert step.argv(ROOT / "P") == ["cifar.py", "sweep", "with", "softplus", "betas=[0.05,0.1]",
+                                     "filter_percentage=0.25", "verbose=2", f"plots_dir={ROOT / 'P' / 'figure5'}"]
+
+
+def test_a_step_names_its_experiment_and_sets_each_value_once():
+    with pytest.raises(ValueError, match="without .py"):
+        Step("a", "cifar.py", "train")
+    assert list(joined({"a": 1, "b": 2}, {"c": 3})) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="sets b twice"):
+        joined({"a": 1, "b": 2}, {"b": 3})
+
+
+def test_a_scale_is_the_one_below_it_with_its_changes():
+    from infodropout.paper.report.scales import SETTINGS, UNSET, derive
+
+    derived = derive({"a": 1, "b": [2], "c": 3}, b=[5], c=UNSET, d=4)
+    assert list(derived.items()) == [("a", 1), ("b", [5]), ("d", 4)]  # b keeps its place, c is gone, d comes last
+
+    def values(tree):
+        return [v for item in tree.values() for v in (values(item) if isinstance(item, dict) else [item])]
+
+    assert all(value is not UNSET for value in values(SETTINGS))
+    # What a scale does not change is the one below it, down to the same objects.
+    assert SETTINGS["small"]["ks"] is SETTINGS["tiny"]["ks"]
+    assert SETTINGS["medium"]["cluttered"] is SETTINGS["small"]["cluttered"]
