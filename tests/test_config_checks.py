@@ -144,7 +144,7 @@ def test_each_script_trains_by_its_row_of_the_protocols(script, row):
 
     from infodropout.paper import protocols
 
-    defaults = importlib.import_module(script).DEFAULTS
+    defaults = importlib.import_module(f"infodropout.paper.experiments.{script}").DEFAULTS
     row_values = getattr(protocols, row).items()
     expected = {key: list(value) if isinstance(value, tuple) else value for key, value in row_values}
     assert {key: defaults[key] for key in expected} == expected

@@ -34,3 +34,8 @@ def per_image_beta(beta: float, images: int) -> float:
     """The β that weighs the KL on each of ``images`` training images as ``beta`` did on the paper's
     :data:`PAPER_TRAIN_IMAGES`, rounded to 10 digits so that it reads as typed (0.3, not 0.30000000000000004)."""
     return round(beta * images / PAPER_TRAIN_IMAGES, 10)
+
+
+# The KL's weight per image in the paper's CIFAR-10 runs (β/N): what the benchmark's networks carry, so that their
+# steps do the same work as a real run's.
+PAPER_KL_WEIGHT = CIFAR["beta"] / PAPER_TRAIN_IMAGES

@@ -20,7 +20,8 @@ training images whitens only its own, keeping the whitening in datasets/fashion-
 from infodropout.paper.cli.experiment import make_experiment, run_experiment
 from infodropout.paper.train.runs import add_classifier_commands, all_cnn_32_network, load_checkpoint, train_settings
 from infodropout.paper.cli.config_rules import (
-    CIFAR_DEFAULTS, CIFAR_RULES, MNIST_RULES, SOFTPLUS, Rule, integer_at_least, one_of, word_list,
+    ALL_CNN_METHODS, CIFAR_DEFAULTS, CIFAR_RULES, FILTER_SHARE_LIST, FOLDER, MNIST_RULES, SOFTPLUS, integer_at_least,
+    one_of,
 )
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
@@ -44,13 +45,11 @@ RULES = {
     **CIFAR_RULES,
     "dataset": one_of("cifar10", "sample", "fashion"),
     "sample_test": MNIST_RULES["sample_test"],
-    "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "plots_dir": FOLDER,
     "sweep_over": one_of("beta", "filter_percentage"),
     "estimator_epochs": integer_at_least(1),
-    "filter_percentages": Rule("a non-empty list of numbers in (0, 1]", lambda v: isinstance(v, (list, tuple))
-                               and len(v) > 0 and all(isinstance(f, (int, float)) and 0 < f <= 1 for f in v)),
-    "methods": Rule("a non-empty list of information, binary, none", lambda v: bool(word_list(v))
-                    and all(m in ("information", "binary", "none") for m in word_list(v))),
+    "filter_percentages": FILTER_SHARE_LIST,
+    "methods": ALL_CNN_METHODS,
 }
 # softplus: Softplus activations with the log-normal prior, as for figures 3b and 5.
 ex = make_experiment("cifar", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})

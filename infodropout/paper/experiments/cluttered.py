@@ -14,16 +14,16 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 from infodropout.paper.cli.experiment import make_experiment, run_experiment
 from infodropout.paper.train.runs import add_classifier_commands, all_cnn_network, load_checkpoint
 from infodropout.paper.cli.config_rules import (
-    ALL_CNN_RULES, COMMON_RULES, SOFTPLUS, Rule, all_cnn_defaults, integer_at_least, one_of,
+    ALL_CNN_RULES, COMMON_RULES, FOLDER, SOFTPLUS, all_cnn_defaults, integer_at_least, one_of,
 )
+from infodropout.paper import protocols
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
 from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.cli.probes import add_probe_commands
 
 DEFAULTS = dict(
-    **all_cnn_defaults(batch_size=128, learning_rate=0.01, lr_drops=[30, 60], epochs=80, beta=0.5,
-                       weight_decay=0.0, max_alpha=1.0),
+    **all_cnn_defaults(**protocols.CLUTTERED),
     digits="mnist",
     plot_images=5,
     plots_dir="plots",
@@ -38,7 +38,7 @@ RULES = {
     "digits": one_of("mnist", "sample"),
     "plot_images": integer_at_least(1),
     "estimator_epochs": integer_at_least(1),
-    "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "plots_dir": FOLDER,
 }
 ex = make_experiment("cluttered", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
 

@@ -22,10 +22,12 @@ from infodropout.paper.cli.experiment import make_experiment, run_experiment
 from infodropout.paper.train.runs import add_classifier_commands, load_mnist_data, markdown_table, train_and_test
 from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.cli.config_rules import (
-    COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
+    COMMON_RULES, FOLDER, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list, words_of,
 )
+from infodropout.models import DENSE_DROPOUTS
+from infodropout.paper import protocols
 
-METHODS = ("information", "binary", "lognormal", "none")
+METHODS = DENSE_DROPOUTS
 DEAD_UNIT_PROBE = 1000  # training images on which a dead unit's ReLU output is 0
 DEAD_LIMIT = 0.1  # a larger share of dead units in a layer flags a run as an optimisation failure
 DEFAULTS = dict(
@@ -41,8 +43,7 @@ DEFAULTS = dict(
     validation=0,  # training images held out (the last ones) to choose on; 0: none
     learning_rates=[0.07, 0.02, 0.01],  # the rates choose_lr tries
     # The paper gives the schedule; β, the batch size and the weight decay are our choices (docs/implementation-notes.md).
-    **training_defaults(batch_size=100, learning_rate=0.07, lr_drops=[30, 70], epochs=80, beta=3.0,
-                        weight_decay=0.0, max_alpha=0.7),
+    **training_defaults(**protocols.MNIST_FC),
 )
 RULES = {
     **COMMON_RULES,
@@ -54,13 +55,12 @@ RULES = {
     "widths": Rule("a non-empty list of integers >= 1",
                    lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                    and all(isinstance(w, int) and w >= 1 for w in v)),
-    "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "plots_dir": FOLDER,
     "validation": Rule("an integer >= 0 (0: none)",
                        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
     "learning_rates": Rule("a non-empty list of numbers > 0", lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                            and all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in v)),
-    "methods": Rule(f"a non-empty list of {METHODS}",
-                    lambda v: bool(word_list(v)) and all(m in METHODS for m in word_list(v))),
+    "methods": words_of(*METHODS),
 }
 ex = make_experiment("mnist_fc", DEFAULTS, RULES)
 

@@ -25,7 +25,7 @@ from infodropout.paper.train.runs import (
     add_classifier_commands, all_cnn_32_network, fit_options, load_checkpoint, markdown_table,
     seed_run, train_settings, training_failures,
 )
-from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, SOFTPLUS, Rule, integer_at_least, one_of
+from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, FOLDER, SOFTPLUS, integer_at_least, one_of
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import checkpoint_path, run_name
 from infodropout.paper.cli.points import add_point_function
@@ -36,7 +36,7 @@ DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas":
             # sweep: every β is trained once per seed; the figure gives the mean and the seeds' spread.
             "seeds": [0]}
 RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1), "estimator_epochs": integer_at_least(1),
-         "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+         "plots_dir": FOLDER,
          "dataset": one_of("cifar10", "fashion"),
          "digits": one_of("auto", "mnist", "sample")}
 ex = make_experiment("occluded", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})

@@ -28,8 +28,9 @@ from infodropout.paper.train.runs import (
     training_failures,
 )
 from infodropout.paper.cli.config_rules import (
-    COMMON_RULES, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list,
+    COMMON_RULES, FOLDER, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list, words_of,
 )
+from infodropout.paper import protocols
 from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.train import registry
 from infodropout.paper.errors import fail
@@ -57,16 +58,14 @@ DEFAULTS = dict(
     patience=10,
     # The paper gives the schedule (×0.1 at 30 and 120, 300 epochs) and β = 1; Adam at 1e-3 and the batch
     # size are our choices (docs/implementation-notes.md).
-    **training_defaults(batch_size=100, learning_rate=1e-3, lr_drops=[30, 120], epochs=300, beta=1.0,
-                        weight_decay=0.0, max_alpha=0.7),
+    **training_defaults(**protocols.VAE),
 )
 RULES = {
     **COMMON_RULES,
     **MNIST_RULES,
     "latent": one_of("gaussian", "information"),
     "prior": one_of("log_uniform", "log_normal"),
-    "latents": Rule("a non-empty list of gaussian, information", lambda v: bool(word_list(v))
-                    and all(latent in ("gaussian", "information") for latent in word_list(v))),
+    "latents": words_of("gaussian", "information"),
     "k": integer_at_least(1),
     "optimizer": one_of("adam", "sgd"),
     "binarize": one_of("fixed", "epoch"),
@@ -76,7 +75,7 @@ RULES = {
     "patience": integer_at_least(1),
     "ks": Rule("a non-empty list of integers >= 1",
                lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(isinstance(k, int) and k >= 1 for k in v)),
-    "plots_dir": Rule("a folder path", lambda v: isinstance(v, str) and v != ""),
+    "plots_dir": FOLDER,
 }
 ex = make_experiment("vae", DEFAULTS, RULES)
 

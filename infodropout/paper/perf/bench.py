@@ -31,6 +31,7 @@ from infodropout.paper.train.distribution import make_strategy, set_precision, s
 from infodropout.paper.train.trainer import (  # noqa: E402
     MAX_STEPS_PER_CALL, Classifier, TrainSettings, epoch_batches, make_optimizer,
 )
+from infodropout.paper.protocols import PAPER_KL_WEIGHT  # noqa: E402
 
 # (builder, filter_percentage): the configurations the speed targets are about.
 NETWORKS = {
@@ -98,7 +99,7 @@ def step_times(train_step: Callable[[], None], warmup: int, windows: int, steps:
 
 def classifier_for(builder, filter_percentage: float, dropout: str, jit_compile: bool, fused: bool,
                    steps_per_call: int = 1) -> Classifier:
-    network = builder(filter_percentage, dropout=dropout, kl_weight=3.0 / 50_000, fused=fused)
+    network = builder(filter_percentage, dropout=dropout, kl_weight=PAPER_KL_WEIGHT, fused=fused)
     classifier = Classifier(network, weight_decay=0.001)
     classifier.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
                        loss=classifier.task_loss_function(), jit_compile=jit_compile,
@@ -180,7 +181,7 @@ def measure_variant(variant: str, name: str, batch_size: int, devices: int, warm
     set_precision(precision)
     try:
         with strategy.scope():
-            network = builder(filter_percentage, dropout="information", kl_weight=3.0 / 50_000, fused=True)
+            network = builder(filter_percentage, dropout="information", kl_weight=PAPER_KL_WEIGHT, fused=True)
             if strategy_name != "default":
                 synchronize_batch_norm(network)
             classifier = Classifier(network, weight_decay=0.001)

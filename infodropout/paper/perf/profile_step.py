@@ -38,6 +38,7 @@ from infodropout.paper.perf.bench import (  # noqa: E402
 )
 from infodropout.paper.machine import cpu_description  # noqa: E402
 from infodropout.paper.train.trainer import Classifier  # noqa: E402
+from infodropout.paper.protocols import PAPER_KL_WEIGHT  # noqa: E402
 
 PROFILED_NETWORKS = ("All-CNN-32 @ 0.1", "All-CNN-32 @ 0.25", "All-CNN-32 @ 1.0")
 
@@ -68,14 +69,14 @@ def step_functions(builder, filter_percentage: float, shape: tuple, batch_size: 
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(batch_size, *shape)).astype("float32"))
     y = tf.constant(rng.integers(0, 10, size=batch_size))
-    real = builder(filter_percentage, dropout="information", kl_weight=3.0 / 50_000, fused=True)
+    real = builder(filter_percentage, dropout="information", kl_weight=PAPER_KL_WEIGHT, fused=True)
     plain = builder(filter_percentage, dropout="none")
     convs = convolutions_only(plain)
     calls = {}
     for name, network in (("convolutions", convs), ("+ batch norm", plain), ("+ information dropout", real)):
         classifier = compiled(network)
         calls[name] = (lambda c=classifier: c.train_on_batch(x, y), 1, network)
-    many = compiled(builder(filter_percentage, dropout="information", kl_weight=3.0 / 50_000, fused=True),
+    many = compiled(builder(filter_percentage, dropout="information", kl_weight=PAPER_KL_WEIGHT, fused=True),
                     steps_per_execution)
     iterator = iter(tf.data.Dataset.from_tensors((x, y)).repeat())
     many.make_train_function()

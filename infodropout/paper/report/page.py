@@ -178,4 +178,4 @@ def has_column(rows: Sequence[dict], key: str) -> bool:
 def occluded_title(report: Report) -> str:
     """The data set of figure 4's steps: Occluded Fashion-MNIST where they run on it, else Occluded CIFAR."""
     step = report.steps.get("figure4")
-    return "Occluded Fashion-MNIST" if step is not None and "dataset=fashion" in step.args else "Occluded CIFAR"
+    return "Occluded Fashion-MNIST" if step is not None and step.config.get("dataset") == "fashion" else "Occluded CIFAR"

@@ -92,7 +92,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     claims_path.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
     total = sum(report.ledger[step.name]["seconds"] for step in plan.steps if step.name in report.ledger)
     # Each stand-in data set, with what ran on it: CIFAR-10's figures (cifar.py) or figure 4 (occluded.py).
-    stand_ins = {step.stand_in: "figure 4 (Occluded CIFAR)" if step.script == "occluded.py" else
+    stand_ins = {step.stand_in: "figure 4 (Occluded CIFAR)" if step.experiment == "occluded" else
                  "the All-CNN-32 experiments (figures 1, 3b, 5, 6)" for step in plan.steps if step.stand_in}
     report.add(f"# Reproduction report: the {plan.scale} scale", "",
                f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {describe_machine()}."
