@@ -60,12 +60,15 @@ def test_occluded_probe_sweep_gathers_the_nuisance_estimates_per_beta(tmp_path):
         np.savez(tmp_path / "datasets" / f"occluded-cifar-{split}.npz",
                  data=rng.normal(size=(n, 32, 32, 3)).astype("float32"), labels=rng.integers(0, 10, size=n),
                  nuisance_labels=rng.integers(0, 10, size=n))
-    values = ["filter_percentage=0.05", "epochs=1", "batch_size=30", "estimator_epochs=1", "verbose=0"]
+    # Plumbing only, so the critics take 50 steps rather than their 500 (min_critic_steps, recorded below).
+    values = ["filter_percentage=0.05", "epochs=1", "batch_size=30", "estimator_epochs=1", "min_critic_steps=50",
+              "verbose=0"]
     swept = run("occluded.py", "probe_sweep", "with", *values, "betas=[0.5,3.0]", cwd=tmp_path)
     assert swept.returncode == 0, swept.stderr
     folder = next((tmp_path / "plots").glob("occluded-probe-sweep*"))
     results = _no_nan((folder / "results.json").read_text())
     assert [r["beta"] for r in results] == [0.5, 3.0]
+    assert [r["min_critic_steps"] for r in results] == [50, 50]
     for result in results:
         assert all(0 <= result[f"{mode}.{kind}_nuisance_error"] <= 100 for mode in "ND" for kind in ("linear", "mlp"))
         for key in ("N.mi_nuisance", "N.infonce_nuisance", "N.ba_nuisance"):

@@ -14,6 +14,7 @@ from numbers import Integral, Real
 
 from infodropout.models import ACTIVATIONS, ALL_CNN_WIDTHS, CONV_DROPOUTS, FILTER_SHARES, check_filter_share
 from infodropout.paper import protocols
+from infodropout.paper.data.formats import SAMPLE_DIGITS
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,10 @@ CIFAR_RULES = {**COMMON_RULES, **ALL_CNN_RULES, "input_keep_prob": PROBABILITY}
 # The entries of the MNIST scripts (mnist_fc, vae) that choose their data.
 MNIST_RULES: dict[str, Rule] = {
     "dataset": one_of("mnist", "sample"),
-    "sample_test": Rule("an integer in [1, 9999]", lambda v: _integer(v) and 1 <= v <= 9999),
+    "sample_test": Rule(f"an integer in [1, {SAMPLE_DIGITS - 1}]", lambda v: _integer(v) and 1 <= v < SAMPLE_DIGITS),
 }
+# Training images held out to choose on (mnist_fc's learning rate, the VAE's early stop).
+HELD_OUT = Rule("an integer >= 0 (0: none)", lambda v: _integer(v) and v >= 0)
 
 
 def validate(config: Mapping, rules: Mapping[str, Rule], defaults: Mapping | None = None,
@@ -301,6 +304,8 @@ DESCRIPTIONS: dict = {
     "filter_percentages": "sweep_over=filter_percentage: the shares of the filters, one run each per method",
     "methods": "sweeps: the kinds of dropout compared",
     "estimator_epochs": "probe: training epochs of the probes and mutual-information critics",
+    "min_critic_steps": "probe: the fewest optimiser steps of each mutual-information critic, whatever "
+                        "estimator_epochs gives (fewer than 500 only to test the pipeline)",
     "digits": "where the digits come from",
     "plot_images": "plot: how many test images get heatmaps",
     "probe_epochs": "nuisance: training epochs of the nuisance probe",

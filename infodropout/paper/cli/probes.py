@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infodropout.paper.cli.config_rules import integer_at_least
 from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.train.runs import load_checkpoint, markdown_table, train_and_test
 from infodropout.paper.errors import fail
@@ -44,7 +45,8 @@ MAX_SAMPLES = 10_000
 # function of it: I(Pz; y) ≤ I(z; y), still a lower bound) and NDM a fixed random subset of the units (the
 # total correlation of a subset is at most that of all the units).
 MAX_CRITIC_DIMENSIONS = 64
-# The fewest optimiser steps of every critic (the estimators' own minimum), whatever estimator_epochs says.
+# The fewest optimiser steps of every critic (the estimators' own minimum), whatever estimator_epochs says. The
+# config's min_critic_steps; fewer only where a run tests the pipeline, not the estimates (the tiny plan).
 MIN_CRITIC_STEPS = 500
 # InfoNCE trains on batches this large (at most a quarter of its training pairs): its training bound cannot
 # exceed log of the batch. It is evaluated on all its held-out pairs at once (ceiling log K, K up to 4,096).
@@ -127,7 +129,8 @@ def _probe_entries(z: np.ndarray, targets: Mapping[str, np.ndarray], mode: str, 
 
 
 def representation_estimates(network, x: np.ndarray, labels: np.ndarray, batch_size: int, epochs: int,
-                             nuisance: np.ndarray | None = None, seed: int = 0) -> dict:
+                             nuisance: np.ndarray | None = None, seed: int = 0,
+                             min_steps: int = MIN_CRITIC_STEPS) -> dict:
     """The independent estimates of the module's docstring, as one flat dict (see :func:`probe_table`)."""
     from infodropout.estimators import mutual_information, neural_dependency
     from infodropout.readouts import layer_readouts
@@ -140,10 +143,10 @@ def representation_estimates(network, x: np.ndarray, labels: np.ndarray, batch_s
     mi_batch = int(min(256, max(4, train_part // 10)))
     infonce_batch = int(min(INFONCE_BATCH, max(4, train_part // 4)))
     probe_settings = dict(epochs=epochs, seed=seed, batch_size=min(128, mi_batch))
-    critic = dict(epochs=epochs, seed=seed, min_steps=MIN_CRITIC_STEPS)
+    critic = dict(epochs=epochs, seed=seed, min_steps=min_steps)
     mine = dict(method="mine", batch_size=mi_batch, **critic)
     infonce = dict(method="infonce", batch_size=infonce_batch, **critic)
-    result: dict = {"samples": len(x), "estimator_epochs": epochs, "min_critic_steps": MIN_CRITIC_STEPS,
+    result: dict = {"samples": len(x), "estimator_epochs": epochs, "min_critic_steps": min_steps,
                     "mi_batch_size": mi_batch, "infonce_batch_size": infonce_batch,
                     "kl_check": "sanity check: the KL (hundreds to thousands of nats) against lower bounds of at "
                                 "most about log N nats cannot fail"}
@@ -210,6 +213,11 @@ def probe_table(result: Mapping) -> str:
     return markdown_table(["measure", "N (noisy)", "D (deterministic)"], rows)
 
 
+# The config entries of an experiment with the probe commands, and their rules.
+PROBE_DEFAULTS = dict(estimator_epochs=20, min_critic_steps=MIN_CRITIC_STEPS)
+PROBE_RULES = {"estimator_epochs": integer_at_least(1), "min_critic_steps": integer_at_least(1)}
+
+
 def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Callable,
                        build_network: Callable, nuisance: bool = False) -> None:
     """Register ``probe`` (one trained run) and ``probe_sweep`` (every β of ``betas``) on ``experiment``."""
@@ -217,7 +225,8 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
     def estimates(config, network, data) -> dict:
         return representation_estimates(network, data.x_test, data.y_test, config["batch_size"],
                                          config["estimator_epochs"],
-                                         nuisance=data.nuisance_test if nuisance else None, seed=config["seed"])
+                                         nuisance=data.nuisance_test if nuisance else None, seed=config["seed"],
+                                         min_steps=config["min_critic_steps"])
 
     def check(config) -> None:
         if config["dropout"] != "information":

@@ -107,6 +107,10 @@ def subset(dataset: AnyDataset, num_train: int = 0, num_test: int = 0) -> AnyDat
     return type(dataset)(*values)
 
 
+# The digits of the embedded sample: its test split holds 1 to SAMPLE_DIGITS - 1 of them, the rest train.
+SAMPLE_DIGITS = 10_000
+
+
 def load_mnist_sample(num_test: int = 2000) -> Dataset:
     """The 10,000 real MNIST digits shipped with the package, as float32 images in [0, 1].
 
@@ -115,9 +119,9 @@ def load_mnist_sample(num_test: int = 2000) -> Dataset:
     splits hold every class in about its overall proportion, and the split is the same on every
     call: a fixed split is what makes results comparable between runs.
     """
-    if isinstance(num_test, bool) or not isinstance(num_test, (int, np.integer)) or not 1 <= num_test <= 9999:
-        raise ValueError(f"num_test must be an integer in [1, 9999] (the sample holds 10,000 digits), "
-                         f"got {num_test!r}")
+    if isinstance(num_test, bool) or not isinstance(num_test, (int, np.integer)) or not 1 <= num_test < SAMPLE_DIGITS:
+        raise ValueError(f"num_test must be an integer in [1, {SAMPLE_DIGITS - 1}] (the sample holds "
+                         f"{SAMPLE_DIGITS:,} digits), got {num_test!r}")
     try:
         with open(MNIST_SAMPLE, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             images = archive["images"]

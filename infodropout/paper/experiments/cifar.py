@@ -20,13 +20,12 @@ training images whitens only its own, keeping the whitening in datasets/fashion-
 from infodropout.paper.cli.experiment import make_experiment, run_experiment
 from infodropout.paper.train.runs import add_classifier_commands, all_cnn_32_network, load_checkpoint, train_settings
 from infodropout.paper.cli.config_rules import (
-    ALL_CNN_METHODS, CIFAR_DEFAULTS, CIFAR_RULES, FILTER_SHARE_LIST, FOLDER, MNIST_RULES, SOFTPLUS, integer_at_least,
-    one_of,
+    ALL_CNN_METHODS, CIFAR_DEFAULTS, CIFAR_RULES, FILTER_SHARE_LIST, FOLDER, MNIST_RULES, SOFTPLUS, one_of,
 )
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
 from infodropout.paper.cli.points import add_point_function
-from infodropout.paper.cli.probes import add_probe_commands
+from infodropout.paper.cli.probes import PROBE_DEFAULTS, PROBE_RULES, add_probe_commands
 
 DEFAULTS = dict(
     **CIFAR_DEFAULTS,
@@ -37,7 +36,7 @@ DEFAULTS = dict(
     betas=[0.5, 1.0, 2.0, 3.0, 5.0],
     filter_percentages=[0.1, 0.25, 0.5, 1.0],
     methods=["information", "binary", "none"],
-    estimator_epochs=20,
+    **PROBE_DEFAULTS,
     # sweep: every point is trained once per seed; tables and figures give the mean and the seeds' spread.
     seeds=[0],
 )
@@ -47,7 +46,7 @@ RULES = {
     "sample_test": MNIST_RULES["sample_test"],
     "plots_dir": FOLDER,
     "sweep_over": one_of("beta", "filter_percentage"),
-    "estimator_epochs": integer_at_least(1),
+    **PROBE_RULES,
     "filter_percentages": FILTER_SHARE_LIST,
     "methods": ALL_CNN_METHODS,
 }

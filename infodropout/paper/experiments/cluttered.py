@@ -20,7 +20,7 @@ from infodropout.paper import protocols
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
 from infodropout.paper.cli.points import add_point_function
-from infodropout.paper.cli.probes import add_probe_commands
+from infodropout.paper.cli.probes import PROBE_DEFAULTS, PROBE_RULES, add_probe_commands
 
 DEFAULTS = dict(
     **all_cnn_defaults(**protocols.CLUTTERED),
@@ -28,7 +28,7 @@ DEFAULTS = dict(
     plot_images=5,
     plots_dir="plots",
     betas=[0.01, 0.05, 0.1, 0.5],
-    estimator_epochs=20,
+    **PROBE_DEFAULTS,
     # sweep: every β is trained once per seed; the figures give the mean and the seeds' spread.
     seeds=[0],
 )
@@ -37,7 +37,7 @@ RULES = {
     **ALL_CNN_RULES,
     "digits": one_of("mnist", "sample"),
     "plot_images": integer_at_least(1),
-    "estimator_epochs": integer_at_least(1),
+    **PROBE_RULES,
     "plots_dir": FOLDER,
 }
 ex = make_experiment("cluttered", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})

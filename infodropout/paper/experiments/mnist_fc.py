@@ -22,7 +22,7 @@ from infodropout.paper.cli.experiment import make_experiment, run_experiment
 from infodropout.paper.train.runs import add_classifier_commands, load_mnist_data, markdown_table, train_and_test
 from infodropout.paper.cli.points import add_point_function
 from infodropout.paper.cli.config_rules import (
-    COMMON_RULES, FOLDER, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list, words_of,
+    COMMON_RULES, FOLDER, HELD_OUT, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list, words_of,
 )
 from infodropout.models import DENSE_DROPOUTS
 from infodropout.paper import protocols
@@ -56,8 +56,7 @@ RULES = {
                    lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                    and all(isinstance(w, int) and w >= 1 for w in v)),
     "plots_dir": FOLDER,
-    "validation": Rule("an integer >= 0 (0: none)",
-                       lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "validation": HELD_OUT,
     "learning_rates": Rule("a non-empty list of numbers > 0", lambda v: isinstance(v, (list, tuple)) and len(v) > 0
                            and all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in v)),
     "methods": words_of(*METHODS),

@@ -29,13 +29,13 @@ from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, FOLD
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import checkpoint_path, run_name
 from infodropout.paper.cli.points import add_point_function
-from infodropout.paper.cli.probes import add_probe_commands
+from infodropout.paper.cli.probes import PROBE_DEFAULTS, PROBE_RULES, add_probe_commands
 
 DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
-            "dataset": "cifar10", "digits": "auto", "estimator_epochs": 20,
+            "dataset": "cifar10", "digits": "auto", **PROBE_DEFAULTS,
             # sweep: every β is trained once per seed; the figure gives the mean and the seeds' spread.
             "seeds": [0]}
-RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1), "estimator_epochs": integer_at_least(1),
+RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1), **PROBE_RULES,
          "plots_dir": FOLDER,
          "dataset": one_of("cifar10", "fashion"),
          "digits": one_of("auto", "mnist", "sample")}

@@ -28,7 +28,7 @@ from infodropout.paper.train.runs import (
     training_failures,
 )
 from infodropout.paper.cli.config_rules import (
-    COMMON_RULES, FOLDER, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list, words_of,
+    COMMON_RULES, FOLDER, HELD_OUT, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list, words_of,
 )
 from infodropout.paper import protocols
 from infodropout.paper.cli.points import add_point_function
@@ -70,8 +70,7 @@ RULES = {
     "optimizer": one_of("adam", "sgd"),
     "binarize": one_of("fixed", "epoch"),
     "test_samples": integer_at_least(1),
-    "validation": Rule("an integer >= 0 (0: none)",
-                       lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "validation": HELD_OUT,
     "patience": integer_at_least(1),
     "ks": Rule("a non-empty list of integers >= 1",
                lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(isinstance(k, int) and k >= 1 for k in v)),
