@@ -21,11 +21,11 @@ demo: setup
 # The fast tests; test-slow runs the end-to-end runs of the scripts (the tiny reproduction among them). CI runs
 # the fast tests and test-ci-slow: the slow tests but those marked slow_extra, whose path another test CI runs
 # covers (docs/development.md lists both sets and why).
-# The tests run in one worker per core (pytest-xdist), each to whichever worker is free, but the tests of a file that
-# share a fixture (the tiny reproduction...), which run on one worker (tests/conftest.py), longest first;
-# TEST_WORKERS=0 runs them in this process.
+# The tests run in one worker per core (pytest-xdist), a test file per worker at a time (--dist loadfile: the tests
+# of a file share its fixtures, such as the tiny reproduction, built once), the longest files first
+# (tests/conftest.py; --no-loadscope-reorder keeps that order); TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= auto
-PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 test: setup
 	$(PYTEST) -m "not slow" tests

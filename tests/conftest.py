@@ -2,7 +2,6 @@
 plotting function draws to the test instead of writing them, and the order that starts the longest files first."""
 
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -38,22 +37,6 @@ def figures(monkeypatch):
 # are idle. Their order among themselves: longest first.
 LONGEST_FIRST = ("test_reproduce.py", "test_distributed.py", "test_probes.py", "test_backends.py", "test_occluded.py",
                  "test_jobs.py", "test_scripts.py", "test_resume.py", "test_estimators.py")
-SHARED_FIXTURE = re.compile(r"@pytest\.fixture\((?:[^)]*\b)?scope=[\"'](?:module|class|package|session)[\"']")
-
-
-def _shares_a_fixture(path: Path, cache: dict = {}) -> bool:
-    """Whether the test file defines a fixture that its tests share (scope wider than a test)."""
-    if path not in cache:
-        cache[path] = bool(SHARED_FIXTURE.search(path.read_text()))
-    return cache[path]
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
-    # With workers (`--dist loadgroup`), a file whose tests share a fixture (the tiny reproduction, the distributed
-    # runs) runs on one worker, so that the fixture is built once; every other test goes to whichever worker is free.
-    for item in items:
-        if _shares_a_fixture(item.path):
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
