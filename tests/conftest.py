@@ -37,6 +37,8 @@ def figures(monkeypatch):
 # are idle. Their order among themselves: longest first.
 LONGEST_FIRST = ("test_reproduce.py", "test_distributed.py", "test_probes.py", "test_backends.py", "test_occluded.py",
                  "test_jobs.py", "test_scripts.py", "test_resume.py", "test_estimators.py")
+
+
 def pytest_collection_modifyitems(config, items):
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
