@@ -69,31 +69,75 @@ def test_a_claim_whose_networks_did_not_learn_or_did_not_record_it_is_not_testab
     assert judgement.verdict == "not testable here" and judgement.reason.startswith("learned: not measured")
 
 
-def test_a_width_with_dead_units_is_compared_at_the_chosen_rate_or_left_out(tmp_path):
+def test_an_optimisation_failure_moves_figure3a_to_the_chosen_rates_or_leaves_the_width_out(tmp_path):
     rows = fc_rows({"information": [10.0, 10.5, 11.0], "binary": [25.0, 26.0, 27.0]}, width=32)
     for r in rows:
         r["dead_fraction_max"] = 0.375 if r["dropout"] == "binary" else 0.0
     rows += fc_rows({"information": [5.0, 5.2, 5.4], "binary": [6.0, 6.2, 6.4]}, width=128)
-    trials = [{"learning_rate": 0.01, "validation": 1000, "seed": 0, "error": 99.0, "validation_error": 12.0,
-               "dead_fraction_max": 0.0}]
-    tests = [{"learning_rate": 0.01, "validation": 0, "seed": s, "error": 12.0 + s, "dead_fraction_max": 0.0}
-             for s in range(3)]
+    # At the chosen rates: information 0.07 at both widths, binary 0.01 at 32 units and 0.07 at 128.
+    chosen = {("information", 32): 0.07, ("binary", 32): 0.01, ("information", 128): 0.07, ("binary", 128): 0.07}
+    final = {("information", 32): [10.0, 10.5, 11.0], ("binary", 32): [12.0, 13.0, 14.0],
+             ("information", 128): [5.0, 5.2, 5.4], ("binary", 128): [5.1, 5.3, 5.5]}
+    trials = [{"dropout": m, "width": w, "learning_rate": rate, "validation": 1000, "seed": 0, "error": 99.0,
+               "train_error": 1.0, "validation_error": 12.0 if rate == chosen[m, w] else 20.0,
+               "dead_fraction_max": 0.0} for (m, w) in chosen for rate in (0.07, 0.01)]
+    tests = [{"dropout": m, "width": w, "learning_rate": chosen[m, w], "validation": 0, "seed": s, "error": e,
+              "train_error": 1.0, "dead_fraction_max": 0.2 if m == "binary" and w == 32 else 0.0}
+             for (m, w), errors in final.items() for s, e in enumerate(errors)]
     report = report_with_steps(tmp_path, {"figure3a": rows, "figure3a-lr": trials + tests})
     judgement = verdict(report, "3a1")  # without a choice: 32 units left out, 128 compared
     dead = next(c for c in judgement.conditions if c.name == "no optimisation failure")
-    assert dead.met and dead.reason == "32 units left out (binary 38 % dead)"
-    assert "at 32" not in judgement.measured and "at 128" in judgement.measured and judgement.verdict == "holds"
-    # 3a2 needs both ends: the gap at 32 units is shown but not judged.
-    gap = verdict(report, "3a2")
+    assert dead.met and dead.reason.startswith("binary 38 % dead at 32 units: 32 units left out")
+    assert "at 32" not in judgement.measured and "at 128" in judgement.measured
+    # Non-inferiority at +0.5 points: information is 1.0 lower at 128 units (interval below the margin).
+    assert judgement.verdict == "holds" and "non-inferiority margin +0.5" in judgement.measured
+    gap = verdict(report, "3a2")  # needs both ends: the gap at 32 units is shown but not judged
     assert gap.verdict == "not testable here" and "shown, not judged" in gap.measured
     (tmp_path / "work" / "figure3a-lr" / "sweep" / "choice.json").write_text(json.dumps(
-        {"chosen": 0.01, "dropout": "binary", "width": 32, "validation": 1000, "seed": 0, "rule": "lowest"}))
+        {"validation": 1000, "seed": 0, "rule": "lowest",
+         "chosen": [{"dropout": m, "width": w, "learning_rate": rate} for (m, w), rate in chosen.items()]}))
     judgement = verdict(report, "3a1")
-    assert "compared at its rate chosen on held-out training images, 0.01" in judgement.conditions[1].reason
-    assert "-2.50 ± " in judgement.measured and judgement.verdict == "holds"  # 10.5 − 13.0 at 32 units
-    # 3a2: the gap binary − information, 2.0/2.5/3.0 at 32 units and 1.0 at 128: +1.5 ± 0.29, paired by seed.
+    dead = next(c for c in judgement.conditions if c.name == "no optimisation failure")
+    assert dead.met and "judged at the rates chosen on held-out training images (information/binary: 32 units " \
+        "0.07/0.01, 128 units 0.07/0.07)" in dead.reason and "binary 20 % at 32 units" in dead.reason
+    # Judged at the chosen rates, every width: -2.50 at 32 units, -0.10 at 128 (interval [-0.55, +0.35] < +0.5).
+    assert judgement.measured.startswith("at the rates chosen on held-out training images: information − binary")
+    assert "-2.50 ± " in judgement.measured and "-0.10 ± 0.16 SE" in judgement.measured
+    assert "(shown, not judged)" in judgement.measured and judgement.verdict == "holds"
+    # The learned precondition reads the runs compared: the chosen rates' (training error 1 %).
+    learned = next(c for c in judgement.conditions if c.name == "learned")
+    assert learned.met and "1.0" in learned.reason
+    # 3a2: binary − information is 2.0/2.5/3.0 at 32 units and 0.1 at 128: +2.4 ± 0.29, paired by seed.
     gap = verdict(report, "3a2")
-    assert "+1.50 ± 0.29 SE, paired" in gap.measured and gap.verdict == "holds"
+    assert "+2.40 ± 0.29 SE, paired" in gap.measured and gap.verdict == "holds"
+    report.judgements = judge_all(report)
+    figure3a(report)
+    text = "\n".join(report.lines)
+    assert "| binary | 32 | 20.00 (0) | 12.00 (0) | **0.01** | 13.00 ± 1.00 | 20.0 | 26.00 ± 1.00 | 37.5 |" in text
+
+
+def test_non_inferiority_fails_only_beyond_the_margin(tmp_path):
+    # Information 3 points worse than binary (SE 0.82, t(4) = 2.776): [+0.73, +5.27] lies above the +0.5 margin.
+    worse = {"information": [12.0, 13.0, 14.0], "binary": [9.0, 10.0, 11.0]}
+    assert verdict(report_with_steps(tmp_path / "a", {"figure3a": fc_rows(worse)}), "3a1").verdict == "fails"
+    # 0.3 worse with a wide interval straddling the margin: inconclusive, with the smallest detectable effect.
+    close = {"information": [9.3, 10.3, 11.3], "binary": [9.0, 10.0, 11.0]}
+    judgement = verdict(report_with_steps(tmp_path / "b", {"figure3a": fc_rows(close)}), "3a1")
+    assert judgement.verdict == "inconclusive" and "smallest detectable" in judgement.reason
+
+
+def test_figure3a_noise_adapts_to_width_by_the_slope_of_alpha(tmp_path):
+    rows = []
+    for width, alpha in ((32, 0.2), (128, 0.3), (512, 0.4)):
+        for seed, jitter in enumerate((-0.01, 0.0, 0.01)):
+            rows.append({"dropout": "information", "width": width, "seed": seed, "error": 5.0, "train_error": 1.0,
+                         "dead_fraction_max": 0.0, "information_dropout1.alpha_mean": alpha + jitter})
+    report = report_with_steps(tmp_path, {"figure3a": rows})
+    judgement = verdict(report, "3a5")
+    assert judgement.verdict == "holds" and "+0.050" in judgement.measured  # 0.1 per factor 4 of the units
+    report = report_with_steps(tmp_path / "b", {"figure3a": [{k: v for k, v in r.items() if "alpha" not in k}
+                                                            for r in rows]})
+    assert verdict(report, "3a5").verdict == "not testable here"
 
 
 def test_overfits_needs_a_beta_zero_gap_beyond_its_standard_error(tmp_path):
@@ -411,7 +455,8 @@ def test_an_inconclusive_verdict_says_what_its_plan_could_detect_in_the_report_a
     report_with_steps(tmp_path, {"figure3a": fc_rows(errors)})
     judgement = verdict(Report(make_plan("tiny", cifar10=False), tmp_path / "work", tmp_path / "out"), "3a1")
     assert judgement.verdict == "inconclusive"
-    assert judgement.reason.startswith("at 64: -0.333 ± ") and "smallest detectable ±" in judgement.reason
+    assert judgement.reason.startswith("at 64, against a margin of +0.5: -0.333 ± ")
+    assert "smallest detectable ±" in judgement.reason
     assert "(95 %, 80 % power, 3 seeds" in judgement.reason
     out = tmp_path / "out"
     path = write_report(make_plan("tiny", cifar10=False), tmp_path / "work", out)

@@ -3,7 +3,7 @@
     ./mnist_fc.py train with dropout=information width=256
     ./mnist_fc.py test with dropout=information width=256
     ./mnist_fc.py compare with widths=[64,256] methods=[information,binary]    # figure 3a (also: sweep)
-    ./mnist_fc.py choose_lr with dropout=binary width=32 validation=1000 learning_rates=[0.07,0.02,0.01]
+    ./mnist_fc.py choose_lr with widths=[32,128] validation=1000 learning_rates=[0.07,0.02,0.01]
     ./mnist_fc.py print_config
 
 The full MNIST is downloaded into datasets/ on first use; ``dataset=sample`` uses instead the 10,000 real
@@ -11,10 +11,10 @@ MNIST digits shipped in infodropout/resources/, the last ``sample_test`` of them
 ``dataset=fashion`` trains on Fashion-MNIST instead (28×28 in [0, 1], as MNIST; read from
 datasets/fashion-mnist/, $INFODROPOUT_FASHION_URL, Debian's dataset-fashion-mnist or a download); its runs are named apart.
 ``validation=N`` holds out the last N training images (never test images): the run trains on the rest and
-reports its error on them too. ``choose_lr`` trains one method at each of ``learning_rates`` on such a split
-(seed ``seed``), chooses the rate with the lowest validation error among those that leave at most 10 % of
-any layer's units dead, then trains it at that rate on the whole training set for each of ``seeds`` and
-tests it, as ``compare`` does.
+reports its error on them too. ``choose_lr`` trains every method of ``methods`` at every width of ``widths``
+at each of ``learning_rates`` on such a split (seed ``seed``), chooses for each the rate with the lowest
+validation error, then trains it at that rate on the whole training set for each of ``seeds`` and tests it, as
+``compare`` does.
 """
 
 # First: it checks the packages and quiets TensorFlow before anything else is imported.
@@ -89,8 +89,9 @@ add_classifier_commands(ex, DEFAULTS, load_data, build_network)
 
 def train_test_and_probe(config) -> dict:
     """Train and test one run; its test error, its training error (the test protocol on at most 10,000
-    training images), its validation error (with ``validation``) and its share of dead units per layer
-    (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect)."""
+    training images), its validation error (with ``validation``), its share of dead units per layer
+    (ReLU 0 on every probe image: an optimisation failure, not a regularisation effect) and, with Information
+    Dropout, each layer's mean α on the same images, noise off."""
     from infodropout.readouts import dead_unit_fractions
     from infodropout.paper.errors import fail
     from infodropout.paper.train.evaluation import evaluate_classifier
@@ -103,6 +104,15 @@ def train_test_and_probe(config) -> dict:
     result = {"error": run.metrics["error"], "train_error": run.train_error,
               **{f"{layer}.dead_fraction": value for layer, value in dead.items()},
               "dead_fraction_max": max(dead.values())}
+    if config["dropout"] == "information":
+        # How much noise each layer learned to add (figure 3a's caption: it adapts to the network's size).
+        from infodropout.readouts import all_layer_readouts
+        from infodropout.layers import information_dropout_layers
+
+        probe = run.data.x_train[:DEAD_UNIT_PROBE]
+        for layer, readout in zip(information_dropout_layers(run.network),
+                                  all_layer_readouts(run.network, probe, batch_size=config["batch_size"])):
+            result[f"{layer.name}.alpha_mean"] = float(readout["alpha"].mean())
     if config["validation"]:
         x_validation, y_validation = validation_data(config)
         result["validation_error"] = evaluate_classifier(run.network, x_validation, y_validation, config["batch_size"],
@@ -158,11 +168,13 @@ def figure3a(_config, _run) -> None:
 
 @ex.command
 def choose_lr(_config, _run):
-    """Choose ``dropout``'s learning rate at ``width`` among ``learning_rates`` on ``validation`` held-out
-    training images (seed ``seed``): the lowest validation error among the rates that leave no layer with
-    more than 10 % dead units (the lowest overall if every rate does). Then train at the chosen rate on the
-    whole training set for every seed of ``seeds`` and test. Writes results.json (every run) and choice.json
-    into plots/mnist_fc-lr<values>/."""
+    """For every method of ``methods`` at every width of ``widths``, choose the learning rate among
+    ``learning_rates`` on ``validation`` held-out training images (one run a rate, seed ``seed``): the rate with the
+    lowest validation error. Then train each method and width at its chosen rate on the whole training set for every
+    seed of ``seeds`` and test it, as ``compare`` does. Dead units are recorded and printed at every rate, and do not
+    enter the choice: a rate that kills units but predicts the held-out images best is the better rate. Writes
+    results.json (every run) and choice.json (the rate chosen for each method and width) into
+    plots/mnist_fc-lr-sweep<values>/."""
     import json
     from pathlib import Path
 
@@ -174,28 +186,39 @@ def choose_lr(_config, _run):
 
     if not _config["validation"]:
         fail("choose_lr chooses on held-out training images: set validation=N (e.g. validation=1000).")
-    rates = list(_config["learning_rates"])
-    trials = [{"learning_rate": rate, "validation": _config["validation"], "seed": _config["seed"]} for rate in rates]
+    rates, methods, widths = list(_config["learning_rates"]), word_list(_config["methods"]), list(_config["widths"])
+    cells = [(method, width) for width in widths for method in methods]
+    trials = [{"dropout": method, "width": width, "learning_rate": rate, "validation": _config["validation"],
+               "seed": _config["seed"]} for method, width in cells for rate in rates]
     results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials, TRAIN_TEST_AND_PROBE)
-    tried = [r for r in results if r["validation"] and r["learning_rate"] in rates]
-    alive = [r for r in tried if r["dead_fraction_max"] <= DEAD_LIMIT]
-    chosen = min(alive or tried, key=lambda r: r["validation_error"])["learning_rate"]
-    tests = [{"learning_rate": chosen, "validation": 0, "seed": seed} for seed in _config["seeds"]]
+    tried = {cell: [r for r in results if r["validation"] and (r["dropout"], r["width"]) == cell
+                    and r["learning_rate"] in rates] for cell in cells}
+    chosen = {cell: min(runs, key=lambda r: r["validation_error"])["learning_rate"] for cell, runs in tried.items()}
+    tests = [{"dropout": method, "width": width, "learning_rate": chosen[method, width], "validation": 0, "seed": seed}
+             for method, width in cells for seed in _config["seeds"]]
     results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials + tests, TRAIN_TEST_AND_PROBE)
-    choice = {"chosen": chosen, "dropout": _config["dropout"], "width": _config["width"],
-              "validation": _config["validation"], "seed": _config["seed"], "all_rates_kill_units": not alive,
-              "rule": f"the lowest validation error among the rates whose layers have at most {DEAD_LIMIT:.0%} dead "
-                      f"units, on the last {_config['validation']:,} training images (seed {_config['seed']})"}
+    choice = {"validation": _config["validation"], "seed": _config["seed"], "learning_rates": rates,
+              "rule": f"the lowest error on the last {_config['validation']:,} training images (seed "
+                      f"{_config['seed']}); dead units recorded, not used to choose",
+              "chosen": [{"dropout": method, "width": width, "learning_rate": chosen[method, width]}
+                         for method, width in cells]}
     atomic_write(folder / "choice.json", lambda tmp: Path(tmp).write_text(json.dumps(choice, indent=1) + "\n"))
-    print(markdown_table(["learning rate", "validation error %", "dead units % (worst layer)"],
-                         [[r["learning_rate"], f"{r['validation_error']:.2f}", f"{100 * r['dead_fraction_max']:.1f}"]
-                          for r in tried]))
-    final = [r for r in results if not r["validation"] and r["learning_rate"] == chosen]
-    print(f"Chosen: {chosen} ({choice['rule']}). At it, on the whole training set: test error "
-          f"{np.mean([r['error'] for r in final]):.2f} % over {len(final)} seed(s), dead units "
-          f"{100 * max(r['dead_fraction_max'] for r in final):.1f} % (worst layer and seed).")
-    _run.log_scalar("chosen_learning_rate", chosen)
-    print(f"Wrote {folder}/results.json and choice.json.")
+    rows = []
+    for method, width in cells:
+        final = [r for r in results if not r["validation"] and (r["dropout"], r["width"]) == (method, width)
+                 and r["learning_rate"] == chosen[method, width]]
+        errors = [r["error"] for r in final]
+        rows.append([method, width] + [
+            f"{r['validation_error']:.2f} ({100 * r['dead_fraction_max']:.0f})"
+            for r in sorted(tried[method, width], key=lambda r: rates.index(r["learning_rate"]))]
+            + [chosen[method, width], f"{np.mean(errors):.2f}" + (f" ± {np.std(errors, ddof=1):.2f}" if len(errors) > 1
+                                                                  else ""),
+               f"{100 * max(r['dead_fraction_max'] for r in final):.1f}"])
+        _run.log_scalar(f"chosen_learning_rate.{method}.{width}", chosen[method, width])
+    print(markdown_table(["method", "hidden units"] + [f"validation error % at {rate} (dead units %)" for rate in rates]
+                         + ["chosen", f"test error % over {len(_config['seeds'])} seed(s)",
+                            "dead units % (worst layer and seed)"], rows))
+    print(f"Chosen: {choice['rule']}. Wrote {folder}/results.json and choice.json.")
 
 
 def main() -> None:

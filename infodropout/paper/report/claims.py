@@ -24,8 +24,8 @@ from infodropout.paper.report.measurements import (
     measure_5b, measure_5c, recording, results_of, sanity_1b_fit,
 )
 from infodropout.paper.report.size_measurements import (
-    FEWEST_FILTERS, SHARE_ELASTICITY, against, fc_errors, layer_pairs, measure_3a2, measure_3b, measure_6a1,
-    measure_6b1, shares_learned,
+    FC_MARGIN, FEWEST_FILTERS, SHARE_ELASTICITY, against, fc_comparison, fc_judged_rows, layer_pairs, measure_3a2,
+    measure_3a5, measure_3b, measure_6a1, measure_6b1, shares_learned,
 )
 from infodropout.paper.report.preconditions import Condition
 from infodropout.paper.report.verdicts import FAILS, INCONCLUSIVE, NOT_TESTABLE
@@ -68,13 +68,14 @@ class Judgement:
 def _fc_no_failure(report: Report, claim: Claim) -> Condition:
     """Figure 3a: some width (with ``both_ends``: the smallest and the largest) free of an optimisation failure,
     or compared at a learning rate chosen on held-out training images."""
-    widths, _, every_width, notes = fc_errors(report, claim.options["other"])
     if any(r.get("dead_fraction_max") is None for r in results_of(report, "figure3a")):
         return Condition(pre.NO_OPTIMISATION_FAILURE, None, "no dead-unit count `dead_fraction_max`")
-    met = bool(widths) and (not claim.options.get("both_ends")
-                            or (min(every_width) in widths and max(every_width) in widths))
-    return Condition(pre.NO_OPTIMISATION_FAILURE, met,
-                     "; ".join(notes) if notes else f"every width under {100 * pre.DEAD_LIMIT:.0f} % dead")
+    comparison = fc_comparison(report, claim.options["other"])
+    judged, every_width = comparison.judged, comparison.paper
+    met = bool(judged) and (not claim.options.get("both_ends")
+                            or (min(every_width) in judged and max(every_width) in judged))
+    return Condition(pre.NO_OPTIMISATION_FAILURE, met, "; ".join(comparison.notes) if comparison.notes
+                     else f"every width under {100 * pre.DEAD_LIMIT:.0f} % dead at the paper's learning rate")
 
 
 def _training_digits(report: Report, claim: Claim) -> Condition:
@@ -132,6 +133,8 @@ def _learned(report: Report, claim: Claim) -> Condition:
     if step.startswith("figure1"):
         summary = histogram(report, step)
         return pre.learned([summary], where=" of the histogram's network")
+    if "other" in claim.options:  # figure 3a: the runs compared, at the paper's rate or the rates chosen
+        return pre.learned(fc_judged_rows(report, claim.options["other"]))
     rows = results_of(report, step)
     reads = claim.options.get("reads")
     return pre.learned(reads(rows) if reads else rows, claim.options.get("train_key", "train_error"))
@@ -205,7 +208,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("2c", F2, "higher β: a representation more robust to nuisances, better generalisation", PAPER,
           (LEARNED, OVERFITS), "test error against log β", measure_2c, ("figure2-sweep",)),
     Claim("3a1", F3A, "Information Dropout is comparable to or better than binary dropout", PAPER, FC,
-          "error difference per width (Welch)", against("binary"), ("figure3a",),
+          f"error difference per width (Welch) against a non-inferiority margin of +{FC_MARGIN:g} points",
+          against("binary", FC_MARGIN), ("figure3a",),
           {"other": "binary", "reads": _methods("information", "binary")}),
     Claim("3a2", F3A, "… especially on smaller networks", PAPER, FC,
           "(binary − information) at the smallest width minus at the largest, paired by seed", measure_3a2,
@@ -216,6 +220,9 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("3a4", F3A, "Information Dropout has a lower error than no dropout", ADDED, FC,
           "error difference per width (Welch)", against("none"), ("figure3a",),
           {"other": "none", "reads": _methods("information", "none")}),
+    Claim("3a5", F3A, "Information Dropout adapts the amount of noise to the size of the network", PAPER,
+          (LEARNED,), "each layer's mean α (noise off, 1,000 training images) against log₂ width at the paper's rate: "
+          "smaller networks, less noise", measure_3a5, ("figure3a",), INFORMATION_ONLY),
     Claim("3b", F3B6, "comparable or better than binary dropout, especially with fewer filters", PAPER, (LEARNED,),
           f"error difference per share (Welch), a share with fewer than {FEWEST_FILTERS} filters a layer flagged; "
           "(binary − information) at the smallest share against the largest, paired by seed", measure_3b,

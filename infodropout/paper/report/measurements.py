@@ -109,7 +109,7 @@ def trend(rows: Sequence[dict], key: str, sign: int, x: str = "beta", label: str
     if any(m is None for m in measured) or any(not finite(r.get(key)) for r in rows if r[x] > 0):
         return NOT_TESTABLE, f"{label or key}: failed estimate (not a number)"
     s = slope(xs, measured)
-    per = "doubling of β" if x == "beta" else "doubling of the share"
+    per = {"beta": "doubling of β", "width": "doubling of the units"}.get(x, "doubling of the share")
     text = f"{label or key}: slope {s.text(3) if s else 'n/a (fewer than 3 points)'} per {per}"
     return judged(f"{label or key}, slope per {per}", s, direction(s, sign)), text
 

@@ -130,7 +130,9 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     steps: list[Step] = [
         Step("figure3a", "mnist_fc", "compare",
              config=joined(s["mnist"], s["fig3a"], {"methods": ["information", "binary", "lognormal", "none"]})),
-        Step("figure3a-lr", "mnist_fc", "choose_lr", config=joined(s["mnist"], {"dropout": "binary"}, s["fig3a_lr"])),
+        Step("figure3a-lr", "mnist_fc", "choose_lr",
+             config=joined(s["mnist"], {"widths": s["fig3a"]["widths"]} if "widths" in s["fig3a"] else {},
+                           s["fig3a_lr"])),
         Step("table1", "vae", "table", config=table1),
         Step("table1-log-normal", "vae", "table",
              config=joined(table1, {"prior": "log_normal", "latents": ["information"]})),

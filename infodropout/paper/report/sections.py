@@ -12,7 +12,7 @@ from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERF
 from infodropout.paper.report.estimate_section import independent_estimates
 from infodropout.paper.report.page import Report, grouped, has_column, mean_std, occluded_title, paper_value
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
-from infodropout.paper.report.size_measurements import PAPER_FC_RATE
+from infodropout.paper.report.size_measurements import PAPER_FC_RATE, chosen_rates
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
 
@@ -107,50 +107,65 @@ def figure3a(report: Report) -> None:
     if any(v is not None for v in dead.values()):
         report.add(f"Dead units (%): the share of a layer's ReLU units that output 0 on each of 1,000 training "
                    f"images, worst layer and seed. Above {DEAD_LIMIT:.0%} a method's error reflects an optimisation "
-                   "failure (those units get no gradient again), not a regularisation effect; such a width is "
-                   "compared at the method's learning rate chosen on held-out training images where one was chosen, "
-                   "else left out of the comparison.", "")
+                   "failure (those units get no gradient again), not a regularisation effect: where a method a claim "
+                   "compares has one, the claim is judged at every method's and width's learning rate chosen on "
+                   "held-out training images (below; both are shown), and without a choice such a width is left "
+                   "out of the comparison.", "")
         report.table(["hidden units"] + methods,
                      [[w] + ["n/a" if dead[m, w] is None else f"{100 * dead[m, w]:.1f}" for m in methods]
                       for w in widths])
+    layers = sorted({key.rsplit(".", 1)[0] for r in results for key in r if key.endswith(".alpha_mean")})
+    if layers:
+        alpha = {layer: grouped(results, f"{layer}.alpha_mean", ("dropout", "width")) for layer in layers}
+        report.add("Information Dropout's mean α per layer (noise off, on 1,000 training images), mean ± sample "
+                   "standard deviation over seeds: how much noise each layer learned to add at each width:", "")
+        report.table(["hidden units"] + layers,
+                     [[w] + [_text(alpha[layer].get(("information", w)), 3) for layer in layers] for w in widths])
     _learning_rate_choice(report, error, dead)
     claims_table(report, F3A)
 
 
 def _learning_rate_choice(report: Report, error: dict, dead: dict) -> None:
-    """Figure 3a's method at a learning rate chosen on held-out training images (step figure3a-lr)."""
+    """Figure 3a's methods at the learning rates chosen on held-out training images (step figure3a-lr): for each
+    method and width, the validation error at every rate tried, the rate chosen, and the test error at it beside
+    the paper's rate's."""
     if "figure3a-lr" not in report.steps:
         return
+    report.add("### Learning rates chosen on held-out training images", "")
     if not report.done("figure3a-lr"):
         report.provenance("figure3a-lr")
         report.missing("figure3a-lr")
         return
+    report.provenance("figure3a-lr")
     folder, results = report.folder("figure3a-lr"), report.results("figure3a-lr")
-    if folder is None or results is None or not (folder / "choice.json").exists():
+    chosen = chosen_rates(report)
+    if folder is None or results is None or not chosen:
+        report.add("*(no choice.json in the step's folder)*", "")
         return
     choice = json.loads((folder / "choice.json").read_text())
-    method, width, rate = choice["dropout"], choice["width"], choice["chosen"]
-    report.add(f"### {method} dropout at a learning rate chosen on held-out training images ({width} units)", "")
-    report.provenance("figure3a-lr")
-    trials = sorted((r for r in results if r["validation"]), key=lambda r: -r["learning_rate"])
-    report.add(f"Each rate trained {method} dropout once (seed {choice['seed']}) on the training images less the last "
-               f"{choice['validation']:,}, which it was then scored on (the test set plays no part):", "")
-    report.table(["learning rate", "validation error (%)", "dead units (%, worst layer)"],
-                 [[r["learning_rate"], r["validation_error"], f"{100 * r['dead_fraction_max']:.1f}"] for r in trials])
-    report.add(f"Chosen: **{rate}**, {choice['rule']}"
-               + (" (every rate left a layer over the limit, so the lowest validation error overall)"
-                  if choice.get("all_rates_kill_units") else "") + ". Then trained at it on the whole training set "
-               "and tested, as figure 3a's runs:", "")
-    final = [r for r in results if not r["validation"] and r["learning_rate"] == rate]
+    trials = [r for r in results if r.get("validation")]
+    rates = sorted({r["learning_rate"] for r in trials}, reverse=True)
+    report.add(f"Each method and width trained once a rate (seed {choice['seed']}) on the training images less the "
+               f"last {choice['validation']:,}, and was scored on those (the test set plays no part); the rate with "
+               "the lowest validation error was chosen (dead units, in brackets, recorded but not used to choose), "
+               f"then trained on the whole training set and tested, as figure 3a's runs. Test error (%), mean ± "
+               "sample standard deviation over seeds, and the worst dead-unit share (%) over layers and seeds:", "")
+
+    def validation(method: str, width: int, rate: float) -> str:
+        run = next((r for r in trials if r.get("dropout", choice.get("dropout")) == method
+                    and r.get("width", choice.get("width")) == width and r["learning_rate"] == rate), None)
+        return "–" if run is None else f"{run['validation_error']:.2f} ({100 * run['dead_fraction_max']:.0f})"
+
     rows = []
-    if error.get((method, width)):
-        rows.append([f"{PAPER_FC_RATE} (the paper's; figure 3a)" + (", chosen" if rate == PAPER_FC_RATE else ""),
-                     str(error[method, width]),
-                     "n/a" if dead.get((method, width)) is None else f"{100 * dead[method, width]:.1f}"])
-    if final and not (rate == PAPER_FC_RATE and rows):
-        rows.append([f"{rate} (chosen)", mean_std([r["error"] for r in final]),
-                     f"{100 * max(r['dead_fraction_max'] for r in final):.1f}"])
-    report.table(["learning rate", f"{method} test error (%)", "dead units (%, worst layer and seed)"], rows)
+    for (method, width), (rate, errors, worst) in sorted(chosen.items(), key=lambda item: (item[0][1], item[0][0])):
+        at_paper = error.get((method, width))
+        rows.append([method, width] + [validation(method, width, r) for r in rates]
+                    + [f"**{rate:g}**", mean_std(list(errors.values())), f"{100 * worst:.1f}",
+                       "n/a" if at_paper is None else str(at_paper),
+                       "n/a" if dead.get((method, width)) is None else f"{100 * dead[method, width]:.1f}"])
+    report.table(["method", "hidden units"] + [f"validation error at {r:g} (dead)" for r in rates]
+                 + ["chosen rate", "test error at it", "dead units at it",
+                    f"test error at {PAPER_FC_RATE} (figure 3a)", f"dead units at {PAPER_FC_RATE}"], rows)
 
 
 # -------------------------------------------------------------------------------------------------- Table I

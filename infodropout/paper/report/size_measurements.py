@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.measurements import (
-    NotMeasured, combine, compare, judged, measured_by, results_of, seed_values, trend,
+    NotMeasured, combine, compare, judged, measured_by, recording, results_of, seed_values, trend,
 )
-from infodropout.paper.report.verdicts import INCONCLUSIVE, NOT_TESTABLE, finite, over_seeds, paired, slope, welch, within
+from infodropout.paper.report.verdicts import (
+    INCONCLUSIVE, NOT_TESTABLE, finite, not_worse, over_seeds, paired, slope, welch, within,
+)
 
 if TYPE_CHECKING:
     from infodropout.paper.report.page import Report
@@ -27,87 +30,163 @@ SHARE_ELASTICITY = 0.5  # figure 6a: slope of log total KL against log share wit
 
 # -------------------------------------------------------------------------------------------- figure 3a
 
-def _chosen_rate(report: Report) -> tuple[dict, list[dict]] | None:
-    """Figure 3a-lr's choice and its final runs (at the chosen rate, on the whole training set), if any."""
+# Figure 3a's non-inferiority margin, in points of test error: "comparable or better" holds where Information
+# Dropout's error exceeds the other method's by less than this with 95 % confidence. Half a point: the spread
+# between the paper's methods at its largest widths (figure 3a), stated before the runs.
+FC_MARGIN = 0.5
+
+
+def chosen_rates(report: Report) -> dict[tuple[str, int], tuple[float, dict[int, float], float]]:
+    """Figure 3a-lr's choice: per (method, width), the learning rate chosen on held-out training images, the test
+    error by seed at it (whole training set) and the worst dead-unit share among those runs; {} where the step
+    has not run. A choice.json of one method and width (``chosen`` a number) is read as that one cell."""
     if "figure3a-lr" not in report.steps or report.folder("figure3a-lr") is None:
-        return None
+        return {}
     path = report.folder("figure3a-lr") / "choice.json"
     rows = report.results("figure3a-lr")
     if not path.exists() or rows is None:
-        return None
+        return {}
     choice = json.loads(path.read_text())
-    final = [r for r in rows if not r.get("validation") and r["learning_rate"] == choice["chosen"]]
-    return choice, final
+    cells = choice["chosen"] if isinstance(choice["chosen"], list) else \
+        [{"dropout": choice["dropout"], "width": choice["width"], "learning_rate": choice["chosen"]}]
+    out = {}
+    for cell in cells:
+        final = [r for r in rows if not r.get("validation") and r["learning_rate"] == cell["learning_rate"]
+                 and r.get("dropout", choice.get("dropout")) == cell["dropout"]
+                 and r.get("width", choice.get("width")) == cell["width"]]
+        if final:
+            out[cell["dropout"], cell["width"]] = (cell["learning_rate"], {r.get("seed", 0): r["error"] for r in final},
+                                                   max(r.get("dead_fraction_max") or 0.0 for r in final))
+    return out
 
 
-def fc_errors(report: Report, other: str) -> tuple[list[int], dict, dict, list[str]]:
-    """Figure 3a's widths usable for information vs ``other``: a width where either has more than 10 % dead
-    units is compared at ``other``'s learning rate chosen on held-out training images where figure3a-lr chose
-    one there, else left out. Returns the usable widths, per usable width the (information, other) errors by
-    seed, the same at every width at the paper's rate, and notes on what was replaced or left out."""
+@dataclass
+class FcComparison:
+    """Figure 3a's information against ``other``: the errors judged (per width, (information, other) by seed),
+    at which rates (``at``), the same at the paper's rate at every width (``paper``), and what the precondition
+    says (``notes``: failures at the paper's rate, widths left out)."""
+
+    judged: dict[int, tuple[dict, dict]]
+    at: str
+    paper: dict[int, tuple[dict, dict]]
+    notes: list[str]
+
+    @property
+    def at_chosen(self) -> bool:
+        return self.at != PAPER_RATE_LABEL
+
+
+PAPER_RATE_LABEL = f"the paper's learning rate {PAPER_FC_RATE}"
+
+
+def fc_comparison(report: Report, other: str) -> FcComparison:
+    """Information against ``other`` in figure 3a. Where neither has more than 10 % dead units in a layer at the
+    paper's rate, at that rate. Otherwise (an optimisation failure) at each method's and width's learning rate
+    chosen on held-out training images, where figure3a-lr chose one for both at every width (dead units there
+    are reported, not a gate); without such a choice the widths with a failure are left out."""
     rows = results_of(report, "figure3a")
-    chosen = _chosen_rate(report)
-    used, errors, every_width, notes = [], {}, {}, []
+    paper, failures = {}, []
     for width in sorted({r["width"] for r in rows}):
         info, theirs = seed_values(rows, "error", dropout="information", width=width), \
             seed_values(rows, "error", dropout=other, width=width)
         if not info or not theirs:
             continue
-        every_width[width] = (info, theirs)
-        dead = {m: max((r.get("dead_fraction_max") or 0.0 for r in rows if r["dropout"] == m and r["width"] == width),
-                       default=0.0) for m in ("information", other)}
-        if dead["information"] > pre.DEAD_LIMIT:
-            notes.append(f"{width} units left out (information {100 * dead['information']:.0f} % dead)")
-            continue
-        if dead[other] > pre.DEAD_LIMIT:
-            if chosen and chosen[0]["dropout"] == other and chosen[0]["width"] == width and chosen[1] \
-                    and chosen[0]["chosen"] != PAPER_FC_RATE \
-                    and max(r["dead_fraction_max"] for r in chosen[1]) <= pre.DEAD_LIMIT:
-                theirs = {r.get("seed", 0): r["error"] for r in chosen[1]}
-                notes.append(f"at {width} units {other} ({100 * dead[other]:.0f} % dead at the paper's rate) is "
-                             f"compared at its rate chosen on held-out training images, {chosen[0]['chosen']}")
-            else:
-                notes.append(f"{width} units left out ({other} {100 * dead[other]:.0f} % dead)")
-                continue
-        used.append(width)
-        errors[width] = (info, theirs)
-    return used, errors, every_width, notes
+        paper[width] = (info, theirs)
+        for method in ("information", other):
+            dead = max((r.get("dead_fraction_max") or 0.0 for r in rows if r["dropout"] == method
+                        and r["width"] == width), default=0.0)
+            if dead > pre.DEAD_LIMIT:
+                failures.append((width, f"{method} {100 * dead:.0f} % dead at {width} units"))
+    if not failures:
+        return FcComparison(paper, PAPER_RATE_LABEL, paper, [])
+    chosen = chosen_rates(report)
+    if paper and all((m, w) in chosen for w in paper for m in ("information", other)):
+        judged = {w: (chosen["information", w][1], chosen[other, w][1]) for w in paper}
+        rates = ", ".join(f"{w} units {chosen['information', w][0]:g}/{chosen[other, w][0]:g}" for w in paper)
+        dead = [f"{m} {100 * chosen[m, w][2]:.0f} % at {w} units" for w in paper for m in ("information", other)
+                if chosen[m, w][2] > pre.DEAD_LIMIT]
+        notes = [f"at the paper's rate: {'; '.join(text for _, text in failures)}; judged at the rates chosen on "
+                 f"held-out training images (information/{other}: {rates})"
+                 + (f"; dead units there (reported, not a gate): {', '.join(dead)}" if dead else "")]
+        return FcComparison(judged, "the rates chosen on held-out training images", paper, notes)
+    failed = {width for width, _ in failures}
+    notes = [f"{text}: {width} units left out (no learning rate chosen for both methods there)"
+             for width, text in failures]
+    return FcComparison({w: e for w, e in paper.items() if w not in failed}, PAPER_RATE_LABEL, paper, notes)
 
 
-def _information_minus(other: str, errors: dict) -> tuple[str, str]:
-    parts = [compare(f"at {w}", welch(over_seeds(a.values()), over_seeds(b.values())), -1)
-             for w, (a, b) in sorted(errors.items())]
+def fc_judged_rows(report: Report, other: str) -> list[dict]:
+    """The runs figure 3a's comparison of information with ``other`` reads: at the paper's rate (figure3a's runs of
+    the two methods at the widths judged), or at the rates chosen (figure3a-lr's runs there)."""
+    comparison = fc_comparison(report, other)
+    methods = ("information", other)
+    if not comparison.at_chosen:
+        return [r for r in results_of(report, "figure3a") if r["dropout"] in methods and r["width"] in comparison.judged]
+    chosen = chosen_rates(report)
+    return [r for r in results_of(report, "figure3a-lr") if not r.get("validation") and r.get("dropout") in methods
+            and r.get("width") in comparison.judged and r["learning_rate"] == chosen[r["dropout"], r["width"]][0]]
+
+
+def _information_minus(other: str, errors: dict, margin: float | None) -> tuple[str, str]:
+    parts = []
+    for width, (a, b) in sorted(errors.items()):
+        d = welch(over_seeds(a.values()), over_seeds(b.values()))
+        if margin is None:
+            parts.append(compare(f"at {width}", d, -1))
+        else:
+            verdict = judged(f"at {width}, against a margin of +{margin:g}", d, not_worse(d, margin))
+            parts.append((verdict, f"{'n/a' if d is None else d.text()} at {width}"))
     verdict, text = combine(parts, ", ")
     return verdict, f"information − {other} (points): {text}"
 
 
-def against(other: str) -> Callable[[Report], tuple[str, str]]:
-    """Figure 3a: information against ``other``, width by width, at the widths without an optimisation failure
-    (what is left out or replaced is said by the precondition); where none is left, every width is shown."""
+def against(other: str, margin: float | None = None) -> Callable[[Report], tuple[str, str]]:
+    """Figure 3a: information against ``other``, width by width (see :func:`fc_comparison`); with ``margin``, a
+    non-inferiority test (information's error above the other's by less than ``margin`` points), else "lower".
+    Judged at the chosen rates, the paper's rate is shown beside; where no width is left, every width is shown."""
     def test(report: Report) -> tuple[str, str]:
-        widths, errors, every_width, _ = fc_errors(report, other)
-        if not every_width:
+        comparison = fc_comparison(report, other)
+        if not comparison.paper:
             raise NotMeasured(f"no width with both information and {other}")
-        if not widths:
-            _, text = _information_minus(other, every_width)
+        if not comparison.judged:
+            _, text = _information_minus(other, comparison.paper, margin)
             return NOT_TESTABLE, text + " (every width has an optimisation failure: shown, not judged)"
-        return _information_minus(other, errors)
+        verdict, text = _information_minus(other, comparison.judged, margin)
+        text = f"at {comparison.at}: {text}" + (f" (non-inferiority margin +{margin:g})" if margin else "")
+        if comparison.at_chosen:
+            with recording():  # shown, not judged
+                _, shown = _information_minus(other, comparison.paper, margin)
+            text += f"; at {PAPER_RATE_LABEL} (shown, not judged): {shown}"
+        return verdict, text
     return test
 
 
 def measure_3a2(report: Report) -> tuple[str, str]:
-    widths, errors, every_width, _ = fc_errors(report, "binary")
-    if len(every_width) < 2:
+    comparison = fc_comparison(report, "binary")
+    if len(comparison.paper) < 2:
         raise NotMeasured("fewer than two widths")
-    small, large = min(every_width), max(every_width)
-    judged = small in widths and large in widths
-    source = errors if judged else every_width
+    small, large = min(comparison.paper), max(comparison.paper)
+    judged_ends = small in comparison.judged and large in comparison.judged
+    source = comparison.judged if judged_ends else comparison.paper
     gap = {w: {s: source[w][1][s] - source[w][0][s] for s in set(source[w][0]) & set(source[w][1])}
            for w in (small, large)}
     verdict, text = compare("", paired(gap[small], gap[large]), +1, label=f"gap at {small} − at {large} units")
-    text = f"(binary − information) at {small} units minus at {large}: {text.strip()}"
-    return (verdict, text) if judged else (NOT_TESTABLE, text + " (an optimisation failure at either end: shown, "
-                                                               "not judged)")
+    text = f"at {comparison.at}: (binary − information) at {small} units minus at {large}: {text.strip()}"
+    return (verdict, text) if judged_ends else (NOT_TESTABLE, text + " (an optimisation failure at either end: "
+                                                                    "shown, not judged)")
+
+
+def measure_3a5(report: Report) -> tuple[str, str]:
+    """Figure 3a's caption: Information Dropout adapts the noise to the network's size. Each layer's mean α at
+    the paper's rate against the width (slope per doubling of the units): smaller networks, less noise, so the
+    slope is positive."""
+    rows = [r for r in results_of(report, "figure3a") if r["dropout"] == "information"]
+    layers = sorted({key.rsplit(".", 1)[0] for r in rows for key in r if key.endswith(".alpha_mean")})
+    if not layers:
+        raise NotMeasured("figure 3a's results have no `<layer>.alpha_mean` (run before α was recorded: "
+                          "step figure3a must run again)")
+    return combine([trend(rows, f"{layer}.alpha_mean", +1, x="width", label=f"{layer} mean α")
+                    for layer in layers])
 
 
 # ------------------------------------------------------------------------------------------ figures 3b, 6

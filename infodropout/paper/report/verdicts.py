@@ -297,6 +297,20 @@ def within(difference: Difference | None, tolerance: float, centre: float = 0.0)
     return INCONCLUSIVE
 
 
+def not_worse(difference: Difference | None, margin: float) -> str:
+    """The verdict on a non-inferiority claim, "comparable or better": ``difference`` is the claimed method's
+    error minus the other's; holds where the whole 95 % interval lies below ``margin`` (worse by less than the
+    margin, if at all), fails where it lies wholly above it, inconclusive otherwise."""
+    if difference is None or difference.interval is None:
+        return INCONCLUSIVE
+    low, high = difference.interval
+    if high < margin:
+        return HOLDS
+    if low > margin:
+        return FAILS
+    return INCONCLUSIVE
+
+
 def every(verdicts: Sequence[str]) -> str:
     """All of several comparisons: holds where all hold, fails where any fails, else inconclusive."""
     if not verdicts:
