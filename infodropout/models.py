@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import keras
 
-CONV_DROPOUTS = ("information", "binary", "none")
+CONV_DROPOUTS = ("information", "binary", "lognormal", "none")
 DENSE_DROPOUTS = ("information", "binary", "lognormal", "none")
 ACTIVATIONS = ("relu", "softplus")
 
@@ -72,7 +72,7 @@ def _dropout_conv(x, filters: int, index: int, *, dropout: str, activation: str,
     """The stride-2 3×3 convolution of a block, with its dropout."""
     import keras
 
-    from infodropout.layers import BinaryDropout, InformationDropout
+    from infodropout.layers import BinaryDropout, InformationDropout, LogNormalDropout
 
     if dropout == "information":
         conv = keras.layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"pool{index}_conv")
@@ -82,6 +82,8 @@ def _dropout_conv(x, filters: int, index: int, *, dropout: str, activation: str,
     x = _conv_bn(x, filters, 3, activation, strides=2, name=f"pool{index}_conv")
     if dropout == "binary":
         x = BinaryDropout(1.0 - keep_prob, name=f"binary_dropout{index}")(x)
+    elif dropout == "lognormal":
+        x = LogNormalDropout(max_alpha, name=f"lognormal_dropout{index}")(x)
     return x
 
 
@@ -106,7 +108,8 @@ def all_cnn(
     Each entry of ``block_filters`` is a block (3×3 conv, 3×3 conv, 3×3 conv stride 2 + dropout);
     then 3×3 conv ``head_filters``, 1×1 conv ``head_filters``, 1×1 conv ``num_classes``, spatial mean
     and a linear layer to the logits. ``input_keep_prob < 1`` drops input pixels in training (CIFAR).
-    ``fused`` is InformationDropout's speed option (one convolution for f and α).
+    ``fused`` is InformationDropout's speed option (one convolution for f and α). ``dropout="lognormal"`` is
+    constant log-normal noise with α = ``max_alpha`` after each stride-2 convolution (a baseline of figure 3b).
     """
     import keras
 

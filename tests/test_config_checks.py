@@ -153,9 +153,10 @@ def test_each_script_trains_by_its_row_of_the_protocols(script, row):
 def test_the_sweep_list_rules_take_the_builders_choices_and_shares():
     from infodropout.paper.cli.config_rules import ALL_CNN_METHODS, FILTER_SHARE_LIST, words_of
 
-    assert ALL_CNN_METHODS.description == "a non-empty list of information, binary, none"
+    assert ALL_CNN_METHODS.description == "a non-empty list of information, binary, lognormal, none"
     assert ALL_CNN_METHODS.check("[information,binary]") and ALL_CNN_METHODS.check(["none"])
-    assert not ALL_CNN_METHODS.check("[information,lognormal]") and not ALL_CNN_METHODS.check([])
+    assert ALL_CNN_METHODS.check("[information,lognormal]")
+    assert not ALL_CNN_METHODS.check("[information,gaussian]") and not ALL_CNN_METHODS.check([])
     assert words_of("gaussian", "information").check(["information"])
     assert FILTER_SHARE_LIST.check([0.1, 1]) and not FILTER_SHARE_LIST.check([0.5, 1.5])
     assert not FILTER_SHARE_LIST.check([]) and not FILTER_SHARE_LIST.check([True])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from infodropout.callbacks import DeadUnitMonitor
+from infodropout.kl import ALPHA_FLOOR
 from infodropout.models import fully_connected
 from infodropout.readouts import dead_unit_fractions, relu_layers
 
@@ -47,28 +48,35 @@ def test_information_dropout_layers_are_read_without_noise_and_the_monitor_logs_
     assert relu_layers(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])) == []
 
 
-# Slow (three runs in a process); CI runs it: the only test of choose_lr.
+# Slow (six runs, each in a process); CI runs it: the only test of choose_lr.
 @pytest.mark.slow
-def test_choose_lr_chooses_on_held_out_training_images_then_tests_the_chosen_rate(tmp_path):
+def test_choose_lr_chooses_each_method_on_held_out_training_images_then_tests_its_rate(tmp_path):
     import json
 
     from test_scripts import run
 
-    values = ["dataset=sample", "num_train=300", "num_test=200", "epochs=1", "lr_drops=[]", "width=16",
-              "dropout=binary", "validation=100", "learning_rates=[0.07,0.01]", "seeds=[0]", "verbose=0"]
+    values = ["dataset=sample", "num_train=300", "num_test=200", "epochs=1", "lr_drops=[]", "widths=[16]",
+              "methods=[information,binary]", "validation=100", "learning_rates=[0.07,0.01]", "seeds=[0]",
+              "verbose=0"]
     chosen = run("mnist_fc.py", "choose_lr", "with", *values, cwd=tmp_path)
     assert chosen.returncode == 0, chosen.stderr
-    # The trials train on 200 images (100 held out of the 300); the test run at the chosen rate on all 300.
+    # The trials train on 200 images (100 held out of the 300); the test runs at the chosen rates on all 300.
     assert "200 training and 200 test examples" in chosen.stdout and "300 training and 200 test" in chosen.stdout
     folder = next((tmp_path / "plots").glob("mnist_fc-lr-sweep.*"))
     results = json.loads((folder / "results.json").read_text())
     choice = json.loads((folder / "choice.json").read_text())
-    trials = [r for r in results if r["validation"] == 100]
-    assert sorted(r["learning_rate"] for r in trials) == [0.01, 0.07]
-    alive = [r for r in trials if r["dead_fraction_max"] <= 0.1] or trials
-    assert choice["chosen"] == min(alive, key=lambda r: r["validation_error"])["learning_rate"]
-    [final] = [r for r in results if r["validation"] == 0]
-    assert final["learning_rate"] == choice["chosen"] and "validation_error" not in final
-    assert f"Chosen: {choice['chosen']}" in chosen.stdout
+    assert {(c["dropout"], c["width"]) for c in choice["chosen"]} == {("information", 16), ("binary", 16)}
+    for cell in choice["chosen"]:
+        trials = [r for r in results if r["validation"] == 100 and r["dropout"] == cell["dropout"]]
+        assert sorted(r["learning_rate"] for r in trials) == [0.01, 0.07]
+        # The lowest validation error, whatever the dead units.
+        assert cell["learning_rate"] == min(trials, key=lambda r: r["validation_error"])["learning_rate"]
+        [final] = [r for r in results if r["validation"] == 0 and r["dropout"] == cell["dropout"]]
+        assert final["learning_rate"] == cell["learning_rate"] and "validation_error" not in final
+    # Information Dropout's runs record each layer's mean α, inside its bounds.
+    info = [r for r in results if r["dropout"] == "information"]
+    assert all(0.0 < r["information_dropout1.alpha_mean"] <= 0.7 + ALPHA_FLOOR for r in info)
+    assert not any("alpha_mean" in key for r in results if r["dropout"] == "binary" for key in r)
+    assert "| information | 16 |" in chosen.stdout and "| binary | 16 |" in chosen.stdout
     refused = run("mnist_fc.py", "choose_lr", "with", "dataset=sample", cwd=tmp_path)
     assert refused.returncode == 2 and "validation=N" in refused.stderr

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from infodropout.layers import BinaryDropout, InformationDropout, information_dropout_layers
+from infodropout.layers import BinaryDropout, InformationDropout, LogNormalDropout, information_dropout_layers
 from infodropout.models import all_cnn_32, all_cnn_96, all_cnn_widths, fully_connected
 
 
@@ -37,7 +37,7 @@ def conv_output_shapes(model):
             if isinstance(layer, (keras.layers.Conv2D, InformationDropout))]
 
 
-@pytest.mark.parametrize("dropout", ["information", "binary", "none"])
+@pytest.mark.parametrize("dropout", ["information", "binary", "lognormal", "none"])
 def test_all_cnn_32_matches_table_2(dropout):
     model = all_cnn_32(1.0, dropout=dropout, input_keep_prob=0.8)
     assert conv_output_shapes(model) == [
@@ -50,7 +50,10 @@ def test_all_cnn_32_matches_table_2(dropout):
     assert n_trainable == all_cnn_count(3, (96, 192), 192, dropout)
     assert len(information_dropout_layers(model)) == (2 if dropout == "information" else 0)
     n_binary = sum(isinstance(layer, BinaryDropout) for layer in model.layers)
-    assert n_binary == {"information": 1, "binary": 3, "none": 1}[dropout]  # the input dropout counts too
+    assert n_binary == {"information": 1, "binary": 3, "lognormal": 1, "none": 1}[dropout]  # the input's counts too
+    lognormal = [layer for layer in model.layers if isinstance(layer, LogNormalDropout)]
+    assert len(lognormal) == (2 if dropout == "lognormal" else 0)
+    assert all(abs(float(layer.alpha) - 0.7) < 1e-6 for layer in lognormal)  # constant α = max_alpha
 
 
 def test_all_cnn_32_filter_percentage_and_softplus_prior():
