@@ -10,15 +10,27 @@ from infodropout.paper.report.plans import ROOT, Step, command_value, joined, ma
 from infodropout.paper.report.runner import _same_command
 
 
+# The medium plan's steps whose command changed (more seeds, β, methods or k; every method's learning rate) and
+# that have not run since: a sweep keeps the runs it has and trains the new ones. A step leaves this set once its
+# new command has run and its ledger entry is committed.
+CHANGED = {"figure3a-lr", "figure3b-6", "figure2-sweep", "figure2-beta0.0", "figure5-overfit", "figure4-overfit",
+           "table1", "table1-log-normal"}
+
+
 def test_the_medium_plan_renders_every_command_its_committed_ledger_ran():
     ledger = json.loads((ROOT / "results" / "medium" / "steps.json").read_text())
     plan = make_plan("medium", cifar10=False)  # the committed steps ran where CIFAR-10 is absent
-    assert {step.name for step in plan.steps} == set(ledger)
+    assert {step.name for step in plan.steps} - set(ledger) <= CHANGED
+    assert set(ledger) <= {step.name for step in plan.steps}
     for step in plan.steps:
+        if step.name not in ledger:
+            continue
         ran = ledger[step.name]["argv"]
         # The folders the runner passed on (reproduce.py's --models-dir, --datasets-dir) are not the plan's.
         extra = [item for item in ran if item.startswith(("models_dir=", "datasets_dir="))]
-        assert _same_command(ran, step.argv(ROOT / "results" / "medium", extra)), step.name
+        # A changed step's ledger holds its former command until it runs again; every other, the plan's.
+        assert _same_command(ran, step.argv(ROOT / "results" / "medium", extra)) == (step.name not in CHANGED), \
+            step.name
 
 
 def test_values_are_written_as_the_command_line_types_them():
