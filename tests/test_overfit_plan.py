@@ -9,6 +9,9 @@ from infodropout.paper.report.scales import (
 
 PAPER_FIG5_BETAS = [1.0, 3.0, 5.0]
 PAPER_FIG4_BETAS = [1.0, 10.0]
+# The medium grids add the paper's smallest β (figure 5's 0.5, figure 4's 0.1), so that "β helps" is judged on a
+# grid that holds the paper's small values scaled to the data size.
+SMALLEST = {"small": {}, "medium": {"figure5-overfit": [0.5], "figure4-overfit": [0.1]}}
 
 
 @pytest.mark.parametrize("scale", ["small", "medium"])
@@ -21,6 +24,7 @@ def test_both_overfit_steps_sweep_beta_from_zero_on_few_images_with_a_late_drop(
         assert images == OVERFIT_IMAGES < 5000 and epochs >= 20
         assert step.config["lr_drops"] == [round(0.75 * epochs)]  # one drop, at 3/4 of training
         # β = 0, then the paper's β rescaled by the data ratio (the KL weighs on each image as in the paper).
+        paper = SMALLEST[scale].get(name, []) + paper
         assert step.config["betas"] == pytest.approx([0.0] + [b * images / 50_000 for b in paper])
         assert len(step.config["seeds"]) >= 2
     assert steps["figure5-overfit"].configs == ("softplus",) and steps["figure5-overfit"].config["sweep_over"] == "beta"
@@ -35,9 +39,10 @@ def test_the_medium_overfit_steps_run_on_fashion_mnist_and_are_estimated():
     steps = {step.name: step for step in plan.steps}
     assert steps["figure5-overfit"].config["dataset"] == steps["figure4-overfit"].config["dataset"] == "fashion"
     assert steps["figure4-overfit"].stand_in == steps["figure4"].stand_in
-    assert steps["figure5-overfit"].config["seeds"] == [0, 1, 2]
+    # Five seeds: at three, the medium report's effects lay within twice their standard error.
+    assert steps["figure5-overfit"].config["seeds"] == steps["figure4-overfit"].config["seeds"] == [0, 1, 2, 3, 4]
     for name in ("figure5-overfit", "figure4-overfit"):
-        assert MEDIUM_ESTIMATED_MINUTES[name] <= 12  # about 10-12 minutes each on 2 AVX-512 cores
+        assert MEDIUM_ESTIMATED_MINUTES[name] <= 30  # a minute a run on 2 AVX-512 cores, 20 and 25 runs
         assert steps[name].expected_s == pytest.approx(60 * MEDIUM_ESTIMATED_MINUTES[name] * AVX2_SLOWDOWN, rel=1e-2)
     assert set(MEDIUM_EXPECTED_MINUTES) == set(steps)
 

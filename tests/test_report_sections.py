@@ -529,3 +529,65 @@ def test_figure5_total_correlation_says_whether_the_fall_is_the_networks_or_the_
     flat = verdict(report_with_steps(tmp_path / "b", {"figure5": rows(lambda i, s: 0.6 + 0.01 * (s - 1) * (i - 1))}),
                    "5a")
     assert flat.verdict == "holds" and "the fall of log z is the noise's" in flat.reason
+
+
+def cluttered_rows(first: dict, upper: dict, seeds=(0, 1, 2)):
+    """Figure 2's runs: the KL share in the digit's box of layer 1 (``first``) and layers 2 and 3 (``upper``) by β."""
+    return [{"beta": b, "seed": s, "error": 10.0, "train_error": 5.0,
+             "information_dropout1.mass_inside": first[b] + 0.01 * s,
+             "information_dropout2.mass_inside": upper[b] + 0.01 * s,
+             "information_dropout3.mass_inside": upper[b] + 0.02 * s * s}
+            for b in first for s in seeds]
+
+
+def test_figure2_judges_beta_against_the_smallest_and_the_upper_layers_against_the_first(tmp_path):
+    betas = (0.0, 0.0016, 0.08)
+    # The upper layers' share in the box rises from 0.3 to 0.6 with β, the first layer's stays at 0.3.
+    rising = cluttered_rows(dict.fromkeys(betas, 0.3), {0.0: 0.3, 0.0016: 0.4, 0.08: 0.6})
+    report = report_with_steps(tmp_path / "a", {"figure2-sweep": rising})
+    two_a = verdict(report, "2a")
+    assert two_a.verdict == "holds" and "at β = 0.08 − at β = 0:" in two_a.measured
+    two_d = verdict(report, "2d")
+    assert two_d.verdict == "holds" and "mean of information_dropout2 and information_dropout3 − " \
+        "information_dropout1" in two_d.measured
+    # The first layer drops the clutter as much as the upper ones: 2a holds, 2d fails (the drop is not higher up).
+    first_too = cluttered_rows({0.0: 0.3, 0.0016: 0.5, 0.08: 0.9}, {0.0: 0.3, 0.0016: 0.4, 0.08: 0.6})
+    report = report_with_steps(tmp_path / "b", {"figure2-sweep": first_too})
+    assert verdict(report, "2a").verdict == "holds" and verdict(report, "2d").verdict == "fails"
+
+
+def test_figure3b_against_the_other_methods_by_share_within_the_margin(tmp_path):
+    rows = []
+    for share in (0.05, 0.1):
+        for method, error in (("information", 20.0), ("binary", 21.0), ("lognormal", 24.0), ("none", 20.2)):
+            rows += [{"dropout": method, "filter_percentage": share, "seed": s, "error": error + 0.5 * s,
+                      "train_error": 10.0} for s in range(3)]
+    report = report_with_steps(tmp_path / "a", {"figure3b-6": rows})
+    judgement = verdict(report, "3b2")
+    # Information 4 points below log-normal noise (holds) and 0.2 below no dropout, SE 0.41: [-1.33, +0.93] lies
+    # below the +1 margin (holds).
+    assert judgement.verdict == "holds", judgement.measured
+    assert "information − lognormal (points): -4.00 ± 0.41 SE" in judgement.measured
+    assert "non-inferiority margin +1" in judgement.measured
+    # Without the other methods' runs, not testable, saying which are missing.
+    report = report_with_steps(tmp_path / "b", {"figure3b-6": [r for r in rows if r["dropout"] != "lognormal"]})
+    judgement = verdict(report, "3b2")
+    assert judgement.verdict == "not testable here" and "no lognormal run" in judgement.reason
+
+
+def test_the_alpha_cap_ablation_compares_figure5s_runs_at_the_same_beta_and_seeds(tmp_path):
+    figure5 = [{"beta": b, "seed": s, "error": 20.0 + s, "train_error": 15.0, "total_correlation": 0.1}
+               for b in (0.1, 1.2) for s in range(3)]
+    uncapped = [{"beta": 1.2, "seed": s, "error": 25.0 + s + 0.1 * s * s, "train_error": 20.0} for s in range(3)]
+    report = report_with_steps(tmp_path / "a", {"figure5": figure5, "alpha-cap": uncapped}, scale="medium")
+    judgement = verdict(report, "8a")
+    # Differences 5.0, 5.1, 5.4 by seed: +5.17 ± 0.12, paired.
+    assert judgement.verdict == "holds" and "+5.17 ± 0.12 SE, paired" in judgement.measured
+    assert "with α ≤ 3.0 − with α ≤ 0.7" in judgement.measured
+    # Figure 5 without that β: nothing to compare with.
+    report = report_with_steps(tmp_path / "b", {"figure5": [r for r in figure5 if r["beta"] != 1.2],
+                                                "alpha-cap": uncapped}, scale="medium")
+    assert verdict(report, "8a").verdict == "not testable here"
+    # A plan without the ablation (the tiny one) says so.
+    judgement = verdict(report_with_steps(tmp_path / "c", {"figure5": figure5}), "8a")
+    assert judgement.verdict == "not testable here" and "no α-cap ablation" in judgement.reason

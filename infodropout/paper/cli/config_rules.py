@@ -80,10 +80,10 @@ COMMON_RULES: dict[str, Rule] = {
     # α = 0.001 + max_alpha·sigmoid(g) is the log-normal noise's standard deviation: the paper's 0.7 (CIFAR)
     # gives a largest variance of the multiplicative noise near binary dropout's at p = 0.5, the cluttered
     # code's 1.0 a little more; beyond 1, E[ε] = exp(α²/2) and its variance grow so fast that the layer stops
-    # being a dropout, so the bound is kept within what the paper and its code use.
-    "max_alpha": Rule("a number in (0, 1] (the bound on α, the noise's log-standard deviation: 0.7 for CIFAR "
-                      "and 1.0 for Cluttered MNIST in the paper's code)",
-                      lambda v: _number(v) and 0 < v <= 1),
+    # being a dropout: values up to 3 are for the ablation that shows it (§8, claim 8a), none beyond.
+    "max_alpha": Rule("a number in (0, 3] (the bound on α, the noise's log-standard deviation: 0.7 for CIFAR "
+                      "and 1.0 for Cluttered MNIST in the paper's code; above 1 only to show why it is capped)",
+                      lambda v: _number(v) and 0 < v <= 3),
     "weight_decay": NON_NEGATIVE,
     "learning_rate": POSITIVE,
     "lr_drops": Rule("a list of epochs (integers >= 1) in strictly increasing order",

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from infodropout.paper.protocols import CIFAR
 from infodropout.paper.report.scales import (  # SCALES is read from here too (the script, the report)
     CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, OVERFIT_PROBE_EPOCHS, SCALES,
     SETTINGS, ConfigValue, replacing,
@@ -161,6 +162,9 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
                               {"sweep_over": "beta", "betas": s.get("fig5_overfit_betas", [])}), stand_in),
         cifar_step("figure3b-6", "sweep", {"sweep_over": "filter_percentage", "filter_percentages": s["fig3b_filters"],
                                            "methods": s["fig3b_methods"]}, seeds("fig3b_seeds"), softplus=True),
+        *([cifar_step("alpha-cap", "sweep", {"sweep_over": "beta", "betas": [cifar.get("beta", CIFAR["beta"])],
+                                             "filter_percentage": s["fig5_filters"], "max_alpha": s["alpha_cap"]},
+                      seeds("fig5_seeds"), softplus=True)] if "alpha_cap" in s else []),
         cifar_step("figure1-softplus", "histograms", fig1, softplus=True),
         cifar_step("figure1-relu-train", "train", fig1),
         cifar_step("figure1-relu", "histograms", fig1),

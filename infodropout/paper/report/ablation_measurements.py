@@ -1,0 +1,42 @@
+"""What the ablation of §8 measures (claim 8a): figure 5's runs at one β again with α allowed to grow past the
+paper's cap of 0.7, against the capped runs of the same β and seeds. As :mod:`infodropout.paper.report.measurements`,
+the test returns its verdict and what it measured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from infodropout.paper.report.measurements import NotMeasured, combine, compare, results_of, seed_values
+from infodropout.paper.report.verdicts import paired
+
+if TYPE_CHECKING:
+    from infodropout.paper.report.page import Report
+
+PAPER_ALPHA_CAP = 0.7  # the bound on α of the paper's CIFAR code (max_alpha), figure 5's runs
+NO_ABLATION = "the plan has no α-cap ablation (step alpha-cap, at the medium and full scales)"
+
+
+def alpha_cap_rows(report: Report) -> list[dict]:
+    """The runs 8a compares: the ablation's (α capped higher), and figure 5's at the same β (capped at 0.7)."""
+    if "alpha-cap" not in report.steps:
+        raise NotMeasured(NO_ABLATION)
+    uncapped = results_of(report, "alpha-cap")
+    betas = {r["beta"] for r in uncapped}
+    return uncapped + [r for r in results_of(report, "figure5") if r["beta"] in betas]
+
+
+def measure_8a(report: Report) -> tuple[str, str]:
+    """"Letting the noise variance grow excessively hurts generalisation": the test error with α capped higher
+    minus with the paper's cap, at the same β, paired by seed; the claim says it is positive."""
+    if "alpha-cap" not in report.steps:
+        raise NotMeasured(NO_ABLATION)
+    uncapped = results_of(report, "alpha-cap")
+    cap = report.steps["alpha-cap"].config.get("max_alpha", "the higher cap")
+    parts = []
+    for beta in sorted({r["beta"] for r in uncapped}):
+        capped = seed_values(results_of(report, "figure5"), "error", beta=beta)
+        if not capped:
+            raise NotMeasured(f"figure 5 has no run at β = {beta:g} to compare with")
+        parts.append(compare(f"at β = {beta:g}", paired(seed_values(uncapped, "error", beta=beta), capped), +1))
+    verdict, text = combine(parts, ", ")
+    return verdict, f"test error with α ≤ {cap} − with α ≤ {PAPER_ALPHA_CAP} (points, paired by seed): {text}"
