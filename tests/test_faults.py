@@ -51,11 +51,12 @@ def test_a_sweep_list_with_a_repeated_value_is_refused(key, values):
     validate_together({**CIFAR_DEFAULTS, key: [1, 2] if key != "methods" else "[binary,none]"}, CIFAR_DEFAULTS)
 
 
-def test_max_alpha_stays_within_the_papers_bounds():
+def test_max_alpha_stays_within_the_papers_bounds_and_the_ablations():
     accepted(max_alpha=0.7)  # CIFAR's
     accepted(max_alpha=1.0)  # the cluttered code's
-    for value in (1.5, 0, -0.1):
-        assert "(0, 1]" in refused(max_alpha=value)
+    accepted(max_alpha=3.0)  # the α-cap ablation's (claim 8a)
+    for value in (3.5, 0, -0.1):
+        assert "(0, 3]" in refused(max_alpha=value)
 
 
 def warnings_of(**changes) -> list[str]:
