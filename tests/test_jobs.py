@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from infodropout.paper.report.plans import Plan, Step
-from infodropout.paper.report.runner import _same_command, run_plan
+from infodropout.paper.report.runner import same_command, run_plan
 from infodropout.paper.train.run_names import run_name
 from infodropout.paper import machine
 from infodropout.paper.machine import parallel_jobs, threads_per_job
@@ -101,7 +101,7 @@ def test_reproduce_passes_jobs_to_the_sweep_steps_only(tmp_path):
     # A step done with one jobs is done with any other: the second plan runs nothing.
     run_plan(plan, tmp_path / "work", echo=lambda line: None, python=str(recorder), jobs=1)
     assert len(calls.read_text().splitlines()) == 2
-    assert _same_command(ledger["a-sweep"]["argv"], [*ledger["a-sweep"]["argv"][:-1], "jobs=4"])
+    assert same_command(ledger["a-sweep"]["argv"], [*ledger["a-sweep"]["argv"][:-1], "jobs=4"])
 
 
 SWEEP = ["dataset=sample", "num_train=200", "num_test=500", "epochs=1", "widths=[16]", "methods=[information]",

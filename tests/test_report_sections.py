@@ -591,3 +591,15 @@ def test_the_alpha_cap_ablation_compares_figure5s_runs_at_the_same_beta_and_seed
     # A plan without the ablation (the tiny one) says so.
     judgement = verdict(report_with_steps(tmp_path / "c", {"figure5": figure5}), "8a")
     assert judgement.verdict == "not testable here" and "no α-cap ablation" in judgement.reason
+
+
+def test_the_report_lists_the_steps_not_run_with_the_plans_current_command(tmp_path):
+    from infodropout.paper.report.writer import pending_steps
+
+    report = report_with_steps(tmp_path, {"figure3a": fc_rows({"information": [5.0], "binary": [6.0]})})
+    plan = make_plan("tiny", cifar10=False)
+    step = next(s for s in plan.steps if s.name == "figure3a")
+    assert step in pending_steps(report, plan)  # its ledger holds another command
+    report.ledger["figure3a"]["argv"] = step.argv(tmp_path / "work", ["models_dir=/elsewhere"])
+    pending = pending_steps(report, plan)
+    assert step not in pending and len(pending) == len(plan.steps) - 1  # the others never ran

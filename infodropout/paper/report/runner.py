@@ -95,7 +95,7 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
         argv = step.argv(plots_dir, [*extra_args, *parallel])
         done = ledger.get(step.name, {})
         prefix = f"[{number}/{len(plan.steps)}] {step.name}:"
-        if done.get("status") == "done" and _same_command(done.get("argv", []), argv):
+        if done.get("status") == "done" and same_command(done.get("argv", []), argv):
             echo(f"{prefix} done earlier ({_format_seconds(done['seconds'])}), reused")
             continue
         expected = "" if step.expected_s is None else f" (expected about {_format_seconds(step.expected_s)})"
@@ -119,7 +119,7 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
     return ledger
 
 
-def _same_command(done: Sequence[str], argv: Sequence[str]) -> bool:
+def same_command(done: Sequence[str], argv: Sequence[str]) -> bool:
     """Whether a ledger's command is ``argv``, wherever its work folder was and however many runs it ran at
     once (plots_dir and jobs change no number)."""
     def kept(items: Sequence[str]) -> list[str]:

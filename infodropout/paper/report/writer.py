@@ -12,19 +12,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from infodropout.paper.report.claim_tables import verdict_text
-from infodropout.paper.report.claims import CLAIMS, SANITY, judge_all
+from infodropout.paper.report.claims import CLAIMS, SANITY, Judgement, judge_all
 from infodropout.paper.machine import describe_machine
 from infodropout.paper.report.measurements import argv_value
 from infodropout.paper.report.page import Report, duration, figures_folder, report_name
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
-from infodropout.paper.report.plans import Plan
+from infodropout.paper.report.plans import ROOT, Plan, Step
+from infodropout.paper.report.runner import same_command
 from infodropout.paper.report.sections import (
     SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
 )
-from infodropout.paper.report.verdicts import RULE, VERDICTS, tally
+from infodropout.paper.report.verdicts import INCONCLUSIVE, NOT_TESTABLE, RULE, VERDICTS, tally
 
 # The sections and the page's helpers stay importable from here, as before the report was split.
 __all__ = ["PRECONDITIONS", "Report", "SECTIONS", "figure1", "figure2", "figure3a", "figure3b_6", "figure4", "figure5",
@@ -104,6 +106,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
                    f"({', '.join(unfinished)}); their sections say so. Running the plan again goes on from here.", "")
     # The answer first: the tally and every claim's verdict with its reason; the rules and the setting after.
     _summary(report, body.judgements)
+    _pending(report, plan, body.judgements)
     _verdicts_across_scales(report, out, plan.scale, records)
     report.add("## How the verdicts are reached", "")
     if plan.scale != "full":
@@ -125,6 +128,40 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     for stale in set(report.figures.glob("*.png")) - body.copied:
         stale.unlink()
     return path
+
+
+def pending_steps(report: Report, plan: Plan) -> list[Step]:
+    """The plan's steps not done with the command the plan gives them now: never run, failed, or run with a former
+    command (a sweep extended with seeds, β or methods keeps its runs and trains only the new ones)."""
+    work = report.work.resolve()
+    plots_dir = work.relative_to(ROOT) if work.is_relative_to(ROOT) else work
+    pending = []
+    for step in plan.steps:
+        entry = report.ledger.get(step.name, {})
+        ran = entry.get("argv", [])
+        extra = [item for item in ran if item.startswith(("models_dir=", "datasets_dir="))]
+        if entry.get("status") != "done" or not same_command(ran, step.argv(plots_dir, extra)):
+            pending.append(step)
+    return pending
+
+
+def _pending(report: Report, plan: Plan, judgements: Sequence[Judgement]) -> None:
+    """What would settle the claims left undecided: each step of the plan not yet run with its current command, its
+    expected time and the undecided claims that read it (their reasons say what more seeds would do)."""
+    steps = pending_steps(report, plan)
+    if not steps:
+        return
+    undecided = [j for j in judgements if j.verdict in (INCONCLUSIVE, NOT_TESTABLE)]
+    rows = []
+    for step in steps:
+        claims = [j.claim.id for j in undecided if step.name in j.claim.steps]
+        expected = "–" if step.expected_s is None else f"{step.expected_s / 60:.0f}"
+        rows.append([f"`{step.name}`", expected, ", ".join(claims) or "–"])
+    report.add("**Not yet run with the plan's current command.** These steps of the plan are new or extended (more "
+               "seeds, β, methods or k; an extended sweep keeps its runs and trains only the new ones); running "
+               f"`./reproduce.py --scale {plan.scale}` again runs them. The minutes are the whole step's, expected "
+               "on 2 AVX2 cores; the claims are the undecided ones that read the step:", "")
+    report.table(["step", "expected minutes", "undecided claims it reads"], rows)
 
 
 def _precision_line(report: Report, plan: Plan) -> str:
