@@ -584,6 +584,14 @@ def test_the_alpha_cap_ablation_compares_figure5s_runs_at_the_same_beta_and_seed
     # Differences 5.0, 5.1, 5.4 by seed: +5.17 ± 0.12, paired.
     assert judgement.verdict == "holds" and "+5.17 ± 0.12 SE, paired" in judgement.measured
     assert "with α ≤ 3.0 − with α ≤ 0.7" in judgement.measured
+    # Runs that do not learn under the larger cap are the effect, not a failed precondition: only the capped runs
+    # (figure 5's) must learn.
+    stuck = [{**r, "error": 89.0 + 0.1 * r["seed"], "train_error": 89.0} for r in uncapped]
+    report = report_with_steps(tmp_path / "s", {"figure5": figure5, "alpha-cap": stuck}, scale="medium")
+    assert verdict(report, "8a").verdict == "holds"
+    broken = [{**r, "train_error": 89.0} for r in figure5]
+    report = report_with_steps(tmp_path / "t", {"figure5": broken, "alpha-cap": uncapped}, scale="medium")
+    assert verdict(report, "8a").verdict == "not testable here"
     # Figure 5 without that β: nothing to compare with.
     report = report_with_steps(tmp_path / "b", {"figure5": [r for r in figure5 if r["beta"] != 1.2],
                                                 "alpha-cap": uncapped}, scale="medium")
