@@ -267,8 +267,6 @@ MEDIUM_ESTIMATED_MINUTES = {
     # 20 runs (4 β × 5 seeds) at the same rate, and 25 nuisance probes (one a run, one a seed on the untrained
     # network) of 20 epochs on 1,000 images' features, about 15 s each.
     "figure4-overfit": 27.0,
-    # Figure 5's 12 runs took 32.8 min: 3 of them.
-    "alpha-cap": 8.2,
     # Twice the 19.3 min measured for its 18 runs: constant log-normal noise and no dropout added.
     "figure3b-6": 38.6,
     # Figure 2's sweep took 21.6 min for 6 runs of 10 epochs; it now trains 20 epochs a run, and 12 runs (4 β × 3
@@ -282,6 +280,8 @@ MEDIUM_ESTIMATED_MINUTES = {
 MEDIUM_MEASURED_AVX2_MINUTES = {
     # 72 runs: every method and width at 3 rates on 7,000 images, then at the chosen rate over 3 seeds (none reused).
     "figure3a-lr": 36.7,
+    # Figure 5's 3 runs at its β again with α ≤ 3, 2 at once.
+    "alpha-cap": 12.2,
 }
 MEDIUM_EXPECTED_MINUTES = {**{name: round(minutes * AVX2_SLOWDOWN, 1)
                               for name, minutes in {**MEDIUM_MEASURED_MINUTES, **MEDIUM_ESTIMATED_MINUTES}.items()},
