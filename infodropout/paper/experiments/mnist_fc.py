@@ -106,13 +106,10 @@ def train_test_and_probe(config) -> dict:
               "dead_fraction_max": max(dead.values())}
     if config["dropout"] == "information":
         # How much noise each layer learned to add (figure 3a's caption: it adapts to the network's size).
-        from infodropout.readouts import all_layer_readouts
-        from infodropout.layers import information_dropout_layers
+        from infodropout.callbacks import AlphaMonitor
 
-        probe = run.data.x_train[:DEAD_UNIT_PROBE]
-        for layer, readout in zip(information_dropout_layers(run.network),
-                                  all_layer_readouts(run.network, probe, batch_size=config["batch_size"])):
-            result[f"{layer.name}.alpha_mean"] = float(readout["alpha"].mean())
+        alpha = AlphaMonitor(run.data.x_train[:DEAD_UNIT_PROBE], run.network, config["batch_size"]).statistics()
+        result.update({key: value for key, value in alpha.items() if key.endswith(".alpha_mean")})
     if config["validation"]:
         x_validation, y_validation = validation_data(config)
         result["validation_error"] = evaluate_classifier(run.network, x_validation, y_validation, config["batch_size"],

@@ -6,38 +6,42 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from infodropout.paper.protocols import CIFAR
 from infodropout.paper.report.measurements import NotMeasured, combine, compare, results_of, seed_values
 from infodropout.paper.report.verdicts import paired
 
 if TYPE_CHECKING:
     from infodropout.paper.report.page import Report
 
-PAPER_ALPHA_CAP = 0.7  # the bound on α of the paper's CIFAR code (max_alpha), figure 5's runs
-NO_ABLATION = "the plan has no α-cap ablation (step alpha-cap, at the medium and full scales)"
+PAPER_ALPHA_CAP = CIFAR["max_alpha"]  # the bound on α of the paper's CIFAR runs, figure 5's
+
+
+def _ablation(report: Report) -> tuple[list[dict], list[dict]]:
+    """The ablation's runs (α capped higher) and figure 5's at their β (capped at 0.7)."""
+    if "alpha-cap" not in report.steps:
+        raise NotMeasured("the plan has no α-cap ablation (step alpha-cap, at the medium and full scales)")
+    uncapped = results_of(report, "alpha-cap")
+    betas = {r["beta"] for r in uncapped}
+    return uncapped, [r for r in results_of(report, "figure5") if r["beta"] in betas]
 
 
 def capped_rows(report: Report) -> list[dict]:
     """The runs 8a's *learned* precondition reads: figure 5's at the ablation's β, capped at 0.7. The ablation's own
     runs are left out on purpose: a network that cannot learn under the larger cap is the effect the claim
     predicts, not a broken measurement; the reference must learn for the comparison to mean anything."""
-    if "alpha-cap" not in report.steps:
-        raise NotMeasured(NO_ABLATION)
-    betas = {r["beta"] for r in results_of(report, "alpha-cap")}
-    return [r for r in results_of(report, "figure5") if r["beta"] in betas]
+    return _ablation(report)[1]
 
 
 def measure_8a(report: Report) -> tuple[str, str]:
     """"Letting the noise variance grow excessively hurts generalisation": the test error with α capped higher
     minus with the paper's cap, at the same β, paired by seed; the claim says it is positive."""
-    if "alpha-cap" not in report.steps:
-        raise NotMeasured(NO_ABLATION)
-    uncapped = results_of(report, "alpha-cap")
+    uncapped, capped = _ablation(report)
     cap = report.steps["alpha-cap"].config.get("max_alpha", "the higher cap")
     parts = []
     for beta in sorted({r["beta"] for r in uncapped}):
-        capped = seed_values(results_of(report, "figure5"), "error", beta=beta)
-        if not capped:
+        reference = seed_values(capped, "error", beta=beta)
+        if not reference:
             raise NotMeasured(f"figure 5 has no run at β = {beta:g} to compare with")
-        parts.append(compare(f"at β = {beta:g}", paired(seed_values(uncapped, "error", beta=beta), capped), +1))
+        parts.append(compare(f"at β = {beta:g}", paired(seed_values(uncapped, "error", beta=beta), reference), +1))
     verdict, text = combine(parts, ", ")
     return verdict, f"test error with α ≤ {cap} − with α ≤ {PAPER_ALPHA_CAP} (points, paired by seed): {text}"

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.verdicts import (
-    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, Difference, Measured, direction, every, finite, one_sample, over_seeds,
-    paired, slope, welch,
+    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, Difference, Measured, direction, every, finite, not_worse, one_sample,
+    over_seeds, paired, slope, welch,
 )
 
 if TYPE_CHECKING:
@@ -116,6 +116,14 @@ def trend(rows: Sequence[dict], key: str, sign: int, x: str = "beta", label: str
 
 def compare(where: str, d: Difference | None, sign: int, label: str = "") -> tuple[str, str]:
     return judged(" ".join(part for part in (label, where) if part), d, direction(d, sign)), \
+        f"{'n/a' if d is None else d.text()} {where}"
+
+
+def non_inferior(where: str, d: Difference | None, margin: float, label: str = "") -> tuple[str, str]:
+    """A "comparable or better" comparison, as :func:`compare` for a direction: ``d`` (the claimed method's error
+    minus the other's) judged against the non-inferiority ``margin`` (:func:`not_worse`)."""
+    name = f"{label}, {where}" if label else where
+    return judged(f"{name}, against a margin of +{margin:g}", d, not_worse(d, margin)), \
         f"{'n/a' if d is None else d.text()} {where}"
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from infodropout.paper.machine import describe_machine
-from infodropout.paper.report.plans import ROOT, Plan
+from infodropout.paper.report.plans import ROOT, Plan, Step
 from infodropout.paper.train.checkpoint import atomic_write
 
 
@@ -84,9 +84,7 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
     with one ``jobs`` is done for every other."""
     work = Path(work_dir).resolve()
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    # Inside the project the steps are given their folder relative to it, so that the ledger of a committed work
-    # folder (the medium plan's) reads the same in every clone.
-    plots_dir = work.relative_to(ROOT) if work.is_relative_to(ROOT) else work
+    plots_dir = steps_folder(work)
     ledger_path = work / "steps.json"
     ledger = read_ledger(ledger_path)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -117,6 +115,20 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
             echo(f"{prefix} FAILED (exit {status}) after {_format_seconds(seconds)}; its last lines:\n"
                  + "".join(log.read_text().splitlines(keepends=True)[-5:]))
     return ledger
+
+
+def steps_folder(work: Path) -> Path:
+    """The folder the steps of work folder ``work`` (resolved) are given: inside the project relative to it, so that
+    the ledger of a committed work folder (the medium plan's) reads the same in every clone."""
+    return work.relative_to(ROOT) if work.is_relative_to(ROOT) else work
+
+
+def ran_as_planned(entry: dict, step: Step, plots_dir: Path) -> bool:
+    """Whether a ledger ``entry`` is ``step`` done with the command the plan gives it now, whatever folders
+    (``models_dir``, ``datasets_dir``) reproduce.py passed it then."""
+    ran = entry.get("argv", [])
+    extra = [item for item in ran if item.startswith(("models_dir=", "datasets_dir="))]
+    return entry.get("status") == "done" and same_command(ran, step.argv(plots_dir, extra))
 
 
 def same_command(done: Sequence[str], argv: Sequence[str]) -> bool:

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.measurements import (
-    NotMeasured, combine, compare, judged, measured_by, recording, results_of, seed_values, trend,
+    NotMeasured, combine, compare, judged, measured_by, non_inferior, recording, results_of, seed_values, trend,
 )
 from infodropout.paper.report.verdicts import (
-    INCONCLUSIVE, NOT_TESTABLE, finite, not_worse, over_seeds, paired, slope, welch, within,
+    INCONCLUSIVE, NOT_TESTABLE, finite, over_seeds, paired, slope, welch, within,
 )
 
 if TYPE_CHECKING:
@@ -136,11 +136,7 @@ def _information_minus(other: str, errors: dict, margin: float | None) -> tuple[
     parts = []
     for width, (a, b) in sorted(errors.items()):
         d = welch(over_seeds(a.values()), over_seeds(b.values()))
-        if margin is None:
-            parts.append(compare(f"at {width}", d, -1))
-        else:
-            verdict = judged(f"at {width}, against a margin of +{margin:g}", d, not_worse(d, margin))
-            parts.append((verdict, f"{'n/a' if d is None else d.text()} at {width}"))
+        parts.append(compare(f"at {width}", d, -1) if margin is None else non_inferior(f"at {width}", d, margin))
     verdict, text = combine(parts, ", ")
     return verdict, f"information − {other} (points): {text}"
 
@@ -222,10 +218,7 @@ def _not_worse_by_share(report: Report, other: str) -> tuple[list, list[float], 
             measured_by(rows, "error", dropout=other, filter_percentage=share)
         flag = f" (flagged: {few_filters(share)} filters in the first block)" if few_filters(share) else ""
         if a and b:
-            d = welch(a, b)
-            parts.append((judged(f"{other}, at share {share:g}{flag}, against a margin of +{CONV_MARGIN:g}", d,
-                                 not_worse(d, CONV_MARGIN)),
-                          f"{'n/a' if d is None else d.text()} at share {share:g}{flag}"))
+            parts.append(non_inferior(f"at share {share:g}{flag}", welch(a, b), CONV_MARGIN, label=other))
     return parts, judged_shares, learned
 
 

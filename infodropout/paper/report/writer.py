@@ -21,8 +21,8 @@ from infodropout.paper.machine import describe_machine
 from infodropout.paper.report.measurements import argv_value
 from infodropout.paper.report.page import Report, duration, figures_folder, report_name
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
-from infodropout.paper.report.plans import ROOT, Plan, Step
-from infodropout.paper.report.runner import same_command
+from infodropout.paper.report.plans import Plan, Step
+from infodropout.paper.report.runner import ran_as_planned, steps_folder
 from infodropout.paper.report.sections import (
     SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
 )
@@ -133,16 +133,8 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
 def pending_steps(report: Report, plan: Plan) -> list[Step]:
     """The plan's steps not done with the command the plan gives them now: never run, failed, or run with a former
     command (a sweep extended with seeds, β or methods keeps its runs and trains only the new ones)."""
-    work = report.work.resolve()
-    plots_dir = work.relative_to(ROOT) if work.is_relative_to(ROOT) else work
-    pending = []
-    for step in plan.steps:
-        entry = report.ledger.get(step.name, {})
-        ran = entry.get("argv", [])
-        extra = [item for item in ran if item.startswith(("models_dir=", "datasets_dir="))]
-        if entry.get("status") != "done" or not same_command(ran, step.argv(plots_dir, extra)):
-            pending.append(step)
-    return pending
+    plots_dir = steps_folder(report.work.resolve())
+    return [step for step in plan.steps if not ran_as_planned(report.ledger.get(step.name, {}), step, plots_dir)]
 
 
 def _pending(report: Report, plan: Plan, judgements: Sequence[Judgement]) -> None:
