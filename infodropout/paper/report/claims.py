@@ -29,7 +29,7 @@ from infodropout.paper.report.size_measurements import (
 )
 from infodropout.paper.report.ablation_measurements import capped_rows, measure_8a
 from infodropout.paper.report.preconditions import Condition
-from infodropout.paper.report.verdicts import FAILS, INCONCLUSIVE, NOT_TESTABLE
+from infodropout.paper.report.verdicts import FAILS, INCONCLUSIVE, NOT_TESTABLE, Difference
 
 if TYPE_CHECKING:
     from infodropout.paper.report.page import Report
@@ -59,6 +59,9 @@ class Judgement:
     measured: str
     conditions: tuple[Condition, ...]
     reason: str = ""  # why not testable
+    # The comparisons an inconclusive verdict could not decide (None: no estimate), for what more seeds would do.
+    undecided: tuple[Difference | None, ...] = ()
+    read: tuple[str, ...] = ()  # the steps its measurement read (of an overfitting setting's two, the plan's)
 
     def record(self) -> dict:
         """What claims-<scale>.json keeps of it."""
@@ -284,7 +287,9 @@ CLAIMS: tuple[Claim, ...] = (
           (pre.SAME_BUDGET, pre.CONVERGED), f"bound difference per k (Welch over seeds) within ±{T1_TOLERANCE} nats",
           measure_t1, ("table1", "table1-log-normal")),
     Claim("T1abs", T1, "the bounds are about −99 nats", PAPER, ("60,000 training digits",),
-          f"Gaussian bound against the paper's, within ±{T1_TOLERANCE} nats", measure_t1abs, ("table1",)),
+          f"Gaussian bound against the paper's, within ±{T1_TOLERANCE} nats", measure_t1abs, ("table1",),
+          {"settled_by": ("MNIST's 60,000 training digits, not on this machine: `./reproduce.py --scale full` "
+                          "downloads them", "GPU-days (the paper's protocol)")}),
 )
 
 
@@ -318,14 +323,19 @@ def judge(claim: Claim, report: Report) -> Judgement:
             verdict, measured = NOT_TESTABLE, f"not measured: {missing}"
         except KeyError as missing:  # results of a plan that did not record a key the test reads
             verdict, measured = NOT_TESTABLE, f"not measured: no `{missing.args[0]}` in the results"
+    read = (_primary(report, claim),) if "overfit_steps" in claim.options else claim.steps
     unmet = [c for c in conditions if not c.met]
     if unmet:
-        return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions), "; ".join(c.text() for c in unmet))
+        return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions), "; ".join(c.text() for c in unmet),
+                         read=read)
     if verdict == NOT_TESTABLE:
         return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions),
-                         "failed estimate" if "failed estimate" in measured else measured.removeprefix("not measured: "))
+                         "failed estimate" if "failed estimate" in measured else measured.removeprefix("not measured: "),
+                         read=read)
     # A verdict read off stated thresholds (no comparison with a standard error) is explained by its measurement.
-    return Judgement(claim, verdict, measured, tuple(conditions), _reason(verdict, comparisons) or measured)
+    undecided = tuple(d for _, d, v in comparisons if v == INCONCLUSIVE) if verdict == INCONCLUSIVE else ()
+    return Judgement(claim, verdict, measured, tuple(conditions), _reason(verdict, comparisons) or measured,
+                     undecided, read)
 
 
 def _reason(verdict: str, comparisons: list) -> str:

@@ -12,7 +12,7 @@ from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERF
 from infodropout.paper.report.estimate_section import independent_estimates
 from infodropout.paper.report.page import Report, grouped, has_column, mean_std, occluded_title, paper_value
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
-from infodropout.paper.report.size_measurements import PAPER_FC_RATE, chosen_rates
+from infodropout.paper.report.size_measurements import PAPER_FC_RATE, chosen_rates, rate_choice
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
 
@@ -137,12 +137,10 @@ def _learning_rate_choice(report: Report, error: dict, dead: dict) -> None:
         report.missing("figure3a-lr")
         return
     report.provenance("figure3a-lr")
-    folder, results = report.folder("figure3a-lr"), report.results("figure3a-lr")
-    chosen = chosen_rates(report)
-    if folder is None or results is None or not chosen:
+    results, chosen, choice = report.results("figure3a-lr"), chosen_rates(report), rate_choice(report)
+    if results is None or not chosen:
         report.add("*(no choice.json in the step's folder)*", "")
         return
-    choice = json.loads((folder / "choice.json").read_text())
     trials = [r for r in results if r.get("validation")]
     rates = sorted({r["learning_rate"] for r in trials}, reverse=True)
     report.add(f"Each method and width trained once a rate (seed {choice['seed']}) on the training images less the "

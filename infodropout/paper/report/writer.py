@@ -23,6 +23,7 @@ from infodropout.paper.report.page import Report, duration, figures_folder, repo
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
 from infodropout.paper.report.plans import Plan, Step
 from infodropout.paper.report.runner import ran_as_planned, steps_folder
+from infodropout.paper.report.settling import settling_rows
 from infodropout.paper.report.sections import (
     SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
 )
@@ -108,6 +109,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     _summary(report, body.judgements)
     _pending(report, plan, body.judgements)
     _verdicts_across_scales(report, out, plan.scale, records)
+    _settling(report, plan, body.judgements)
     report.add("## How the verdicts are reached", "")
     if plan.scale != "full":
         report.add(f"**Scale.** These are not the paper's runs: at the {plan.scale} scale every experiment trains on "
@@ -154,6 +156,18 @@ def _pending(report: Report, plan: Plan, judgements: Sequence[Judgement]) -> Non
                f"`./reproduce.py --scale {plan.scale}` again runs them. The minutes are the whole step's, expected "
                "on 2 AVX2 cores; the claims are the undecided ones that read the step:", "")
     report.table(["step", "expected minutes", "undecided claims it reads"], rows)
+
+
+def _settling(report: Report, plan: Plan, judgements: Sequence[Judgement]) -> None:
+    """For each of the paper's claims left undecided: what would settle it and about what it would cost."""
+    rows = settling_rows(judgements, plan, [step.name for step in pending_steps(report, plan)])
+    if not rows:
+        return
+    report.add("**What would settle the paper's undecided claims**, and about what it would cost on 2 AVX2 cores: a "
+               "step not yet run with the plan's current command, else the seeds an effect of the observed size "
+               "would need (95 %, 80 % power, the spread between seeds as observed) with the time of the steps it "
+               "reads scaled by the seeds added, else a run that meets the precondition in its reason above:", "")
+    report.table(["id", "verdict", "what would settle it", "cost"], rows)
 
 
 def _precision_line(report: Report, plan: Plan) -> str:

@@ -1,0 +1,67 @@
+"""What would settle the paper's claims a reproduction left undecided, and about what it would cost.
+
+A claim stays undecided for one of three reasons, each with its own remedy:
+
+- a step it reads has not run with the plan's current command: running it (its expected time);
+- it is inconclusive: more seeds. The seeds each undecided comparison would need for an effect of the observed
+  size (95 % two-sided, 80 % power, the spread between seeds as observed: :meth:`Difference.seeds_for`), and the
+  time of the steps it reads scaled by the seeds added (a sweep's time grows with its seeds);
+- a precondition is not met: a run that meets it, which its reason names; a claim whose precondition no run at
+  this scale can meet says what would (its option ``settled_by``: what, and its cost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from infodropout.paper.report.claims import PAPER, Judgement
+from infodropout.paper.report.page import duration
+from infodropout.paper.report.plans import Plan
+from infodropout.paper.report.verdicts import INCONCLUSIVE, MOST_SEEDS, NOT_TESTABLE
+
+
+def more_seeds(undecided: Iterable) -> tuple[int, int | None] | None:
+    """(seeds now, seeds needed) to decide every undecided comparison over seeds at its observed size: the fewest
+    seeds any has now and the most any needs (None: more than :data:`MOST_SEEDS`, or an effect of 0); None where
+    no undecided comparison is over seeds (an estimator's own error, or no estimate)."""
+    over_seeds = [d for d in undecided if d is not None and d.seeds >= 2 and d.interval is not None]
+    if not over_seeds:
+        return None
+    needed = [d.seeds_for(d.value) for d in over_seeds]
+    now = min(d.seeds for d in over_seeds)
+    return now, None if None in needed else max(max(needed), now)
+
+
+def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tuple[str, str]:
+    """(what would settle the claim, its cost on 2 AVX2 cores) for an undecided claim."""
+    if judgement.verdict == NOT_TESTABLE and "settled_by" in judgement.claim.options:
+        return judgement.claim.options["settled_by"]  # a precondition no run at this scale can meet
+    expected = {step.name: step.expected_s for step in plan.steps}
+    waiting = [name for name in judgement.read if name in pending]
+    if waiting:
+        seconds = [expected.get(name) for name in waiting]
+        cost = ("not sized" if None in seconds else f"at most about {duration(sum(seconds))} (the whole "
+                                                    f"step{'s' * (len(waiting) > 1)}; runs already done are kept)")
+        return ("running " + ", ".join(f"`{name}`" for name in waiting) + " with the plan's current command", cost)
+    if judgement.verdict == NOT_TESTABLE:
+        return "runs that meet the precondition its reason names", "–"
+    seeds = more_seeds(judgement.undecided)
+    if seeds is None:
+        return "a tighter estimate (its error is the estimator's own, not the seeds')", "–"
+    now, needed = seeds
+    if needed is None:
+        return (f"more than {MOST_SEEDS} seeds: the observed effect is too small against the spread between seeds "
+                "to be decided by any plan of this size", "–")
+    seconds = [expected.get(name) for name in judgement.read]
+    if None in seconds:
+        return f"about {needed} seeds instead of {now}", "not sized"
+    extra = sum(seconds) * (needed - now) / now
+    steps = ", ".join(f"`{name}`" for name in judgement.read)
+    return (f"about {needed} seeds instead of {now} (the observed effect, the spread as observed)",
+            f"about {duration(extra)} more of {steps}")
+
+
+def settling_rows(judgements: Sequence[Judgement], plan: Plan, pending: Sequence[str]) -> list[list[str]]:
+    """One row per undecided claim of the paper: its id, verdict, what would settle it and what that costs."""
+    return [[j.claim.id, j.verdict, *what_settles(j, plan, pending)] for j in judgements
+            if j.claim.source == PAPER and j.verdict in (INCONCLUSIVE, NOT_TESTABLE)]
