@@ -278,6 +278,8 @@ MEDIUM_ESTIMATED_MINUTES = {
 }
 # The steps measured on 2 cores of the AVX2 host type itself (AMD EPYC), 2026-12-06, in minutes (the ledger's times).
 MEDIUM_MEASURED_AVX2_MINUTES = {
+    # 36 runs: every method and width at the paper's rate over 3 seeds (none reused; it ran again to record α).
+    "figure3a": 7.9,
     # 72 runs: every method and width at 3 rates on 7,000 images, then at the chosen rate over 3 seeds (none reused).
     "figure3a-lr": 36.7,
     # Figure 5's 3 runs at its β again with α ≤ 3, 2 at once.
