@@ -242,7 +242,7 @@ OCCLUDED_FASHION_STAND_IN = ("Occluded Fashion-MNIST stand-in for Occluded CIFAR
 # minutes: each step's own time from its run (results/medium/steps.json; figure 4 with the 12 minutes of the runs it
 # reused), 2 h 13 min in all.
 MEDIUM_MEASURED_MINUTES = {
-    "figure3a": 13.5, "vae-samples-gaussian": 0.1,
+    "vae-samples-gaussian": 0.1,
     "vae-samples-information": 0.1, "figure5": 32.8, "figure1-softplus": 0.2,
     "figure1-relu-train": 1.7, "figure1-relu": 0.2,
     # Each plot step of figure 2 took 0.2 min at the former β.
@@ -267,8 +267,6 @@ MEDIUM_ESTIMATED_MINUTES = {
     # 20 runs (4 β × 5 seeds) at the same rate, and 25 nuisance probes (one a run, one a seed on the untrained
     # network) of 20 epochs on 1,000 images' features, about 15 s each.
     "figure4-overfit": 27.0,
-    # Twice the 19.3 min measured for its 18 runs: constant log-normal noise and no dropout added.
-    "figure3b-6": 38.6,
     # Figure 2's sweep took 21.6 min for 6 runs of 10 epochs; it now trains 20 epochs a run, and 12 runs (4 β × 3
     # seeds): 21.6 × 2 × 2.
     "figure2-sweep": 86.4,
