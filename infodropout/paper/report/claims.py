@@ -125,9 +125,15 @@ def _converged(report: Report, claim: Claim) -> Condition:
 
 # ------------------------------------------------------------------------------------------- preconditions
 
+def _steps_read(report: Report, claim: Claim) -> tuple[str, ...]:
+    """The steps a claim's measurement reads: of an overfitting setting and its larger runs, the one the plan has
+    (the overfitting setting where it has one); else every step the claim names."""
+    return (first_step(report, *claim.options["overfit_steps"]),) if "overfit_steps" in claim.options else claim.steps
+
+
 def _primary(report: Report, claim: Claim) -> str:
-    """The step whose runs a claim's preconditions read: its overfitting setting where the plan has one."""
-    return first_step(report, *claim.options["overfit_steps"]) if "overfit_steps" in claim.options else claim.steps[0]
+    """The step whose runs a claim's preconditions read: the first it reads."""
+    return _steps_read(report, claim)[0]
 
 
 def _learned(report: Report, claim: Claim) -> Condition:
@@ -325,7 +331,7 @@ def judge(claim: Claim, report: Report) -> Judgement:
             verdict, measured = NOT_TESTABLE, f"not measured: {missing}"
         except KeyError as missing:  # results of a plan that did not record a key the test reads
             verdict, measured = NOT_TESTABLE, f"not measured: no `{missing.args[0]}` in the results"
-    read = (_primary(report, claim),) if "overfit_steps" in claim.options else claim.steps
+    read = _steps_read(report, claim)
     unmet = [c for c in conditions if not c.met]
     if unmet:
         return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions), "; ".join(c.text() for c in unmet),

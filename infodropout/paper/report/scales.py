@@ -240,7 +240,7 @@ OCCLUDED_FASHION_STAND_IN = ("Occluded Fashion-MNIST stand-in for Occluded CIFAR
 
 # The medium plan's steps as measured on 2 cores of the faster host type (Intel Xeon, AVX-512), 2026-11-25/26, in
 # minutes: each step's own time from its run (results/medium/steps.json; figure 4 with the 12 minutes of the runs it
-# reused), 2 h 13 min in all.
+# reused), 2 h 13 min in all with figure 3a's 13.5 min (measured again since on the AVX2 host: below).
 MEDIUM_MEASURED_MINUTES = {
     "vae-samples-gaussian": 0.1,
     "vae-samples-information": 0.1, "figure5": 32.8, "figure1-softplus": 0.2,

@@ -12,7 +12,7 @@ from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERF
 from infodropout.paper.report.estimate_section import independent_estimates
 from infodropout.paper.report.page import Report, grouped, has_column, mean_std, occluded_title, paper_value
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
-from infodropout.paper.report.size_measurements import PAPER_FC_RATE, chosen_rates, rate_choice
+from infodropout.paper.report.size_measurements import PAPER_FC_RATE, rate_choice, rates_at_choice
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
 
@@ -137,7 +137,8 @@ def _learning_rate_choice(report: Report, error: dict, dead: dict) -> None:
         report.missing("figure3a-lr")
         return
     report.provenance("figure3a-lr")
-    results, chosen, choice = report.results("figure3a-lr"), chosen_rates(report), rate_choice(report)
+    results, choice = report.results("figure3a-lr"), rate_choice(report)
+    chosen = rates_at_choice(choice, results)
     if results is None or not chosen:
         report.add("*(no choice.json in the step's folder)*", "")
         return

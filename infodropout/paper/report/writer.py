@@ -107,9 +107,10 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
                    f"({', '.join(unfinished)}); their sections say so. Running the plan again goes on from here.", "")
     # The answer first: the tally and every claim's verdict with its reason; the rules and the setting after.
     _summary(report, body.judgements)
-    _pending(report, plan, body.judgements)
+    pending = pending_steps(report, plan)
+    _pending(report, plan, pending, body.judgements)
     _verdicts_across_scales(report, out, plan.scale, records)
-    _settling(report, plan, body.judgements)
+    _settling(report, plan, pending, body.judgements)
     report.add("## How the verdicts are reached", "")
     if plan.scale != "full":
         report.add(f"**Scale.** These are not the paper's runs: at the {plan.scale} scale every experiment trains on "
@@ -139,16 +140,16 @@ def pending_steps(report: Report, plan: Plan) -> list[Step]:
     return [step for step in plan.steps if not ran_as_planned(report.ledger.get(step.name, {}), step, plots_dir)]
 
 
-def _pending(report: Report, plan: Plan, judgements: Sequence[Judgement]) -> None:
-    """What would settle the claims left undecided: each step of the plan not yet run with its current command, its
-    expected time and the undecided claims that read it (their reasons say what more seeds would do)."""
-    steps = pending_steps(report, plan)
+def _pending(report: Report, plan: Plan, steps: Sequence[Step], judgements: Sequence[Judgement]) -> None:
+    """What would settle the claims left undecided: each step of the plan not yet run with its current command
+    (``steps``), its expected time and the undecided claims that read it (their reasons say what more seeds would
+    do)."""
     if not steps:
         return
     undecided = [j for j in judgements if j.verdict in (INCONCLUSIVE, NOT_TESTABLE)]
     rows = []
     for step in steps:
-        claims = [j.claim.id for j in undecided if step.name in j.claim.steps]
+        claims = [j.claim.id for j in undecided if step.name in j.read]
         expected = "–" if step.expected_s is None else f"{step.expected_s / 60:.0f}"
         rows.append([f"`{step.name}`", expected, ", ".join(claims) or "–"])
     report.add("**Not yet run with the plan's current command.** These steps of the plan are new or extended (more "
@@ -158,9 +159,9 @@ def _pending(report: Report, plan: Plan, judgements: Sequence[Judgement]) -> Non
     report.table(["step", "expected minutes", "undecided claims it reads"], rows)
 
 
-def _settling(report: Report, plan: Plan, judgements: Sequence[Judgement]) -> None:
+def _settling(report: Report, plan: Plan, pending: Sequence[Step], judgements: Sequence[Judgement]) -> None:
     """For each of the paper's claims left undecided: what would settle it and about what it would cost."""
-    rows = settling_rows(judgements, plan, [step.name for step in pending_steps(report, plan)])
+    rows = settling_rows(judgements, plan, [step.name for step in pending])
     if not rows:
         return
     report.add("**What would settle the paper's undecided claims**, and about what it would cost on 2 AVX2 cores: a "
