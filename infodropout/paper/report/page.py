@@ -137,7 +137,12 @@ def cell(value) -> str:
     return str(value).replace("|", "\\|")
 
 
-def duration(seconds: float) -> str:
+def duration(seconds: float, to_minute: bool = False) -> str:
+    """A time as measured (``1 h 05 min``, ``7 min 55 s``, ``42 s``), or, ``to_minute``, an estimate to the minute
+    (``1 h 05 min``, ``24 min``; never under a minute)."""
+    if to_minute:
+        hours, minutes = divmod(max(round(seconds / 60), 1), 60)
+        return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
     minutes, seconds = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"

@@ -15,14 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from infodropout.paper.report.claims import PAPER, Judgement
+from infodropout.paper.report.page import duration
 from infodropout.paper.report.plans import Plan
 from infodropout.paper.report.verdicts import INCONCLUSIVE, MOST_SEEDS, NOT_TESTABLE
-
-
-def _minutes(seconds: float) -> str:
-    """An estimate to the minute: ``1 h 05 min``, ``24 min``."""
-    hours, minutes = divmod(max(round(seconds / 60), 1), 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def more_seeds(undecided: Iterable) -> tuple[int, int | None] | None:
@@ -45,7 +40,7 @@ def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tu
     waiting = [name for name in judgement.read if name in pending]
     if waiting:
         seconds = [expected.get(name) for name in waiting]
-        cost = ("not sized" if None in seconds else f"at most about {_minutes(sum(seconds))} (the whole "
+        cost = ("not sized" if None in seconds else f"at most about {duration(sum(seconds), to_minute=True)} (the whole "
                                                     f"step{'s' * (len(waiting) > 1)}; runs already done are kept)")
         return ("running " + ", ".join(f"`{name}`" for name in waiting) + " with the plan's current command", cost)
     if judgement.verdict == NOT_TESTABLE:
@@ -63,7 +58,7 @@ def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tu
     extra = sum(seconds) * (needed - now) / now
     steps = ", ".join(f"`{name}`" for name in judgement.read)
     return (f"about {needed} seeds instead of {now} (the observed effect, the spread as observed)",
-            f"about {_minutes(extra)} more of {steps}")
+            f"about {duration(extra, to_minute=True)} more of {steps}")
 
 
 def settling_rows(judgements: Sequence[Judgement], plan: Plan, pending: Sequence[str]) -> list[list[str]]:

@@ -27,7 +27,7 @@ from infodropout.paper.report.settling import settling_rows
 from infodropout.paper.report.sections import (
     SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
 )
-from infodropout.paper.report.verdicts import INCONCLUSIVE, NOT_TESTABLE, RULE, VERDICTS, tally
+from infodropout.paper.report.verdicts import RULE, VERDICTS, tally
 
 # The sections and the page's helpers stay importable from here, as before the report was split.
 __all__ = ["PRECONDITIONS", "Report", "SECTIONS", "figure1", "figure2", "figure3a", "figure3b_6", "figure4", "figure5",
@@ -108,7 +108,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     # The answer first: the tally and every claim's verdict with its reason; the rules and the setting after.
     _summary(report, body.judgements)
     pending = pending_steps(report, plan)
-    _pending(report, plan, pending, body.judgements)
+    _pending(report, plan, pending)
     _verdicts_across_scales(report, out, plan.scale, records)
     _settling(report, plan, pending, body.judgements)
     report.add("## How the verdicts are reached", "")
@@ -140,23 +140,18 @@ def pending_steps(report: Report, plan: Plan) -> list[Step]:
     return [step for step in plan.steps if not ran_as_planned(report.ledger.get(step.name, {}), step, plots_dir)]
 
 
-def _pending(report: Report, plan: Plan, steps: Sequence[Step], judgements: Sequence[Judgement]) -> None:
-    """What would settle the claims left undecided: each step of the plan not yet run with its current command
-    (``steps``), its expected time and the undecided claims that read it (their reasons say what more seeds would
-    do)."""
+def _pending(report: Report, plan: Plan, steps: Sequence[Step]) -> None:
+    """The steps of the plan not yet run with their current command (``steps``), each with its expected time; the
+    table of what would settle the undecided claims says which of them each claim waits for."""
     if not steps:
         return
-    undecided = [j for j in judgements if j.verdict in (INCONCLUSIVE, NOT_TESTABLE)]
-    rows = []
-    for step in steps:
-        claims = [j.claim.id for j in undecided if step.name in j.read]
-        expected = "–" if step.expected_s is None else f"{step.expected_s / 60:.0f}"
-        rows.append([f"`{step.name}`", expected, ", ".join(claims) or "–"])
-    report.add("**Not yet run with the plan's current command.** These steps of the plan are new or extended (more "
-               "seeds, β, methods or k; an extended sweep keeps its runs and trains only the new ones); running "
-               f"`./reproduce.py --scale {plan.scale}` again runs them. The minutes are the whole step's, expected "
-               "on 2 AVX2 cores; the claims are the undecided ones that read the step:", "")
-    report.table(["step", "expected minutes", "undecided claims it reads"], rows)
+    expected = ", ".join(f"`{step.name}` (" + ("not sized" if step.expected_s is None else
+                                               f"at most about {duration(step.expected_s, to_minute=True)}") + ")"
+                         for step in steps)
+    report.add(f"**Not yet run with the plan's current command:** {expected}. These steps are new or extended (more "
+               "seeds, β, methods or k); the times are the whole step's, expected on 2 AVX2 cores, and an extended "
+               f"sweep keeps its runs and trains only the new ones. Running `./reproduce.py --scale {plan.scale}` "
+               "again runs them; the table after the verdicts says which undecided claims each would settle.", "")
 
 
 def _settling(report: Report, plan: Plan, pending: Sequence[Step], judgements: Sequence[Judgement]) -> None:
