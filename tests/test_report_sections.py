@@ -556,6 +556,26 @@ def test_figure2_judges_beta_against_the_smallest_and_the_upper_layers_against_t
     assert verdict(report, "2a").verdict == "holds" and verdict(report, "2d").verdict == "fails"
 
 
+def test_figure2s_trends_read_the_ends_of_the_grid_only(tmp_path):
+    # A run at the middle β did not learn: 2a and 2d compare the smallest β with the largest, so they stay
+    # testable; 2c picks its β among all of them, so it is not testable, naming the run.
+    rows = cluttered_rows(dict.fromkeys((0.0, 0.0016, 0.08), 0.3), {0.0: 0.3, 0.0016: 0.4, 0.08: 0.6})
+    stuck = next(r for r in rows if r["beta"] == 0.0016 and r["seed"] == 2)
+    stuck["train_error"] = 63.5
+    report = report_with_steps(tmp_path / "a", {"figure2-sweep": rows})
+    for claim_id in ("2a", "2d"):
+        judgement = verdict(report, claim_id)
+        assert judgement.verdict == "holds", (claim_id, judgement.reason)
+        assert "of 6 run(s)" in judgement.conditions[0].reason
+    judgement = verdict(report, "2c")
+    assert judgement.verdict == "not testable here"
+    assert "β = 0.0016, seed 2: training error 63.5 % > bound 45 %" in judgement.reason
+    # The same run at the largest β: 2a is not testable either.
+    stuck["train_error"], next(r for r in rows if r["beta"] == 0.08 and r["seed"] == 2)["train_error"] = 5.0, 62.8
+    report = report_with_steps(tmp_path / "b", {"figure2-sweep": rows})
+    assert verdict(report, "2a").verdict == "not testable here"
+
+
 def test_figure3b_against_the_other_methods_by_share_within_the_margin(tmp_path):
     rows = []
     for share in (0.05, 0.1):

@@ -64,6 +64,14 @@ def test_a_precondition_no_run_here_can_meet_names_what_would():
     judgement = _judgement(NOT_TESTABLE, settled_by=("the full data", "GPU-days"))
     assert what_settles(judgement, PLAN, pending=["sweep"]) == ("the full data", "GPU-days")
     assert what_settles(_judgement(NOT_TESTABLE), PLAN, pending=[])[1] == "–"
+    # A remedy sized as a multiple of a step's expected time: 4 × the sweep's hour; none where the step is unsized.
+    longer = _judgement(NOT_TESTABLE, settled_by=("longer runs", (("sweep",), 4.0)))
+    assert what_settles(longer, PLAN, pending=[]) == ("longer runs", "about 4 h 00 min (4 times `sweep`)")
+    unsized = _judgement(NOT_TESTABLE, settled_by=("longer runs", (("other",), 4.0)))
+    assert what_settles(unsized, PLAN, pending=[]) == ("longer runs", "not sized")
+    # Where the claim is testable, its remedy is not what settles it.
+    assert what_settles(_judgement(INCONCLUSIVE, [Difference(2.0, 1.0, 2, "paired", 3)], settled_by=(
+        "longer runs", (("sweep",), 4.0))), PLAN, pending=[])[0] != "longer runs"
 
 
 def test_rows_cover_the_papers_undecided_claims_only():
@@ -78,3 +86,6 @@ def test_rows_cover_the_papers_undecided_claims_only():
 def test_every_settled_by_is_what_and_cost(claim):
     what, cost = claim.options["settled_by"]
     assert what and cost
+    if not isinstance(cost, str):  # a multiple of steps the claim reads
+        steps, factor = cost
+        assert set(steps) <= set(claim.steps) and factor > 0

@@ -194,6 +194,12 @@ def _methods(*methods: str) -> Callable[[list[dict]], list[dict]]:
     return lambda rows: [r for r in rows if r.get("dropout", "information") in methods]
 
 
+def _grid_ends(rows: list[dict]) -> list[dict]:
+    """The runs at the sweep's smallest and largest β (2a and 2d compare the two ends of the grid)."""
+    ends = {min(r["beta"] for r in rows), max(r["beta"] for r in rows)}
+    return [r for r in rows if r["beta"] in ends]
+
+
 def _largest_beta(rows: list[dict]) -> list[dict]:
     """The runs at the sweep's largest β (2b judges the maps there)."""
     top = max(r["beta"] for r in rows)
@@ -210,6 +216,11 @@ FC = (pre.LEARNED, pre.NO_OPTIMISATION_FAILURE)
 # Figure 3a's comparisons read the paper's rate's runs and, where a width is judged at the chosen rates, those.
 FC_STEPS = ("figure3a", "figure3a-lr")
 OCCLUDED_MAIN = {"train_key": "main_train_error_D"}
+# Cluttered MNIST's runs are cut to 20 epochs with the original schedule's shape; a run that leaves chance late is
+# stopped by the rate's drops before it learns. The original 80 epochs, dropped at 30 and 60, give it the time.
+CLUTTERED_LONGER = ("runs that all learn: Cluttered MNIST's original schedule, 80 epochs with the rate dropped at 30 "
+                    "and 60 (`epochs=80 lr_drops=[30,60]` in `figure2-sweep`), instead of 20",
+                    (("figure2-sweep",), 4.0))
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("1a", F1, "ReLU: the post-noise activations approximately follow the log-uniform prior", PAPER, (LEARNED,),
@@ -220,16 +231,18 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("2a", F2, "at low β nuisance information still reaches the upper layers; at higher β the layers drop it",
           PAPER, (LEARNED,), "KL share inside the digit's box (1 − the share on the clutter) at the largest β − at "
           "the smallest (β = 0 where run), paired by seed, layers 2 and 3, beside the ink baseline", measure_2a,
-          ("figure2-sweep",)),
+          ("figure2-sweep",), {"reads": _grid_ends, "settled_by": CLUTTERED_LONGER}),
     Claim("2b", F2, "the KL map alone localises the digit", PAPER, (LEARNED,),
           "share of KL maps peaking inside the digit's box minus the same score on the input's ink, largest β, "
-          "layers 2 and 3", measure_2b, ("figure2-sweep",), {"reads": _largest_beta}),
+          "layers 2 and 3", measure_2b, ("figure2-sweep",),
+          {"reads": _largest_beta, "settled_by": CLUTTERED_LONGER}),
     Claim("2c", F2, "higher β: a representation more robust to nuisances, better generalisation", PAPER,
           (LEARNED, OVERFITS), "test error at the β of the lowest mean against β = 0, paired by seed", measure_2c,
-          ("figure2-sweep",)),
+          ("figure2-sweep",), {"settled_by": CLUTTERED_LONGER}),
     Claim("2d", F2, "layers drop a nuisance as soon as their receptive field is big enough: the drop appears in a "
           "higher layer, not in the first", PAPER, (LEARNED,), "KL share in the digit's box, mean of layers 2 and 3 "
-          "minus layer 1, at the largest β − at the smallest, paired by seed", measure_2d, ("figure2-sweep",)),
+          "minus layer 1, at the largest β − at the smallest, paired by seed", measure_2d, ("figure2-sweep",),
+          {"reads": _grid_ends, "settled_by": CLUTTERED_LONGER}),
     Claim("3a1", F3A, "Information Dropout is comparable to or better than binary dropout", PAPER, FC,
           f"error difference per width (Welch) against a non-inferiority margin of +{FC_MARGIN:g} points",
           against("binary", FC_MARGIN), FC_STEPS,

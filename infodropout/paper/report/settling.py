@@ -6,8 +6,9 @@ A claim stays undecided for one of three reasons, each with its own remedy:
 - it is inconclusive: more seeds. The seeds each undecided comparison would need for an effect of the observed
   size (95 % two-sided, 80 % power, the spread between seeds as observed: :meth:`Difference.seeds_for`), and the
   time of the steps it reads scaled by the seeds added (a sweep's time grows with its seeds);
-- a precondition is not met: a run that meets it, which its reason names; a claim whose precondition no run at
-  this scale can meet says what would (its option ``settled_by``: what, and its cost).
+- a precondition is not met: a run that meets it, which its reason names; a claim whose precondition the plan's
+  runs at this scale are not made to meet says what would (its option ``settled_by``: what, and its cost, a text
+  or ``(steps, factor)``: that many times the steps' expected time).
 """
 
 from __future__ import annotations
@@ -34,9 +35,17 @@ def more_seeds(undecided: Iterable) -> tuple[int, int | None] | None:
 
 def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tuple[str, str]:
     """(what would settle the claim, its cost on 2 AVX2 cores) for an undecided claim."""
-    if judgement.verdict == NOT_TESTABLE and "settled_by" in judgement.claim.options:
-        return judgement.claim.options["settled_by"]  # a precondition no run at this scale can meet
     expected = {step.name: step.expected_s for step in plan.steps}
+    if judgement.verdict == NOT_TESTABLE and "settled_by" in judgement.claim.options:
+        what, cost = judgement.claim.options["settled_by"]  # a precondition the plan's runs are not made to meet
+        if isinstance(cost, str):
+            return what, cost
+        steps, factor = cost
+        seconds = [expected.get(name) for name in steps]
+        if None in seconds:
+            return what, "not sized"
+        names = ", ".join(f"`{name}`" for name in steps)
+        return what, f"about {duration(factor * sum(seconds), to_minute=True)} ({factor:g} times {names})"
     waiting = [name for name in judgement.read if name in pending]
     if waiting:
         seconds = [expected.get(name) for name in waiting]
