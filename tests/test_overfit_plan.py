@@ -4,7 +4,7 @@ import pytest
 
 from infodropout.paper.report.plans import make_plan
 from infodropout.paper.report.scales import (
-    AVX2_SLOWDOWN, MEDIUM_ESTIMATED_MINUTES, MEDIUM_EXPECTED_MINUTES, OVERFIT_IMAGES, SETTINGS, replacing,
+    MEDIUM_EXPECTED_MINUTES, OVERFIT_IMAGES, SETTINGS, replacing,
 )
 
 PAPER_FIG5_BETAS = [1.0, 3.0, 5.0]
@@ -42,8 +42,9 @@ def test_the_medium_overfit_steps_run_on_fashion_mnist_and_are_estimated():
     # Five seeds: at three, the medium report's effects lay within twice their standard error.
     assert steps["figure5-overfit"].config["seeds"] == steps["figure4-overfit"].config["seeds"] == [0, 1, 2, 3, 4]
     for name in ("figure5-overfit", "figure4-overfit"):
-        assert MEDIUM_ESTIMATED_MINUTES[name] <= 30  # a minute a run on 2 AVX-512 cores, 20 and 25 runs
-        assert steps[name].expected_s == pytest.approx(60 * MEDIUM_ESTIMATED_MINUTES[name] * AVX2_SLOWDOWN, rel=1e-2)
+        # 20 and 25 runs of 1,000 images: about 2 to 3 minutes a run on 2 AVX2 cores (figure 5's was measured there).
+        assert 20 <= MEDIUM_EXPECTED_MINUTES[name] <= 90
+        assert steps[name].expected_s == pytest.approx(60 * MEDIUM_EXPECTED_MINUTES[name])
     assert set(MEDIUM_EXPECTED_MINUTES) == set(steps)
 
 

@@ -100,7 +100,8 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     report.add(f"# Reproduction report: the {plan.scale} scale", "",
                f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {describe_machine()}."
                f"{provenance(plan, report.ledger)} The steps took {duration(total)} in all (each step's own time is given in its section; a step "
-               "reused from an earlier invocation keeps the time it took then).", "")
+               "reused from an earlier invocation keeps the time it took then, and an extended sweep the time of its latest "
+               "invocation, which trained only its new runs).", "")
     unfinished = [step.name for step in plan.steps if not report.done(step.name)]
     if unfinished:
         report.add(f"**Unfinished.** {len(unfinished)} of {len(plan.steps)} steps have no results yet "
