@@ -67,6 +67,8 @@ def test_a_precondition_no_run_here_can_meet_names_what_would():
     # A remedy sized as a multiple of a step's expected time: 4 × the sweep's hour; none where the step is unsized.
     longer = _judgement(NOT_TESTABLE, settled_by=("longer runs", (("sweep",), 4.0)))
     assert what_settles(longer, PLAN, pending=[]) == ("longer runs", "about 4 h 00 min (4 times `sweep`)")
+    # Until the step has run with the plan's command, running it comes first.
+    assert what_settles(longer, PLAN, pending=["sweep"])[0].startswith("running `sweep`")
     unsized = _judgement(NOT_TESTABLE, settled_by=("longer runs", (("other",), 4.0)))
     assert what_settles(unsized, PLAN, pending=[]) == ("longer runs", "not sized")
     # Where the claim is testable, its remedy is not what settles it.

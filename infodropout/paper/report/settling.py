@@ -36,17 +36,19 @@ def more_seeds(undecided: Iterable) -> tuple[int, int | None] | None:
 def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tuple[str, str]:
     """(what would settle the claim, its cost on 2 AVX2 cores) for an undecided claim."""
     expected = {step.name: step.expected_s for step in plan.steps}
-    if judgement.verdict == NOT_TESTABLE and "settled_by" in judgement.claim.options:
-        what, cost = judgement.claim.options["settled_by"]  # a precondition the plan's runs are not made to meet
-        if isinstance(cost, str):
-            return what, cost
-        steps, factor = cost
+    # A precondition the plan's runs are not made to meet: no run at this scale can (a text), or runs of a step
+    # changed as it says ((steps, factor)), once that step has run as planned.
+    remedy = judgement.claim.options.get("settled_by") if judgement.verdict == NOT_TESTABLE else None
+    if remedy and isinstance(remedy[1], str):
+        return remedy
+    waiting = [name for name in judgement.read if name in pending]
+    if remedy and not waiting:
+        what, (steps, factor) = remedy
         seconds = [expected.get(name) for name in steps]
         if None in seconds:
             return what, "not sized"
         names = ", ".join(f"`{name}`" for name in steps)
         return what, f"about {duration(factor * sum(seconds), to_minute=True)} ({factor:g} times {names})"
-    waiting = [name for name in judgement.read if name in pending]
     if waiting:
         seconds = [expected.get(name) for name in waiting]
         cost = ("not sized" if None in seconds else f"at most about {duration(sum(seconds), to_minute=True)} (the whole "
