@@ -33,9 +33,19 @@ def more_seeds(undecided: Iterable) -> tuple[int, int | None] | None:
     return now, None if None in needed else max(max(needed), now)
 
 
+def _expected_s(plan: Plan, names: Sequence[str]) -> float | None:
+    """The expected seconds of the named steps together; None where the plan has not sized one of them."""
+    seconds = {step.name: step.expected_s for step in plan.steps}
+    found = [seconds.get(name) for name in names]
+    return None if None in found else sum(found)
+
+
+def _named(names: Sequence[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
 def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tuple[str, str]:
     """(what would settle the claim, its cost on 2 AVX2 cores) for an undecided claim."""
-    expected = {step.name: step.expected_s for step in plan.steps}
     # A precondition the plan's runs are not made to meet: no run at this scale can (a text), or runs of a step
     # changed as it says ((steps, factor)), once that step has run as planned.
     remedy = judgement.claim.options.get("settled_by") if judgement.verdict == NOT_TESTABLE else None
@@ -44,16 +54,15 @@ def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tu
     waiting = [name for name in judgement.read if name in pending]
     if remedy and not waiting:
         what, (steps, factor) = remedy
-        seconds = [expected.get(name) for name in steps]
-        if None in seconds:
+        seconds = _expected_s(plan, steps)
+        if seconds is None:
             return what, "not sized"
-        names = ", ".join(f"`{name}`" for name in steps)
-        return what, f"about {duration(factor * sum(seconds), to_minute=True)} ({factor:g} times {names})"
+        return what, f"about {duration(factor * seconds, to_minute=True)} ({factor:g} times {_named(steps)})"
     if waiting:
-        seconds = [expected.get(name) for name in waiting]
-        cost = ("not sized" if None in seconds else f"at most about {duration(sum(seconds), to_minute=True)} (the whole "
+        seconds = _expected_s(plan, waiting)
+        cost = ("not sized" if seconds is None else f"at most about {duration(seconds, to_minute=True)} (the whole "
                                                     f"step{'s' * (len(waiting) > 1)}; runs already done are kept)")
-        return ("running " + ", ".join(f"`{name}`" for name in waiting) + " with the plan's current command", cost)
+        return f"running {_named(waiting)} with the plan's current command", cost
     if judgement.verdict == NOT_TESTABLE:
         return "runs that meet the precondition its reason names", "–"
     seeds = more_seeds(judgement.undecided)
@@ -63,13 +72,12 @@ def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tu
     if needed is None:
         return (f"more than {MOST_SEEDS} seeds: the observed effect is too small against the spread between seeds "
                 "to be decided by any plan of this size", "–")
-    seconds = [expected.get(name) for name in judgement.read]
-    if None in seconds:
+    seconds = _expected_s(plan, judgement.read)
+    if seconds is None:
         return f"about {needed} seeds instead of {now}", "not sized"
-    extra = sum(seconds) * (needed - now) / now
-    steps = ", ".join(f"`{name}`" for name in judgement.read)
+    extra = seconds * (needed - now) / now
     return (f"about {needed} seeds instead of {now} (the observed effect, the spread as observed)",
-            f"about {duration(extra, to_minute=True)} more of {steps}")
+            f"about {duration(extra, to_minute=True)} more of {_named(judgement.read)}")
 
 
 def settling_rows(judgements: Sequence[Judgement], plan: Plan, pending: Sequence[str]) -> list[list[str]]:
