@@ -222,6 +222,10 @@ CLUTTERED_LONGER = ("runs that all learn: Cluttered MNIST's original schedule, 8
                     "and 60 (`epochs=80 lr_drops=[30,60]` in `figure2-sweep`), instead of 20",
                     (("figure2-sweep",), 4.0))
 
+# Only the runs that reach the epoch limit train longer, so twice the steps is an upper bound.
+VAE_LONGER = ("runs that converge: the paper's 300 epochs (`epochs=300` in `table1` and `table1-log-normal`) instead "
+              "of 150", (("table1", "table1-log-normal"), 2.0))
+
 CLAIMS: tuple[Claim, ...] = (
     Claim("1a", F1, "ReLU: the post-noise activations approximately follow the log-uniform prior", PAPER, (LEARNED,),
           "flatness of log z over its 5–95 % range (KS distance to a uniform), zeros counted apart", measure_1a,
@@ -306,7 +310,7 @@ CLAIMS: tuple[Claim, ...] = (
           {"rows": capped_rows}),
     Claim("T1", T1, "Information latent ≈ Gaussian latent (−100.0/−99.1/−99.1 vs −98.8/−99.0/−98.7)", PAPER,
           (pre.SAME_BUDGET, pre.CONVERGED), f"bound difference per k (Welch over seeds) within ±{T1_TOLERANCE} nats",
-          measure_t1, ("table1", "table1-log-normal")),
+          measure_t1, ("table1", "table1-log-normal"), {"settled_by": VAE_LONGER}),
     Claim("T1abs", T1, "the bounds are about −99 nats", PAPER, ("60,000 training digits",),
           f"Gaussian bound against the paper's, within ±{T1_TOLERANCE} nats", measure_t1abs, ("table1",),
           {"settled_by": ("MNIST's 60,000 training digits, not on this machine: `./reproduce.py --scale full` "
