@@ -40,6 +40,11 @@ def _expected_s(plan: Plan, names: Sequence[str]) -> float | None:
     return None if None in found else sum(found)
 
 
+def at_most(seconds: float | None) -> str:
+    """A pending step's expected time, an upper bound since an extended sweep keeps the runs it has."""
+    return "not sized" if seconds is None else f"at most about {duration(seconds, to_minute=True)}"
+
+
 def _named(names: Sequence[str]) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
@@ -60,8 +65,8 @@ def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tu
         return what, f"about {duration(factor * seconds, to_minute=True)} ({factor:g} times {_named(steps)})"
     if waiting:
         seconds = _expected_s(plan, waiting)
-        cost = ("not sized" if seconds is None else f"at most about {duration(seconds, to_minute=True)} (the whole "
-                                                    f"step{'s' * (len(waiting) > 1)}; runs already done are kept)")
+        cost = at_most(seconds) + ("" if seconds is None else
+                                   f" (the whole step{'s' * (len(waiting) > 1)}; runs already done are kept)")
         return f"running {_named(waiting)} with the plan's current command", cost
     if judgement.verdict == NOT_TESTABLE:
         return "runs that meet the precondition its reason names", "–"

@@ -23,7 +23,7 @@ from infodropout.paper.report.page import Report, duration, figures_folder, repo
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
 from infodropout.paper.report.plans import Plan, Step
 from infodropout.paper.report.runner import ran_as_planned, steps_folder
-from infodropout.paper.report.settling import settling_rows
+from infodropout.paper.report.settling import at_most, settling_rows
 from infodropout.paper.report.sections import (
     SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
 )
@@ -146,9 +146,7 @@ def _pending(report: Report, plan: Plan, steps: Sequence[Step]) -> None:
     table of what would settle the undecided claims says which of them each claim waits for."""
     if not steps:
         return
-    expected = ", ".join(f"`{step.name}` (" + ("not sized" if step.expected_s is None else
-                                               f"at most about {duration(step.expected_s, to_minute=True)}") + ")"
-                         for step in steps)
+    expected = ", ".join(f"`{step.name}` ({at_most(step.expected_s)})" for step in steps)
     report.add(f"**Not yet run with the plan's current command:** {expected}. These steps are new or extended (more "
                "seeds, β, methods or k); the times are the whole step's, expected on 2 AVX2 cores, and an extended "
                f"sweep keeps its runs and trains only the new ones. Running `./reproduce.py --scale {plan.scale}` "
