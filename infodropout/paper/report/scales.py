@@ -259,7 +259,7 @@ MEDIUM_ESTIMATED_MINUTES = {
     # Its k = 1 runs are kept; at k = 2 and 3 its 6 new runs, taken to their 150-epoch limit (at k = 1 the log-normal
     # latent went to its limit) at table1's epoch times on the AVX2 host, 2 at once (about 5 and 8 s an epoch:
     # 12.5 and 20 min a run), take (3 × 12.5 + 3 × 20) / 2 = 49 min there, 18.1 min on this table's host; with
-    # k = 1's 6.8 min (measured here, 2026-11-29) the whole step 24.9.
+    # k = 1's 6.8 min (measured on that host, 2026-11-29) the whole step 24.9.
     "table1-log-normal": 24.9,
     # Figure 4's measured 28 min had a 5-epoch probe through the network; its probe is now 15 epochs on the
     # features (computed once), and a probe on the untrained network once a seed: about 5 min more (an estimate).
@@ -282,8 +282,9 @@ MEDIUM_MEASURED_AVX2_MINUTES = {
     # Its 13 new runs (β = 0.01 and seeds 3 and 4), 2 at once, took 29.5 min; the step's 25 at the same rate.
     "figure5-overfit": 56.7,
     # Its 12 runs at k = 2 and 3 (3 seeds, both latents), 2 at once, took 60.7 min (the Gaussian latent at k = 3
-    # trains longest: 16-30 min a run); k = 1's 6 runs, reused, took 8.2 min on the AVX-512 host, counted as such.
-    "table1": 68.9,
+    # trains longest: 16-30 min a run); k = 1's 6 runs, reused, took 8.2 min on the AVX-512 host: × AVX2_SLOWDOWN,
+    # as for table1-log-normal's k = 1, 22.1.
+    "table1": 82.8,
     # Its last 5 new runs (seed 4), each with its nuisance probes, took 2.9-3.6 min, 2 at once; the step's 20 runs
     # (4 β × 5 seeds) at 3.5 min, 10 × 3.5 (the last invocation, 15.0 min, trained only those 5 and the probes left).
     "figure4-overfit": 35.0,
