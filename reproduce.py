@@ -2,7 +2,7 @@
 """Reproduce every figure and table of the paper at one scale, then write the report.
 
     ./reproduce.py --scale small          # about an hour on 2 CPU cores; results/REPORT.md
-    ./reproduce.py --scale medium         # 2 hours on AVX-512 (about 6 on AVX2), Fashion-MNIST; results/REPORT-medium.md
+    ./reproduce.py --scale medium         # about 12 hours on 2 AVX2 cores, Fashion-MNIST; results/REPORT-medium.md
     ./reproduce.py --scale full           # the paper's protocol (GPU-days)
     ./reproduce.py --scale small --report-only
     ./reproduce.py --scale small --list     # one line a step: id, wave, the ids it needs, its command, minutes
