@@ -169,17 +169,39 @@ def test_panels_give_each_level_its_own_axis_fitted_to_its_data(figures):
         plot_series(SEEDS, "beta", {"error": "main"}, "unused", "β", "test error (%)", panels=[["nuisance"]])
 
 
-def test_the_improper_prior_curve_is_dashed_and_labelled_not_a_bound(figures):
-    from infodropout.paper.figures.plots import plot_learning_curves
+def test_learning_curves_get_a_panel_per_k_a_colour_per_latent_and_the_improper_prior_dashed(figures):
+    from infodropout.paper.figures.learning_curves import Curve, plot_learning_curves
 
-    curve = [{"epoch": e, "val_elbo": -100.0 + e} for e in (1, 2, 3)]
-    plot_learning_curves({"Gaussian": curve, "log-uniform": curve}, "unused", not_bounds=["log-uniform"])
-    proper, improper = (line for line in figures[0].axes[0].get_lines() if not line.get_label().startswith("_"))
-    assert proper.get_linestyle() == "-" and "bound" not in proper.get_label()
-    assert improper.get_linestyle() == "--" and "not a bound" in improper.get_label()
-    assert "not a bound" in " ".join(legend_texts(figures[0].axes[0]))
-    with pytest.raises(ValueError, match="not drawn"):
-        plot_learning_curves({"Gaussian": curve}, "unused", not_bounds=["log-uniform"])
+    def curve(series, k, seed, bound=True):
+        records = [{"epoch": e, "val_elbo": -100.0 - k + e + seed} for e in range(1, 11)]
+        return Curve(series, f"k = {k}", records, best_epoch=10, bound=bound)
+
+    plot_learning_curves([curve(s, k, seed, bound=s != "log-uniform") for k in (1, 2) for s in ("Gaussian", "log-uniform")
+                          for seed in (0, 1, 2)], "unused")
+    first, second = figures[0].axes
+    assert (first.get_title(), second.get_title()) == ("k = 1", "k = 2")
+    # 6 runs a panel, each with its best-epoch star; seeds of one latent share a colour, the latents differ.
+    lines = [line for line in first.get_lines() if line.get_marker() != "*"]
+    assert len(lines) == 6 and len(first.get_lines()) == 12
+    assert len({line.get_color() for line in lines[:3]}) == 1 and lines[0].get_color() != lines[3].get_color()
+    assert {line.get_linestyle() for line in lines[:3]} == {"-"} and {line.get_linestyle() for line in lines[3:]} == {"--"}
+    # One legend entry per latent (not per run), the improper prior's labelled as no bound.
+    texts = [text.get_text() for text in figures[0].legends[0].get_texts()]
+    assert texts == ["Gaussian", "log-uniform: not a bound (improper prior)", "best epoch (the checkpoint)"]
+    # The y axis spans the values from epoch 5 on, so that the first epochs do not flatten the gaps.
+    assert first.get_ylim()[0] > -100.0 - 2 + 1 and first.get_ylim()[1] > -100.0 - 1 + 10 + 2
+
+
+def test_learning_curves_refuse_what_they_cannot_draw(figures):
+    from infodropout.paper.figures.learning_curves import Curve, plot_learning_curves
+
+    records = [{"epoch": 1, "val_elbo": -100.0}]
+    with pytest.raises(ValueError, match="no learning curves"):
+        plot_learning_curves([], "unused")
+    with pytest.raises(ValueError, match="has no epochs"):
+        plot_learning_curves([Curve("Gaussian", "k = 1", [])], "unused")
+    with pytest.raises(ValueError, match="either a bound or not"):
+        plot_learning_curves([Curve("a", "k = 1", records), Curve("a", "k = 2", records, bound=False)], "unused")
 
 
 def test_a_zero_among_positive_x_gets_a_symmetric_log_axis_labelled_at_the_measured_values(figures):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -374,28 +374,3 @@ def plot_activation_histogram(log_z: np.ndarray, prior: str, path_without_suffix
     _set_title(axis, title)
     return save_figure(figure, path_without_suffix)
 
-
-def plot_learning_curves(curves: dict[str, Sequence[dict]], path_without_suffix: str | os.PathLike,
-                         best_epochs: dict[str, int] | None = None, not_bounds: Collection[str] = ()) -> list[Path]:
-    """The VAE's validation bound per epoch, one line per run (label → its ``{"epoch", "val_elbo"}``
-    records, e.g. from a history file), with the best epoch of each marked. The runs named in
-    ``not_bounds`` (an improper prior, such as the log-uniform one, whose KL is defined only up to a
-    constant) are dashed and labelled "not a bound": their value compares with no other curve."""
-    unknown = set(not_bounds) - set(curves)
-    if unknown:
-        raise ValueError(f"not_bounds names curves that are not drawn: {sorted(unknown)}")
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for label, records in curves.items():
-        epochs = [r["epoch"] for r in records]
-        improper = label in not_bounds
-        line, = axis.plot(epochs, [r["val_elbo"] for r in records], marker=".", linestyle="--" if improper else "-",
-                          label=f"{label}: not a bound (improper prior)" if improper else label)
-        best = (best_epochs or {}).get(label)
-        if best is not None and best in epochs:
-            axis.plot([best], [records[epochs.index(best)]["val_elbo"]], marker="*", markersize=12,
-                      color=line.get_color())
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("validation ELBO (nats per image)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, title="★ best epoch (the checkpoint)", title_fontsize=8)
-    return save_figure(figure, path_without_suffix, formats=("png",))

@@ -217,16 +217,15 @@ def table1(report: Report) -> None:
                          r["max_epochs"], f"{r['curve'][-1]['val_elbo']:.1f}" if r.get("curve") else "n/a", reason])
         report.table(["latent", "k", "seed", "best epoch", "epochs trained", "epoch limit", "last validation bound",
                       "ended by"], rows)
-        curves = {f"{LATENT_LABELS[r['latent']]}, k = {r['k']}, seed {r.get('seed', 0)}": r["curve"]
-                  for r in stopping if r.get("curve")}
-        if curves:
-            from infodropout.paper.figures.plots import plot_learning_curves
+        drawn = [r for r in sorted(stopping, key=lambda r: (r["k"], latents.index(r["latent"]), r.get("seed", 0)))
+                 if r.get("curve")]
+        if drawn:
+            from infodropout.paper.figures.learning_curves import Curve, plot_learning_curves
 
-            best = {f"{LATENT_LABELS[r['latent']]}, k = {r['k']}, seed {r.get('seed', 0)}": r["best_epoch"]
-                    for r in stopping}
-            improper = [f"{LATENT_LABELS[r['latent']]}, k = {r['k']}, seed {r.get('seed', 0)}" for r in stopping
-                        if r.get("curve") and r["latent"] == "information"]  # the log-uniform prior: not a bound
-            [path] = plot_learning_curves(curves, report.figures / "table1-learning-curve", best, not_bounds=improper)
+            # The log-uniform prior ("information") is improper: its curve is not a bound.
+            curves = [Curve(series=LATENT_LABELS[r["latent"]], panel=f"k = {r['k']}", records=r["curve"],
+                            best_epoch=r["best_epoch"], bound=r["latent"] != "information") for r in drawn]
+            [path] = plot_learning_curves(curves, report.figures / "table1-learning-curve")
             report.drawn(path, "VAE learning curves: validation bound per epoch")
     trained = sorted({r["train_images"] for r in results if "train_images" in r})
     if trained:
