@@ -76,9 +76,8 @@ def plot_learning_curves(curves: Sequence[Curve], path_without_suffix: str | os.
                for name in series]
     handles.append(plt.Line2D([], [], color="grey", marker="*", linestyle="none", markersize=9,
                               label="best epoch (the checkpoint)"))
+    title = f"one line per seed; the y axis spans epoch {Y_RANGE_FROM_EPOCH} on (the first epochs run below it)"
     figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8,
-                  frameon=False, title=f"one line per seed; the y axis spans epoch {Y_RANGE_FROM_EPOCH} on (the first epochs run below it)",
-                  title_fontsize=8)
+                  frameon=False, title=title, title_fontsize=8)
     figure.tight_layout()
     return plots.save_figure(figure, path_without_suffix, formats=("png",))
-
