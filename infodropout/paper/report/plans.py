@@ -103,9 +103,11 @@ class Plan:
     # Experiments left out at this scale, with the reason, e.g. {"figure4": "needs CIFAR-10"}.
     skipped: dict[str, str] = field(default_factory=dict)
 
-    def expected_seconds(self) -> float | None:
-        """The plan's expected time, where every step has one."""
-        times = [step.expected_s for step in self.steps]
+    def expected_seconds(self, names: Sequence[str] | None = None) -> float | None:
+        """The expected time of the named steps together (by default the whole plan's); None where one of them has
+        no expected time or is not in the plan."""
+        by_name = {step.name: step.expected_s for step in self.steps}
+        times = list(by_name.values()) if names is None else [by_name.get(name) for name in names]
         return None if any(t is None for t in times) else float(sum(times))
 
 

@@ -33,13 +33,6 @@ def more_seeds(undecided: Iterable) -> tuple[int, int | None] | None:
     return now, None if None in needed else max(max(needed), now)
 
 
-def _expected_s(plan: Plan, names: Sequence[str]) -> float | None:
-    """The expected seconds of the named steps together; None where the plan has not sized one of them."""
-    seconds = {step.name: step.expected_s for step in plan.steps}
-    found = [seconds.get(name) for name in names]
-    return None if None in found else sum(found)
-
-
 def at_most(seconds: float | None) -> str:
     """A pending step's expected time, an upper bound since an extended sweep keeps the runs it has."""
     return "not sized" if seconds is None else f"at most about {duration(seconds, to_minute=True)}"
@@ -59,12 +52,12 @@ def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tu
     waiting = [name for name in judgement.read if name in pending]
     if remedy and not waiting:
         what, (steps, factor) = remedy
-        seconds = _expected_s(plan, steps)
+        seconds = plan.expected_seconds(steps)
         if seconds is None:
             return what, "not sized"
         return what, f"about {duration(factor * seconds, to_minute=True)} ({factor:g} times {_named(steps)})"
     if waiting:
-        seconds = _expected_s(plan, waiting)
+        seconds = plan.expected_seconds(waiting)
         cost = at_most(seconds) + ("" if seconds is None else
                                    f" (the whole step{'s' * (len(waiting) > 1)}; runs already done are kept)")
         return f"running {_named(waiting)} with the plan's current command", cost
@@ -77,7 +70,7 @@ def what_settles(judgement: Judgement, plan: Plan, pending: Sequence[str]) -> tu
     if needed is None:
         return (f"more than {MOST_SEEDS} seeds: the observed effect is too small against the spread between seeds "
                 "to be decided by any plan of this size", "–")
-    seconds = _expected_s(plan, judgement.read)
+    seconds = plan.expected_seconds(judgement.read)
     if seconds is None:
         return f"about {needed} seeds instead of {now}", "not sized"
     extra = seconds * (needed - now) / now
