@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from keras import ops
 
-from infodropout import InformationBottleneck, InformationDropout, information_dropout_layers, kl_weights
+from infodropout import (AlphaMonitor, InformationBottleneck, InformationDropout, information_dropout_layers,
+                         kl_weights)
+from infodropout.callbacks import DeadUnitMonitor
+from infodropout.readouts import dead_unit_fractions, layer_readouts
 
 RNG = np.random.default_rng(3)
 
@@ -104,6 +107,42 @@ def test_fit_logs_loss_lx_lz_and_the_compiled_metrics_and_learns():
     assert history["Lx"][-1] < 0.5 * history["Lx"][0]
     assert history["accuracy"][-1] > 0.8
     assert all(value > 0 for value in history["Lz"])
+
+
+def test_the_monitors_read_the_network_inside_the_objective_during_fit():
+    # The two features used together as the paper's scripts use them: no network=... argument.
+    n_train = 120
+    network = small_network(1.0, n_train)
+    model = InformationBottleneck(network, weight_decay=1e-4)
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = RNG.normal(size=(n_train, 6)).astype("float32")
+    y = RNG.integers(0, 3, size=n_train)
+    history = model.fit(x, y, batch_size=40, epochs=2, verbose=0,
+                        callbacks=[AlphaMonitor(x[:60]), DeadUnitMonitor(x[:60])]).history
+    for layer in information_dropout_layers(network):
+        assert len(history[f"{layer.name}.alpha_mean"]) == 2
+        # The last epoch's value is the trained network's α, read on the network itself.
+        alpha = layer_readouts(network, x[:60], layer=layer)["alpha"]
+        assert history[f"{layer.name}.alpha_mean"][-1] == pytest.approx(float(alpha.mean()), rel=1e-4)
+    dead = dead_unit_fractions(network, x[:60])
+    assert dead and all(history[f"{name}.dead_fraction"][-1] == pytest.approx(value) for name, value in dead.items())
+
+
+def test_the_monitor_says_what_to_pass_where_no_functional_network_is_found():
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = InformationDropout(keras.layers.Dense(4), kl_weight=0.0)
+            self.out = keras.layers.Dense(2)
+
+        def call(self, inputs, training=None):
+            return self.out(self.hidden(inputs, training=training))
+
+    model = Subclassed()
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = RNG.normal(size=(8, 6)).astype("float32")
+    with pytest.raises(ValueError, match=r"functional API.*network="):
+        model.fit(x, np.zeros(8, "int32"), verbose=0, callbacks=[AlphaMonitor(x)])
 
 
 def test_without_a_compiled_loss_it_says_what_to_pass():
