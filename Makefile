@@ -9,10 +9,13 @@ DEMO_ARGS ?= 'methods=[information,binary]' 'widths=[32,128,512]' 'seeds=[0]' ep
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# The checkout itself is installed editable (its dependencies are the pinned ones above), so that .venv's Python
+# imports infodropout from any folder, and edits to the checkout need no reinstall.
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
 demo: setup

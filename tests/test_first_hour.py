@@ -42,6 +42,15 @@ def test_a_python_without_the_packages_says_in_one_line_what_to_run(script, tmp_
     assert ".venv/bin/python" in lines[0] or "make setup" in lines[0]
 
 
+def test_the_environment_imports_the_package_outside_the_checkout(tmp_path):
+    # The README says to run one's own scripts with .venv's Python: `make setup` installs the checkout into it.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", "import infodropout, sys; print(infodropout.__file__)"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"{sys.executable} outside the checkout: {result.stderr[-500:]}"
+    assert Path(result.stdout.strip()).resolve() == ROOT / "infodropout" / "__init__.py"
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_help_shows_the_script_docstring_under_its_own_name(script, tmp_path):
     result, messages, imported = run_counting_imports(script, "--help", cwd=tmp_path)

@@ -1,6 +1,9 @@
 """The README's example for users' own models runs as written and trains, and every script command that the
 README and docs/ show passes the script's own checks."""
 
+import contextlib
+import doctest
+import io
 import re
 from pathlib import Path
 
@@ -14,7 +17,15 @@ def test_readme_layer_example_runs_and_its_kl_reaches_the_loss():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
     example = next(block for block in blocks if "InformationDropout(" in block)
     namespace: dict = {}
-    exec(compile(example, str(README), "exec"), namespace)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(example, str(README), "exec"), namespace)
+    # What the example prints is what its comment says it prints ("..." stands for any digits, as in doctest).
+    expected = re.findall(r"^print\(.*\)\s+# (.*)$", example, re.MULTILINE)
+    assert expected, "the README's example no longer shows what it prints; update this test"
+    got = printed.getvalue()
+    assert doctest.OutputChecker().check_output("\n".join(expected) + "\n", got, doctest.ELLIPSIS), \
+        f"the README's example prints {got!r}, its comment says {expected}"
     model = namespace["model"]
     x = np.random.default_rng(0).normal(size=(8, 32, 32, 3)).astype("float32")
     y = np.arange(8) % 10
