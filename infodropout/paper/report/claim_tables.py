@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from infodropout.paper.report.verdicts import HOLDS, NOT_TESTABLE
+from infodropout.paper.report.verdicts import HOLDS, INCONCLUSIVE, NOT_TESTABLE
 
 if TYPE_CHECKING:
     from infodropout.paper.report.claims import Judgement
@@ -12,13 +12,18 @@ if TYPE_CHECKING:
 
 
 def verdict_text(judgement: Judgement) -> str:
-    """The verdict cell of a section's table: the full reason is in the report's opening table, so here a not
-    testable claim names only the preconditions it missed (their reasons are in the precondition column)."""
+    """The verdict cell of a section's table. The opening table gives only a short reason, so the whole of it is
+    here: a not testable claim names the preconditions it missed (their reasons are in the precondition column),
+    an inconclusive one what each undecided comparison could have detected; a reading revised after the runs
+    shows the former reading's verdict beside it."""
+    former = f" ({judgement.former})" if judgement.former else ""
     if judgement.verdict == NOT_TESTABLE:
         unmet = [c for c in judgement.conditions if not c.met]
         why = "; ".join(f"{c.name} {'not measured' if c.met is None else 'not met'}" for c in unmet)
         return f"not testable here ({why or judgement.reason})"
-    return f"**{judgement.verdict}**" if judgement.verdict == HOLDS else judgement.verdict
+    if judgement.verdict == INCONCLUSIVE:
+        return f"inconclusive: {judgement.reason}{former}"
+    return (f"**{judgement.verdict}**" if judgement.verdict == HOLDS else judgement.verdict) + former
 
 
 def claims_table(report: Report, section: str) -> None:

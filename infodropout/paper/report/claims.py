@@ -19,7 +19,7 @@ from infodropout.paper.report.bound_measurements import (
     estimate_trend, kl_above_mine, measure_t1, measure_t1abs, vae_rows,
 )
 from infodropout.paper.report.measurements import (
-    FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, NOTE, T1_TOLERANCE, NotMeasured, argv_value, first_step,
+    FIGURE4_OVERFIT, FIGURE5_OVERFIT, FORMER, MNIST_TRAIN_DIGITS, NOTE, T1_TOLERANCE, NotMeasured, argv_value, first_step,
     histogram, measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_2d, measure_4a, measure_4b, measure_5a,
     measure_5b, measure_5c, recording, results_of, sanity_1b_fit,
 )
@@ -62,6 +62,10 @@ class Judgement:
     # The comparisons an inconclusive verdict could not decide (None: no estimate), for what more seeds would do.
     undecided: tuple[Difference | None, ...] = ()
     read: tuple[str, ...] = ()  # the steps its measurement read (of an overfitting setting's two, the plan's)
+    # Every comparison its test judged, (label, estimate, verdict): the report's short reason reads them.
+    comparisons: tuple = ()
+    # The verdict under a reading revised after the runs (CLAIMS.md), with that reading: shown beside it.
+    former: str = ""
 
     def record(self) -> dict:
         """What claims-<scale>.json keeps of it."""
@@ -349,6 +353,8 @@ def judge(claim: Claim, report: Report) -> Judgement:
         except KeyError as missing:  # results of a plan that did not record a key the test reads
             verdict, measured = NOT_TESTABLE, f"not measured: no `{missing.args[0]}` in the results"
     read = _steps_read(report, claim)
+    former = next((label for label, _, v in comparisons if v == FORMER), "")
+    comparisons = [c for c in comparisons if c[2] != FORMER]
     unmet = [c for c in conditions if not c.met]
     if unmet:
         return Judgement(claim, NOT_TESTABLE, measured, tuple(conditions), "; ".join(c.text() for c in unmet),
@@ -360,7 +366,7 @@ def judge(claim: Claim, report: Report) -> Judgement:
     # A verdict read off stated thresholds (no comparison with a standard error) is explained by its measurement.
     undecided = tuple(d for _, d, v in comparisons if v == INCONCLUSIVE) if verdict == INCONCLUSIVE else ()
     return Judgement(claim, verdict, measured, tuple(conditions), _reason(verdict, comparisons) or measured,
-                     undecided, read)
+                     undecided, read, tuple(comparisons), former)
 
 
 def _reason(verdict: str, comparisons: list) -> str:

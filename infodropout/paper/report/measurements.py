@@ -93,6 +93,19 @@ def noted(text: str) -> str:
     return text
 
 
+# The verdict a claim gets under a reading revised after its runs, recorded as (reading and verdict, None, FORMER).
+FORMER = "former"
+
+
+def formerly(text: str) -> str:
+    """Record ``text`` (the former reading and its verdict) for the claim being judged: CLAIMS.md asks a reading
+    revised after the runs to show the former one's verdict beside it; returns ``text``."""
+    comparisons = _JUDGED.get()
+    if comparisons is not None:
+        comparisons.append((text, None, FORMER))
+    return text
+
+
 def judged(label: str, d: Difference | None, verdict: str) -> str:
     """Note the comparison ``d`` (named ``label``) and its verdict for the claim being judged; returns the verdict."""
     comparisons = _JUDGED.get()

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from infodropout.paper.report.claim_tables import verdict_text
 from infodropout.paper.report.claims import CLAIMS, SANITY, Judgement, judge_all
-from infodropout.paper.machine import describe_machine
+from infodropout.paper.report.opening import opening
 from infodropout.paper.report.measurements import argv_value
 from infodropout.paper.report.page import Report, duration, figures_folder, report_name
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
@@ -27,7 +26,7 @@ from infodropout.paper.report.settling import at_most, settling_rows
 from infodropout.paper.report.sections import (
     SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
 )
-from infodropout.paper.report.verdicts import RULE, VERDICTS, tally
+from infodropout.paper.report.verdicts import RULE
 
 # The sections and the page's helpers stay importable from here, as before the report was split.
 __all__ = ["PRECONDITIONS", "Report", "SECTIONS", "figure1", "figure2", "figure3a", "figure3b_6", "figure4", "figure5",
@@ -97,22 +96,24 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     # Each stand-in data set, with what ran on it: CIFAR-10's figures (cifar.py) or figure 4 (occluded.py).
     stand_ins = {step.stand_in: "figure 4 (Occluded CIFAR)" if step.experiment == "occluded" else
                  "the All-CNN-32 experiments (figures 1, 3b, 5, 6)" for step in plan.steps if step.stand_in}
-    report.add(f"# Reproduction report: the {plan.scale} scale", "",
-               f"Written {time.strftime('%Y-%m-%d')} by `./reproduce.py --scale {plan.scale}` on {describe_machine()}."
-               f"{provenance(plan, report.ledger)} The steps took {duration(total)} in all (each step's own time is given in its section; a step "
-               "reused from an earlier invocation keeps the time it took then, and an extended sweep the time of its latest "
-               "invocation, which trained only its new runs).", "")
+    # The answer first: in plain words, then every claim's verdict with a short reason; the rules, the setting and
+    # where the steps ran after. Nothing here names the host that writes the report, nor the day: the same ledger
+    # and results give the same file anywhere (each step's machine and time come from the ledger).
+    report.add(f"# Reproduction report: the {plan.scale} scale", "")
     unfinished = [step.name for step in plan.steps if not report.done(step.name)]
     if unfinished:
         report.add(f"**Unfinished.** {len(unfinished)} of {len(plan.steps)} steps have no results yet "
                    f"({', '.join(unfinished)}); their sections say so. Running the plan again goes on from here.", "")
-    # The answer first: the tally and every claim's verdict with its reason; the rules and the setting after.
-    _summary(report, body.judgements)
+    opening(report, body.judgements, out, plan.scale, records)
     pending = pending_steps(report, plan)
     _pending(report, plan, pending)
-    _verdicts_across_scales(report, out, plan.scale, records)
     _settling(report, plan, pending, body.judgements)
     report.add("## How the verdicts are reached", "")
+    report.add(f"**Where and when.** Written by `./reproduce.py --scale {plan.scale}` from its steps' results alone "
+               f"(the ledger `steps.json` and each step's folder).{provenance(plan, report.ledger)} The steps took "
+               f"{duration(total)} in all (each step's own time is given in its section; a step reused from an "
+               "earlier invocation keeps the time it took then, and an extended sweep the time of its latest "
+               "invocation, which trained only its new runs).", "")
     if plan.scale != "full":
         report.add(f"**Scale.** These are not the paper's runs: at the {plan.scale} scale every experiment trains on "
                    "fewer images for fewer epochs (and some with fewer filters) than the paper, as each section's "
@@ -120,7 +121,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
                    "that fails here is not refuted at full scale. `./reproduce.py --scale full` runs the paper's "
                    "protocol.", "")
     if stand_ins:
-        report.add("**Stand-in data.** CIFAR-10 is not on this machine, so " + "; ".join(
+        report.add("**Stand-in data.** CIFAR-10 was not on the machine the steps ran on, so " + "; ".join(
             f"{experiments} ran on the {stand_in}" for stand_in, experiments in sorted(stand_ins.items()))
                    + "; their numbers are not CIFAR-10's.", "")
     report.add(_precision_line(report, plan), "")
@@ -173,49 +174,3 @@ def _precision_line(report: Report, plan: Plan) -> str:
     if set(found) <= {"float32"}:
         return "**Precision.** Every step trained in float32 (no step's command sets `precision`)."
     return "**Precision.** " + "; ".join(f"{precision}: {', '.join(steps)}" for precision, steps in found.items()) + "."
-
-
-def _summary(report: Report, judgements: list) -> None:
-    """The tally of the four verdicts, over the paper's claims and the added checks, and per section."""
-    counts = tally(j.verdict for j in judgements)
-    paper = tally(j.verdict for j in judgements if j.claim.source == "paper")
-    report.add("## The verdicts", "", f"**Summary.** Of {len(judgements)} claims ({sum(paper.values())} the paper's, "
-               f"{len(judgements) - sum(paper.values())} added checks): " + ", ".join(
-                   f"{counts[v]} {v}" for v in VERDICTS) + "; the paper's own: " + ", ".join(
-                   f"{paper[v]} {v}" for v in VERDICTS) + ".", "")
-    sections = list(dict.fromkeys(j.claim.section for j in judgements))
-    report.table(["figure / table", *VERDICTS],
-                 [[section, *(tally(j.verdict for j in judgements if j.claim.section == section)[v] for v in VERDICTS)]
-                  for section in sections])
-
-
-def _verdicts_across_scales(report: Report, out: Path, scale: str, records: list[dict]) -> None:
-    """One row per claim: its verdict at each scale whose claims-<scale>.json lies in ``out`` (written by that
-    scale's report), this one's from ``records``. A file written before claims had ids cannot be matched to
-    these claims and is left out."""
-    from infodropout.paper.report.scales import SCALES
-
-    by_scale = {}
-    for other in SCALES:
-        path = out / f"claims-{other}.json"
-        if other == scale:
-            by_scale[other] = records
-        elif path.exists():
-            entries = [entry for entry in json.loads(path.read_text()) if "id" in entry]
-            if entries:
-                by_scale[other] = entries
-    scales = [other for other in SCALES if other in by_scale]
-    rows: dict[str, dict] = {}
-    for other in scales:
-        for entry in by_scale[other]:
-            row = rows.setdefault(entry["id"], {"claim": entry["claim"], "source": entry["source"]})
-            row[other] = entry["verdict"]
-    if not rows:
-        return
-    why = {entry["id"]: entry.get("reason", "") for entry in records}
-    report.add(f"Every claim's verdict at each scale whose report is in this folder, and why at the {scale} scale "
-               "(what was measured, and each precondition, is in the claim's section below; the rules are after "
-               "this table):", "")
-    report.table(["id", "claim", "source"] + [f"{other} scale" for other in scales] + [f"why ({scale} scale)"],
-                 [[key, row["claim"], row["source"]] + [row.get(other, "–") for other in scales] + [why.get(key, "")]
-                  for key, row in rows.items()])
