@@ -86,7 +86,7 @@ def test_sigkill_then_rerun_resumes_and_ends_as_an_uninterrupted_run(uninterrupt
     assert test_line in uninterrupted[1]
 
 
-# Slow (two processes that train); CI runs it: the only test that interrupts training with SIGINT.
+# Slow (two processes that train); CI runs it: SIGINT through a script, then restart (tests/test_stopping.py times the stop).
 @pytest.mark.slow
 def test_sigint_stops_cleanly_keeping_the_last_epoch_and_restart_starts_over(tmp_path):
     process = start(tmp_path)

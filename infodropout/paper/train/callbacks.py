@@ -71,22 +71,34 @@ class _EpochAware(keras.callbacks.Callback):
 
 
 class StopOnRequest(_EpochAware):
-    """Turns a recorded SIGINT/SIGTERM into :class:`TrainingInterrupted` at the end of a batch (of a compiled
-    call, when a call runs several steps: Keras calls the batch hooks once a call).
+    """Turns a SIGINT/SIGTERM recorded in :attr:`signals` into :class:`TrainingInterrupted` at the end of a batch (of
+    a compiled call, when a call runs several steps: Keras calls the batch hooks once a call).
 
     Raising, rather than setting ``stop_training``, keeps Keras from closing the epoch: a partial
     epoch must not be saved as a completed one."""
 
-    def __init__(self, signals: list[str], checkpoint: str | os.PathLike, steps_per_epoch: int):
+    def __init__(self, checkpoint: str | os.PathLike, steps_per_epoch: int, steps_per_call: int = 1):
         super().__init__(checkpoint, steps_per_epoch)
-        self.signals = signals
+        self.steps_per_call = steps_per_call
+        self.signals: list[str] = []  # filled as requests arrive (interrupts.interrupt_requests)
+
+    def kept(self) -> str:
+        """What a stop now keeps, and how to go on."""
+        if self.epoch == 0:
+            return "no epoch of this run has completed, so nothing of it is saved; the same command starts it again"
+        return (f"{self.checkpoint} keeps the last completed epoch ({self.epoch}); the same command resumes from "
+                "there")
+
+    def notice(self) -> str:
+        """What is said the moment a request arrives."""
+        batches = "1 more batch" if self.steps_per_call == 1 else f"{self.steps_per_call} more batches"
+        return f"At most {batches}; {self.kept()}."
 
     def on_train_batch_end(self, batch, logs=None):
         if self.signals:
             raise TrainingInterrupted(
                 f"{self.signals[0]} in epoch {self.epoch + 1}, batch {batch + 1}/{self.steps_per_epoch}: "
-                f"{self.checkpoint} keeps the last completed epoch ({self.epoch}); run the same command "
-                "to resume from there.")
+                f"{self.kept()}.")
 
 
 # The divergence rule: the epoch's running mean loss (the logs' "loss") above this factor times the

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,8 @@ from infodropout.callbacks import AlphaMonitor, DeadUnitMonitor
 from infodropout.objective import InformationBottleneck
 from infodropout.paper.train.checkpoint import RunLock, TrainingState, atomic_write, remove_temporaries, resumable_history
 from infodropout.paper.train.distribution import is_chief, synchronize_batch_norm, worker_scratch
+from infodropout.paper.train.interrupts import interrupt_requests
+from infodropout.paper.train.run_time import long_run_notice, step_seconds
 from infodropout.paper.train.callbacks import (  # noqa: F401  (the exceptions are part of this module's interface)
     DivergenceGuard, EpochLine, EpochRecorder, StopOnRequest, TrainingDiverged, TrainingInterrupted, TrainingStopped,
     history_path,
@@ -60,13 +60,20 @@ class TrainSettings:
 # Training steps a compiled call runs. One call a step paid 3 % (All-CNN-32 at 10 % of its filters) to 8 % (25 %)
 # of the step in Python and dispatch (docs/performance.md); ten a call leave a fraction of that.
 MAX_STEPS_PER_CALL = 10
+# A compiled call cannot be stopped part-way, so a stop request (Ctrl-C) waits for its end: where steps are slow (a
+# full-width network on a CPU: seconds each) a call runs fewer of them, to last about this long at most.
+CALL_SECONDS = 2.0
 
 
-def steps_per_call(steps_per_epoch: int) -> int:
-    """The most steps, at most :data:`MAX_STEPS_PER_CALL`, that one compiled call can run while every epoch still
-    ends between two calls (a divisor of ``steps_per_epoch``): Keras runs whole calls, so a call that crossed the
-    end of an epoch would save that epoch's checkpoint a few steps into the next."""
-    return max(k for k in range(1, MAX_STEPS_PER_CALL + 1) if steps_per_epoch % k == 0)
+def steps_per_call(steps_per_epoch: int, seconds_per_step: float = 0.0) -> int:
+    """The most steps, at most :data:`MAX_STEPS_PER_CALL` and, given the time of a step, no more than fit in
+    :data:`CALL_SECONDS` (at least one), that one compiled call can run while every epoch still ends between two
+    calls (a divisor of ``steps_per_epoch``): Keras runs whole calls, so a call that crossed the end of an epoch
+    would save that epoch's checkpoint a few steps into the next. How many steps a call runs changes no number."""
+    most = MAX_STEPS_PER_CALL
+    if seconds_per_step > 0:
+        most = max(1, min(most, int(CALL_SECONDS // seconds_per_step)))
+    return max(k for k in range(1, most + 1) if steps_per_epoch % k == 0)
 
 
 def piecewise_learning_rate(settings: TrainSettings, steps_per_epoch: int):
@@ -171,26 +178,6 @@ def save_network(network: keras.Model, path: str | os.PathLike) -> None:
     atomic_write(path, network.save)
 
 
-@contextlib.contextmanager
-def interrupt_requests() -> Iterator[list[str]]:
-    """While inside, SIGINT and SIGTERM only record their name in the yielded list (the training loop
-    stops at the end of the current batch), instead of killing the process mid-write."""
-    received: list[str] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received  # signal handlers can only be installed from the main thread
-        return
-
-    def handler(signum, frame):
-        received.append(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def train_classifier(network: keras.Model, x_train: np.ndarray, y_train: np.ndarray, settings: TrainSettings,
                      checkpoint: str | os.PathLike, **kwargs) -> list[dict]:
     """Train a logits network on (x, y) with the paper's classification loss: see :func:`fit_trainer`."""
@@ -246,8 +233,10 @@ def fit_trainer(
     refused (behind it: :func:`resumable_history`).
 
     Raises :class:`TrainingDiverged` (a NaN, infinite or exploding loss) and :class:`TrainingInterrupted`
-    (SIGINT/SIGTERM), in both cases after the current compiled call (:func:`steps_per_call` batches), keeping the
-    last completed epoch's files;
+    (SIGINT/SIGTERM), in both cases after the current compiled call (:func:`steps_per_call` batches, a couple of
+    seconds at most where steps are slow), keeping the last completed epoch's files; a second SIGINT ends the
+    process at once (:mod:`~infodropout.paper.train.interrupts`). A run expected to take more than an hour says so
+    first (:mod:`~infodropout.paper.train.run_time`);
     :class:`RunLocked` if another live process trains the same checkpoint; :class:`CheckpointError`.
     """
     # A non-chief worker of a multi_worker cluster writes to its own scratch folder, so it locks that.
@@ -263,7 +252,8 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
                 restart: bool, early_stopping: keras.callbacks.Callback | None) -> list[dict]:
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
     network = trainer.network
-    per_call = steps_per_call(steps_per_epoch)
+    seconds_per_step = step_seconds(network, x_train, settings.batch_size)
+    per_call = steps_per_call(steps_per_epoch, seconds_per_step)
     if tf.distribute.has_strategy():
         synchronize_batch_norm(network)
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
@@ -303,6 +293,10 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
         return records
     if first_epoch:
         print(f"Resuming {checkpoint} after epoch {first_epoch}.")
+    notice = long_run_notice(checkpoint, settings.epochs - first_epoch, steps_per_epoch, seconds_per_step,
+                             gpu=bool(tf.config.list_logical_devices("GPU")))
+    if notice:
+        print(notice, flush=True)
 
     def save(epoch: int) -> None:
         save_network(network, checkpoint)
@@ -310,9 +304,10 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
         if restart and epoch == first_epoch + 1:
             state.previous.unlink(missing_ok=True)  # the old run's state: never fall back to it
 
-    with interrupt_requests() as signals:
+    stop = StopOnRequest(checkpoint, steps_per_epoch, per_call)
+    with interrupt_requests(stop.signals, stop.notice):
         # Order matters: each callback sees the logs the ones before it added.
-        callbacks = [StopOnRequest(signals, checkpoint, steps_per_epoch),
+        callbacks = [stop,
                      DivergenceGuard(checkpoint, steps_per_epoch, trainer.weight_decay)]
         if monitor_alpha:
             callbacks.append(AlphaMonitor(x_train[:1000], network, settings.batch_size))
