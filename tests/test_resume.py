@@ -113,12 +113,33 @@ def test_a_corrupt_latest_state_falls_back_to_the_previous_one(tmp_path):
             variable.assign(np.full(variable.shape, value, dtype="float32"))
         state.save(epoch, model.variables)
     state.latest.write_bytes(state.latest.read_bytes()[:100])  # truncated
-    with pytest.warns(UserWarning, match="unreadable"):
+    with pytest.warns(UserWarning, match=r"run\.state\.npz is corrupt .*trying the state before it, run\.state\.prev"):
         assert state.restore(model.variables) == 1
     assert float(model.trainable_variables[0].numpy().flat[0]) == 1.0
-    state.previous.write_bytes(b"not a zip file")
-    with pytest.warns(UserWarning, match="unreadable"), pytest.raises(CheckpointError, match="restart=True"):
+    state.previous.write_bytes(b"not a zip file")  # numpy takes it for a pickle: the message must say corrupt
+    with pytest.warns(UserWarning, match="run.state.npz is corrupt"), \
+            pytest.raises(CheckpointError, match=r"run\.state\.prev\.npz is corrupt .*restart=True") as error:
         state.restore(model.variables)
+    assert "pickle" not in str(error.value)
+
+
+def test_a_damaged_network_file_is_called_corrupt_or_incomplete_not_missing(tmp_path):
+    import zipfile
+
+    from infodropout.paper.train.evaluation import load_network
+
+    network = fully_connected(4, dropout="binary")
+    good = tmp_path / "good.keras"
+    network.save(good)
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(good.read_bytes()[:500])
+    with pytest.raises(CheckpointError, match=r"cut\.keras is corrupt: 500 bytes that are not a \.keras"):
+        load_network(cut)
+    partial = tmp_path / "partial.keras"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(partial, "w") as target:
+        target.writestr("metadata.json", source.read("metadata.json"))
+    with pytest.raises(CheckpointError, match=r"partial\.keras is incomplete: it lacks config\.json, model\.weights"):
+        load_network(partial)
 
 
 def test_nan_guard_names_the_epoch_batch_and_term_and_keeps_the_last_good_state(tmp_path):
@@ -155,7 +176,8 @@ def test_corrupt_checkpoint_and_malformed_data_give_one_line(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "mnist_fc.py"), "test", "with", "verbose=0"], cwd=tmp_path,
                             env=ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith("mnist_fc.py:") and "unreadable" in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("mnist_fc.py:") and "mnist_fc.keras is corrupt: 7 bytes that are not a .keras" in last
     assert "Traceback" not in result.stderr
 
     (tmp_path / "datasets").mkdir()

@@ -1,5 +1,6 @@
 """Stopping a run and knowing its cost: Ctrl-C acts within seconds and keeps the last completed epoch, a second
-Ctrl-C ends the process at once, and a run of hours says so before its first epoch."""
+Ctrl-C ends the process at once, a run whose folder is deleted stops instead of writing a new one, and a run of
+hours says so before its first epoch."""
 
 import json
 import os
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SLOW_RUN = textwrap.dedent("""
     import sys
     import keras, numpy as np
+    from infodropout.paper.train.checkpoint import CheckpointError
     from infodropout.paper.train.trainer import TrainSettings, TrainingInterrupted, train_classifier
     keras.utils.set_random_seed(0)
     inputs = keras.Input((4096,))
@@ -37,6 +39,9 @@ SLOW_RUN = textwrap.dedent("""
     except TrainingInterrupted as stop:
         print("STOPPED:", stop, flush=True)
         sys.exit(3)
+    except CheckpointError as error:
+        print("CHECKPOINT:", error, flush=True)
+        sys.exit(4)
 """)
 
 
@@ -61,7 +66,7 @@ def test_a_long_run_is_announced_with_its_estimate_and_the_cpu_settings():
 def start_slow_run(tmp_path):
     script = tmp_path / "slow_run.py"
     script.write_text(SLOW_RUN)
-    checkpoint = tmp_path / "slow.keras"
+    checkpoint = tmp_path / "models" / "slow.keras"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     process = subprocess.Popen([sys.executable, str(script), str(checkpoint)], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -156,3 +161,17 @@ def test_the_paper_default_on_a_cpu_says_its_cost_before_the_first_epoch(tmp_pat
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=120)
+
+
+def test_a_run_whose_folder_is_deleted_stops_instead_of_writing_a_new_one(tmp_path):
+    import shutil
+
+    process, checkpoint = start_slow_run(tmp_path)
+    wait_for_epochs(process, checkpoint, 1)
+    while not checkpoint.with_suffix(".state.npz").exists():  # epoch 1 saved: written after its history
+        time.sleep(0.05)
+    shutil.rmtree(checkpoint.parent)
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 4, err[-2000:]
+    assert f"{checkpoint.parent} was deleted while this run trained" in out
+    assert not checkpoint.parent.exists()

@@ -21,19 +21,24 @@ class EpochRecorder(keras.callbacks.Callback):
     """After each epoch: rewrite the history file with every record so far (atomically: a full disk or a
     kill leaves the previous history whole), hand the record to ``log_scalar`` (sacred's, in the
     scripts), then ``save(completed_epochs)``. The history is written first, so after a crash it can
-    only be one record ahead of the saved state, and resuming trims it back."""
+    only be one record ahead of the saved state, and resuming trims it back. ``check()``, called before anything
+    is written, may raise to stop the run instead (the run's folder is gone)."""
 
     def __init__(self, checkpoint: str | os.PathLike, save: Callable[[int], None],
-                 log_scalar: Callable[[str, float, int], None] | None = None, records: list[dict] | None = None):
+                 log_scalar: Callable[[str, float, int], None] | None = None, records: list[dict] | None = None,
+                 check: Callable[[], None] | None = None):
         super().__init__()
         self.checkpoint = Path(checkpoint)
         self.save = save
+        self.check = check
         self.log_scalar = log_scalar
         self.records = list(records or [])
 
     def on_epoch_end(self, epoch, logs=None):
         from infodropout.paper.train.checkpoint import atomic_write
 
+        if self.check is not None:
+            self.check()
         record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         records = [*self.records, record]
         text = "".join(json.dumps(r) + "\n" for r in records)

@@ -167,6 +167,18 @@ class RunLock:
         holder = self.holder()
         return holder is not None and not self._dead(holder)
 
+    def check_held(self) -> None:
+        """Raise :class:`CheckpointError` unless the lock file is still ours: a folder deleted or a lock removed
+        while the run trained would otherwise be written anew, without its lock (a second process could then
+        train the same run) and without the run's record beside it."""
+        holder = self.holder()
+        if holder is None or holder.get("pid") != os.getpid() or holder.get("host") != socket.gethostname():
+            gone = "was deleted" if not self.path.parent.is_dir() else f"lost its lock {self.path.name}"
+            self.held = False
+            raise CheckpointError(
+                f"{self.path.parent} {gone} while this run trained, so nothing more is saved there (a new folder "
+                "would have no lock and no record of the run); run the same command again to train it anew.")
+
     def release(self) -> None:
         if self.held:
             self.path.unlink(missing_ok=True)
@@ -244,13 +256,15 @@ class TrainingState:
                 epoch, values = self._read(path, variables)
             except CheckpointError as error:
                 failures.append(str(error))
-                warnings.warn(f"{error}; trying the previous checkpoint.", stacklevel=2)
+                if path == self.latest and self.previous.exists():
+                    warnings.warn(f"{error}; trying the state before it, {self.previous.name}.", stacklevel=2)
                 continue
             for variable, value in zip(variables, values):
                 variable.assign(value)
             return epoch
         if failures:
-            raise CheckpointError(" and ".join(failures) + "; start over with restart=True.")
+            raise CheckpointError(" and ".join(failures) + "; no state to resume from is left: start over with "
+                                  "restart=True.")
         return 0
 
     def completed_epochs(self) -> int:
@@ -275,8 +289,14 @@ class TrainingState:
                 epoch = int(archive["epoch"])
                 values = [archive[f"v{i}"] for i in range(len(variables))]
                 extra = len(archive.files) - 1 - len(variables)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
-            raise CheckpointError(f"{path} is unreadable ({type(error).__name__}: {error})") from error
+        except KeyError as error:
+            raise CheckpointError(f"{path} is incomplete: it lacks {error}") from error
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+            # numpy reads bytes that are not a zip archive as a pickle, and refuses that ("allow_pickle"): say what
+            # the file is, not what numpy would need to read it.
+            size = path.stat().st_size if path.exists() else 0
+            raise CheckpointError(f"{path} is corrupt ({size:,} bytes that are not a complete state archive, as a "
+                                  "copy cut short or overwritten leaves)") from error
         if extra:
             raise CheckpointError(f"{path} holds {len(variables) + extra} variables, the model {len(variables)}")
         for variable, value in zip(variables, values):

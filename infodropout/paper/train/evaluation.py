@@ -66,7 +66,27 @@ def load_network(checkpoint: str | os.PathLike) -> keras.Model:
             raise CheckpointError(
                 f"{checkpoint} names a class this code does not know ({match.group(1)}): it was written by other "
                 f"code or another version of infodropout. Use that code to read it, or {again}.") from error
-        raise CheckpointError(f"{checkpoint} is unreadable ({type(error).__name__}); {again}.") from error
+        raise CheckpointError(f"{checkpoint} {_damage(Path(checkpoint), error)}; {again}.") from error
+
+
+def _damage(path: Path, error: Exception) -> str:
+    """What is wrong with a .keras file Keras could not load, in words: Keras calls a corrupt archive "not
+    found", which would send the reader looking for a file that is there."""
+    if not zipfile.is_zipfile(path):
+        return (f"is corrupt: {path.stat().st_size:,} bytes that are not a .keras (zip) archive, as a copy cut short "
+                "or overwritten leaves")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError) as damaged:
+        return f"is corrupt: its zip archive cannot be read ({damaged})"
+    if broken is not None:
+        return f"is corrupt: {broken} inside it fails its checksum"
+    missing = {"config.json", "model.weights.h5"} - names
+    if missing:
+        return f"is incomplete: it lacks {', '.join(sorted(missing))}"
+    return f"is unreadable ({type(error).__name__}: {str(error)[:200]})"
 
 
 def test_classifier(network: keras.Model, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

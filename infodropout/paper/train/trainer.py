@@ -240,16 +240,16 @@ def fit_trainer(
     :class:`RunLocked` if another live process trains the same checkpoint; :class:`CheckpointError`.
     """
     # A non-chief worker of a multi_worker cluster writes to its own scratch folder, so it locks that.
-    with RunLock(checkpoint if is_chief() else worker_scratch(checkpoint)):
+    with RunLock(checkpoint if is_chief() else worker_scratch(checkpoint)) as lock:
         # Under the lock, no live process writes this run's files: what a killed one left is litter.
         remove_temporaries(checkpoint)
         return _fit_locked(trainer, x_train, y_train, settings, checkpoint, log_scalar, verbose, monitor_alpha,
-                           tensorboard_dir, restart, early_stopping)
+                           tensorboard_dir, restart, early_stopping, lock)
 
 
 def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, settings: TrainSettings,
                 checkpoint: str | os.PathLike, log_scalar, verbose, monitor_alpha: bool, tensorboard_dir,
-                restart: bool, early_stopping: keras.callbacks.Callback | None) -> list[dict]:
+                restart: bool, early_stopping: keras.callbacks.Callback | None, lock: RunLock) -> list[dict]:
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
     network = trainer.network
     seconds_per_step = step_seconds(network, x_train, settings.batch_size)
@@ -317,7 +317,7 @@ def _fit_locked(trainer: Trainer, x_train: np.ndarray, y_train: np.ndarray, sett
             callbacks.append(early_stopping)
         if tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
-        recorder = EpochRecorder(checkpoint, save, log_scalar, records)
+        recorder = EpochRecorder(checkpoint, save, log_scalar, records, check=lock.check_held)
         callbacks.append(recorder)
         if verbose == 2:  # Keras's one line per epoch, made short enough to read (the α logs are many)
             callbacks.append(EpochLine(settings.epochs))
