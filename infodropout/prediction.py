@@ -44,7 +44,7 @@ def mc_predict(model: keras.Model, x: np.ndarray, samples: int = 10, batch_size:
     """Average the softmax of ``samples`` noisy forward passes (noise on, batch norm at test mode).
 
     Returns the mean class probabilities and their standard deviation over the samples, both of shape
-    (len(x), classes). ``from_logits=False`` if the model already ends in a softmax. Runs eagerly on
+    (len(x), classes), in float32 whatever the dtype policy (float64 for a float64 model). ``from_logits=False`` if the model already ends in a softmax. Runs eagerly on
     every Keras backend (TensorFlow, JAX, PyTorch).
 
     Example::
@@ -59,6 +59,9 @@ def mc_predict(model: keras.Model, x: np.ndarray, samples: int = 10, batch_size:
     means, stds = [], []
     with stochastic_inference(model):
         for draws in _noisy_outputs(model, x, batch_size, samples):
+            # Under a mixed policy the outputs are 16-bit: probabilities are computed and returned in float32 (at
+            # least), as Keras's own softmax outputs are meant to be read, so that each row sums to 1.
+            draws = draws.astype(np.float64 if draws.dtype == np.float64 else np.float32)
             if from_logits:
                 draws = np.exp(draws - draws.max(axis=-1, keepdims=True))
                 draws /= draws.sum(axis=-1, keepdims=True)
