@@ -99,7 +99,14 @@ def main() -> int:
         except KeyboardInterrupt:
             print("Interrupted: run the same command again to go on from here.", file=sys.stderr)
             return 130
-        print(f"All steps ran in {time.perf_counter() - start:.0f} s.")
+        ledger = _ledger(work)
+        failed = [step.name for step in plan.steps if ledger.get(step.name, {}).get("status") != "done"]
+        took = f"{time.perf_counter() - start:.0f} s"
+        if failed:
+            print(f"{len(failed)} of {len(plan.steps)} steps did not finish ({', '.join(failed)}; their logs are in "
+                  f"{work}/logs/), after {took}.", file=sys.stderr)
+        else:
+            print(f"All {len(plan.steps)} steps ran in {took}.")
     if args.step:
         failed = [name for name in args.step if _ledger(work).get(name, {}).get("status") != "done"]
         return 1 if failed else 0

@@ -109,6 +109,29 @@ def test_print_config_of_a_word_list_keeps_a_list_without_warning(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "methods = ['information', 'binary']" in result.stdout
     assert "Changed type" not in result.stderr + result.stdout
+    # Into a pipe, without a terminal's colour codes; with them on a terminal (a pseudo-terminal here).
+    assert "\x1b[" not in result.stdout
+
+
+def test_print_config_is_coloured_on_a_terminal_only(tmp_path):
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, str(ROOT / "mnist_fc.py"), "print_config", "with", "seed=3"],
+                               cwd=tmp_path, stdout=follower, stderr=subprocess.DEVNULL)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=120)
+    os.close(leader)
+    assert process.returncode == 0 and b"\x1b[" in b"".join(chunks) and b"seed = 3" in b"".join(chunks)
 
 
 def test_the_scripts_hide_tensorflows_start_up_lines_on_a_machine_without_gpu(tmp_path):

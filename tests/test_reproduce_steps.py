@@ -84,3 +84,13 @@ def test_one_step_then_the_report_of_what_is_done(tmp_path):
     assert report.returncode == 0, report.stderr[-2000:]
     text = (tmp_path / "out" / "REPORT-tiny.md").read_text()
     assert "## Table I" in text
+
+
+def test_a_step_that_fails_is_said_so_not_that_all_steps_ran(tmp_path):
+    models = tmp_path / "models"
+    models.write_text("a file where the models folder should be")  # every run of the step fails at once
+    folders = ["--work", str(tmp_path / "work"), "--models-dir", str(models), "--datasets-dir", str(tmp_path / "data")]
+    result = reproduce("--scale", "tiny", "--step", "table1", *folders)
+    assert result.returncode == 1
+    assert "All" not in result.stdout and "steps ran" not in result.stdout
+    assert f"1 of 1 steps did not finish (table1; their logs are in {tmp_path / 'work'}/logs/)" in result.stderr

@@ -7,9 +7,13 @@ Part of the sacred glue (:mod:`infodropout.paper.cli.experiment`): it reads sacr
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
+import os
 import re
 import shutil
+import sys
 import textwrap
 from collections.abc import Callable
 
@@ -134,14 +138,18 @@ def typed_keys(experiment, argv: list[str]) -> set[str]:
     return keys
 
 
+# A terminal's colour and style codes (ESC [ ... m), as sacred writes them.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def add_described_print_config(experiment, descriptions: dict[str, str], rules: dict) -> None:
     """Replace sacred's ``print_config`` by one that prints, beside every key, what it means and (where a
     rule says) which values it takes."""
     from sacred.commands import print_config as sacred_print_config
 
     def print_config(_run):
-        """Print the configuration, each key with its description and valid values, and exit. Values set
-        on the command line are highlighted (blue: changed, green: added, red: changed type)."""
+        """Print the configuration, each key with its description and valid values, and exit. On a terminal,
+        values set on the command line are highlighted (blue: changed, green: added, red: changed type)."""
         docs = _run.config_modifications.docs
         for key in _run.config:
             text = descriptions.get(key, "")
@@ -149,6 +157,13 @@ def add_described_print_config(experiment, descriptions: dict[str, str], rules: 
                 text = f"{text}; {rules[key].description}" if text else rules[key].description
             if text:
                 docs[key] = text
-        sacred_print_config(_run)
+        if sys.stdout.isatty() and "NO_COLOR" not in os.environ:
+            sacred_print_config(_run)
+            return
+        # Sacred colours its lines whatever the output: a pipe or a file gets them without the escape codes.
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            sacred_print_config(_run)
+        sys.stdout.write(ANSI_ESCAPE.sub("", printed.getvalue()))
 
     experiment.command(print_config, unobserved=True)

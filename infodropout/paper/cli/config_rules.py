@@ -100,7 +100,7 @@ COMMON_RULES: dict[str, Rule] = {
                   and len(set(v)) == len(v)),
     # The rules say which values a key takes; what it means is its description (DESCRIPTIONS), which
     # print_config shows before the rule, so neither repeats the other.
-    "jobs": Rule("an integer >= 0 (1: one after another in this process; 0: one per core)",
+    "jobs": Rule("an integer >= 0 (1: one after another, each in a process of its own; 0: one per core)",
                  lambda v: _integer(v) and v >= 0),
     "threads": Rule("an integer >= 0 (0: one per core)", lambda v: _integer(v) and v >= 0),
     "verbose": one_of("auto", 0, 1, 2),
