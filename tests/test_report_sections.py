@@ -179,8 +179,17 @@ def test_probe_fits_and_the_random_network_baseline(tmp_path):
     report = report_with_steps(tmp_path, {"figure4": rows}, cifar10=True)
     judgement = verdict(report, "4a")
     probe = next(c for c in judgement.conditions if c.name == "probe fits")
-    assert probe.met and "a random network's representation 85.00 ± 0.00 %" in probe.reason
+    # At the smallest β the trained network's probe errs 24 points less than the untrained one's (60, 61, 62 vs 85).
+    assert probe.met and "on an untrained one: -24.00 points ± 0.58 SE, paired" in probe.reason
     assert judgement.verdict == "holds" and "chance 90 %, a random network 85.00" in judgement.measured
+    # A probe that reads the digit no better from the trained network than from an untrained one measures nothing:
+    # the same rising slope is then not testable, whatever it says (the untrained network's 59.5, 62.5, 61.0).
+    untrained = [dict(r, nuisance_error_random=(59.5, 62.5, 61.0)[r["seed"]]) for r in rows]
+    (tmp_path / "work" / "figure4" / "sweep" / "results.json").write_text(json.dumps(untrained))
+    gated = verdict(report, "4a")
+    probe = next(c for c in gated.conditions if c.name == "probe fits")
+    assert gated.verdict == "not testable here" and probe.met is False and "+0.00 points ± 0.76 SE" in probe.reason
+    assert probe.estimate.groups == 1 and probe.estimate.seeds == 3
     for r in rows:
         r["nuisance_train_error"] = 85.0  # underfits its own training set
     (tmp_path / "work" / "figure4" / "sweep" / "results.json").write_text(json.dumps(rows))

@@ -40,13 +40,20 @@ def test_the_claim_needs_the_most_any_comparison_needs():
     assert more_seeds([None, Difference(1.0, 0.5)]) is None
 
 
-def test_inconclusive_costs_the_steps_time_scaled_by_the_seeds_added():
+def test_inconclusive_costs_the_runs_its_comparisons_read_not_the_whole_steps():
+    # The sweep's hour holds 30 runs (2 min each); the comparison reads 2 of them a seed (its two sides).
     difference = Difference(2.0, 1.0, 2, "paired", 3)
     needed = more_seeds([difference])[1]
-    what, cost = what_settles(_judgement(INCONCLUSIVE, [difference]), PLAN, pending=[])
+    what, cost = what_settles(_judgement(INCONCLUSIVE, [difference]), PLAN, pending=[], runs={"sweep": 30})
     assert f"about {needed} seeds instead of 3" in what
-    hours, minutes = divmod(round(60 * (needed - 3) / 3), 60)  # 1 h for 3 seeds
-    assert cost.startswith(f"about {hours} h {minutes:02d} min" if hours else f"about {minutes} min")
+    hours, minutes = divmod(2 * 2 * (needed - 3), 60)
+    assert cost.startswith(f"about {hours} h {minutes:02d} min more" if hours else f"about {minutes} min more")
+    assert f"2 runs a seed × {needed - 3} seeds, about 2 min 00 s a run of `sweep`" in cost
+    # Both layers of one run (one group a seed) cost half as much; a step whose runs are not known is not sized.
+    one_run = Difference(2.0, 1.0, 2, "paired", 3, groups=1)
+    assert f"1 run a seed × {needed - 3} seeds" in what_settles(_judgement(INCONCLUSIVE, [one_run]), PLAN, [],
+                                                                 {"sweep": 30})[1]
+    assert what_settles(_judgement(INCONCLUSIVE, [difference]), PLAN, pending=[])[1] == "not sized"
 
 
 def test_a_pending_step_comes_first_and_a_claim_too_small_to_decide_says_so():
@@ -91,3 +98,13 @@ def test_every_settled_by_is_what_and_cost(claim):
     if not isinstance(cost, str):  # a multiple of steps the claim reads
         steps, factor = cost
         assert set(steps) <= set(claim.steps) and factor > 0
+
+
+def test_a_decided_claim_that_leaves_part_open_names_the_run_that_would_close_it():
+    judgement = Judgement(_claim(settled_by=("the sweep again, measuring the rest", (("sweep",), 1.0))), HOLDS, "",
+                          (), "why", (), ("sweep",), unsettled="whether it is the noise's")
+    assert settling_rows([judgement], PLAN, pending=[]) == [
+        ["x", "holds; open: whether it is the noise's", "the sweep again, measuring the rest",
+         "about 1 h 00 min (1 times `sweep`)"]]
+    # Decided and nothing left open: no row.
+    assert settling_rows([_judgement(HOLDS)], PLAN, pending=[]) == []

@@ -97,6 +97,19 @@ def noted(text: str) -> str:
 FORMER = "former"
 
 
+# What a decided verdict leaves open, with the run that would close it (the claim's ``settled_by``).
+UNSETTLED = "unsettled"
+
+
+def unsettled(text: str) -> str:
+    """Record ``text``, what the claim's verdict leaves unmeasured (e.g. whether an effect is the noise's), so that
+    the report says what run would settle it; returns ``text``."""
+    comparisons = _JUDGED.get()
+    if comparisons is not None:
+        comparisons.append((text, None, UNSETTLED))
+    return text
+
+
 def formerly(text: str) -> str:
     """Record ``text`` (the former reading and its verdict) for the claim being judged: CLAIMS.md asks a reading
     revised after the runs to show the former one's verdict beside it; returns ``text``."""
@@ -360,7 +373,10 @@ def measure_5c(report: Report) -> tuple[str, str]:
 def measure_5a(report: Report) -> tuple[str, str]:
     rows = results_of(report, "figure5")
     verdict, text = trend(rows, "total_correlation", -1, label="total correlation per unit (nats)")
-    return verdict, text + "; " + noted(_noise_free_trend(rows))
+    reading = noted(_noise_free_trend(rows))
+    if not any("total_correlation_f" in r for r in rows):
+        unsettled("whether the fall is the network's or the noise's")
+    return verdict, f"{text}; {reading}"
 
 
 def _noise_free_trend(rows: Sequence[dict]) -> str:

@@ -53,6 +53,9 @@ PLAIN = {
     "T1abs": "the VAE bounds are about −99 nats",
 }
 
+# What a claim reading another's numbers says of itself (CLAIMS.md: not two findings).
+SEPARATE = "not a separate finding"
+
 # Why a claim could not be tested, by the first precondition it missed, in plain words.
 PLAIN_UNMET = {
     pre.LEARNED: "some runs they read did not learn (training error above half of chance's)",
@@ -109,16 +112,28 @@ def brief(judgement: Judgement) -> str:
     from infodropout.paper.report.measurements import NOTE
 
     deciding = [(label, d, v) for label, d, v in judgement.comparisons if v == judgement.verdict and v != NOTE]
-    notes = [label for label, _, v in judgement.comparisons if v == NOTE]
-    parts = [_compact(*c) for c in deciding] + notes
-    text = ("opposite to the claim: " if judgement.verdict == FAILS and deciding else "") + "; ".join(parts) \
-        if deciding else judgement.reason
-    former = f"; {judgement.former}" if judgement.former else ""
-    return clip(text, BRIEF - len(former)) + former if len(former) < BRIEF // 2 else clip(text + former)
+    # How to read the comparisons (a reading revised after the runs, claims that read the same numbers) is kept
+    # whole; the comparisons are cut to the room left.
+    suffix = "; ".join([label for label, _, v in judgement.comparisons if v == NOTE]
+                       + ([judgement.former] if judgement.former else []))
+    text = (("opposite to the claim: " if judgement.verdict == FAILS else "") + "; ".join(_compact(*c) for c in deciding)
+            if deciding else judgement.reason)
+    if not suffix or suffix in text:
+        return clip(text)
+    if len(suffix) > BRIEF * 2 // 3:
+        return clip(f"{text}; {suffix}")
+    return f"{clip(text, BRIEF - len(suffix) - 2)}; {suffix}"
 
 
 def _ids(judgements: Sequence[Judgement]) -> str:
-    return "; ".join(f"{plain(j.claim.id)} ({j.claim.id})" for j in judgements)
+    """Each claim in plain words with its id, and what qualifies its verdict: a reading revised after the runs (with
+    the former reading's verdict), or a part its runs leave open."""
+    def named(j: Judgement) -> str:
+        qualified = ([f"by a reading revised after the runs; {j.former}"] if j.former else []) + (
+            [f"leaving open {j.unsettled}"] if j.unsettled else []) + (
+            [SEPARATE] if any(SEPARATE in label for label, _, _ in j.comparisons) else [])
+        return f"{plain(j.claim.id)} ({'; '.join([j.claim.id, *qualified])})"
+    return "; ".join(named(j) for j in judgements)
 
 
 def in_short(judgements: Sequence[Judgement], scale: str) -> str:
@@ -128,10 +143,7 @@ def in_short(judgements: Sequence[Judgement], scale: str) -> str:
     by = {v: [j for j in paper if j.verdict == v] for v in VERDICTS}
     text = [f"**In short.** Of the paper's {len(paper)} claims, at the {scale} scale,"]
     if by[HOLDS]:
-        revised = [j for j in by[HOLDS] if j.former]
-        text.append(f"these {len(by[HOLDS])} hold: {_ids(by[HOLDS])}"
-                    + "".join(f" ({j.claim.id} by a reading revised after the runs; {j.former})" for j in revised)
-                    + ".")
+        text.append(f"these {len(by[HOLDS])} hold: {_ids(by[HOLDS])}.")
     if by[FAILS]:
         text.append(f"These {len(by[FAILS])} fail: {_ids(by[FAILS])}.")
     if by[INCONCLUSIVE]:

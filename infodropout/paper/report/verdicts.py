@@ -127,6 +127,18 @@ class Difference:
     dof: float = np.inf
     kind: str = "Welch"  # how the standard error was found: Welch, paired, slope, weighted slope, one sample
     seeds: int = 0  # seeds a side (0: not over seeds, an estimator's own error), for what more seeds would do
+    # The groups of runs it reads a seed (two sides; one where both are read off the same runs; a slope's points):
+    # what one more seed costs.
+    groups: int = 2
+    # An equivalence claim's tolerance (0: a claim of direction): what decides it is the distance to the
+    # tolerance's nearer edge, not to 0.
+    tolerance: float = 0.0
+
+    @property
+    def deciding_effect(self) -> float:
+        """The effect more seeds must resolve: the estimate itself, or for an equivalence claim its distance to
+        the tolerance's nearer edge."""
+        return abs(abs(self.value) - self.tolerance) if self.tolerance else self.value
 
     @property
     def detectable(self) -> float | None:
@@ -173,15 +185,15 @@ class Difference:
         if not self.seeds:
             return text + ")"
         text += f", {self.seeds} seeds, t₀.₉₇₅({self.dof:.0f}) = {t_quantile(self.dof):.1f}"
-        needed = self.seeds_for(self.value)
-        ratio = abs(self.value) / self.stderr if self.stderr else np.inf
+        needed = self.seeds_for(self.deciding_effect)
+        ratio = abs(self.deciding_effect) / self.stderr if self.stderr else np.inf
         if t_quantile(np.inf) < ratio < t_quantile(self.dof):
             # Significant by the normal quantile, not by t with so few degrees of freedom: the seeds are too few.
             text += (f"; the observed effect is {ratio:.1f} standard errors, which with so few seeds cannot be "
                      "significant")
         if needed is not None and needed > self.seeds:
             text += f"; an effect of the observed size needs about {needed} seeds"
-        elif needed is None and self.value:
+        elif needed is None and self.deciding_effect:
             text += f"; an effect of the observed size needs more than {MOST_SEEDS} seeds"
         return text + ")"
 
@@ -235,7 +247,7 @@ def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Difference | None:
 
 def one_sample(m: Measured, reference: float = 0.0) -> Difference:
     """mean(m) − ``reference`` with the standard error of the mean."""
-    return Difference(m.mean - reference, m.stderr, m.dof, "one sample", 0 if m.error is not None else m.n)
+    return Difference(m.mean - reference, m.stderr, m.dof, "one sample", 0 if m.error is not None else m.n, 1)
 
 
 def slope(xs: Sequence[float], measured: Sequence[Measured | None]) -> Difference | None:
@@ -269,7 +281,7 @@ def slope(xs: Sequence[float], measured: Sequence[Measured | None]) -> Differenc
     dof = len(x) - 2
     se = float(np.sqrt(np.sum(residuals ** 2) / dof / sxx)) if dof > 0 else None
     seeds = min(m.n for _, m in points)  # seeds a point (the fewest, where a point lost one)
-    return Difference(float(b), se, float(dof) if dof > 0 else np.inf, "slope", seeds)
+    return Difference(float(b), se, float(dof) if dof > 0 else np.inf, "slope", seeds, len({x for x, _ in points}))
 
 
 def direction(difference: Difference | None, sign: int) -> str:
