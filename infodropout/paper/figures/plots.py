@@ -181,10 +181,12 @@ def plot_vae_samples(network, images: np.ndarray, out_dir: str | os.PathLike, pr
 
 
 def _set_title(axis, title: str) -> None:
-    # A run's name is one long word (cifar.activations=softplus.beta=0.3...): wrapped, it no longer
-    # widens the figure and squeezes the plot into a corner.
+    # A run's name (cifar.activations=softplus.beta=0.3...) is spelled in words, naming the data set the figure
+    # shows, and wrapped, so that it no longer widens the figure and squeezes the plot into a corner.
+    from infodropout.paper.figures.titles import human_title, wrapped
+
     if title:
-        axis.set_title(textwrap.fill(title, 60), fontsize=7)
+        axis.set_title(wrapped(human_title(title), 60), fontsize=7)
 
 
 def _tick_at(axis, xs: Sequence[float]) -> None:
@@ -247,11 +249,15 @@ def _draw_series(axis, xs: Sequence[float], groups: Sequence[Sequence[float]], s
     return [m - e for m, e in zip(means, errors)] + [m + e for m, e in zip(means, errors)]
 
 
+# What a figure's error bar is, said in every legend and, from this one name, by the report beside the figures.
+ERROR_BAR = "standard error"
+
+
 def _bar_note(counts: Sequence[int], series: int) -> str:
     """The legend's title: what a point and its bar are (n from the data), and the shift if any."""
     low, high = min(counts, default=1), max(counts, default=1)
     note = "one run per point" if high <= 1 else \
-        f"mean ± standard error over {low if low == high else f'{low}–{high}'} seeds"
+        f"mean ± {ERROR_BAR} over {low if low == high else f'{low}–{high}'} seeds"
     return note + ("\n(series shifted slightly along x to stay apart)" if series > 1 else "")
 
 

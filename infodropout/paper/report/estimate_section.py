@@ -4,6 +4,7 @@ NDM, and any other estimator the results carry) against β, beside each layer's 
 from __future__ import annotations
 
 from infodropout.paper.report.claim_tables import sanity_table
+from infodropout.paper.figures.titles import human_title
 from infodropout.paper.report.page import Report, has_column, occluded_title
 from infodropout.paper.report.verdicts import finite
 
@@ -77,6 +78,9 @@ def independent_estimates(report: Report) -> None:
             report.table(["β"] + layers,
                          [[f"{r['beta']:g}"] + [f"{r[f'{layer}.kl']:.2f} / {_estimate(r, f'{layer}.mine_x_z')}"
                                                 for layer in layers] for r in results])
-        report.figure(name, "ndm.png", f"NDM vs β, {title}")
-        report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}")
+        # The probes' figures were drawn with the bare experiment's name as their title: the data set in words.
+        folder = report.folder(name)
+        runs = human_title(folder.name) if folder is not None else title
+        report.figure(name, "ndm.png", f"NDM vs β, {title}", title=f"NDM vs β: {runs}")
+        report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}", title=f"KL vs MINE per layer: {runs}")
         sanity_table(report, "Independent estimates", name)

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from infodropout.paper.figures.plots import ERROR_BAR
 from infodropout.paper.report.plans import Plan
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
@@ -59,14 +60,22 @@ class Report:
         path = folder / "results.json" if folder else None
         return json.loads(path.read_text()) if path and path.exists() else None
 
-    def figure(self, name: str, filename: str, caption: str) -> None:
+    def figure(self, name: str, filename: str, caption: str, title: str = "") -> None:
         """Embed the figure ``filename`` that step ``name`` drew: linked where it lies beside the report already
-        (a plan whose work folder is committed, as the medium one's), else copied into the report's figures."""
+        (a plan whose work folder is committed, as the medium one's), else copied into the report's figures. With
+        ``title``, the copy's title strip is replaced by it (a figure drawn before titles named their data set)."""
         folder = self.folder(name)
         if folder is None or not (folder / filename).exists():
             self.add(f"*(figure {filename} of step {name} not drawn)*", "")
             return
         source = (folder / filename).resolve()
+        if title:
+            from infodropout.paper.figures.titles import retitle
+
+            target = retitle(source, self.figures / f"{name}-{filename}", title)
+            self.copied.add(target)
+            self.add(f"![{caption}]({self.figures.name}/{target.name})", "")
+            return
         if source.is_relative_to(self.out.resolve()):
             self.add(f"![{caption}]({source.relative_to(self.out.resolve()).as_posix()})", "")
             return
@@ -99,7 +108,7 @@ class Report:
         seeds = sorted({seed for name in names for seed in self.seeds(name)})
         if len(seeds) > 1:
             self.add(f"- Seeds {', '.join(map(str, seeds))}: tables give the mean ± the sample standard deviation "
-                     "(n − 1) over seeds, figures the same as error bars.")
+                     f"(n − 1) over seeds; figures the mean with its {ERROR_BAR} as error bars, as their legends say.")
         self.add("")
 
     def seeds(self, name: str) -> list[int]:

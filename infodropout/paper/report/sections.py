@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+from infodropout.paper.figures.titles import human_title
 from infodropout.paper.report.claim_tables import claims_table, sanity_table
 from infodropout.paper.report.claims import F1, F2, F3A, F3B6, F4, F5, T1
 from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_TABLE1
@@ -39,7 +40,9 @@ def figure1(report: Report) -> None:
                      *(f"{s[k]:.3f}" if k in s else "not measured"
                        for k in ("ks_uniform_central", "ks_normal", "skew", "excess_kurtosis")),
                      f"{s['train_error']:.1f}" if "train_error" in s else "not measured"])
-        report.figure(name, "histogram.png", label)
+        # The histogram's own title is the run's name as drawn then; the report's names the data set in words.
+        report.figure(name, "histogram.png", label,
+                      title=f"Figure 1: {human_title(folder.name)}, the last dropout layer's log z")
     if rows:
         report.table(["network", "mean of log z", "std of log z", "units at 0 (%)", "prior μ", "prior σ",
                       "KS to uniform (5–95 %)", "KS to normal", "skew", "excess kurtosis", "training error (%)"], rows)

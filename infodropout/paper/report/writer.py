@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from infodropout.paper.figures.plots import ERROR_BAR
 from infodropout.paper.report.claim_tables import verdict_text
 from infodropout.paper.report.claims import CLAIMS, SANITY, Judgement, judge_all
 from infodropout.paper.report.opening import opening
@@ -56,10 +57,11 @@ POWER_RULE = ("An inconclusive verdict states, for each comparison it could not 
               "says that these seeds could not make it significant. A precondition is read on exactly the runs "
               "the claim's measurement reads, and a claim not testable here names the run and the bound it "
               "missed.")
-SPREAD = ("**±.** In the sections' tables and figures of results over seeds, ± is the sample standard deviation "
-          "over seeds (SD, n − 1), as each section says; in the claims' *measured* column and the reasons, ± is a "
-          "standard error (marked SE) with its 95 % interval; an estimator's own ± (MINE, NDM, the probes' "
-          "cross-entropies) is its standard error over evaluation batches.")
+SPREAD = ("**±.** In the sections' tables of results over seeds, ± is the sample standard deviation over seeds (SD, "
+          f"n − 1), as each section says; the figures' error bars are the mean's {ERROR_BAR} (SE, the SD over √n), "
+          "as their legends say; in the claims' *measured* column and the reasons, ± is a standard error (marked "
+          "SE) with its 95 % interval; an estimator's own ± (MINE, NDM, the probes' cross-entropies) is its "
+          "standard error over evaluation batches.")
 
 
 def provenance(plan: Plan, ledger: dict) -> str:
@@ -156,13 +158,16 @@ def _pending(report: Report, plan: Plan, steps: Sequence[Step]) -> None:
 
 def _settling(report: Report, plan: Plan, pending: Sequence[Step], judgements: Sequence[Judgement]) -> None:
     """For each of the paper's claims left undecided: what would settle it and about what it would cost."""
-    rows = settling_rows(judgements, plan, [step.name for step in pending])
+    runs = {step.name: len(report.results(step.name) or []) for step in plan.steps}
+    rows = settling_rows(judgements, plan, [step.name for step in pending], runs)
     if not rows:
         return
-    report.add("**What would settle the paper's undecided claims**, and about what it would cost on 2 AVX2 cores: a "
+    report.add("**What would settle the paper's undecided claims** (and what a decided one leaves open), and about what "
+               "it would cost on 2 AVX2 cores: a "
                "step not yet run with the plan's current command, else the seeds an effect of the observed size "
-               "would need (95 %, 80 % power, the spread between seeds as observed) with the time of the steps it "
-               "reads scaled by the seeds added, else a run that meets the precondition in its reason above:", "")
+               "would need (95 %, 80 % power, the spread between seeds as observed), costed from the runs its "
+               "comparisons read (the runs a seed adds, at the mean time of a run of the steps read), else a run "
+               "that meets the precondition in its reason above:", "")
     report.table(["id", "verdict", "what would settle it", "cost"], rows)
 
 
