@@ -363,6 +363,9 @@ def test_process_cifar_end_to_end(cifar_folder, tmp_path):
     assert result.returncode == 0, result.stderr
     for step in ("reading", "standardising", "fitting ZCA", "whitening", "writing"):
         assert step in result.stdout
+    # The size is said before anything is written: 72 images of 32×32×3 float32 take 0.9 MB.
+    assert result.stdout.index("preprocessing all 72 images once") < result.stdout.index("writing")
+    assert "(under 1 MB), which every later run reads" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["cifar10-test.npz", "cifar10-train.npz"]
     dataset = load_cifar10(str(out))
     assert dataset.x_train.shape == (60, 32, 32, 3) and dataset.x_test.shape == (12, 32, 32, 3)

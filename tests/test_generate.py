@@ -142,9 +142,20 @@ def test_load_cluttered_from_sample_builds_once_then_reads(tmp_path, monkeypatch
 
 
 def test_load_cluttered_reports_generation_progress(tmp_path, capsys):
-    load_cluttered(tmp_path, 50, 20, source="sample")
+    load_cluttered(tmp_path, 250, 20, source="sample")
     err = capsys.readouterr().err
     assert "generating" in err and "cluttered-sample-train.npz" in err and "100%" in err
+    # The size said before generating is the file's: 250 images of 96×96 bytes, 2.3 MB.
+    written = next(tmp_path.glob("cluttered-sample-train*.npz")).stat().st_size
+    assert f"cluttered-sample-train.npz ({written / 1e6:.0f} MB)" in err.replace(str(tmp_path) + "/", "")
+
+
+def test_disk_size_says_what_a_data_set_takes():
+    from infodropout.paper.data.formats import disk_size
+
+    assert disk_size(70_000, (32, 32, 3)) == "860 MB"  # Fashion-MNIST in CIFAR's shape, float32
+    assert disk_size(60_000, (96, 96), "uint8") == "553 MB"  # Cluttered MNIST's training set
+    assert disk_size(10, (8, 8)) == "under 1 MB"
 
 
 def test_load_cluttered_from_full_mnist_files(tmp_path, sample):

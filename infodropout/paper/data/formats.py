@@ -231,6 +231,13 @@ def as_class_indices(labels: np.ndarray, path: Path) -> np.ndarray:
     return labels.astype(np.int64)
 
 
+def disk_size(images: int, shape: tuple[int, ...], dtype: str | np.dtype = "float32") -> str:
+    """The space ``images`` arrays of ``shape`` and ``dtype`` take on disk, in words ("861 MB"), to say before a
+    data set is written: the image arrays dominate an archive, which is stored uncompressed."""
+    megabytes = images * int(np.prod(shape)) * np.dtype(dtype).itemsize / 1e6
+    return f"{megabytes:,.0f} MB" if megabytes >= 1 else "under 1 MB"
+
+
 def save_npz(path: str | os.PathLike, data: np.ndarray, labels: np.ndarray, **extra: np.ndarray) -> None:
     """Write ``data``, ``labels`` and any ``extra`` arrays to ``path`` atomically, creating its folder.
 

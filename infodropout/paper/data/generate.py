@@ -31,6 +31,7 @@ from infodropout.paper.data.formats import (
     CLUTTERED_SIDE,
     MNIST_SIDE,
     Dataset,
+    disk_size,
     occluded_cifar_path,
     occluded_fashion_path,
     save_npz,
@@ -218,7 +219,8 @@ def write_cluttered(path: str | os.PathLike, digits: np.ndarray, labels: np.ndar
     """
     path = Path(path)
     if progress is not None:
-        print(f"generating {path}: {count:,} Cluttered MNIST images from {len(digits):,} {source} digits "
+        size = disk_size(count, (CLUTTERED_SIDE, CLUTTERED_SIDE), "uint8")
+        print(f"generating {path} ({size}): {count:,} Cluttered MNIST images from {len(digits):,} {source} digits "
               f"(seed {seed}, {distractors} distractors)", file=progress, flush=True)
     made = generate_cluttered(digits, labels, count, seed=seed, stream=stream, distractors=distractors,
                               progress=_reporter(progress, f"generating {path.name}"))
@@ -361,6 +363,8 @@ def _write_occluded(title: str, images: Dataset, digits: Dataset, digits_name: s
         if progress is not None:
             print(f"[{time.monotonic() - started:7.1f}s] {title}: {line}", file=progress, flush=True)
 
+    say(f"{len(images.x_train) + len(images.x_test):,} images into {path('train').name} and {path('test').name} "
+        f"({disk_size(len(images.x_train) + len(images.x_test), (CIFAR_SIDE, CIFAR_SIDE, 3))})")
     made = []
     for split, pictures, labels, occluders, digit_labels, stream in (
             ("train", images.x_train, images.y_train, digits.x_train, digits.y_train, 0),

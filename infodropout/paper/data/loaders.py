@@ -46,6 +46,7 @@ from infodropout.paper.data.formats import (
     OccludedDataset,
     as_class_indices,
     cluttered_path,
+    disk_size,
     load_npz,
     mnist_sample_uint8,
     occluded_cifar_path,
@@ -65,7 +66,11 @@ def build_cifar10(datasets_dir: str | os.PathLike = "datasets", folder: str | os
     say = progress or (lambda line: None)
     folder = Path(folder) if folder is not None else download.fetch_cifar10(datasets_dir, base_url)
     say(f"reading {folder}")
-    dataset = preprocess_cifar(read_cifar_folder(folder), progress=progress)
+    raw = read_cifar_folder(folder)
+    images = len(raw.x_train) + len(raw.x_test)
+    say(f"preprocessing all {images:,} images once into cifar10-train.npz and cifar10-test.npz in {datasets_dir} "
+        f"({disk_size(images, (CIFAR_SIDE, CIFAR_SIDE, CIFAR_CHANNELS))}), which every later run reads")
+    dataset = preprocess_cifar(raw, progress=progress)
     for split, data, labels in (("train", dataset.x_train, dataset.y_train), ("test", dataset.x_test, dataset.y_test)):
         path = Path(datasets_dir) / f"cifar10-{split}.npz"
         say(f"writing {path} ({len(data)} images)")
