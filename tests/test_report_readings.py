@@ -97,3 +97,14 @@ def test_5a_without_the_noise_free_total_correlation_leaves_its_cause_open(tmp_p
     measured = [dict(r, total_correlation_f=0.5 - 0.1 * r["beta"] + 0.01 * r["seed"], noise_variance_share=0.3)
                 for r in rows]
     assert verdict(report_with_steps(tmp_path / "b", {"figure5": measured}), "5a").unsettled == ""
+
+
+def test_3b2_failing_against_no_dropout_names_the_setting_with_more_overfitting_as_open(tmp_path):
+    # No dropout beats information by 3 points at share 0.1, where it overfits by 1.5 points (10.0 vs 8.5 %).
+    rows = []
+    for method, error in (("information", 13.0), ("lognormal", 16.0), ("none", 10.0)):
+        rows += [{"dropout": method, "filter_percentage": 0.1, "seed": s, "error": error + 0.2 * s,
+                  "train_error": error + 0.2 * s - 1.5} for s in range(3)]
+    judgement = verdict(report_with_steps(tmp_path, {"figure3b-6": rows}, scale="medium"), "3b2")
+    assert judgement.verdict == "fails"
+    assert judgement.unsettled == "whether it trails no dropout where no dropout overfits by more than the 1.5 points here"

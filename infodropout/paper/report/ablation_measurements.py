@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from infodropout.paper.protocols import CIFAR
-from infodropout.paper.report.measurements import NotMeasured, combine, compare, noted, results_of, seed_values
+from infodropout.paper.report.measurements import NotMeasured, combine, compare, results_of, seed_values
+from infodropout.paper.report.recorded import noted
 from infodropout.paper.report.preconditions import LEARNED_BOUND
 from infodropout.paper.report.verdicts import finite, paired
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from dataclasses import replace
 
 from infodropout.paper.report.measurements import (
-    PAPER_TABLE1, T1_TOLERANCE, NotMeasured, argv_value, combine, judged, measured_by, noted, require, results_of,
+    PAPER_TABLE1, T1_TOLERANCE, NotMeasured, argv_value, combine, measured_by, require, results_of,
 )
+from infodropout.paper.report.recorded import judged, noted
 from infodropout.paper.report.verdicts import (
     FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, direction, estimate, finite, one_sample, slope, welch, within,
 )

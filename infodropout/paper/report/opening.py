@@ -109,7 +109,7 @@ def brief(judgement: Judgement) -> str:
     whole of it."""
     if judgement.verdict == NOT_TESTABLE:
         return clip(judgement.reason)
-    from infodropout.paper.report.measurements import NOTE
+    from infodropout.paper.report.recorded import NOTE
 
     deciding = [(label, d, v) for label, d, v in judgement.comparisons if v == judgement.verdict and v != NOTE]
     # How to read the comparisons (a reading revised after the runs, claims that read the same numbers) is kept
