@@ -108,3 +108,13 @@ def test_a_decided_claim_that_leaves_part_open_names_the_run_that_would_close_it
          "about 1 h 00 min (1 times `sweep`)"]]
     # Decided and nothing left open: no row.
     assert settling_rows([_judgement(HOLDS)], PLAN, pending=[]) == []
+
+
+def test_comparisons_more_seeds_could_decide_are_named_beside_those_none_could():
+    near, hopeless = Difference(2.0, 1.0, 2, "paired", 3), Difference(0.01, 1.0, 2, "paired", 3)
+    judgement = Judgement(_claim(), INCONCLUSIVE, "", (), "why", (near, hopeless), ("sweep",),
+                          comparisons=(("k = 1", near, INCONCLUSIVE), ("k = 2", hopeless, INCONCLUSIVE)))
+    needed = near.seeds_for(2.0)
+    what, cost = what_settles(judgement, PLAN, pending=[], runs={"sweep": 30})
+    assert what.startswith(f"more than {MOST_SEEDS} seeds") and f"(apart: k = 1: about {needed} seeds)" in what
+    assert cost.startswith("k = 1: about ") and f"2 runs a seed × {needed - 3} seeds" in cost

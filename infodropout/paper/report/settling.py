@@ -70,8 +70,18 @@ def _more_seeds(judgement: Judgement, plan: Plan, runs: Mapping[str, int] | None
         return "a tighter estimate (its error is the estimator's own, not the seeds')", "–"
     now, needed = seeds
     if needed is None:
-        return (f"more than {MOST_SEEDS} seeds: the observed effect is too small against the spread between seeds "
-                "to be decided by any plan of this size", "–")
+        # Name the comparisons more seeds could decide apart from those no plan of this size could (T1's k = 1
+        # beside its k = 2).
+        each = [(label, d, d.seeds_for(d.deciding_effect)) for label, d, v in judgement.comparisons
+                if v == INCONCLUSIVE and d is not None and d.seeds >= 2 and d.interval is not None]
+        apart = [(label, n, _seeds_cost(plan, judgement.read, runs, d.groups, n - d.seeds))
+                 for label, d, n in each if n is not None and n > d.seeds]
+        what = (f"more than {MOST_SEEDS} seeds: the observed effect is too small against the spread between seeds "
+                "to be decided by any plan of this size")
+        if not apart:
+            return what, "–"
+        return (what + " (apart: " + "; ".join(f"{label}: about {n} seeds" for label, n, _ in apart) + ")",
+                "; ".join(f"{label}: {cost}" for label, _, cost in apart))
     groups = sum(d.groups for d in judgement.undecided if d is not None and d.seeds >= 2)
     return (f"about {needed} seeds instead of {now} (the observed effect, the spread as observed)",
             _seeds_cost(plan, judgement.read, runs, groups, needed - now))
