@@ -28,7 +28,9 @@ from infodropout.paper.cli.preflight import require_packages  # noqa: E402
 
 require_packages()  # one line on what to run, before a package is missing mid-import
 
-from infodropout.paper.report.plans import SCALES, Plan, cifar10_present, make_plan, step_list  # noqa: E402
+from infodropout.paper.report.plans import (  # noqa: E402
+    SCALES, Plan, cifar10_in_ledger, cifar10_present, make_plan, step_list,
+)
 from infodropout.paper.report.runner import LedgerError, default_work_dir, read_ledger, run_plan  # noqa: E402
 from infodropout.paper.machine import default_jobs  # noqa: E402
 
@@ -66,8 +68,11 @@ def main() -> int:
     os.chdir(Path(__file__).resolve().parent)
 
     work = args.work or default_work_dir(args.scale)
-    read_ledger(Path(work) / "steps.json")  # a damaged ledger is named before any step runs or any report is written
-    plan = make_plan(args.scale, cifar10_present(args.datasets_dir))
+    # A damaged ledger is named before any step runs or any report is written.
+    ledger = read_ledger(Path(work) / "steps.json")
+    cifar10 = cifar10_present(args.datasets_dir)
+    # A report rebuilt from a ledger judges the plan its steps ran, whether or not this host holds CIFAR-10.
+    plan = make_plan(args.scale, cifar10_in_ledger(ledger, cifar10) if args.report_only else cifar10)
     if args.list:
         for name, wave, needs, command, seconds in step_list(plan, options):
             minutes = "-" if seconds is None else f"{seconds / 60:.1f}"

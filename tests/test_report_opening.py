@@ -82,3 +82,31 @@ def test_the_medium_report_opens_with_plain_words_then_short_reasons_then_the_ru
     whys = [row.rstrip(" |").rsplit(" | ", 1)[1] for row in rows[:len(saved)]]
     assert len(whys) == len(saved) and max(len(why) for why in whys) <= BRIEF
     assert text.index("## How the verdicts are reached") > text.index(rows[-1])
+
+
+def test_the_plan_judged_is_the_one_the_ledger_ran_whatever_data_the_host_holds():
+    from infodropout.paper.report.plans import cifar10_in_ledger
+
+    stand_in = {"figure5": {"argv": ["cifar.py", "sweep", "with", "dataset=fashion"]},
+                "table1": {"argv": ["vae.py", "table", "with", "dataset=sample"]}}
+    assert cifar10_in_ledger(stand_in, default=True) is False
+    assert cifar10_in_ledger({"figure5": {"argv": ["cifar.py", "sweep", "with", "beta=1.0"]}}, default=False) is True
+    assert cifar10_in_ledger({"table1": stand_in["table1"]}, default=True) is True  # no CIFAR step: the host's
+
+
+@pytest.mark.skipif(not (MEDIUM / "steps.json").exists(), reason="no committed medium results")
+def test_reproduce_report_only_gives_the_same_report_on_a_host_with_cifar10(tmp_path):
+    import subprocess
+    import sys
+
+    with_cifar = tmp_path / "datasets"
+    with_cifar.mkdir()
+    for name in ("cifar10-train.npz", "cifar10-test.npz"):  # what cifar10_present looks for
+        (with_cifar / name).write_bytes(b"")
+    reports = []
+    for host, datasets in (("plain", tmp_path / "none"), ("cifar", with_cifar)):
+        out = tmp_path / host
+        subprocess.run([sys.executable, str(ROOT / "reproduce.py"), "--scale", "medium", "--report-only", "--out",
+                        str(out), "--datasets-dir", str(datasets)], check=True, capture_output=True, cwd=ROOT)
+        reports.append((out / "REPORT-medium.md").read_text().replace(str(out), "OUT"))
+    assert reports[0] == reports[1] and "Unfinished" not in reports[1]

@@ -118,6 +118,16 @@ def cifar10_present(datasets_dir: str | os.PathLike = "datasets") -> bool:
         (folder / "cifar-10-batches-py").is_dir() or (folder / "cifar-10-python.tar.gz").exists()
 
 
+def cifar10_in_ledger(ledger: Mapping[str, Mapping], default: bool) -> bool:
+    """Whether the steps a ledger records ran on CIFAR-10 itself: not where a ``cifar.py`` step's command names a
+    stand-in (``dataset=fashion``, ``dataset=sample``); ``default`` where it records no such step. A report rebuilt
+    from a ledger then judges the plan its steps ran, whatever data the rebuilding host holds."""
+    commands = [entry.get("argv", []) for entry in ledger.values() if entry.get("argv", [""])[0] == "cifar.py"]
+    if not commands:
+        return default
+    return not any(arg.startswith("dataset=") and arg != "dataset=cifar10" for argv in commands for arg in argv)
+
+
 def make_plan(scale: str, cifar10: bool) -> Plan:
     """The steps that reproduce every figure and table at ``scale``; ``cifar10``: whether CIFAR-10 is
     present (at the full scale it is downloaded if not, so the plan is the same either way)."""
