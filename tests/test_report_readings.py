@@ -108,3 +108,28 @@ def test_3b2_failing_against_no_dropout_names_the_setting_with_more_overfitting_
     judgement = verdict(report_with_steps(tmp_path, {"figure3b-6": rows}, scale="medium"), "3b2")
     assert judgement.verdict == "fails"
     assert judgement.unsettled == "whether it trails no dropout where no dropout overfits by more than the 1.5 points here"
+
+
+def test_a_claim_with_a_smallest_effect_of_interest_fails_where_its_interval_excludes_one(tmp_path):
+    from infodropout.paper.report.measurements import against_beta_zero
+    from infodropout.paper.report.verdicts import SESOI, below_sesoi
+
+    # Paired differences −0.2, 0.0, +0.2 (mean 0, SE 0.115, t(2) = 4.30: [−0.50, +0.50]): no 1-point fall fits.
+    rows = [{"beta": b, "seed": s, "error": 20.0 + s + (0.2 * (s - 1) if b else 0.0)} for b in (0.0, 0.1)
+            for s in range(3)]
+    verdict_, text = against_beta_zero(rows, "error", "error")
+    assert SESOI == 1.0 and verdict_ == "fails" and "(no effect as large as the SESOI, 1 point)" in text
+    assert against_beta_zero(rows, "error", "error", sesoi=None)[0] == "inconclusive"
+    # Spread 10 times as wide ([−5.0, +5.0]): a 1-point effect is not excluded, so it stays inconclusive.
+    wide = [dict(r, error=20.0 + r["seed"] + (2.0 * (r["seed"] - 1) if r["beta"] else 0.0)) for r in rows]
+    assert against_beta_zero(wide, "error", "error")[0] == "inconclusive"
+    # The claimed direction decides which end is read: a claimed rise of at least 1 with [−0.5, +0.5] fails too.
+    d = Difference(0.0, 0.2, 10.0, "paired", 11)
+    assert below_sesoi(d, -1, 1.0) and below_sesoi(d, +1, 1.0) and not below_sesoi(d, -1, 0.3)
+    # Figure 3a's "lower than no dropout" (3a4) reads it; "comparable or better" (3a1) keeps its margin instead.
+    errors = {"information": [9.9, 10.0, 10.1], "none": [9.95, 10.05, 10.15], "binary": [9.9, 10.0, 10.1]}
+    report = report_with_steps(tmp_path, {"figure3a": fc_rows(errors)})
+    judgement = verdict(report, "3a4")
+    assert judgement.verdict == "fails" and "SESOI" in judgement.measured
+    assert not judgement.reason.startswith("opposite to the claim")
+    assert verdict(report, "3a1").verdict == "holds"

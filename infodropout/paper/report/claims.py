@@ -392,7 +392,13 @@ def _reason(verdict: str, comparisons: list) -> str:
     deciding = [f"{label}: {d.text(3)}" for label, d, v in comparisons if v == verdict and d is not None]
     if not deciding:
         return ""
-    return ("opposite to the claim: " if verdict == FAILS else "") + "; ".join(deciding + notes)
+    return (OPPOSITE if verdict == FAILS and not all("SESOI" in d for d in deciding) else "") + "; ".join(
+        deciding + notes)
+
+
+# How a failing verdict's reason opens, unless every comparison that decided it failed by its smallest effect of
+# interest (which its label says): then the effect is not opposite to the claim, only too small for it.
+OPPOSITE = "opposite to the claim: "
 
 
 def judge_all(report: Report, claims: Sequence[Claim] = CLAIMS) -> list[Judgement]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.recorded import judged, noted, unsettled
 from infodropout.paper.report.verdicts import (
-    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, Difference, Measured, direction, every, finite, not_worse, one_sample,
+    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, SESOI, Difference, below_sesoi, Measured, direction, every, finite, not_worse, one_sample,
     over_seeds, paired, slope, welch,
 )
 
@@ -76,9 +76,20 @@ def trend(rows: Sequence[dict], key: str, sign: int, x: str = "beta", label: str
     return judged(f"{label or key}, slope per {per}", s, direction(s, sign)), text
 
 
-def compare(where: str, d: Difference | None, sign: int, label: str = "") -> tuple[str, str]:
-    return judged(" ".join(part for part in (label, where) if part), d, direction(d, sign)), \
-        f"{'n/a' if d is None else d.text()} {where}"
+def directed(name: str, d: Difference | None, sign: int, sesoi: float | None = None) -> tuple[str, str]:
+    """The verdict on ``d`` having the sign ``sign``, judged (recorded as ``name``), and what to add to its text:
+    with a smallest effect of interest ``sesoi``, an interval that excludes an effect that large in the claimed
+    direction fails the claim (CLAIMS.md), and says so."""
+    verdict, said = direction(d, sign), ""
+    if sesoi is not None and verdict == INCONCLUSIVE and below_sesoi(d, sign, sesoi):
+        verdict, said = FAILS, f" (no effect as large as the SESOI, {sesoi:g} point)"
+    return judged(name + said, d, verdict), said
+
+
+def compare(where: str, d: Difference | None, sign: int, label: str = "", sesoi: float | None = None
+            ) -> tuple[str, str]:
+    verdict, said = directed(" ".join(part for part in (label, where) if part), d, sign, sesoi)
+    return verdict, f"{'n/a' if d is None else d.text()} {where}{said}"
 
 
 def non_inferior(where: str, d: Difference | None, margin: float, label: str = "") -> tuple[str, str]:
@@ -252,10 +263,11 @@ def measure_4a(report: Report) -> tuple[str, str]:
     return verdict, text + f"; chance {pre.CHANCE_ERROR:.0f} %" + (f", a random network {random} %" if random else "")
 
 
-def against_beta_zero(rows: Sequence[dict], key: str, label: str) -> tuple[str, str]:
+def against_beta_zero(rows: Sequence[dict], key: str, label: str, sesoi: float | None = SESOI) -> tuple[str, str]:
     """"β helps", judged against β = 0: ``key`` at the β > 0 of the lowest mean against the β = 0 runs, paired by
     seed where both sides have the same seeds (Welch otherwise). Not testable where the sweep has no β = 0 run:
-    a slope through the β > 0 points alone would not say whether β helps."""
+    a slope through the β > 0 points alone would not say whether β helps. The claims read this way (2c, 4b, 5b)
+    have CLAIMS.md's smallest effect of interest, ``sesoi`` points."""
     betas = sorted({r["beta"] for r in rows})
     if 0 not in betas:
         return NOT_TESTABLE, f"{label}: no β = 0 run"
@@ -269,8 +281,8 @@ def against_beta_zero(rows: Sequence[dict], key: str, label: str) -> tuple[str, 
     at_best, at_zero = seed_values(rows, key, beta=best), seed_values(rows, key, beta=0)
     d = paired(at_best, at_zero) if set(at_best) == set(at_zero) and len(at_zero) > 1 else \
         welch(means[best], means[0])
-    verdict = judged(f"{label} at β = {best:g} − at β = 0", d, direction(d, -1))
-    return verdict, f"{label} at β = {best:g} (the lowest mean) − at β = 0: {d.text()} points"
+    verdict, said = directed(f"{label} at β = {best:g} − at β = 0", d, -1, sesoi)
+    return verdict, f"{label} at β = {best:g} (the lowest mean) − at β = 0: {d.text()} points{said}"
 
 
 LENIENT = "the β > 0 compared is the one of the lowest mean, chosen after seeing the data: a lenient reading"

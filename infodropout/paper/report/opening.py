@@ -116,7 +116,8 @@ def brief(judgement: Judgement) -> str:
     # whole; the comparisons are cut to the room left.
     suffix = "; ".join([label for label, _, v in judgement.comparisons if v == NOTE]
                        + ([judgement.former] if judgement.former else []))
-    text = (("opposite to the claim: " if judgement.verdict == FAILS else "") + "; ".join(_compact(*c) for c in deciding)
+    opposite = judgement.verdict == FAILS and not all("SESOI" in label for label, _, _ in deciding)
+    text = (("opposite to the claim: " if opposite else "") + "; ".join(_compact(*c) for c in deciding)
             if deciding else judgement.reason)
     if not suffix or suffix in text:
         return clip(text)

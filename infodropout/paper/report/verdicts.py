@@ -43,8 +43,10 @@ RULE = ("Every verdict reads a 95 % two-sided confidence interval: a difference 
         "± the Student t quantile × its standard error. A claim **holds** where the interval lies wholly in the "
         "claimed direction, **fails** where it lies wholly in the opposite one, and is **inconclusive** otherwise "
         "(always with one seed: no standard error). A claim of equivalence holds where the interval lies within "
-        "the stated tolerance and fails where it lies wholly outside it. A claim over several widths, shares or "
-        "layers holds where all hold and fails where any fails. A claim whose precondition is not met by the runs "
+        "the stated tolerance and fails where it lies wholly outside it. A claim with a smallest effect of interest "
+        "(SESOI, 1 point of test error for 2c, 3a3, 3a4, 3b2, 4b and 5b, stated before the runs) also fails where "
+        "the interval excludes an effect that large in the claimed direction (*no effect as large as the SESOI*). "
+        "A claim over several widths, shares or layers holds where all hold and fails where any fails. A claim whose precondition is not met by the runs "
         "themselves is **not testable here**, whatever the numbers say; an estimate that is not a finite number "
         "is a *failed estimate*, never a verdict.")
 
@@ -294,6 +296,21 @@ def direction(difference: Difference | None, sign: int) -> str:
     if sign * low < 0 and sign * high < 0:
         return FAILS
     return INCONCLUSIVE
+
+
+# CLAIMS.md's smallest effect of interest (SESOI), in points of test error, for the claims that a method or β lowers
+# the error (2c, 3a3, 3a4, 3b2, 4b, 5b), stated on 2026-12-07 before the runs that use it: an interval that excludes
+# an effect that large in the claimed direction fails the claim ("no effect as large as the SESOI").
+SESOI = 1.0
+
+
+def below_sesoi(difference: Difference | None, sign: int, sesoi: float) -> bool:
+    """Whether the 95 % interval excludes an effect of size ``sesoi`` in the claimed direction (``sign`` −1: the
+    claim says lower, so the interval's lower end lies above −sesoi; +1: its upper end below +sesoi)."""
+    if difference is None or difference.interval is None:
+        return False
+    low, high = difference.interval
+    return sign * (low if sign < 0 else high) < sesoi
 
 
 def within(difference: Difference | None, tolerance: float, centre: float = 0.0) -> str:
