@@ -132,4 +132,10 @@ def test_a_claim_with_a_smallest_effect_of_interest_fails_where_its_interval_exc
     judgement = verdict(report, "3a4")
     assert judgement.verdict == "fails" and "SESOI" in judgement.measured
     assert not judgement.reason.startswith("opposite to the claim")
+    from dataclasses import replace
+
+    from infodropout.paper.report.opening import in_short
+
+    as_paper = replace(judgement, claim=replace(judgement.claim, source="paper"))  # the paragraph lists the paper's
+    assert "(3a4; no effect as large as its smallest effect of interest)" in in_short([as_paper], "tiny")
     assert verdict(report, "3a1").verdict == "holds"

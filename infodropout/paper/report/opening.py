@@ -126,13 +126,20 @@ def brief(judgement: Judgement) -> str:
     return f"{clip(text, BRIEF - len(suffix) - 2)}; {suffix}"
 
 
+def _too_small(judgement: Judgement) -> bool:
+    """Whether a failing claim failed only by its smallest effect of interest (its effect is not opposite)."""
+    failing = [label for label, _, v in judgement.comparisons if v == FAILS]
+    return judgement.verdict == FAILS and bool(failing) and all("SESOI" in label for label in failing)
+
+
 def _ids(judgements: Sequence[Judgement]) -> str:
     """Each claim in plain words with its id, and what qualifies its verdict: a reading revised after the runs (with
     the former reading's verdict), or a part its runs leave open."""
     def named(j: Judgement) -> str:
         qualified = ([f"by a reading revised after the runs; {j.former}"] if j.former else []) + (
             [f"leaving open {j.unsettled}"] if j.unsettled else []) + (
-            [SEPARATE] if any(SEPARATE in label for label, _, _ in j.comparisons) else [])
+            [SEPARATE] if any(SEPARATE in label for label, _, _ in j.comparisons) else []) + (
+            ["no effect as large as its smallest effect of interest"] if _too_small(j) else [])
         return f"{plain(j.claim.id)} ({'; '.join([j.claim.id, *qualified])})"
     return "; ".join(named(j) for j in judgements)
 
