@@ -12,6 +12,8 @@ from dataclasses import replace
 from infodropout.paper.report.measurements import (
     PAPER_TABLE1, T1_TOLERANCE, NotMeasured, argv_value, combine, measured_by, require, results_of,
 )
+from infodropout.paper.report import preconditions as pre
+from infodropout.paper.report.preconditions import Condition
 from infodropout.paper.report.recorded import judged, noted
 from infodropout.paper.report.verdicts import (
     FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, direction, estimate, finite, one_sample, slope, welch, within,
@@ -59,6 +61,23 @@ def still_improving(report: Report) -> dict[int, list[str]]:
             late[r["k"]].append(f"{r['latent']} k = {r['k']} seed {r.get('seed', 0)} (best epoch {r['best_epoch']} "
                                 f"of {r['last_epoch']}, limit {r['max_epochs']})")
     return late
+
+
+def converged(report: Report) -> Condition:
+    """Table I's runs converged, k by k: met where some k did; a k whose runs were still improving at the limit is
+    left out of the claim and named (CLAIMS.md gates a claim over several settings per setting)."""
+    late = still_improving(report)
+    left = tuple(f"k = {k}" for k in sorted(late) if late[k])
+    if not left:
+        return Condition(pre.CONVERGED, True, "every run stopped by its patience, or went on for its patience past "
+                         "its best epoch")
+    kept = [k for k in sorted(late) if not late[k]]
+    named = ", ".join(run for k in sorted(late) for run in late[k])
+    ks = ", ".join(str(k) for k in sorted(late) if late[k])
+    if not kept:
+        return Condition(pre.CONVERGED, False, f"still improving at the epoch limit: {named}", left_out=left)
+    return Condition(pre.CONVERGED, True, f"k = {', '.join(map(str, kept))} converged; k = {ks} left out, still "
+                     f"improving at the epoch limit: {named}", left_out=left)
 
 
 def measure_t1(report: Report) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.bound_measurements import (
-    estimate_trend, kl_above_mine, measure_t1, measure_t1abs, still_improving, vae_rows,
+    converged, estimate_trend, kl_above_mine, measure_t1, measure_t1abs, vae_rows,
 )
 from infodropout.paper.report.measurements import (
     FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, T1_TOLERANCE, NotMeasured, argv_value, first_step,
@@ -112,23 +112,6 @@ def _same_budget(report: Report, claim: Claim) -> Condition:
                      "; ".join(f"{latent}: {value}" for latent, value in budgets.items()) if gauss else "")
 
 
-def _converged(report: Report, claim: Claim) -> Condition:
-    """Table I's runs converged, k by k: met where some k did; a k whose runs were still improving at the limit is
-    left out of the claim and named (CLAIMS.md gates a claim over several settings per setting)."""
-    late = still_improving(report)
-    left = tuple(f"k = {k}" for k in sorted(late) if late[k])
-    if not left:
-        return Condition(pre.CONVERGED, True, "every run stopped by its patience, or went on for its patience past "
-                         "its best epoch")
-    kept = [k for k in sorted(late) if not late[k]]
-    named = ", ".join(run for k in sorted(late) for run in late[k])
-    ks = ", ".join(str(k) for k in sorted(late) if late[k])
-    if not kept:
-        return Condition(pre.CONVERGED, False, f"still improving at the epoch limit: {named}", left_out=left)
-    return Condition(pre.CONVERGED, True, f"k = {', '.join(map(str, kept))} converged; k = {ks} left out, still "
-                     f"improving at the epoch limit: {named}", left_out=left)
-
-
 # ------------------------------------------------------------------------------------------- preconditions
 
 def _steps_read(report: Report, claim: Claim) -> tuple[str, ...]:
@@ -188,7 +171,7 @@ CHECKS: dict[str, Callable[[Report, Claim], Condition]] = {
                                                                   claim.options["keys"],
                                                                   claim.options.get("lower_bound", False)),
     pre.SAME_BUDGET: _same_budget,
-    pre.CONVERGED: _converged,
+    pre.CONVERGED: lambda report, claim: converged(report),
     "60,000 training digits": _training_digits,
 }
 
