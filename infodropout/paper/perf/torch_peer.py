@@ -12,7 +12,8 @@ parameters, the FLOPs and the output shape against the Keras model):
 - the noise ε = exp(α · n), n ~ N(0, 1), not rescaled to unit mean, as :class:`infodropout.InformationDropout`;
 - the KL of ReLU units against the log-uniform prior, −log(α / (max_alpha + 0.001)), added to the loss as
   ``kl_weight · mean_batch(Σ_units KL)``; the cross-entropy's batch mean; ``weight_decay · Σ‖w‖²/2`` over every
-  trainable parameter, computed in the loss as :mod:`infodropout.objective` does; SGD with Nesterov momentum 0.9;
+  trainable parameter, computed in the loss as :mod:`infodropout.objective` does (or, PyTorch's idiom and the same
+  gradient, by SGD's ``weight_decay``: ``decay_in_optimizer``); SGD with Nesterov momentum 0.9;
 - the VAE of Table I (:func:`infodropout.vae.variational_autoencoder`, the Information latent with ReLU and the
   log-uniform prior; Adam at 1e-3 with Keras's ε, the Bernoulli −log p(x|z) summed over pixels).
 
@@ -258,42 +259,54 @@ def keras_batch(spec: NetworkSpec, batch_size: int, seed: int = 0) -> tuple[Any,
     return rng.normal(size=(batch_size, *spec.input_shape)).astype("float32"), rng.integers(0, 10, size=batch_size)
 
 
-def make_optimizer(spec: NetworkSpec, model: Any) -> Any:
+def make_optimizer(spec: NetworkSpec, model: Any, decay_in_optimizer: bool = False) -> Any:
     """SGD with Nesterov momentum 0.9 at the benchmark's rate (All-CNN), Adam at the VAE protocol's rate with Keras's
-    ε (the VAE)."""
+    ε (the VAE). ``decay_in_optimizer``: SGD adds weight_decay · w to each gradient itself (PyTorch's idiom; the
+    gradient of the loss's weight_decay · Σ‖w‖²/2, which :func:`objective` then leaves out)."""
     import torch
 
     if spec.kind == "vae":
         return torch.optim.Adam(model.parameters(), lr=VAE["learning_rate"], eps=1e-7)
-    return torch.optim.SGD(model.parameters(), lr=CLASSIFIER_LEARNING_RATE, momentum=0.9, nesterov=True)
+    return torch.optim.SGD(model.parameters(), lr=CLASSIFIER_LEARNING_RATE, momentum=0.9, nesterov=True,
+                           weight_decay=CLASSIFIER_WEIGHT_DECAY if decay_in_optimizer else 0.0)
 
 
-def objective(spec: NetworkSpec, model: Any, x: Any, y: Any) -> Any:
-    """The training loss of one batch: Lx + Lz + weight_decay · Σ‖w‖²/2 (the VAE has no weight decay)."""
+def objective(spec: NetworkSpec, model: Any, x: Any, y: Any, decay_in_optimizer: bool = False) -> Any:
+    """The training loss of one batch: Lx + Lz + weight_decay · Σ‖w‖²/2, as :mod:`infodropout.objective` (the VAE
+    has no weight decay; with ``decay_in_optimizer`` the optimizer applies it)."""
     import torch
     import torch.nn.functional as F
 
     outputs, kl = model(x)
     if spec.kind == "vae":
         return F.binary_cross_entropy_with_logits(outputs, y, reduction="none").flatten(1).sum(1).mean() + kl
+    loss = F.cross_entropy(outputs, y) + kl
+    if decay_in_optimizer:
+        return loss
     l2 = torch.stack([p.square().sum() for p in model.parameters() if p.requires_grad]).sum() / 2
-    return F.cross_entropy(outputs, y) + kl + CLASSIFIER_WEIGHT_DECAY * l2
+    return loss + CLASSIFIER_WEIGHT_DECAY * l2
 
 
-def training_step(spec: NetworkSpec, model: Any, x: Any, y: Any) -> Callable[[], Any]:
-    """One eager step on the batch (x, y) each call: forward, loss, backward, the optimizer's update; returns the
-    loss tensor (reading it is left to the caller, so that a timed step does not convert it)."""
-    optimizer = make_optimizer(spec, model)
+def updater(spec: NetworkSpec, model: Any, decay_in_optimizer: bool = False) -> Callable[[Any, Any], Any]:
+    """A function that makes one eager training step on a batch (x, y): forward, loss, backward, the optimizer's
+    update; it returns the loss tensor (reading it is left to the caller, so that a timed step does not)."""
+    optimizer = make_optimizer(spec, model, decay_in_optimizer)
     model.train()
 
-    def step():
+    def update(x, y):
         optimizer.zero_grad(set_to_none=True)
-        loss = objective(spec, model, x, y)
+        loss = objective(spec, model, x, y, decay_in_optimizer)
         loss.backward()
         optimizer.step()
         return loss
 
-    return step
+    return update
+
+
+def training_step(spec: NetworkSpec, model: Any, x: Any, y: Any, decay_in_optimizer: bool = False) -> Callable[[], Any]:
+    """:func:`updater`'s step on the one batch (x, y), each call: what the benchmark times."""
+    update = updater(spec, model, decay_in_optimizer)
+    return lambda: update(x, y)
 
 
 def train_on_digits(share: float, images: Any, labels: Any, steps: int, batch_size: int = 100,
@@ -307,14 +320,9 @@ def train_on_digits(share: float, images: Any, labels: Any, steps: int, batch_si
     x = torch.from_numpy(images.astype("float32")).permute(0, 3, 1, 2).contiguous()
     y = torch.from_numpy(labels.astype("int64"))
     spec = parse_network(f"All-CNN-32 @ {share}")
-    model = build(spec)
-    optimizer = make_optimizer(spec, model)
+    update = updater(spec, build(spec))
     losses = []
     for index in range(steps):
         start = index * batch_size % (len(x) - batch_size + 1)
-        optimizer.zero_grad(set_to_none=True)
-        loss = objective(spec, model, x[start:start + batch_size], y[start:start + batch_size])
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
+        losses.append(float(update(x[start:start + batch_size], y[start:start + batch_size]).detach()))
     return losses
