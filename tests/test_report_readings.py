@@ -117,12 +117,22 @@ def test_a_claim_with_a_smallest_effect_of_interest_fails_where_its_interval_exc
     # Paired differences −0.2, 0.0, +0.2 (mean 0, SE 0.115, t(2) = 4.30: [−0.50, +0.50]): no 1-point fall fits.
     rows = [{"beta": b, "seed": s, "error": 20.0 + s + (0.2 * (s - 1) if b else 0.0)} for b in (0.0, 0.1)
             for s in range(3)]
-    verdict_, text = against_beta_zero(rows, "error", "error")
+    # Runs that all finished after the SESOI was stated (``later``: every row): it applies.
+    verdict_, text = against_beta_zero(rows, "error", "error", rows)
     assert SESOI == 1.0 and verdict_ == "fails" and "(no effect as large as the SESOI, 1 point)" in text
-    assert against_beta_zero(rows, "error", "error", sesoi=None)[0] == "inconclusive"
+    # Runs from before it was stated: judged without it, what it would say shown beside.
+    verdict_, text = against_beta_zero(rows, "error", "error")
+    assert verdict_ == "inconclusive" and "*stated after these runs*, would fail it: not applied" in text
+    # Seeds added after it: the direction on every seed, the SESOI on the added seeds alone.
+    added = [dict(r, seed=r["seed"] + 3) for r in rows]
+    verdict_, text = against_beta_zero(rows + added, "error", "error", added)
+    assert verdict_ == "fails" and "on the 3 seeds added after the SESOI was stated, at β = 0.1" in text
+    assert "(no effect as large as the SESOI, 1 point)" in text.split("; on the 3 seeds")[1]
     # Spread 10 times as wide ([−5.0, +5.0]): a 1-point effect is not excluded, so it stays inconclusive.
     wide = [dict(r, error=20.0 + r["seed"] + (2.0 * (r["seed"] - 1) if r["beta"] else 0.0)) for r in rows]
-    assert against_beta_zero(wide, "error", "error")[0] == "inconclusive"
+    assert against_beta_zero(wide, "error", "error", wide)[0] == "inconclusive"
+    wide_added = [dict(r, seed=r["seed"] + 3) for r in wide]  # added seeds too spread to exclude it
+    assert against_beta_zero(rows + wide_added, "error", "error", wide_added)[0] == "inconclusive"
     # The claimed direction decides which end is read: a claimed rise of at least 1 with [−0.5, +0.5] fails too.
     d = Difference(0.0, 0.2, 10.0, "paired", 11)
     assert below_sesoi(d, -1, 1.0) and below_sesoi(d, +1, 1.0) and not below_sesoi(d, -1, 0.3)

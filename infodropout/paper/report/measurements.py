@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.recorded import judged, noted, unsettled
 from infodropout.paper.report.verdicts import (
-    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, SESOI, Difference, below_sesoi, Measured, direction, every, finite, not_worse, one_sample,
-    over_seeds, paired, slope, welch,
+    FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, SESOI, SESOI_STATED_AFTER, Difference, below_sesoi, Measured, direction,
+    every, finite, not_worse, one_sample, over_seeds, paired, slope, welch,
 )
 
 if TYPE_CHECKING:
@@ -76,19 +76,45 @@ def trend(rows: Sequence[dict], key: str, sign: int, x: str = "beta", label: str
     return judged(f"{label or key}, slope per {per}", s, direction(s, sign)), text
 
 
-def directed(name: str, d: Difference | None, sign: int, sesoi: float | None = None) -> tuple[str, str]:
+def directed(name: str, d: Difference | None, sign: int, sesoi: float | None = None,
+             late: float | None = None) -> tuple[str, str]:
     """The verdict on ``d`` having the sign ``sign``, judged (recorded as ``name``), and what to add to its text:
     with a smallest effect of interest ``sesoi``, an interval that excludes an effect that large in the claimed
-    direction fails the claim (CLAIMS.md), and says so."""
+    direction fails the claim (CLAIMS.md), and says so. ``late``: a smallest effect of interest stated after the runs
+    ``d`` reads (:func:`sesoi_for`): what it would say is shown, not applied."""
     verdict, said = direction(d, sign), ""
     if sesoi is not None and verdict == INCONCLUSIVE and below_sesoi(d, sign, sesoi):
         verdict, said = FAILS, f" (no effect as large as the SESOI, {sesoi:g} point)"
+    elif late is not None and verdict == INCONCLUSIVE and below_sesoi(d, sign, late):
+        said = f" (the SESOI, {late:g} point, *stated after these runs*, would fail it: not applied)"
     return judged(name + said, d, verdict), said
 
 
-def compare(where: str, d: Difference | None, sign: int, label: str = "", sesoi: float | None = None
-            ) -> tuple[str, str]:
-    verdict, said = directed(" ".join(part for part in (label, where) if part), d, sign, sesoi)
+def after_sesoi(report: Report, step: str) -> bool:
+    """Whether step ``step`` finished after CLAIMS.md's smallest effect of interest was stated
+    (:data:`SESOI_STATED_AFTER`), by its ledger entry."""
+    finished = report.ledger.get(step, {}).get("finished")
+    return report.done(step) and finished is not None and finished > SESOI_STATED_AFTER
+
+
+def sesoi_for(report: Report, *steps: str) -> tuple[float | None, float | None]:
+    """(the SESOI to apply, the SESOI to show only) for a comparison of the runs of ``steps`` (with the steps that
+    add seeds to them): applied where all of them finished after it was stated, else shown."""
+    every_step = [name for step in steps for name in (step, *report.extensions(step))]
+    return (SESOI, None) if all(after_sesoi(report, name) for name in every_step if report.done(name)) else \
+        (None, SESOI)
+
+
+def later_rows(report: Report, step: str) -> list[dict]:
+    """The results of step ``step`` and of the steps that add seeds to it that finished after the SESOI was stated:
+    the runs it may judge."""
+    return [r for name in (step, *report.extensions(step)) if after_sesoi(report, name)
+            for r in report.own_results(name) or []]
+
+
+def compare(where: str, d: Difference | None, sign: int, label: str = "", sesoi: float | None = None,
+            late: float | None = None) -> tuple[str, str]:
+    verdict, said = directed(" ".join(part for part in (label, where) if part), d, sign, sesoi, late)
     return verdict, f"{'n/a' if d is None else d.text()} {where}{said}"
 
 
@@ -241,7 +267,8 @@ def measure_2b(report: Report) -> tuple[str, str]:
 def measure_2c(report: Report) -> tuple[str, str]:
     """Better generalisation with β: the test error at the grid's best β > 0 against β = 0 (see
     :func:`against_beta_zero`)."""
-    verdict, text = against_beta_zero(results_of(report, "figure2-sweep"), "error", "test error")
+    verdict, text = against_beta_zero(results_of(report, "figure2-sweep"), "error", "test error",
+                                      later_rows(report, "figure2-sweep"))
     return verdict, f"{text}; {LENIENT}"
 
 
@@ -263,41 +290,74 @@ def measure_4a(report: Report) -> tuple[str, str]:
     return verdict, text + f"; chance {pre.CHANCE_ERROR:.0f} %" + (f", a random network {random} %" if random else "")
 
 
-def against_beta_zero(rows: Sequence[dict], key: str, label: str, sesoi: float | None = SESOI) -> tuple[str, str]:
+def against_beta_zero(rows: Sequence[dict], key: str, label: str, later: Sequence[dict] = ()) -> tuple[str, str]:
     """"β helps", judged against β = 0: ``key`` at the β > 0 of the lowest mean against the β = 0 runs, paired by
     seed where both sides have the same seeds (Welch otherwise). Not testable where the sweep has no β = 0 run:
     a slope through the β > 0 points alone would not say whether β helps. The claims read this way (2c, 4b, 5b)
-    have CLAIMS.md's smallest effect of interest, ``sesoi`` points."""
+    have CLAIMS.md's smallest effect of interest (:data:`SESOI`), judged only on ``later``, the runs of ``rows`` that
+    finished after it was stated: on all of them where all did; else the direction is read on every run (the SESOI
+    shown, not applied), and the SESOI on ``later`` alone, at its own β > 0 of the lowest mean, where it has β = 0
+    and seeds enough; a claim undecided on every run fails where those runs exclude an effect as large."""
+    try:
+        best, d = _best_against_zero(rows, key, label)
+    except _NoComparison as missing:
+        return NOT_TESTABLE, str(missing)
+    every_run = len(later) == len(rows)
+    verdict, said = directed(f"{label} at β = {best:g} − at β = 0", d, -1, *((SESOI, None) if every_run else
+                                                                            (None, SESOI)))
+    text = f"{label} at β = {best:g} (the lowest mean) − at β = 0: {d.text()} points{said}"
+    if every_run or not later:
+        return verdict, text
+    try:
+        added_best, added = _best_against_zero(later, key, label)
+    except (_NoComparison, NotMeasured):
+        added = None
+    if added is None or added.seeds < 2:
+        return verdict, text + "; too few runs after the SESOI was stated to judge it on them"
+    on_added, added_said = directed(f"{label} at β = {added_best:g} − at β = 0, on the {added.seeds} seeds added "
+                                    "after the SESOI was stated", added, -1, SESOI)
+    if verdict == INCONCLUSIVE and on_added == FAILS:
+        verdict = FAILS
+    return verdict, (f"{text}; on the {added.seeds} seeds added after the SESOI was stated, at β = {added_best:g}: "
+                     f"{added.text()} points{added_said}")
+
+
+class _NoComparison(Exception):
+    """No β = 0 run, or a failed estimate: the claim is not testable, as the message says."""
+
+
+def _best_against_zero(rows: Sequence[dict], key: str, label: str) -> tuple[float, Difference]:
+    """(the β > 0 of the lowest mean of ``key``, its difference from β = 0, paired by seed where the seeds agree)."""
     betas = sorted({r["beta"] for r in rows})
     if 0 not in betas:
-        return NOT_TESTABLE, f"{label}: no β = 0 run"
+        raise _NoComparison(f"{label}: no β = 0 run")
     others = [b for b in betas if b > 0]
     if not others:
         raise NotMeasured("no β > 0 run")
     means = {b: measured_by(rows, key, beta=b) for b in betas}
     if any(m is None for m in means.values()):
-        return NOT_TESTABLE, f"{label}: failed estimate (not a number)"
+        raise _NoComparison(f"{label}: failed estimate (not a number)")
     best = min(others, key=lambda b: means[b].mean)
     at_best, at_zero = seed_values(rows, key, beta=best), seed_values(rows, key, beta=0)
     d = paired(at_best, at_zero) if set(at_best) == set(at_zero) and len(at_zero) > 1 else \
         welch(means[best], means[0])
-    verdict, said = directed(f"{label} at β = {best:g} − at β = 0", d, -1, sesoi)
-    return verdict, f"{label} at β = {best:g} (the lowest mean) − at β = 0: {d.text()} points{said}"
+    return best, d
 
 
 LENIENT = "the β > 0 compared is the one of the lowest mean, chosen after seeing the data: a lenient reading"
 
 
 def measure_4b(report: Report) -> tuple[str, str]:
-    rows = results_of(report, first_step(report, *FIGURE4_OVERFIT))
-    verdict, text = combine([against_beta_zero(rows, "main_error_D", "main error D"),
-                             against_beta_zero(rows, "main_error_N", "main error N")])
+    step = first_step(report, *FIGURE4_OVERFIT)
+    rows, later = results_of(report, step), later_rows(report, step)
+    verdict, text = combine([against_beta_zero(rows, "main_error_D", "main error D", later),
+                             against_beta_zero(rows, "main_error_N", "main error N", later)])
     return verdict, f"{text}; {LENIENT}"
 
 
 def measure_5b(report: Report) -> tuple[str, str]:
-    rows = results_of(report, first_step(report, *FIGURE5_OVERFIT))
-    verdict, text = against_beta_zero(rows, "error", "error")
+    step = first_step(report, *FIGURE5_OVERFIT)
+    verdict, text = against_beta_zero(results_of(report, step), "error", "error", later_rows(report, step))
     return verdict, f"{text}; {LENIENT}"
 
 

@@ -55,10 +55,23 @@ class Report:
                                                         for key, value in folder_settings(folder.name).items())]
         return max(agreeing or folders, key=lambda folder: folder.stat().st_mtime) if folders else None
 
-    def results(self, name: str) -> list[dict] | None:
+    def own_results(self, name: str) -> list[dict] | None:
+        """The results step ``name`` itself left (its sweep's results.json), None where it has none."""
         folder = self.folder(name)
         path = folder / "results.json" if folder else None
         return json.loads(path.read_text()) if path and path.exists() else None
+
+    def extensions(self, name: str) -> list[str]:
+        """The steps of the plan that add seeds to step ``name``'s sweep (:attr:`Step.extends`), in its order."""
+        return [step.name for step in self.plan.steps if step.extends == name]
+
+    def results(self, name: str) -> list[dict] | None:
+        """The results of step ``name``, with those of the done steps that add seeds to it (its extensions): the
+        same runs' settings, more seeds. None where the step itself has none."""
+        rows = self.own_results(name)
+        if rows is None:
+            return None
+        return rows + [r for extension in self.extensions(name) for r in self.own_results(extension) or []]
 
     def figure(self, name: str, filename: str, caption: str, title: str = "") -> None:
         """Embed the figure ``filename`` that step ``name`` drew: linked where it lies beside the report already
@@ -91,14 +104,19 @@ class Report:
 
     def provenance(self, *names: str) -> None:
         """The commands behind a section, their time, and the data they stand on."""
+        names = tuple(dict.fromkeys(n for name in names for n in (name, *self.extensions(name))))
         for name in names:
             entry = self.ledger.get(name)
+            extends = self.steps[name].extends
             if entry is None:
-                self.add(f"- `{name}`: not run yet.")
+                self.add(f"- `{name}`: not run yet." + (f" It adds seeds to `{extends}`." if extends else ""))
                 continue
             command = " ".join(a for a in entry["argv"] if not a.startswith("plots_dir="))
             self.add(f"- `./{command}` — {entry['status']}, {duration(entry['seconds'])}, "
                      f"finished {entry['finished']}")
+            if extends:
+                self.add(f"  (`{name}`: seeds added to `{extends}` at some of its points; the tables and verdicts read "
+                         f"its runs with `{extends}`'s, the figures `{extends}` drew show its own runs only)")
         for note in sorted({self.steps[name].note for name in names if self.steps[name].note}):
             self.add(f"- {note}.")
         stand_ins = {self.steps[name].stand_in for name in names if self.steps[name].stand_in}

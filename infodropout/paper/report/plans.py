@@ -60,6 +60,10 @@ class Step:
     # How long the step is expected to take on 2 cores of the slower host (AVX2), where it was sized; None
     # where the scale was not sized step by step.
     expected_s: float | None = None
+    # The step whose sweep this one adds seeds to, at some of its points and with its other values (a changed sweep
+    # would train its every point at the new seeds, and its committed points cannot be trained again where their
+    # checkpoints are gone): the report reads this step's results as that step's. "" for a step of its own.
+    extends: str = ""
 
     def __post_init__(self) -> None:
         if self.experiment.endswith(".py"):
@@ -202,9 +206,27 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
     steps += [Step(f"figure2-beta{beta}", "cluttered", "plot", config=joined(s["cluttered"], {"beta": beta}),
                    note=cluttered_note) for beta in s["cluttered_betas"]]
     steps += probe_steps(s, cifar_step, occluded, occluded_stand_in, cluttered_note)
+    # Runs added to a step with some of its values changed, last, since no step needs them: seeds at some of its points
+    # (Step.extends, read as that step's), or another method in its setting.
+    for name, base, extends in ADDED_STEPS:
+        original = next((step for step in steps if step.name == base), None)
+        if original is not None and name in s.get("added", {}):
+            steps.append(replace(original, name=name, config=replacing(original.config, s["added"][name]),
+                                 extends=base if extends else ""))
     if scale == "medium":
         steps = [replace(step, expected_s=60.0 * MEDIUM_EXPECTED_MINUTES[step.name]) for step in steps]
     return Plan(scale, tuple(steps), skipped)
+
+
+# The steps that add runs to another (name, the step, whether they add seeds to it: read as its results), at a scale
+# whose settings give their values (``added``: name → the values replaced).
+ADDED_STEPS = (
+    ("figure3b-6-seeds", "figure3b-6", True),
+    ("figure5-overfit-none", "figure5-overfit", False),
+    ("figure4-seeds", "figure4", True),
+    ("figure4-overfit-seeds", "figure4-overfit", True),
+    ("figure5-overfit-seeds", "figure5-overfit", True),
+)
 
 
 def overfit_steps(s: Mapping, name: str, experiment: str, configs: tuple[str, ...], config: Config,

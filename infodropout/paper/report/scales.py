@@ -212,6 +212,25 @@ MEDIUM = derive(
     ks=[1, 2, 3],
     # §8's cap on α (claim 8a): figure 5's runs at its β again with α capped at 3 instead of 0.7, over its seeds.
     alpha_cap=3.0,
+    # Runs added to a step (plans.ADDED_STEPS), the values they replace in its command: seeds at some of its points,
+    # read as its results (a changed sweep would train its every point at the new seeds, and its committed points
+    # cannot be reused where their checkpoints are gone), or another method in its setting.
+    added={
+        # 6a2 (layer 2's total KL below layer 1's) was undecided at share 0.1 on 3 seeds, about 7 needed: 4 more of
+        # Information Dropout there alone, not of every method.
+        "figure3b-6-seeds": dict(filter_percentages=[0.1], methods=["information"], seeds=[3, 4, 5, 6]),
+        # 3b2 against no dropout where no dropout overfits more than at figure 3b's shares: no dropout in figure 5's
+        # overfitting setting, its 5 seeds, against its Information Dropout runs at figure 3b's β scaled to 1,000
+        # images (the paper's 3.0 × 1,000/50,000 = 0.06).
+        "figure5-overfit-none": dict(betas=[0.0], dropout="none"),
+        # 4a's precondition (the probe reads the digit better from the trained network than from an untrained one,
+        # at the smallest β) was undecided on 3 seeds, about 5 needed: 2 more at β = 0.04.
+        "figure4-seeds": dict(betas=[0.04], seeds=[3, 4]),
+        # 4b and 5b against CLAIMS.md's smallest effect of interest, stated after their runs: 5 seeds more, trained
+        # after it, at β = 0 and at the β > 0 of the lowest mean on the first 5 (4b: 0.002; 5b: 0.01).
+        "figure4-overfit-seeds": dict(betas=[0.0, 0.002], seeds=[5, 6, 7, 8, 9]),
+        "figure5-overfit-seeds": dict(betas=[0.0, 0.01], seeds=[5, 6, 7, 8, 9]),
+    },
 )
 
 # The paper's protocol: each script's own defaults, on the full data sets and CIFAR-10 itself (downloaded where
@@ -228,8 +247,8 @@ FULL = derive(
     estimators={}, probe_fig5_betas=[0.5, 1.0, 2.0, 3.0, 5.0],
     **dict.fromkeys(("vae_seeds", "fig5_seeds", "fig3b_seeds", "cluttered_seeds", "occluded_seeds"), UNSET),
     **dict.fromkeys(("cifar_note", "cluttered_note", "occluded_note"), UNSET),
-    **dict.fromkeys(("overfit", "fig5_overfit_betas", "occluded_overfit_betas", "overfit_seeds", "overfit_note"),
-                    UNSET),
+    **dict.fromkeys(("overfit", "fig5_overfit_betas", "occluded_overfit_betas", "overfit_seeds", "overfit_note",
+                     "added"), UNSET),
 )
 
 SETTINGS = {"tiny": TINY, "small": SMALL, "medium": MEDIUM, "full": FULL}
@@ -260,6 +279,17 @@ MEDIUM_ESTIMATED_MINUTES = {
     # features (computed once), and a probe on the untrained network once a seed: about 5 min more (an estimate).
     "figure4": 33.0,
 }
+# Estimated on the AVX2 host, in minutes: 4 runs of figure3b-6's (about 1 min 57 s a run).
+MEDIUM_ESTIMATED_AVX2_MINUTES = {
+    # 5 runs of figure5-overfit's (about 2 min 16 s a run).
+    "figure5-overfit-none": 11.0,
+    # 2 runs of figure4's (about 9 min 54 s a run).
+    "figure4-seeds": 20.0,
+    # 10 runs of figure4-overfit's (about 1 min 45 s a run, 2 at once).
+    "figure4-overfit-seeds": 18.0,
+    # 10 runs of figure5-overfit's (about 2 min 16 s a run).
+    "figure5-overfit-seeds": 23.0,
+}
 # The steps measured on 2 cores of the AVX2 host type itself (AMD EPYC), 2026-12-06/07, in minutes (the ledger's times).
 MEDIUM_MEASURED_AVX2_MINUTES = {
     # 60 runs, every method and width at the paper's rate over 5 seeds: 7.9 min for seeds 0-2, 9.1 for 3 and 4
@@ -286,6 +316,9 @@ MEDIUM_MEASURED_AVX2_MINUTES = {
     # Its 18 new runs (constant log-normal noise and no dropout) took 35.2 min; the 18 of information and binary
     # dropout, trained alike, are taken as the same.
     "figure3b-6": 70.4,
+    # Its 4 runs, 2 at once, took 18.1 min on 2026-12-07 on 2 AMD EPYC cores with AVX-512 (the ledger's), with
+    # Fashion-MNIST's one-time preprocessing (about 2 min) and another session's test suite on the same cores.
+    "figure3b-6-seeds": 18.1,
     # Its 6 new runs at k = 2 and 3 (3 seeds), 2 at once, took about 54 min over two sittings (36 min, stopped, then
     # 17.7 min: the runs it had finished were kept, two resumed from their saved state); k = 1's 6 runs, reused, took
     # 6.8 min on the AVX-512 host: × AVX2_SLOWDOWN, 18.4.
@@ -293,4 +326,4 @@ MEDIUM_MEASURED_AVX2_MINUTES = {
 }
 MEDIUM_EXPECTED_MINUTES = {**{name: round(minutes * AVX2_SLOWDOWN, 1)
                               for name, minutes in {**MEDIUM_MEASURED_MINUTES, **MEDIUM_ESTIMATED_MINUTES}.items()},
-                           **MEDIUM_MEASURED_AVX2_MINUTES}
+                           **MEDIUM_ESTIMATED_AVX2_MINUTES, **MEDIUM_MEASURED_AVX2_MINUTES}

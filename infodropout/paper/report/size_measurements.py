@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.measurements import (
-    NotMeasured, combine, compare, directed, measured_by, non_inferior, results_of, seed_values, trend,
+    NotMeasured, combine, compare, directed, measured_by, non_inferior, results_of, seed_values, sesoi_for, trend,
 )
 from infodropout.paper.report.recorded import formerly, judged, noted, recording, unsettled
 from infodropout.paper.report.verdicts import (
@@ -22,6 +22,9 @@ from infodropout.paper.report.verdicts import (
 
 if TYPE_CHECKING:
     from infodropout.paper.report.page import Report
+
+# The steps figure 3a's comparisons read: the paper's rate's runs and those at the rates chosen.
+FC_STEPS = ("figure3a", "figure3a-lr")
 
 PAPER_FC_RATE = 0.07  # the paper's learning rate for the fully connected network (SPEC §5), figure 3a's
 FEWEST_FILTERS = 8  # figure 3b: a share leaving fewer filters in a layer is flagged (judged, and said so)
@@ -143,12 +146,14 @@ def fc_judged_rows(report: Report, other: str) -> list[dict]:
             and r.get("width") in comparison.judged and r["learning_rate"] == chosen[r["dropout"], r["width"]][0]]
 
 
-def _information_minus(other: str, errors: dict, margin: float | None) -> tuple[str, str]:
+def _information_minus(other: str, errors: dict, margin: float | None,
+                       sesoi: tuple[float | None, float | None] = (SESOI, None)) -> tuple[str, str]:
     parts = []
     for width, (a, b) in sorted(errors.items()):
         d = welch(over_seeds(a.values()), over_seeds(b.values()))
-        # "Lower" has CLAIMS.md's smallest effect of interest (3a3, 3a4); "comparable or better" its margin.
-        parts.append(compare(f"at {width}", d, -1, sesoi=SESOI) if margin is None
+        # "Lower" has CLAIMS.md's smallest effect of interest (3a3, 3a4), applied or, on runs it was stated after,
+        # shown (sesoi_for); "comparable or better" its margin.
+        parts.append(compare(f"at {width}", d, -1, sesoi=sesoi[0], late=sesoi[1]) if margin is None
                      else non_inferior(f"at {width}", d, margin))
     verdict, text = combine(parts, ", ")
     return verdict, f"information − {other} (points): {text}"
@@ -162,14 +167,15 @@ def against(other: str, margin: float | None = None) -> Callable[[Report], tuple
         comparison = fc_comparison(report, other)
         if not comparison.paper:
             raise NotMeasured(f"no width with both information and {other}")
+        sesoi = sesoi_for(report, *FC_STEPS)
         if not comparison.judged:
-            _, text = _information_minus(other, comparison.paper, margin)
+            _, text = _information_minus(other, comparison.paper, margin, sesoi)
             return NOT_TESTABLE, text + " (every width has an optimisation failure: shown, not judged)"
-        verdict, text = _information_minus(other, comparison.judged, margin)
+        verdict, text = _information_minus(other, comparison.judged, margin, sesoi)
         text = f"at {comparison.at}: {text}" + (f" (non-inferiority margin +{margin:g})" if margin else "")
         if comparison.at_chosen:
             with recording():  # shown, not judged
-                _, shown = _information_minus(other, comparison.paper, margin)
+                _, shown = _information_minus(other, comparison.paper, margin, sesoi)
             text += f"; at {PAPER_RATE_LABEL} (shown, not judged): {shown}"
         return verdict, text
     return test
@@ -203,7 +209,7 @@ def measure_3a3(report: Report) -> tuple[str, str]:
         return former, every_width
     d = mean_over_widths(comparison.judged)
     label = f"mean over {len(comparison.judged)} widths of information − lognormal"
-    verdict, said = directed(label, d, -1, SESOI)
+    verdict, said = directed(label, d, -1, *sesoi_for(report, *FC_STEPS))
     noted("the mean over widths is a reading revised after the runs")
     formerly(f"the former reading, lower at every width: {former}")
     return verdict, (f"{label} (points, at {comparison.at}): {'n/a' if d is None else d.text()}{said} (*revised "
@@ -295,16 +301,48 @@ def measure_3b2(report: Report) -> tuple[str, str]:
                     for share, c in learned.items() if not c.met] + (gated if other == "none" else [])
         parts.append((verdict, f"information − {other} (points): {text}" + ("; " + "; ".join(left_out)
                                                                                if left_out else "")))
+    overfitting = _against_none_overfitting(report)
+    if overfitting is not None:
+        parts.append(overfitting)
     verdict, text = combine(parts)
     if gated:
         verdict = INCONCLUSIVE if verdict == HOLDS else verdict
         noted(f"{len(gated)} share(s) left out against none, where no dropout does not overfit")
-    if parts[1][0] == FAILS:
+    if parts[1][0] == FAILS and overfitting is None:
         # No dropout overfits at these shares, but by little: whether Information Dropout still trails it where
         # there is more overfitting to prevent is what the claim's "regulariser" reading asks.
         gap = max(r["error"] - r["train_error"] for r in rows if r.get("dropout") == "none")
         unsettled(f"whether it trails no dropout where no dropout overfits by more than the {gap:.1f} points here")
     return verdict, f"{text} (non-inferiority margin +{CONV_MARGIN:g})"
+
+
+# Figure 3b's comparison with no dropout where no dropout overfits most: figure 5's data-limited setting, its
+# Information Dropout runs at figure 3b's β scaled to the setting's images (the paper's CIFAR β × images/50,000).
+NONE_OVERFITTING = ("figure5-overfit-none", "figure5-overfit")
+
+
+def _against_none_overfitting(report: Report) -> tuple[str, str] | None:
+    """Information against no dropout in figure 5's overfitting setting, where its no-dropout runs exist: judged
+    (non-inferiority within :data:`CONV_MARGIN`, Welch) where both learned and no dropout overfits, else said why
+    not; None where the plan has no such runs or they have not run."""
+    from infodropout.paper.protocols import CIFAR, per_image_beta
+
+    none_step, info_step = NONE_OVERFITTING
+    if none_step not in report.steps or not report.done(none_step):
+        return None
+    none = [{**r, "dropout": "none"} for r in results_of(report, none_step)]
+    images = int(report.steps[info_step].config["num_train"])
+    beta = per_image_beta(CIFAR["beta"], images)
+    info = [r for r in results_of(report, info_step) if r["beta"] == beta]
+    where = f"in figure 5's overfitting setting ({images:,} images; information at β = {beta:g})"
+    learned, overfit = pre.learned(info + none), pre.overfits(none)
+    if not learned.met or not overfit.met:
+        missed = learned if not learned.met else overfit
+        return INCONCLUSIVE, f"information − none (points) {where}: left out ({missed.text()})"
+    d = welch(measured_by(info, "error"), measured_by(none, "error"))
+    verdict, said = non_inferior(where, d, CONV_MARGIN, label="none")
+    return verdict, (f"information − none (points) {where}, where no dropout overfits ({overfit.reason}): "
+                     f"{said.strip()}")
 
 
 def few_filters(share: float) -> int | None:

@@ -33,6 +33,15 @@ CONFIDENCE = 0.95
 POWER = 0.80  # the power at which an inconclusive verdict states the smallest effect its plan could detect
 MOST_SEEDS = 100  # beyond this many seeds a plan is not worth stating as "would need"
 
+# CLAIMS.md's smallest effect of interest (SESOI), in points of test error, for the claims that a method or β lowers
+# the error (2c, 3a3, 3a4, 3b2, 4b, 5b): an interval that excludes an effect that large in the claimed direction fails
+# the claim ("no effect as large as the SESOI").
+SESOI = 1.0
+# It was stated on 2026-12-07 by the audit of issue 45, which read every step the ledger then held: the last of them
+# finished at this time (the ledger's clock). A margin judges only the runs it was stated before (CLAIMS.md), so the
+# SESOI judges only the runs of steps that finished after this; on earlier runs what it would say is shown, not applied.
+SESOI_STATED_AFTER = "2026-12-07 06:58:14"
+
 RULE = ("Every verdict reads a 95 % two-sided confidence interval: a difference of seed means with its Welch "
         "standard error √(s₁²/n₁ + s₂²/n₂) and Welch–Satterthwaite degrees of freedom, or, where the two sides "
         "share their seeds (same seed, same data), the paired standard error of the per-seed differences (n − 1 "
@@ -44,8 +53,12 @@ RULE = ("Every verdict reads a 95 % two-sided confidence interval: a difference 
         "claimed direction, **fails** where it lies wholly in the opposite one, and is **inconclusive** otherwise "
         "(always with one seed: no standard error). A claim of equivalence holds where the interval lies within "
         "the stated tolerance and fails where it lies wholly outside it. A claim with a smallest effect of interest "
-        "(SESOI, 1 point of test error for 2c, 3a3, 3a4, 3b2, 4b and 5b, stated before the runs) also fails where "
-        "the interval excludes an effect that large in the claimed direction (*no effect as large as the SESOI*). "
+        "(SESOI, 1 point of test error for 2c, 3a3, 3a4, 3b2, 4b and 5b) also fails where the interval excludes an "
+        "effect that large in the claimed direction (*no effect as large as the SESOI*), judged only on runs that "
+        f"finished after it was stated (2026-12-07, after the steps then recorded, the last at {SESOI_STATED_AFTER}): "
+        "on earlier runs a comparison is judged without it and what it would say is shown beside (*stated after "
+        "these runs*); where seeds were added after it, the direction is read on every seed and the SESOI on the "
+        "added seeds alone. "
         "A claim over several widths, shares or layers holds where all hold and fails where any fails. A claim whose precondition is not met by the runs "
         "themselves is **not testable here**, whatever the numbers say; an estimate that is not a finite number "
         "is a *failed estimate*, never a verdict.")
@@ -296,12 +309,6 @@ def direction(difference: Difference | None, sign: int) -> str:
     if sign * low < 0 and sign * high < 0:
         return FAILS
     return INCONCLUSIVE
-
-
-# CLAIMS.md's smallest effect of interest (SESOI), in points of test error, for the claims that a method or β lowers
-# the error (2c, 3a3, 3a4, 3b2, 4b, 5b), stated on 2026-12-07 before the runs that use it: an interval that excludes
-# an effect that large in the claimed direction fails the claim ("no effect as large as the SESOI").
-SESOI = 1.0
 
 
 def below_sesoi(difference: Difference | None, sign: int, sesoi: float) -> bool:

@@ -158,7 +158,7 @@ def _pending(report: Report, plan: Plan, steps: Sequence[Step]) -> None:
 
 def _settling(report: Report, plan: Plan, pending: Sequence[Step], judgements: Sequence[Judgement]) -> None:
     """For each of the paper's claims left undecided: what would settle it and about what it would cost."""
-    runs = {step.name: len(report.results(step.name) or []) for step in plan.steps}
+    runs = {step.name: len(report.own_results(step.name) or []) for step in plan.steps}
     rows = settling_rows(judgements, plan, [step.name for step in pending], runs)
     if not rows:
         return
