@@ -33,6 +33,7 @@ from infodropout.paper.report.plans import (  # noqa: E402
 )
 from infodropout.paper.report.runner import LedgerError, default_work_dir, read_ledger, run_plan  # noqa: E402
 from infodropout.paper.machine import default_jobs  # noqa: E402
+from infodropout.paper.train.archive import keep_runs, restore_runs  # noqa: E402
 
 
 def main() -> int:
@@ -55,6 +56,10 @@ def main() -> int:
                         "after another")
     parser.add_argument("--step", action="append", metavar="ID", help="run only this step (repeatable); "
                         "then write no report (--report-only gathers what is done)")
+    parser.add_argument("--keep-runs", action="store_true", help="keep the trained runs (network, state, history, "
+                        "record; small runs only) in <work>/runs, which the medium plan commits: put them back into "
+                        "the models folder before the steps and keep them again after, so that a plan carried over "
+                        "machines trains no run twice (tools/keep_runs.sh keeps them while a long step runs)")
     args = parser.parse_args()
     if args.jobs is not None and args.jobs < 0:
         parser.error("--jobs must be 0 (one per core) or more")
@@ -95,6 +100,10 @@ def main() -> int:
               + ("" if expected is None else f", expected to take about {expected / 3600:.1f} h on 2 AVX2 cores")
               + f"; {'one run per core' if jobs == 0 else f'{jobs} run(s)'} of each sweep at once; logs in {work}/logs/.",
               flush=True)
+        archive = Path(work) / "runs"
+        if args.keep_runs:
+            restored = restore_runs(archive, args.models_dir)
+            print(f"{args.models_dir}: " + restored.summary(f"restored from {archive}"), flush=True)
         try:
             # Only non-default folders are passed on, so that the steps' commands stay the ones a user types.
             extra = [f"{key}={value}" for key, value, default in (("datasets_dir", args.datasets_dir, "datasets"),
@@ -104,6 +113,9 @@ def main() -> int:
         except KeyboardInterrupt:
             print("Interrupted: run the same command again to go on from here.", file=sys.stderr)
             return 130
+        finally:
+            if args.keep_runs:
+                print(f"{archive}: " + keep_runs(args.models_dir, archive).summary("kept"), flush=True)
         ledger = _ledger(work)
         failed = [step.name for step in plan.steps if ledger.get(step.name, {}).get("status") != "done"]
         took = f"{time.perf_counter() - start:.0f} s"
