@@ -18,7 +18,7 @@ from infodropout.paper.train.trainer import CALL_SECONDS, MAX_STEPS_PER_CALL, st
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Six dense layers of 4096 units at batch 100: about 60 GFLOP a step, over a second on 2 AVX2 cores and at least
+# Six dense layers of 4096 units at batch 100: about 60 GFLOP a step, over a second on 2 AVX-512 EPYC cores and at least
 # 0.3 s on a far faster CPU, so that a call of ten steps (the former fixed number) would outlast CALL_SECONDS.
 SLOW_RUN = textwrap.dedent("""
     import sys
