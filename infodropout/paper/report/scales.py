@@ -281,8 +281,6 @@ MEDIUM_ESTIMATED_MINUTES = {
 }
 # Estimated on the AVX2 host, in minutes: 4 runs of figure3b-6's (about 1 min 57 s a run).
 MEDIUM_ESTIMATED_AVX2_MINUTES = {
-    # 5 runs of figure5-overfit's (about 2 min 16 s a run).
-    "figure5-overfit-none": 11.0,
     # 2 runs of figure4's (about 9 min 54 s a run).
     "figure4-seeds": 20.0,
     # 10 runs of figure4-overfit's (about 1 min 45 s a run, 2 at once).
@@ -319,6 +317,8 @@ MEDIUM_MEASURED_AVX2_MINUTES = {
     # Its 4 runs, 2 at once, took 18.1 min on 2026-12-07 on 2 AMD EPYC cores with AVX-512 (the ledger's), with
     # Fashion-MNIST's one-time preprocessing (about 2 min) and another session's test suite on the same cores.
     "figure3b-6-seeds": 18.1,
+    # Its 5 runs of no dropout, 2 at once, took 8.6 min there (2026-12-07).
+    "figure5-overfit-none": 8.6,
     # Its 6 new runs at k = 2 and 3 (3 seeds), 2 at once, took about 54 min over two sittings (36 min, stopped, then
     # 17.7 min: the runs it had finished were kept, two resumed from their saved state); k = 1's 6 runs, reused, took
     # 6.8 min on the AVX-512 host: × AVX2_SLOWDOWN, 18.4.
