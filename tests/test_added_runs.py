@@ -78,3 +78,13 @@ def test_3b2_is_judged_against_no_dropout_in_figure_5s_overfitting_setting_once_
     assert "+0.20" in judgement.measured.split("overfitting setting")[1]
     # Share 0.1 still fails it (no dropout 3 points better there, where it overfits too); nothing is left open.
     assert judgement.verdict == "fails" and judgement.unsettled == ""
+
+
+def test_more_seeds_for_a_claim_with_a_smallest_effect_of_interest_count_the_distance_to_its_edge():
+    from infodropout.paper.report.verdicts import Difference
+
+    # +0.13 ± 0.50 on 5 paired seeds: 0 is near (0.13), the SESOI's edge at −1 is 1.13 away: that decides sooner.
+    d = Difference(0.13, 0.50, 4.0, "paired", 5)
+    with_sesoi = Difference(0.13, 0.50, 4.0, "paired", 5, sesoi_edge=-1.0)
+    assert d.deciding_effect == 0.13 and abs(with_sesoi.deciding_effect - 1.13) < 1e-12
+    assert d.seeds_for(d.deciding_effect) is None and 5 < with_sesoi.seeds_for(with_sesoi.deciding_effect) <= 15

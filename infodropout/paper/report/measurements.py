@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
@@ -83,6 +84,8 @@ def directed(name: str, d: Difference | None, sign: int, sesoi: float | None = N
     direction fails the claim (CLAIMS.md), and says so. ``late``: a smallest effect of interest stated after the runs
     ``d`` reads (:func:`sesoi_for`): what it would say is shown, not applied."""
     verdict, said = direction(d, sign), ""
+    if sesoi is not None and d is not None:
+        d = replace(d, sesoi_edge=sign * sesoi)  # more seeds may decide it by the SESOI too
     if sesoi is not None and verdict == INCONCLUSIVE and below_sesoi(d, sign, sesoi):
         verdict, said = FAILS, f" (no effect as large as the SESOI, {sesoi:g} point)"
     elif late is not None and verdict == INCONCLUSIVE and below_sesoi(d, sign, late):

@@ -283,8 +283,6 @@ MEDIUM_ESTIMATED_MINUTES = {
 }
 # Estimated on the AVX2 host, in minutes: 4 runs of figure3b-6's (about 1 min 57 s a run).
 MEDIUM_ESTIMATED_AVX2_MINUTES = {
-    # 10 runs of figure4-overfit's (about 1 min 45 s a run, 2 at once).
-    "figure4-overfit-seeds": 18.0,
     # 16 runs of figure5-overfit's (its 13 last took 29.5 min, 2 at once).
     "figure5-overfit-seeds": 37.0,
 }
@@ -322,6 +320,8 @@ MEDIUM_MEASURED_AVX2_MINUTES = {
     # Its 2 runs at β = 0.04, at once, with their probes (on the trained and an untrained network), took 14.9 min
     # there, with Occluded Fashion-MNIST's one-time preprocessing.
     "figure4-seeds": 14.9,
+    # Its 10 runs (β = 0 and 0.002, seeds 5-9) with their probes, 2 at once, took 16.2 min there.
+    "figure4-overfit-seeds": 16.2,
     # Its 6 new runs at k = 2 and 3 (3 seeds), 2 at once, took about 54 min over two sittings (36 min, stopped, then
     # 17.7 min: the runs it had finished were kept, two resumed from their saved state); k = 1's 6 runs, reused, took
     # 6.8 min on the AVX-512 host: × AVX2_SLOWDOWN, 18.4.

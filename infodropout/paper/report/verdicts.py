@@ -148,12 +148,20 @@ class Difference:
     # An equivalence claim's tolerance (0: a claim of direction): what decides it is the distance to the
     # tolerance's nearer edge, not to 0.
     tolerance: float = 0.0
+    # A claim of direction judged with a smallest effect of interest: its edge (the SESOI with the claimed sign),
+    # which an interval that excludes it decides too; None without one.
+    sesoi_edge: float | None = None
 
     @property
     def deciding_effect(self) -> float:
         """The effect more seeds must resolve: the estimate itself, or for an equivalence claim its distance to
-        the tolerance's nearer edge."""
-        return abs(abs(self.value) - self.tolerance) if self.tolerance else self.value
+        the tolerance's nearer edge; with a smallest effect of interest, the larger of the estimate's distances to 0
+        and to the SESOI's edge (the one fewer seeds resolve)."""
+        if self.tolerance:
+            return abs(abs(self.value) - self.tolerance)
+        if self.sesoi_edge is not None:
+            return max(abs(self.value), abs(self.value - self.sesoi_edge))
+        return self.value
 
     @property
     def detectable(self) -> float | None:
