@@ -212,8 +212,9 @@ class Difference:
         ratio = abs(self.deciding_effect) / self.stderr if self.stderr else np.inf
         if t_quantile(np.inf) < ratio < t_quantile(self.dof):
             # Significant by the normal quantile, not by t with so few degrees of freedom: the seeds are too few.
-            text += (f"; the observed effect is {ratio:.1f} standard errors, which with so few seeds cannot be "
-                     "significant")
+            what = ("the observed effect is" if self.deciding_effect == self.value else
+                    "its distance to the edge that would decide it is")
+            text += f"; {what} {ratio:.1f} standard errors, which with so few seeds cannot be significant"
         if needed is not None and needed > self.seeds:
             text += f"; an effect of the observed size needs about {needed} seeds"
         elif needed is None and self.deciding_effect:
