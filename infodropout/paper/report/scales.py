@@ -293,6 +293,23 @@ MEDIUM_ESTIMATED_MINUTES = {
 # Estimated on the AVX2 host, in minutes: 4 runs of figure3b-6's (about 1 min 57 s a run).
 MEDIUM_ESTIMATED_AVX2_MINUTES = {
 }
+# The steps measured on 2 AMD EPYC cores with AVX-512 on 2026-12-07 (the ledger's times; cpu_description() named the
+# vector unit), in minutes: an AVX2 host is taken to need AVX2_SLOWDOWN times as long (a factor measured against an
+# Intel AVX-512 host, not against this one).
+MEDIUM_MEASURED_EPYC_AVX512_MINUTES = {
+    # Its 5 runs of no dropout, 2 at once, took 8.6 min (2026-12-07).
+    "figure5-overfit-none": 8.6,
+    # Its 2 runs at β = 0.04, at once, with their probes (on the trained and an untrained network), took 14.9 min,
+    # with Occluded Fashion-MNIST's one-time preprocessing.
+    "figure4-seeds": 14.9,
+    # Its 10 runs (β = 0 and 0.002, seeds 5-9) with their probes, 2 at once, took 16.2 min.
+    "figure4-overfit-seeds": 16.2,
+    # Its 16 runs (β = 0 and 0.01, seeds 5-12), 2 at once, took 22.6 min.
+    "figure5-overfit-seeds": 22.6,
+    # Its first 4 runs, 2 at once, took 18.1 min (with Fashion-MNIST's one-time preprocessing and another
+    # session's tests on the cores); its latest invocation, the 8 seeds added (7-14), 16.9 min.
+    "figure3b-6-seeds": 16.9,
+}
 # The steps measured on 2 cores of the AVX2 host type itself (AMD EPYC), 2026-12-06/07, in minutes (the ledger's times).
 MEDIUM_MEASURED_AVX2_MINUTES = {
     # 60 runs, every method and width at the paper's rate over 5 seeds: 7.9 min for seeds 0-2, 9.1 for 3 and 4
@@ -319,23 +336,12 @@ MEDIUM_MEASURED_AVX2_MINUTES = {
     # Its 18 new runs (constant log-normal noise and no dropout) took 35.2 min; the 18 of information and binary
     # dropout, trained alike, are taken as the same.
     "figure3b-6": 70.4,
-    # Its 5 runs of no dropout, 2 at once, took 8.6 min there (2026-12-07).
-    "figure5-overfit-none": 8.6,
-    # Its 2 runs at β = 0.04, at once, with their probes (on the trained and an untrained network), took 14.9 min
-    # there, with Occluded Fashion-MNIST's one-time preprocessing.
-    "figure4-seeds": 14.9,
-    # Its 10 runs (β = 0 and 0.002, seeds 5-9) with their probes, 2 at once, took 16.2 min there.
-    "figure4-overfit-seeds": 16.2,
-    # Its 16 runs (β = 0 and 0.01, seeds 5-12), 2 at once, took 22.6 min there.
-    "figure5-overfit-seeds": 22.6,
-    # Its first 4 runs, 2 at once, took 18.1 min there (with Fashion-MNIST's one-time preprocessing and another
-    # session's tests on the cores); its latest invocation, the 8 seeds added (7-14), 16.9 min.
-    "figure3b-6-seeds": 16.9,
     # Its 6 new runs at k = 2 and 3 (3 seeds), 2 at once, took about 54 min over two sittings (36 min, stopped, then
     # 17.7 min: the runs it had finished were kept, two resumed from their saved state); k = 1's 6 runs, reused, took
     # 6.8 min on the AVX-512 host: × AVX2_SLOWDOWN, 18.4.
     "table1-log-normal": 72.1,
 }
 MEDIUM_EXPECTED_MINUTES = {**{name: round(minutes * AVX2_SLOWDOWN, 1)
-                              for name, minutes in {**MEDIUM_MEASURED_MINUTES, **MEDIUM_ESTIMATED_MINUTES}.items()},
+                              for name, minutes in {**MEDIUM_MEASURED_MINUTES, **MEDIUM_ESTIMATED_MINUTES,
+                                                    **MEDIUM_MEASURED_EPYC_AVX512_MINUTES}.items()},
                            **MEDIUM_ESTIMATED_AVX2_MINUTES, **MEDIUM_MEASURED_AVX2_MINUTES}
