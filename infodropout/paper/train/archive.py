@@ -21,7 +21,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from infodropout.paper.train.checkpoint import TrainingState
+from infodropout.paper.train.checkpoint import TrainingState, atomic_write
 
 # The files of a run, in the order they are copied (see the module's docstring).
 RUN_SUFFIXES = (".state.npz", ".keras", ".history.jsonl", ".run.json")
@@ -101,10 +101,9 @@ def _same(source: Path, target: Path) -> bool:
 
 
 def _copy(source: Path, target: Path) -> None:
-    """Copy whole or not at all: a reader (or a kill) never sees half a file."""
-    temporary = target.with_name(f".{target.name}.copying")
-    shutil.copyfile(source, temporary)
-    os.replace(temporary, target)
+    """Copy whole or not at all, as the trainer writes: a reader (or a kill) never sees half a file, and a killed
+    copy leaves a temporary that the next training run removes."""
+    atomic_write(target, lambda temporary: shutil.copyfile(source, temporary))
 
 
 def main(argv: list[str] | None = None) -> int:
