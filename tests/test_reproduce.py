@@ -11,7 +11,8 @@ from infodropout.paper.report.plans import ROOT, Plan, Step, cifar10_present, ma
 from infodropout.paper.report.runner import same_command, default_work_dir, run_plan
 from infodropout.paper.report.scales import (
     AVX2_SLOWDOWN, CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_ESTIMATED_AVX2_MINUTES, MEDIUM_ESTIMATED_MINUTES,
-    MEDIUM_EXPECTED_MINUTES, MEDIUM_MEASURED_AVX2_MINUTES, MEDIUM_MEASURED_MINUTES, OCCLUDED_FASHION_STAND_IN, SCALES,
+    MEDIUM_EXPECTED_MINUTES, MEDIUM_MEASURED_AVX2_MINUTES, MEDIUM_MEASURED_EPYC_AVX512_MINUTES,
+    MEDIUM_MEASURED_MINUTES, OCCLUDED_FASHION_STAND_IN, SCALES,
 )
 
 
@@ -130,13 +131,15 @@ def test_the_medium_plan_runs_on_fashion_mnist_with_seeds_and_is_sized_step_by_s
         assert steps[name].config["seeds"] == [0, 1, 2, 3, 4], name
     # Every step has its expected time on the slower hosts: its time measured there, or its time measured on the
     # faster hosts scaled by their slowdown (or, for a step added or changed since, its estimate there), once.
-    faster = set(MEDIUM_MEASURED_MINUTES) | set(MEDIUM_ESTIMATED_MINUTES)
+    faster = set(MEDIUM_MEASURED_MINUTES) | set(MEDIUM_ESTIMATED_MINUTES) | set(MEDIUM_MEASURED_EPYC_AVX512_MINUTES)
     slower = set(MEDIUM_MEASURED_AVX2_MINUTES) | set(MEDIUM_ESTIMATED_AVX2_MINUTES)
     assert set(MEDIUM_EXPECTED_MINUTES) == faster | slower == set(steps)
     assert not set(MEDIUM_MEASURED_MINUTES) & set(MEDIUM_ESTIMATED_MINUTES)
+    assert not (set(MEDIUM_MEASURED_MINUTES) | set(MEDIUM_ESTIMATED_MINUTES)) & set(MEDIUM_MEASURED_EPYC_AVX512_MINUTES)
     assert not set(MEDIUM_MEASURED_AVX2_MINUTES) & set(MEDIUM_ESTIMATED_AVX2_MINUTES)
     assert not faster & slower
-    minutes = AVX2_SLOWDOWN * (sum(MEDIUM_MEASURED_MINUTES.values()) + sum(MEDIUM_ESTIMATED_MINUTES.values())) \
+    minutes = AVX2_SLOWDOWN * (sum(MEDIUM_MEASURED_MINUTES.values()) + sum(MEDIUM_ESTIMATED_MINUTES.values())
+                               + sum(MEDIUM_MEASURED_EPYC_AVX512_MINUTES.values())) \
         + sum(MEDIUM_MEASURED_AVX2_MINUTES.values()) + sum(MEDIUM_ESTIMATED_AVX2_MINUTES.values())
     assert plan.expected_seconds() == pytest.approx(60 * minutes, rel=1e-3)
     assert default_work_dir("medium") == "results/medium" and default_work_dir("small") == "plots/reproduce-small"
