@@ -226,6 +226,8 @@ ADDED_STEPS = (
     ("figure4-seeds", "figure4", True),
     ("figure4-overfit-seeds", "figure4-overfit", True),
     ("figure5-overfit-seeds", "figure5-overfit", True),
+    ("table1-seeds", "table1", True),
+    ("table1-log-normal-seeds", "table1-log-normal", True),
 )
 
 
