@@ -46,6 +46,7 @@ from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 from infodropout.paper.train import registry  # noqa: E402
 from infodropout.paper.cli.config_rules import ALL_CNN_SMALLEST_WIDTH, DESCRIPTIONS, Rule, validate  # noqa: E402
 from infodropout.paper.errors import CommandFailed, fail  # noqa: E402
+from infodropout.paper.paths import REPO_ROOT  # noqa: E402
 from infodropout.paper.cli.command_line import (  # noqa: E402
     add_described_print_config, check_command_line, help_text, typed_keys,
 )
@@ -53,7 +54,7 @@ from infodropout.paper.train.run_names import NAME_EXCLUDED_KEYS, checkpoint_pat
 from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS  # noqa: E402
 
 # The folder that holds the package: the repository's top in a checkout, where the scripts are.
-PACKAGE_ROOT = Path(__file__).resolve().parents[3]
+PACKAGE_ROOT = REPO_ROOT
 
 
 def make_experiment(name: str, defaults: Mapping, rules: Mapping[str, Rule],

@@ -12,9 +12,11 @@ import os
 import sys
 from pathlib import Path
 
+from infodropout.paper.paths import REPO_ROOT
+
 # The packages a script needs before it can even parse its command line (sacred) or train (the rest).
 REQUIRED = ("sacred", "tensorflow", "keras", "numpy", "scipy", "matplotlib")
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = REPO_ROOT
 
 
 def missing_packages(names=REQUIRED) -> list[str]:

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from infodropout.paper.protocols import CIFAR
+from infodropout.paper.paths import REPO_ROOT
 from infodropout.paper.report.scales import (  # SCALES is read from here too (the script, the report)
     CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, OVERFIT_PROBE_EPOCHS, SCALES,
     SETTINGS, ConfigValue, replacing,
 )
 
-ROOT = Path(__file__).resolve().parents[3]  # the repository: the scripts live there
+ROOT = REPO_ROOT  # the scripts live there
 
 Config = Mapping[str, ConfigValue]
 

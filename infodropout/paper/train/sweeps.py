@@ -38,6 +38,7 @@ from typing import TextIO
 
 from infodropout.paper.errors import fail
 from infodropout.paper.machine import available_cores, parallel_jobs, threads_per_job
+from infodropout.paper.paths import REPO_ROOT
 from infodropout.paper.train.run_names import run_name
 
 # The experiments' command that runs one point, and the entries it is given beside the sweep's config: the name of
@@ -51,7 +52,7 @@ _STARTUP_LINES = ("INFO - Running command", "INFO - Started")
 _SERIAL_QUIET_LINES = _STARTUP_LINES + ("INFO - Completed after", "ERROR - Failed after")
 
 # The folder that holds the package, which a point's process must import whatever its working folder.
-_PACKAGE_ROOT = Path(__file__).resolve().parents[3]
+_PACKAGE_ROOT = REPO_ROOT
 
 
 @dataclass(frozen=True)
