@@ -29,9 +29,10 @@ from infodropout.paper.cli.preflight import require_packages  # noqa: E402
 require_packages()  # one line on what to run, before a package is missing mid-import
 
 from infodropout.paper.report.plans import (  # noqa: E402
-    SCALES, Plan, cifar10_in_ledger, cifar10_present, make_plan, step_list,
+    SCALES, Plan, cifar10_present, make_plan, step_list,
 )
-from infodropout.paper.report.runner import LedgerError, default_work_dir, read_ledger, run_plan  # noqa: E402
+from infodropout.paper.report.ledger import LedgerError, cifar10_in_ledger, read_ledger  # noqa: E402
+from infodropout.paper.report.runner import default_work_dir, run_plan  # noqa: E402
 from infodropout.paper.machine import default_jobs  # noqa: E402
 from infodropout.paper.train.archive import keep_runs, restore_runs  # noqa: E402
 
@@ -106,10 +107,10 @@ def main() -> int:
             print(f"{args.models_dir}: " + restored.summary(f"restored from {archive}"), flush=True)
         try:
             # Only non-default folders are passed on, so that the steps' commands stay the ones a user types.
-            extra = [f"{key}={value}" for key, value, default in (("datasets_dir", args.datasets_dir, "datasets"),
-                                                                    ("models_dir", args.models_dir, "models"))
-                     if value != default]
-            run_plan(plan, work, echo=lambda line: print(line, flush=True), extra_args=extra, jobs=jobs)
+            folders = {key: value for key, value, default in (("datasets_dir", args.datasets_dir, "datasets"),
+                                                               ("models_dir", args.models_dir, "models"))
+                       if value != default}
+            run_plan(plan, work, echo=lambda line: print(line, flush=True), folders=folders, jobs=jobs)
         except KeyboardInterrupt:
             print("Interrupted: run the same command again to go on from here.", file=sys.stderr)
             return 130

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from infodropout.paper.report.plans import ROOT, Step, command_value, joined, make_plan
-from infodropout.paper.report.runner import ran_as_planned
+from infodropout.paper.report.ledger import ran_as_planned, read_ledger
 
 
 # The medium plan's steps whose command changed (more seeds, β, methods or k; every method's learning rate) and
@@ -19,7 +19,7 @@ CHANGED: set[str] = {"figure2-sweep", "figure2-beta0.0", "figure2-beta0.0016", "
 
 
 def test_the_medium_plan_renders_every_command_its_committed_ledger_ran():
-    ledger = json.loads((ROOT / "results" / "medium" / "steps.json").read_text())
+    ledger = read_ledger(ROOT / "results" / "medium" / "steps.json")
     plan = make_plan("medium", cifar10=False)  # the committed steps ran where CIFAR-10 is absent
     assert {step.name for step in plan.steps} - set(ledger) <= CHANGED
     assert set(ledger) <= {step.name for step in plan.steps}
@@ -28,7 +28,7 @@ def test_the_medium_plan_renders_every_command_its_committed_ledger_ran():
             continue
         # A changed step's ledger holds its former command until it runs again; every other, the plan's (the folders
         # reproduce.py passed on, --models-dir and --datasets-dir, are not the plan's).
-        assert ran_as_planned(ledger[step.name], step, ROOT / "results" / "medium") == (step.name not in CHANGED), \
+        assert ran_as_planned(ledger[step.name], step) == (step.name not in CHANGED), \
             step.name
 
 

@@ -87,13 +87,16 @@ def test_the_medium_report_opens_with_plain_words_then_short_reasons_then_the_ru
 
 
 def test_the_plan_judged_is_the_one_the_ledger_ran_whatever_data_the_host_holds():
-    from infodropout.paper.report.plans import cifar10_in_ledger
+    from infodropout.paper.report.ledger import cifar10_in_ledger, entry_of
 
-    stand_in = {"figure5": {"argv": ["cifar.py", "sweep", "with", "dataset=fashion"]},
-                "table1": {"argv": ["vae.py", "table", "with", "dataset=sample"]}}
+    stand_in = {"figure5": {"experiment": "cifar", "command": "sweep", "config": {"dataset": "fashion"}},
+                "table1": {"experiment": "vae", "command": "table", "config": {"dataset": "sample"}}}
     assert cifar10_in_ledger(stand_in, default=True) is False
-    assert cifar10_in_ledger({"figure5": {"argv": ["cifar.py", "sweep", "with", "beta=1.0"]}}, default=False) is True
+    assert cifar10_in_ledger({"figure5": {"experiment": "cifar", "config": {"beta": 1.0}}}, default=False) is True
     assert cifar10_in_ledger({"table1": stand_in["table1"]}, default=True) is True  # no CIFAR step: the host's
+    # A ledger of command lines, as written before, is read alike.
+    assert cifar10_in_ledger({"figure5": entry_of({"argv": ["cifar.py", "sweep", "with", "dataset=fashion"]})},
+                             default=True) is False
 
 
 @pytest.mark.skipif(not (MEDIUM / "steps.json").exists(), reason="no committed medium results")

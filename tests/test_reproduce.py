@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from infodropout.paper.report.plans import ROOT, Plan, Step, cifar10_present, make_plan
-from infodropout.paper.report.runner import same_command, default_work_dir, run_plan
+from infodropout.paper.report.runner import default_work_dir, run_plan
 from infodropout.paper.report.scales import (
     AVX2_SLOWDOWN, CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_ESTIMATED_AVX2_MINUTES, MEDIUM_ESTIMATED_MINUTES,
     MEDIUM_EXPECTED_MINUTES, MEDIUM_MEASURED_AVX2_MINUTES, MEDIUM_MEASURED_EPYC_AVX512_MINUTES,
@@ -83,7 +83,7 @@ def test_a_failed_step_is_recorded_and_the_others_still_run(tmp_path):
     broken = Step("broken", "mnist_fc", "train", config={"epochs": 0})
     lines = []
     ledger = run_plan(Plan("tiny", (broken, listing)), tmp_path, echo=lines.append,
-                      extra_args=[f"models_dir={tmp_path / 'models'}"])
+                      folders={"models_dir": str(tmp_path / "models")})
     assert ledger["broken"]["status"] == "failed (exit 2)"
     assert "epochs" in (tmp_path / "logs" / "broken.log").read_text()
     assert ledger["listing"]["status"] == "done"
@@ -146,7 +146,3 @@ def test_the_medium_plan_runs_on_fashion_mnist_with_seeds_and_is_sized_step_by_s
     assert make_plan("small", cifar10=False).expected_seconds() is None
 
 
-def test_a_step_done_in_another_folder_is_the_same_command():
-    done = ["cifar.py", "sweep", "with", "beta=1.0", "plots_dir=/elsewhere/results/medium/figure5"]
-    assert same_command(done, ["cifar.py", "sweep", "with", "beta=1.0", "plots_dir=results/medium/figure5"])
-    assert not same_command(done, ["cifar.py", "sweep", "with", "beta=2.0", "plots_dir=results/medium/figure5"])

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from infodropout.paper.report.plans import ROOT, dependencies, make_plan
-from infodropout.paper.report.runner import _record
+from infodropout.paper.report.ledger import record
 
 
 def reproduce(*args, timeout=300):
@@ -61,7 +61,7 @@ def test_an_unknown_step_is_refused_in_one_line(tmp_path):
 def _record_many(args):
     ledger, worker = args
     for index in range(15):
-        _record(ledger, f"w{worker}-{index}", {"status": "done", "seconds": 1.0})
+        record(ledger, f"w{worker}-{index}", {"status": "done", "seconds": 1.0})
 
 
 def test_steps_finishing_at_once_all_reach_the_ledger(tmp_path):

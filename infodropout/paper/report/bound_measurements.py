@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from dataclasses import replace
 
 from infodropout.paper.report.measurements import (
-    PAPER_TABLE1, T1_TOLERANCE, NotMeasured, argv_value, combine, measured_by, require, results_of,
+    PAPER_TABLE1, T1_TOLERANCE, NotMeasured, combine, measured_by, require, results_of,
 )
 from infodropout.paper.report import preconditions as pre
 from infodropout.paper.report.preconditions import Condition
@@ -53,7 +53,7 @@ def still_improving(report: Report) -> dict[int, list[str]]:
     late: dict[int, list[str]] = {}
     for r in rows:
         step = "table1" if r["latent"] == "gaussian" else "table1-log-normal"
-        patience = r.get("patience") or argv_value(report, step, "patience")
+        patience = r.get("patience") or report.ran_config(step).get("patience")
         patience = int(patience) if patience else None
         stopped = r["last_epoch"] < r["max_epochs"] or (patience and r["last_epoch"] - r["best_epoch"] >= patience)
         late.setdefault(r["k"], [])

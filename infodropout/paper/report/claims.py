@@ -19,10 +19,11 @@ from infodropout.paper.report.bound_measurements import (
     converged, estimate_trend, kl_above_mine, measure_t1, measure_t1abs, vae_rows,
 )
 from infodropout.paper.report.measurements import (
-    FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, T1_TOLERANCE, NotMeasured, argv_value, first_step,
+    FIGURE4_OVERFIT, FIGURE5_OVERFIT, MNIST_TRAIN_DIGITS, T1_TOLERANCE, NotMeasured, first_step,
     histogram, measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_2d, measure_4a, measure_4b, measure_5a,
     measure_5b, measure_5c, results_of, sanity_1b_fit,
 )
+from infodropout.paper.report.plans import command_value
 from infodropout.paper.report.recorded import FORMER, NOTE, UNSETTLED, recording
 from infodropout.paper.report.size_measurements import (
     CONV_MARGIN, FC_MARGIN, FEWEST_FILTERS, SAME_AS_6A2, SHARE_ELASTICITY, against, fc_comparison, fc_judged_rows,
@@ -98,6 +99,11 @@ def _training_digits(report: Report, claim: Claim) -> Condition:
                      f"trained on {', '.join(f'{n:,}' for n in digits)} digits, the paper on {MNIST_TRAIN_DIGITS:,}")
 
 
+def _as_written(value) -> str | None:
+    """A value of a step's config as its command gave it (``[120]``), so that budgets compare and print alike."""
+    return None if value is None else command_value(value)
+
+
 def _same_budget(report: Report, claim: Claim) -> Condition:
     rows = vae_rows(report)
     budgets = {}
@@ -105,7 +111,7 @@ def _same_budget(report: Report, claim: Claim) -> Condition:
         mine = [r for r in rows if r["latent"] == latent]
         budgets[latent] = (tuple(sorted({(r.get("max_epochs"), r.get("validation"), r.get("train_images"))
                                          for r in mine})),
-                           argv_value(report, step, "patience"), argv_value(report, step, "lr_drops"))
+                           *(_as_written(report.ran_config(step).get(key)) for key in ("patience", "lr_drops")))
     same = len(set(budgets.values())) == 1
     gauss = budgets["gaussian"]
     return Condition(pre.SAME_BUDGET, same, "same epoch limit, held-out digits, patience and drops" if same else

@@ -410,11 +410,3 @@ def _noise_free_trend(rows: Sequence[dict]) -> str:
     """Said where the sweep predates the noise-free total correlation."""
     return ("whether the fall is the network's or the noise's is not measured (the sweep predates the "
             "noise-free total correlation)")
-
-
-def argv_value(report: Report, step: str, key: str) -> str | None:
-    """The value of ``key=`` on the command line step ``step`` ran with, from the ledger."""
-    for arg in report.ledger.get(step, {}).get("argv", []):
-        if arg.startswith(f"{key}="):
-            return arg.split("=", 1)[1]
-    return None

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infodropout.paper.figures.plots import ERROR_BAR
-from infodropout.paper.report.plans import Plan
+from infodropout.paper.report.ledger import command_line, read_ledger
+from infodropout.paper.report.plans import Plan, command_value
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
 
@@ -24,8 +25,7 @@ class Report:
     def __init__(self, plan: Plan, work: Path, out: Path):
         self.plan, self.work, self.out = plan, work, out
         self.lines: list[str] = []
-        ledger = work / "steps.json"
-        self.ledger = json.loads(ledger.read_text()) if ledger.exists() else {}
+        self.ledger = read_ledger(work / "steps.json")
         self.steps = {step.name: step for step in plan.steps}
         self.copied: set[Path] = set()
         self.figures = out / figures_folder(plan.scale)
@@ -45,13 +45,17 @@ class Report:
     def done(self, name: str) -> bool:
         return self.ledger.get(name, {}).get("status") == "done"
 
+    def ran_config(self, name: str) -> dict:
+        """The config step ``name`` ran with, from the ledger (empty where it has not run)."""
+        return self.ledger.get(name, {}).get("config", {})
+
     def folder(self, name: str) -> Path | None:
         """The folder a done step drew into (a sweep's or a run's), None if it has not run. Should a changed
-        plan have left an older one beside it, the one whose settings agree with the step's command in the
-        ledger; the newest among those (modification times alone are arbitrary in a fresh checkout)."""
+        plan have left an older one beside it, the one whose settings agree with the config the step ran with in
+        the ledger; the newest among those (modification times alone are arbitrary in a fresh checkout)."""
         folders = [p for p in (self.work / name).glob("*") if p.is_dir()] if self.done(name) else []
-        argv = dict(arg.split("=", 1) for arg in self.ledger.get(name, {}).get("argv", []) if "=" in arg)
-        agreeing = [folder for folder in folders if all(argv.get(key, value) == value
+        ran = {key: command_value(value) for key, value in self.ran_config(name).items()}
+        agreeing = [folder for folder in folders if all(ran.get(key, value) == value
                                                         for key, value in folder_settings(folder.name).items())]
         return max(agreeing or folders, key=lambda folder: folder.stat().st_mtime) if folders else None
 
@@ -111,8 +115,7 @@ class Report:
             if entry is None:
                 self.add(f"- `{name}`: not run yet." + (f" It adds seeds to `{extends}`." if extends else ""))
                 continue
-            command = " ".join(a for a in entry["argv"] if not a.startswith("plots_dir="))
-            self.add(f"- `./{command}` — {entry['status']}, {duration(entry['seconds'])}, "
+            self.add(f"- `./{command_line(entry)}` — {entry['status']}, {duration(entry['seconds'])}, "
                      f"finished {entry['finished']}")
             if extends:
                 self.add(f"  (`{name}`: seeds added to `{extends}` at some of its points; the tables and verdicts read "

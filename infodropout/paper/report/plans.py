@@ -31,6 +31,9 @@ from infodropout.paper.report.scales import (  # SCALES is read from here too (t
 
 ROOT = REPO_ROOT  # the scripts live there
 
+# Every step's output is one line per epoch in its log, not a progress bar redrawn per batch.
+VERBOSE = 2
+
 Config = Mapping[str, ConfigValue]
 
 
@@ -84,8 +87,7 @@ class Step:
 
     def argv(self, plots_dir: Path, extra: Sequence[str] = ()) -> list[str]:
         """The step's command (after ``python``), with the runner's ``extra`` values and its figures' folder."""
-        # verbose=2: one line per epoch in the step's log, not a progress bar redrawn per batch.
-        return [self.script, self.command, "with", *self.args, *extra, "verbose=2",
+        return [self.script, self.command, "with", *self.args, *extra, f"verbose={VERBOSE}",
                 f"plots_dir={plots_dir / self.name}"]
 
 
@@ -121,16 +123,6 @@ def cifar10_present(datasets_dir: str | os.PathLike = "datasets") -> bool:
     folder = Path(datasets_dir)
     return (folder / "cifar10-train.npz").exists() and (folder / "cifar10-test.npz").exists() or \
         (folder / "cifar-10-batches-py").is_dir() or (folder / "cifar-10-python.tar.gz").exists()
-
-
-def cifar10_in_ledger(ledger: Mapping[str, Mapping], default: bool) -> bool:
-    """Whether the steps a ledger records ran on CIFAR-10 itself: not where a ``cifar.py`` step's command names a
-    stand-in (``dataset=fashion``, ``dataset=sample``); ``default`` where it records no such step. A report rebuilt
-    from a ledger then judges the plan its steps ran, whatever data the rebuilding host holds."""
-    commands = [entry.get("argv", []) for entry in ledger.values() if entry.get("argv", [""])[0] == "cifar.py"]
-    if not commands:
-        return default
-    return not any(arg.startswith("dataset=") and arg != "dataset=cifar10" for argv in commands for arg in argv)
 
 
 def make_plan(scale: str, cifar10: bool) -> Plan:

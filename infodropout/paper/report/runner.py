@@ -5,42 +5,16 @@ every run under ``models/``."""
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from infodropout.paper.machine import describe_machine
-from infodropout.paper.report.plans import ROOT, Plan, Step
-from infodropout.paper.train.checkpoint import atomic_write
-
-
-class LedgerError(ValueError):
-    """The ledger (steps.json) cannot be read; the message names it and how to recover."""
-
-
-def read_ledger(path: str | os.PathLike) -> dict:
-    """The ledger at ``path`` (empty if there is none): each step's command, status and time. A file that is
-    not a JSON object of steps (cut short by a full disk, edited by hand) raises :class:`LedgerError` saying
-    how to recover: the ledger only saves time, since every trained run is reused from the models folder."""
-    path = Path(path)
-    if not path.exists():
-        return {}
-    try:
-        ledger = json.loads(path.read_text())
-    except (ValueError, OSError) as error:
-        ledger = error
-    if not isinstance(ledger, dict) or not all(isinstance(entry, dict) for entry in ledger.values()):
-        detail = f" ({ledger})" if isinstance(ledger, Exception) else ""
-        raise LedgerError(
-            f"{path} is not a ledger of steps{detail}. Restore it (`git checkout -- {path}` if it is committed) or "
-            "delete it, then run the same command again: without it every step runs again, but each reuses the "
-            "runs it trained (models/), so only their testing and figures are redone.")
-    return ledger
+from infodropout.paper.report.ledger import planned, ran_as_planned, read_ledger, record
+from infodropout.paper.report.plans import ROOT, Plan
 
 
 def _format_seconds(seconds: float) -> str:
@@ -68,32 +42,33 @@ def step_process(python: str, argv: Sequence[str]) -> list[str]:
 
 
 def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None] = print,
-             extra_args: Sequence[str] = (), python: str = sys.executable, jobs: int = 1) -> dict:
-    """Run the plan's steps not yet done, each as ``python -m <its module> <command> with <args>
-    <extra_args>`` (:func:`step_process`) in the project's root, so that the paths the steps are given (``models/``,
-    ``datasets/``, the plots folder) are the ones a user's ``./<script> ...`` there sees (``extra_args``: say,
-    ``models_dir=...``), its output in
-    ``<work_dir>/logs/<step>.log``, its figures under ``<work_dir>/<step>/``. The ledger
-    ``<work_dir>/steps.json`` records each finished step's command, status and time and is
-    rewritten after every step; a step whose command is in the ledger as done
-    is skipped. A failed step is recorded and the others still run. Returns the ledger.
+             folders: Mapping[str, str] | None = None, python: str = sys.executable, jobs: int = 1) -> dict:
+    """Run the plan's steps not yet done, each as ``python -m <its module> <command> with <args> <folders>``
+    (:func:`step_process`) in the project's root, so that the paths the steps are given (``models/``,
+    ``datasets/``, the plots folder) are the ones a user's ``./<script> ...`` there sees (``folders``: say,
+    ``{"models_dir": ...}``), its output in ``<work_dir>/logs/<step>.log``, its figures under
+    ``<work_dir>/<step>/``. The ledger ``<work_dir>/steps.json`` records what each finished step ran (as data), its
+    status and time, and is rewritten after every step; a step the ledger holds as done with the same config and
+    folders is skipped (:func:`~infodropout.paper.report.ledger.ran_as_planned`). A failed step is recorded and the
+    others still run. Returns the ledger.
 
     ``jobs`` (0: one per core) is passed to the steps that run several runs (:data:`SWEEP_COMMANDS`), which
     train that many at once; the steps themselves still run one after another, in the plan's order, so
-    that each finds what the steps before it trained. The ledger compares commands without it: a step done
-    with one ``jobs`` is done for every other."""
+    that each finds what the steps before it trained. The ledger keeps it beside the config, never compared: a step
+    done with one ``jobs`` is done for every other."""
     work = Path(work_dir).resolve()
     (work / "logs").mkdir(parents=True, exist_ok=True)
     plots_dir = steps_folder(work)
     ledger_path = work / "steps.json"
     ledger = read_ledger(ledger_path)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    folders = dict(folders or {})
     for number, step in enumerate(plan.steps, 1):
-        parallel = [f"jobs={jobs}"] if jobs != 1 and step.command in SWEEP_COMMANDS else []
-        argv = step.argv(plots_dir, [*extra_args, *parallel])
+        parallel = {"jobs": jobs} if jobs != 1 and step.command in SWEEP_COMMANDS else {}
+        argv = step.argv(plots_dir, [f"{key}={value}" for key, value in {**folders, **parallel}.items()])
         done = ledger.get(step.name, {})
         prefix = f"[{number}/{len(plan.steps)}] {step.name}:"
-        if done.get("status") == "done" and same_command(done.get("argv", []), argv):
+        if ran_as_planned(done, step, folders):
             echo(f"{prefix} done earlier ({_format_seconds(done['seconds'])}), reused")
             continue
         expected = "" if step.expected_s is None else f" (expected about {_format_seconds(step.expected_s)})"
@@ -106,8 +81,9 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
         seconds = time.perf_counter() - start
         if status in (130, -2):  # interrupted: stop the plan, as the step itself did
             raise KeyboardInterrupt
-        ledger = _record(ledger_path, step.name, {
-            "argv": argv, "status": "done" if status == 0 else f"failed (exit {status})", "seconds": seconds,
+        ledger = record(ledger_path, step.name, {
+            **planned(step, folders, parallel.get("jobs")),
+            "status": "done" if status == 0 else f"failed (exit {status})", "seconds": seconds,
             "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": describe_machine()})
         if status == 0:
             echo(f"{prefix} done in {_format_seconds(seconds)}")
@@ -119,42 +95,11 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
 
 def steps_folder(work: Path) -> Path:
     """The folder the steps of work folder ``work`` (resolved) are given: inside the project relative to it, so that
-    the ledger of a committed work folder (the medium plan's) reads the same in every clone."""
+    the commands of a committed work folder (the medium plan's) read the same in every clone."""
     return work.relative_to(ROOT) if work.is_relative_to(ROOT) else work
-
-
-def ran_as_planned(entry: dict, step: Step, plots_dir: Path) -> bool:
-    """Whether a ledger ``entry`` is ``step`` done with the command the plan gives it now, whatever folders
-    (``models_dir``, ``datasets_dir``) reproduce.py passed it then."""
-    ran = entry.get("argv", [])
-    extra = [item for item in ran if item.startswith(("models_dir=", "datasets_dir="))]
-    return entry.get("status") == "done" and same_command(ran, step.argv(plots_dir, extra))
-
-
-def same_command(done: Sequence[str], argv: Sequence[str]) -> bool:
-    """Whether a ledger's command is ``argv``, wherever its work folder was and however many runs it ran at
-    once (plots_dir and jobs change no number)."""
-    def kept(items: Sequence[str]) -> list[str]:
-        return [item for item in items if not item.startswith(("plots_dir=", "jobs="))]
-    return kept(done) == kept(argv)
 
 
 def default_work_dir(scale: str) -> str:
     """Where a scale's steps draw and log: results/medium for the medium plan, whose step results are committed so
     that it can be carried over several sittings; plots/reproduce-<scale> (not committed) for the others."""
     return "results/medium" if scale == "medium" else f"plots/reproduce-{scale}"
-
-
-def _record(ledger_path: Path, name: str, entry: dict) -> dict:
-    """Add one step's entry to the ledger and return it. Several steps may finish at once (``--step`` run by
-    a scheduler, on a shared file system): the ledger is re-read and rewritten under an exclusive lock, so
-    that no step's entry overwrites another's."""
-    with open(ledger_path.with_name(ledger_path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            ledger = read_ledger(ledger_path)
-            ledger[name] = entry
-            atomic_write(ledger_path, lambda tmp: Path(tmp).write_text(json.dumps(ledger, indent=1) + "\n"))
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return ledger

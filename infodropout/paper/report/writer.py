@@ -18,11 +18,10 @@ from infodropout.paper.figures.plots import ERROR_BAR
 from infodropout.paper.report.claim_tables import verdict_text
 from infodropout.paper.report.claims import CLAIMS, SANITY, Judgement, judge_all
 from infodropout.paper.report.opening import opening
-from infodropout.paper.report.measurements import argv_value
+from infodropout.paper.report.ledger import ran_as_planned
 from infodropout.paper.report.page import Report, duration, figures_folder, report_name
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
 from infodropout.paper.report.plans import Plan, Step
-from infodropout.paper.report.runner import ran_as_planned, steps_folder
 from infodropout.paper.report.settling import at_most, settling_rows
 from infodropout.paper.report.sections import (
     SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
@@ -126,7 +125,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
         report.add("**Stand-in data.** CIFAR-10 was not on the machine the steps ran on, so " + "; ".join(
             f"{experiments} ran on the {stand_in}" for stand_in, experiments in sorted(stand_ins.items()))
                    + "; their numbers are not CIFAR-10's.", "")
-    report.add(_precision_line(report, plan), "")
+    report.add(_precision_line(report.ledger, plan), "")
     report.add(f"**Verdicts.** {RULE} {POWER_RULE}", "", PRECONDITIONS, "", SPREAD, "")
     report.lines += body.lines
     path = out / report_name(plan.scale)
@@ -140,8 +139,7 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
 def pending_steps(report: Report, plan: Plan) -> list[Step]:
     """The plan's steps not done with the command the plan gives them now: never run, failed, or run with a former
     command (a sweep extended with seeds, β or methods keeps its runs and trains only the new ones)."""
-    plots_dir = steps_folder(report.work.resolve())
-    return [step for step in plan.steps if not ran_as_planned(report.ledger.get(step.name, {}), step, plots_dir)]
+    return [step for step in plan.steps if not ran_as_planned(report.ledger.get(step.name, {}), step)]
 
 
 def _pending(report: Report, plan: Plan, steps: Sequence[Step]) -> None:
@@ -171,11 +169,12 @@ def _settling(report: Report, plan: Plan, pending: Sequence[Step], judgements: S
     report.table(["id", "verdict", "what would settle it", "cost"], rows)
 
 
-def _precision_line(report: Report, plan: Plan) -> str:
-    """The precision the steps trained in, read from their commands (``precision=``; none: float32)."""
+def _precision_line(ledger: dict, plan: Plan) -> str:
+    """The precision the steps trained in, read from the configs they ran with (``precision``; none: float32)."""
     found: dict[str, list[str]] = {}
     for step in plan.steps:
-        found.setdefault(argv_value(report, step.name, "precision") or "float32", []).append(step.name)
+        found.setdefault(ledger.get(step.name, {}).get("config", {}).get("precision") or "float32",
+                         []).append(step.name)
     if set(found) <= {"float32"}:
         return "**Precision.** Every step trained in float32 (no step's command sets `precision`)."
     return "**Precision.** " + "; ".join(f"{precision}: {', '.join(steps)}" for precision, steps in found.items()) + "."
