@@ -3,7 +3,7 @@ reading beside it, T1 gated per k, 6a1's tolerance set after its runs, 6b1/6b2 r
 training errors beside its test errors."""
 from test_report_sections import fc_rows, report_with_steps, share_rows, vae, verdict
 
-from infodropout.paper.report.claim_tables import verdict_text
+from infodropout.paper.report.opening import verdict_text
 from infodropout.paper.report.opening import BRIEF, brief
 from infodropout.paper.report.verdicts import Difference
 

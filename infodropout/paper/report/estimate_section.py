@@ -3,10 +3,11 @@ NDM, and any other estimator the results carry) against β, beside each layer's 
 
 from __future__ import annotations
 
-from infodropout.paper.report.claim_tables import sanity_table
 from infodropout.paper.figures.titles import human_title
+from infodropout.paper.report.opening import sanity_table
 from infodropout.paper.report.page import Report, has_column, occluded_title
 from infodropout.paper.report.verdicts import finite
+
 
 def _estimate(r: dict, key: str, digits: int = 3) -> str:
     value, stderr = r.get(key), r.get(f"{key}_stderr")

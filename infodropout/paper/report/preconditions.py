@@ -91,16 +91,6 @@ def overfits(rows: Sequence[dict], error: str = "error", train_error: str = "tra
                      ("" if gaps.n > 1 else "; one seed: no standard error"))
 
 
-def no_optimisation_failure(rows: Sequence[dict], where: str = "") -> Condition:
-    """No run has a layer with more than :data:`DEAD_LIMIT` of its ReLU units dead (``dead_fraction_max``)."""
-    values = [r.get("dead_fraction_max") for r in rows]
-    if not rows or any(v is None for v in values):
-        return Condition(NO_OPTIMISATION_FAILURE, None, "no dead-unit count `dead_fraction_max`" + where)
-    worst = max(values)
-    return Condition(NO_OPTIMISATION_FAILURE, worst <= DEAD_LIMIT,
-                     f"worst layer {100 * worst:.1f} % dead, limit {100 * DEAD_LIMIT:.0f} %{where}")
-
-
 def probe_fits(rows: Sequence[dict]) -> Condition:
     """Figure 4's nuisance probe measures something: it fits its own training set (``nuisance_train_error`` at
     least :data:`PROBE_MARGIN` points below chance in every run), and at the smallest β, where the digit is easiest

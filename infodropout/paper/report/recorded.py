@@ -28,43 +28,11 @@ def recording() -> Iterator[list[tuple[str, Difference | None, str]]]:
         _JUDGED.reset(token)
 
 
-# What a claim's test says beside its comparisons (how to read them), recorded with them: see :func:`noted`.
-NOTE = "note"
-
-
-def noted(text: str) -> str:
-    """Record ``text`` as a reading of the claim being judged, to follow its comparisons in the verdict's reason
-    (e.g. whether an effect is the network's or the noise's); returns ``text``."""
-    comparisons = _JUDGED.get()
-    if comparisons is not None:
-        comparisons.append((text, None, NOTE))
-    return text
-
-
-# The verdict a claim gets under a reading revised after its runs, recorded as (reading and verdict, None, FORMER).
-FORMER = "former"
-
-
-# What a decided verdict leaves open, with the run that would close it (the claim's ``settled_by``).
-UNSETTLED = "unsettled"
-
-
-def unsettled(text: str) -> str:
-    """Record ``text``, what the claim's verdict leaves unmeasured (e.g. whether an effect is the noise's), so that
-    the report says what run would settle it; returns ``text``."""
-    comparisons = _JUDGED.get()
-    if comparisons is not None:
-        comparisons.append((text, None, UNSETTLED))
-    return text
-
-
-def formerly(text: str) -> str:
-    """Record ``text`` (the former reading and its verdict) for the claim being judged: CLAIMS.md asks a reading
-    revised after the runs to show the former one's verdict beside it; returns ``text``."""
-    comparisons = _JUDGED.get()
-    if comparisons is not None:
-        comparisons.append((text, None, FORMER))
-    return text
+# What a claim's test records beside its comparisons, each as (text, None, kind): how to read them (NOTE: e.g.
+# whether an effect is the network's or the noise's, to follow the comparisons in the verdict's reason), the verdict
+# under a reading revised after the runs (FORMER: CLAIMS.md asks for the former reading's verdict beside it), and what
+# a decided verdict leaves unmeasured (UNSETTLED: the report says what run would settle it).
+NOTE, FORMER, UNSETTLED = "note", "former", "unsettled"
 
 
 def judged(label: str, d: Difference | None, verdict: str) -> str:
@@ -73,3 +41,21 @@ def judged(label: str, d: Difference | None, verdict: str) -> str:
     if comparisons is not None:
         comparisons.append((label, d, verdict))
     return verdict
+
+
+def noted(text: str) -> str:
+    """Record ``text`` as a reading (:data:`NOTE`) of the claim being judged; returns ``text``."""
+    judged(text, None, NOTE)
+    return text
+
+
+def formerly(text: str) -> str:
+    """Record ``text``, the former reading and its verdict (:data:`FORMER`); returns ``text``."""
+    judged(text, None, FORMER)
+    return text
+
+
+def unsettled(text: str) -> str:
+    """Record ``text``, what the claim's verdict leaves unmeasured (:data:`UNSETTLED`); returns ``text``."""
+    judged(text, None, UNSETTLED)
+    return text

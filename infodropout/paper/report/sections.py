@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable, Sequence
 
 from infodropout.paper.figures.titles import human_title
-from infodropout.paper.report.claim_tables import claims_table, sanity_table
 from infodropout.paper.report.claims import F1, F2, F3A, F3B6, F4, F5, T1
 from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_TABLE1
 from infodropout.paper.report.estimate_section import independent_estimates
+from infodropout.paper.report.opening import claims_table, sanity_table
 from infodropout.paper.report.page import Report, grouped, has_column, mean_std, occluded_title, paper_value
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
 from infodropout.paper.report.size_measurements import PAPER_FC_RATE, rate_choice, rates_at_choice

@@ -15,23 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infodropout.paper.figures.plots import ERROR_BAR
-from infodropout.paper.report.claim_tables import verdict_text
 from infodropout.paper.report.claims import CLAIMS, SANITY, Judgement, judge_all
 from infodropout.paper.report.opening import opening
 from infodropout.paper.report.ledger import ran_as_planned
-from infodropout.paper.report.page import Report, duration, figures_folder, report_name
+from infodropout.paper.report.page import Report, duration, report_name
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
 from infodropout.paper.report.plans import Plan, Step
 from infodropout.paper.report.settling import at_most, settling_rows
-from infodropout.paper.report.sections import (
-    SECTIONS, figure1, figure2, figure3a, figure3b_6, figure4, figure5, independent_estimates, table1,
-)
+from infodropout.paper.report.sections import SECTIONS
 from infodropout.paper.report.verdicts import RULE
-
-# The sections and the page's helpers stay importable from here, as before the report was split.
-__all__ = ["PRECONDITIONS", "Report", "SECTIONS", "figure1", "figure2", "figure3a", "figure3b_6", "figure4", "figure5",
-           "figures_folder", "independent_estimates", "report_name", "table1", "verdict_text",
-           "write_report"]
 
 PRECONDITIONS = (
     f"**Preconditions**, checked on the runs' own results. *learned*: every run compared has a training error "
