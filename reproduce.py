@@ -12,7 +12,7 @@
 
 Relative paths are taken from this script's folder. Steps already done are reused (their ledger: steps.json in
 plots/reproduce-<scale>/, or results/medium/ for the medium plan, which is committed), and so are trained runs
-(models/): an interrupted reproduction picks up where it stopped. See infodropout/paper/report/plans.py for each scale.
+(models/): an interrupted reproduction picks up where it stopped. See infodropout/paper/reproduction/plans.py for each scale.
 """
 
 import argparse
@@ -28,11 +28,11 @@ from infodropout.paper.cli.preflight import require_packages  # noqa: E402
 
 require_packages()  # one line on what to run, before a package is missing mid-import
 
-from infodropout.paper.report.plans import (  # noqa: E402
+from infodropout.paper.reproduction.plans import (  # noqa: E402
     SCALES, Plan, cifar10_present, make_plan, step_list,
 )
-from infodropout.paper.report.ledger import LedgerError, cifar10_in_ledger, read_ledger  # noqa: E402
-from infodropout.paper.report.runner import default_work_dir, run_plan  # noqa: E402
+from infodropout.paper.reproduction.ledger import LedgerError, cifar10_in_ledger, read_ledger  # noqa: E402
+from infodropout.paper.reproduction.runner import default_work_dir, run_plan  # noqa: E402
 from infodropout.paper.machine import default_jobs  # noqa: E402
 from infodropout.paper.train.archive import keep_runs, restore_runs  # noqa: E402
 

@@ -3,7 +3,7 @@ runs, and CLAIMS.md's smallest effect of interest judged only on the runs that f
 import json
 
 from infodropout.paper.report.measurements import after_sesoi, sesoi_for
-from infodropout.paper.report.plans import ADDED_STEPS, make_plan
+from infodropout.paper.reproduction.plans import ADDED_STEPS, make_plan
 from infodropout.paper.report.verdicts import SESOI, SESOI_STATED_AFTER
 
 from test_report_sections import report_with_steps, verdict

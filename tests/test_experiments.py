@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from infodropout.paper.cli.command_line import commands_of
-from infodropout.paper.report.plans import make_plan
-from infodropout.paper.report.runner import step_module, step_process
+from infodropout.paper.reproduction.plans import make_plan
+from infodropout.paper.reproduction.runner import step_module, step_process
 from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS, PointCommand
 
 ROOT = Path(__file__).resolve().parents[1]

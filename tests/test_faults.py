@@ -86,7 +86,7 @@ def test_a_validation_split_that_leaves_nothing_is_a_data_error():
 
 
 def test_a_damaged_ledger_is_named_with_the_way_back(tmp_path):
-    from infodropout.paper.report.ledger import LedgerError, read_ledger
+    from infodropout.paper.reproduction.ledger import LedgerError, read_ledger
 
     ledger = tmp_path / "steps.json"
     whole = json.dumps({"figure3a": {"argv": ["mnist_fc.py"], "status": "done", "seconds": 1.0}})

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from infodropout.paper.report.plans import Plan, Step
-from infodropout.paper.report.ledger import ran_as_planned
-from infodropout.paper.report.runner import run_plan
+from infodropout.paper.reproduction.plans import Plan, Step
+from infodropout.paper.reproduction.ledger import ran_as_planned
+from infodropout.paper.reproduction.runner import run_plan
 from infodropout.paper.train.run_names import run_name
 from infodropout.paper import machine
 from infodropout.paper.machine import parallel_jobs, threads_per_job

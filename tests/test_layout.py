@@ -146,7 +146,8 @@ WING_READS = {
     "figures": set(),
     "cli": {"data", "train", "figures"},
     "experiments": {"data", "train", "figures", "cli"},
-    "report": {"train", "figures"},
+    "reproduction": {"train"},
+    "report": {"train", "figures", "reproduction"},
     "perf": {"train"},
 }
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from infodropout.paper.report.ledger import (
+from infodropout.paper.reproduction.ledger import (
     command_line, entry_of, planned, ran_as_planned, read_ledger, record, same_data, typed,
 )
-from infodropout.paper.report.plans import ROOT, SCALES, Step, command_value, make_plan
+from infodropout.paper.reproduction.plans import ROOT, SCALES, Step, command_value, make_plan
 from infodropout.paper.train.run_names import MACHINE_KEYS
 
 STEP = Step("figure5", "cifar", "sweep", ("softplus",),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from infodropout.paper.report.plans import make_plan
-from infodropout.paper.report.scales import (
+from infodropout.paper.reproduction.plans import make_plan
+from infodropout.paper.reproduction.scales import (
     MEDIUM_EXPECTED_MINUTES, OVERFIT_IMAGES, SETTINGS, replacing,
 )
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from infodropout.paper.report.plans import ROOT, Step, command_value, joined, make_plan
-from infodropout.paper.report.ledger import ran_as_planned, read_ledger
+from infodropout.paper.reproduction.plans import ROOT, Step, command_value, joined, make_plan
+from infodropout.paper.reproduction.ledger import ran_as_planned, read_ledger
 
 
 # The medium plan's steps whose command changed (more seeds, β, methods or k; every method's learning rate) and
@@ -50,7 +50,7 @@ def test_a_step_names_its_experiment_and_sets_each_value_once():
 
 
 def test_a_scale_is_the_one_below_it_with_its_changes():
-    from infodropout.paper.report.scales import SETTINGS, UNSET, derive
+    from infodropout.paper.reproduction.scales import SETTINGS, UNSET, derive
 
     derived = derive({"a": 1, "b": [2], "c": 3}, b=[5], c=UNSET, d=4)
     assert list(derived.items()) == [("a", 1), ("b", [5]), ("d", 4)]  # b keeps its place, c is gone, d comes last

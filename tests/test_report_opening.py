@@ -10,7 +10,7 @@ import pytest
 
 from infodropout.paper.report.opening import BRIEF, PLAIN, clip
 from infodropout.paper.report.claims import CLAIMS
-from infodropout.paper.report.plans import make_plan
+from infodropout.paper.reproduction.plans import make_plan
 from infodropout.paper.report.writer import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +87,7 @@ def test_the_medium_report_opens_with_plain_words_then_short_reasons_then_the_ru
 
 
 def test_the_plan_judged_is_the_one_the_ledger_ran_whatever_data_the_host_holds():
-    from infodropout.paper.report.ledger import cifar10_in_ledger, entry_of
+    from infodropout.paper.reproduction.ledger import cifar10_in_ledger, entry_of
 
     stand_in = {"figure5": {"experiment": "cifar", "command": "sweep", "config": {"dataset": "fashion"}},
                 "table1": {"experiment": "vae", "command": "table", "config": {"dataset": "sample"}}}

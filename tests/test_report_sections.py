@@ -9,7 +9,7 @@ import pytest
 
 from infodropout.paper.report.claims import CLAIMS, SANITY, judge, judge_all
 from infodropout.paper.report.page import Report
-from infodropout.paper.report.plans import make_plan
+from infodropout.paper.reproduction.plans import make_plan
 from infodropout.paper.report.sections import figure3a, figure4, figure5, table1
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -409,7 +409,7 @@ def test_figure6_is_not_testable_where_an_information_run_did_not_learn(tmp_path
 
 def test_the_report_names_the_precision_each_step_trained_in():
     from infodropout.paper.report.writer import _precision_line
-    from infodropout.paper.report.plans import Plan, Step
+    from infodropout.paper.reproduction.plans import Plan, Step
 
     plan = Plan("tiny", (Step("a", "cifar", "sweep"), Step("b", "cifar", "train")))
     ledger = {"a": {"config": {"beta": 1}}, "b": {"config": {}}}
@@ -490,7 +490,7 @@ def test_a_step_reads_the_folder_its_command_drew_into_whatever_the_modification
 
 def test_the_report_says_when_and_where_its_steps_ran_not_only_where_it_was_written():
     from infodropout.paper.report.writer import provenance
-    from infodropout.paper.report.plans import Plan, Step
+    from infodropout.paper.reproduction.plans import Plan, Step
 
     plan = Plan("toy", (Step("a", "cifar", "train"), Step("b", "cifar", "train"), Step("c", "cifar", "test")))
     ledger = {"a": {"finished": "2026-11-29 02:30:41", "machine": "2 CPU cores (AMD EPYC, AVX-512)"},
@@ -632,7 +632,7 @@ def test_the_alpha_cap_ablation_compares_figure5s_runs_at_the_same_beta_and_seed
 
 
 def test_the_report_lists_the_steps_not_run_with_the_plans_current_command(tmp_path):
-    from infodropout.paper.report.ledger import planned
+    from infodropout.paper.reproduction.ledger import planned
     from infodropout.paper.report.writer import pending_steps
 
     report = report_with_steps(tmp_path, {"figure3a": fc_rows({"information": [5.0], "binary": [6.0]})})

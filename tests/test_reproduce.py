@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from infodropout.paper.report.plans import ROOT, Plan, Step, cifar10_present, make_plan
-from infodropout.paper.report.runner import default_work_dir, run_plan
-from infodropout.paper.report.scales import (
+from infodropout.paper.reproduction.plans import ROOT, Plan, Step, cifar10_present, make_plan
+from infodropout.paper.reproduction.runner import default_work_dir, run_plan
+from infodropout.paper.reproduction.scales import (
     AVX2_SLOWDOWN, CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_ESTIMATED_AVX2_MINUTES, MEDIUM_ESTIMATED_MINUTES,
     MEDIUM_EXPECTED_MINUTES, MEDIUM_MEASURED_AVX2_MINUTES, MEDIUM_MEASURED_EPYC_AVX512_MINUTES,
     MEDIUM_MEASURED_MINUTES, OCCLUDED_FASHION_STAND_IN, SCALES,

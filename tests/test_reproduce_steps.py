@@ -7,8 +7,8 @@ import shlex
 import subprocess
 import sys
 
-from infodropout.paper.report.plans import ROOT, dependencies, make_plan
-from infodropout.paper.report.ledger import record
+from infodropout.paper.reproduction.plans import ROOT, dependencies, make_plan
+from infodropout.paper.reproduction.ledger import record
 
 
 def reproduce(*args, timeout=300):

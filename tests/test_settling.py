@@ -4,7 +4,7 @@ the time of the steps it reads scaled by them, else what its precondition needs.
 import pytest
 
 from infodropout.paper.report.claims import CLAIMS, PAPER, Claim, Judgement
-from infodropout.paper.report.plans import Plan, Step
+from infodropout.paper.reproduction.plans import Plan, Step
 from infodropout.paper.report.settling import more_seeds, settling_rows, what_settles
 from infodropout.paper.report.verdicts import HOLDS, INCONCLUSIVE, MOST_SEEDS, NOT_TESTABLE, Difference
 

@@ -67,7 +67,7 @@ def verdicts(step: str, candidate: Path) -> list[dict]:
     """Every claim that reads ``step``: its verdict from the committed steps and with the candidate in their place."""
     sys.path.insert(0, str(ROOT))
     from infodropout.paper.report.claims import CLAIMS
-    from infodropout.paper.report.plans import make_plan
+    from infodropout.paper.reproduction.plans import make_plan
     from infodropout.paper.report.writer import write_report
 
     plan = make_plan("medium", cifar10=False)

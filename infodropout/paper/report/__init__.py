@@ -1,3 +1,3 @@
-"""The report wing: each scale's plan of steps and the runner that executes it with a ledger, then the report that
-judges every claim of the paper on the steps' results (measurements, preconditions, verdicts, sections, page). It
-runs the experiments as processes by module name and reads their files; it imports none of them."""
+"""The report wing: judges every claim of the paper on what a reproduction's steps left (claims, measurements,
+preconditions, verdicts), then writes the report (opening, sections, page, what would settle the undecided claims).
+It reads the plan and its ledger (infodropout.paper.reproduction) and the steps' files; it imports no experiment."""

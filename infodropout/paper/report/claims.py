@@ -23,7 +23,7 @@ from infodropout.paper.report.measurements import (
     histogram, measure_1a, measure_1b, measure_2a, measure_2b, measure_2c, measure_2d, measure_4a, measure_4b, measure_5a,
     measure_5b, measure_5c, results_of, sanity_1b_fit,
 )
-from infodropout.paper.report.plans import command_value
+from infodropout.paper.reproduction.plans import command_value
 from infodropout.paper.report.recorded import FORMER, NOTE, UNSETTLED, recording
 from infodropout.paper.report.size_measurements import (
     CONV_MARGIN, FC_MARGIN, FEWEST_FILTERS, SAME_AS_6A2, SHARE_ELASTICITY, against, fc_comparison, fc_judged_rows,

@@ -203,7 +203,7 @@ def _verdicts_across_scales(report: Report, judgements: Sequence[Judgement], out
     """One row per claim: its verdict at each scale whose claims-<scale>.json lies in ``out`` (written by that
     scale's report), this one's from ``records``, and the short reason at this scale. A file written before
     claims had ids cannot be matched to these claims and is left out."""
-    from infodropout.paper.report.scales import SCALES
+    from infodropout.paper.reproduction.scales import SCALES
 
     by_scale = {}
     for other in SCALES:

@@ -1,6 +1,6 @@
 """The report's page as it is built: its text, tables and figures, and the results the plan's steps left.
 
-:class:`Report` reads what the steps of a :class:`~infodropout.paper.report.plans.Plan` left under the work folder
+:class:`Report` reads what the steps of a :class:`~infodropout.paper.reproduction.plans.Plan` left under the work folder
 (its ledger steps.json, each step's results.json and figures) and gathers the report's lines, copying the
 figures it embeds next to it.
 """
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infodropout.paper.figures.plots import ERROR_BAR
-from infodropout.paper.report.ledger import command_line, read_ledger
-from infodropout.paper.report.plans import Plan, command_value
+from infodropout.paper.reproduction.ledger import command_line, read_ledger
+from infodropout.paper.reproduction.plans import Plan, command_value
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
 

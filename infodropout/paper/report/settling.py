@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from infodropout.paper.report.claims import PAPER, Judgement
 from infodropout.paper.report.page import duration
-from infodropout.paper.report.plans import Plan
+from infodropout.paper.reproduction.plans import Plan
 from infodropout.paper.report.verdicts import INCONCLUSIVE, MOST_SEEDS, NOT_TESTABLE
 
 

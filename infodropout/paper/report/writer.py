@@ -1,6 +1,6 @@
 """REPORT.md: every claim of the paper judged on a reproduction's runs, beside every figure and table.
 
-Reads what the steps of a :class:`~infodropout.paper.report.plans.Plan` left under the work folder
+Reads what the steps of a :class:`~infodropout.paper.reproduction.plans.Plan` left under the work folder
 (:class:`~infodropout.paper.report.page.Report`), judges each claim of :mod:`infodropout.paper.report.claims` on it (its
 preconditions first, then its test by the rule of :mod:`infodropout.paper.report.verdicts`), and writes the report: the
 rule, the tally of holds / fails / inconclusive / not testable, every claim's verdict at each scale whose
@@ -17,10 +17,10 @@ from pathlib import Path
 from infodropout.paper.figures.plots import ERROR_BAR
 from infodropout.paper.report.claims import CLAIMS, SANITY, Judgement, judge_all
 from infodropout.paper.report.opening import opening
-from infodropout.paper.report.ledger import ran_as_planned
+from infodropout.paper.reproduction.ledger import ran_as_planned
 from infodropout.paper.report.page import Report, duration, report_name
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
-from infodropout.paper.report.plans import Plan, Step
+from infodropout.paper.reproduction.plans import Plan, Step
 from infodropout.paper.report.settling import at_most, settling_rows
 from infodropout.paper.report.sections import SECTIONS
 from infodropout.paper.report.verdicts import RULE

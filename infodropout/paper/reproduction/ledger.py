@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from infodropout.paper.report.plans import VERBOSE, Step, command_value
+from infodropout.paper.reproduction.plans import VERBOSE, Step, command_value
 from infodropout.paper.train.checkpoint import atomic_write
 from infodropout.paper.train.run_names import MACHINE_KEYS
 
@@ -156,7 +156,7 @@ def entry_of(entry: Mapping) -> dict:
 
 
 def typed(text: str):
-    """A value of a command line as the plan wrote it (:func:`~infodropout.paper.report.plans.command_value`): a
+    """A value of a command line as the plan wrote it (:func:`~infodropout.paper.reproduction.plans.command_value`): a
     number, True/False/None, a list ``[a,b]`` of them or of words, else the word itself. Text the plan would not have
     written so (``1e-3`` for 0.001) stays text, so that it never equals a value the plan gives now."""
     if text.startswith("[") and text.endswith("]"):

@@ -1,7 +1,7 @@
 """Every experiment of the paper at a chosen scale, from one command (``./reproduce.py``).
 
 A *plan* is the list of experiment invocations (steps) that produce every figure and table at one
-scale; :mod:`infodropout.paper.report.runner` runs them, and :mod:`infodropout.paper.report.writer` then turns the
+scale; :mod:`infodropout.paper.reproduction.runner` runs them, and :mod:`infodropout.paper.report.writer` then turns the
 results into ``REPORT.md``.
 
 The scales: ``full`` is the paper's protocol (SPEC §5) on the full data sets; ``medium`` tests every claim
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from infodropout.paper.protocols import CIFAR
 from infodropout.paper.paths import REPO_ROOT
-from infodropout.paper.report.scales import (  # SCALES is read from here too (the script, the report)
+from infodropout.paper.reproduction.scales import (  # SCALES is read from here too (the script, the report)
     CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, OVERFIT_PROBE_EPOCHS, SCALES,
     SETTINGS, ConfigValue, replacing,
 )
@@ -93,7 +93,7 @@ class Step:
 
 def joined(*parts: Config) -> dict[str, ConfigValue]:
     """The values of ``parts`` in order, refusing a key set twice: no setting of a step silently overrides another
-    (:func:`~infodropout.paper.report.scales.replacing` is for the deliberate replacements)."""
+    (:func:`~infodropout.paper.reproduction.scales.replacing` is for the deliberate replacements)."""
     config: dict[str, ConfigValue] = {}
     for part in parts:
         repeated = sorted(set(config) & set(part))

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from infodropout.paper.machine import describe_machine
-from infodropout.paper.report.ledger import planned, ran_as_planned, read_ledger, record
-from infodropout.paper.report.plans import ROOT, Plan
+from infodropout.paper.reproduction.ledger import planned, ran_as_planned, read_ledger, record
+from infodropout.paper.reproduction.plans import ROOT, Plan
 
 
 def _format_seconds(seconds: float) -> str:
@@ -49,7 +49,7 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
     ``{"models_dir": ...}``), its output in ``<work_dir>/logs/<step>.log``, its figures under
     ``<work_dir>/<step>/``. The ledger ``<work_dir>/steps.json`` records what each finished step ran (as data), its
     status and time, and is rewritten after every step; a step the ledger holds as done with the same config and
-    folders is skipped (:func:`~infodropout.paper.report.ledger.ran_as_planned`). A failed step is recorded and the
+    folders is skipped (:func:`~infodropout.paper.reproduction.ledger.ran_as_planned`). A failed step is recorded and the
     others still run. Returns the ledger.
 
     ``jobs`` (0: one per core) is passed to the steps that run several runs (:data:`SWEEP_COMMANDS`), which

@@ -1,7 +1,7 @@
 """What each scale of the reproduction runs: the settings every experiment adds to its script's defaults at
 the tiny, small, medium and full scales, why they are what they are (the notes the report prints), the stand-ins
 for data that is absent, and the medium plan's step times (measured or estimated), from which
-:mod:`infodropout.paper.report.plans` makes its plans."""
+:mod:`infodropout.paper.reproduction.plans` makes its plans."""
 
 from __future__ import annotations
 
