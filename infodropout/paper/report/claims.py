@@ -26,8 +26,9 @@ from infodropout.paper.report.measurements import (
 from infodropout.paper.reproduction.plans import command_value
 from infodropout.paper.report.recorded import FORMER, NOTE, UNSETTLED, recording
 from infodropout.paper.report.size_measurements import (
-    CONV_MARGIN, FC_MARGIN, FEWEST_FILTERS, SAME_AS_6A2, SHARE_ELASTICITY, against, fc_comparison, fc_judged_rows,
-    layer_pairs, measure_3a2, measure_3a3, measure_3a5, measure_3b, measure_3b2, measure_6a1, measure_6b1, shares_learned,
+    CONV_MARGIN, FC_MARGIN, FC_STEPS, FEWEST_FILTERS, SAME_AS_6A2, SHARE_ELASTICITY, against, fc_comparison,
+    fc_judged_rows, layer_pairs, measure_3a2, measure_3a3, measure_3a5, measure_3b, measure_3b2, measure_6a1, measure_6b1,
+    shares_learned,
 )
 from infodropout.paper.report.ablation_measurements import capped_rows, measure_8a
 from infodropout.paper.report.preconditions import Condition
@@ -211,8 +212,6 @@ F1, F2, F3A, F3B6, F4, F5, T1 = ("Figure 1", "Figures 2 and 7", "Figure 3a", "Fi
                                  "Table I")
 LEARNED, OVERFITS = pre.LEARNED, pre.OVERFITS
 FC = (pre.LEARNED, pre.NO_OPTIMISATION_FAILURE)
-# Figure 3a's comparisons read the paper's rate's runs and, where a width is judged at the chosen rates, those.
-FC_STEPS = ("figure3a", "figure3a-lr")
 OCCLUDED_MAIN = {"train_key": "main_train_error_D"}
 # Cluttered MNIST's runs are cut to 20 epochs with the original schedule's shape; a run that leaves chance late is
 # stopped by the rate's drops before it learns. The original 80 epochs, dropped at 30 and 60, give it the time.

@@ -12,7 +12,7 @@ from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERF
 from infodropout.paper.report.estimate_section import independent_estimates
 from infodropout.paper.report.opening import claims_table, sanity_table
 from infodropout.paper.report.page import Report, grouped, has_column, mean_std, occluded_title, paper_value
-from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND
+from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT
 from infodropout.paper.report.size_measurements import PAPER_FC_RATE, rate_choice, rates_at_choice
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
@@ -352,6 +352,3 @@ SECTIONS: tuple[tuple[str, Callable[[Report], None]], ...] = (
     (F1, figure1), (F2, figure2), (F3A, figure3a), (F3B6, figure3b_6), (F4, figure4), (F5, figure5), (T1, table1),
     ("Independent estimates", independent_estimates),
 )
-
-__all__ = ["SECTIONS", "claims_table", "sanity_table", "figure1", "figure2", "figure3a", "figure3b_6", "figure4", "figure5",
-           "independent_estimates", "table1", "LEARNED_BOUND"]
