@@ -4,14 +4,18 @@
     ./occluded.py train with beta=1.0
     ./occluded.py --help          # every command, with its description and sacred's options
 
-The experiment (its config, rules and commands) is infodropout/paper/experiments/occluded.py, which also runs as
+The experiment's commands are infodropout/paper/experiments/occluded.py (its config:
+infodropout/paper/configs/occluded.py), which also runs as
 ``python -m infodropout.paper.experiments.occluded``; this file only starts it, so that the commands of the docs
 work from the repository's top.
 """
 
 if __name__ == "__main__":
-    # Imported here, not at the top: importing this file runs nothing. The module imports
-    # infodropout.paper.cli.experiment first, which checks the packages and quiets TensorFlow.
+    # Imported here, not at the top: importing this file runs nothing. The packages are checked first, so that a
+    # Python without them is told in one line what to run rather than shown a traceback.
+    from infodropout.paper.cli.preflight import require_packages
+
+    require_packages()
     from infodropout.paper.experiments.occluded import main
 
     main()

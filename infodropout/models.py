@@ -15,7 +15,7 @@ from numbers import Real
 from typing import TYPE_CHECKING
 
 # Keras is imported inside the builders, not here: the scripts check their config against the choices, widths and
-# shares below before TensorFlow starts (infodropout.paper.cli.config_rules), and importing this module must not
+# shares below before TensorFlow starts (infodropout.paper.configs.rules), and importing this module must not
 # start it.
 if TYPE_CHECKING:
     import keras

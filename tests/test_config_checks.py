@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infodropout.paper.train.runs import train_settings
-from infodropout.paper.cli.config_rules import validate
+from infodropout.paper.configs.rules import validate
 from infodropout.paper.errors import CommandFailed
 from infodropout.paper.cli.experiment import check_config_keys
 from infodropout.paper.train.run_names import MAX_NAME_BYTES, run_name
@@ -30,7 +30,7 @@ def refusal(config_updates: dict) -> str | None:
     """The message cifar.py's validation gives for its defaults updated with ``config_updates``."""
     script = cifar()
     try:
-        validate({**script.DEFAULTS, **config_updates}, script.RULES, script.DEFAULTS, 96)
+        validate({**script.DEFAULTS, **config_updates}, script.Config.rules(), script.DEFAULTS, 96)
     except ValueError as error:
         return str(error)
     return None
@@ -49,7 +49,7 @@ def test_values_that_would_crash_later_are_refused_naming_the_key(updates, words
 
 def test_the_filter_share_is_refused_with_the_builders_own_check_and_message():
     from infodropout.models import all_cnn_widths
-    from infodropout.paper.cli.config_rules import ALL_CNN_SMALLEST_WIDTH
+    from infodropout.paper.configs.rules import ALL_CNN_SMALLEST_WIDTH
 
     # The narrowest layer of each script's network is the builders' table's, and the message is the builders'.
     assert ALL_CNN_SMALLEST_WIDTH == {"cifar": 96, "occluded": 96, "cluttered": 32}
@@ -63,9 +63,9 @@ def test_the_filter_share_is_refused_with_the_builders_own_check_and_message():
 def test_the_default_schedule_may_reach_past_a_shortened_run_and_integer_rates_are_floats():
     # epochs=1 with the paper's drops [80, 120, 160] is every quick test's command: they simply never happen.
     script = cifar()
-    assert validate({**script.DEFAULTS, "epochs": 1}, script.RULES, script.DEFAULTS, 96) == []
+    assert validate({**script.DEFAULTS, "epochs": 1}, script.Config.rules(), script.DEFAULTS, 96) == []
     # Typed drops past the end are kept (a typed command shortened with epochs=1) with one warning line.
-    warnings = validate({**script.DEFAULTS, "epochs": 5, "lr_drops": [2, 5]}, script.RULES, script.DEFAULTS, 96)
+    warnings = validate({**script.DEFAULTS, "epochs": 5, "lr_drops": [2, 5]}, script.Config.rules(), script.DEFAULTS, 96)
     assert len(warnings) == 1 and "[5] never happen with epochs=5" in warnings[0]
     assert refusal({"lr_drops": [], "epochs": 1}) is None
     assert refusal({"filter_percentage": 1 / 96 + 1e-9}) is None
@@ -76,13 +76,13 @@ def test_the_default_schedule_may_reach_past_a_shortened_run_and_integer_rates_a
 def test_an_unknown_key_suggests_the_closest_one_with_status_2():
     script = cifar()
     with pytest.raises(CommandFailed) as failure:
-        check_config_keys(script.ex, ["cifar.py", "train", "with", "beta=1.0", "bta=3"])
+        check_config_keys(script.Config, ["cifar.py", "train", "with", "beta=1.0", "bta=3"])
     assert failure.value.code == 2 and "'bta'" in failure.value.message and "did you mean beta?" in failure.value.message
     with pytest.raises(CommandFailed) as failure:
-        check_config_keys(script.ex, ["cifar.py", "train", "with", "softplu"])
+        check_config_keys(script.Config, ["cifar.py", "train", "with", "softplu"])
     assert "did you mean softplus?" in failure.value.message
     # Known keys, a named config, dotted updates and sacred's options after the updates pass.
-    check_config_keys(script.ex, ["cifar.py", "train", "with", "softplus", "beta=1", "lr_drops=[1]", "-l", "ERROR"])
+    check_config_keys(script.Config, ["cifar.py", "train", "with", "softplus", "beta=1", "lr_drops=[1]", "-l", "ERROR"])
 
 
 def test_over_long_run_names_are_shortened_stably_and_still_distinct():
@@ -123,15 +123,20 @@ def test_ctrl_c_inside_any_command_ends_in_one_line_with_status_130(capsys, monk
     """`test`, a sweep between runs, a download or a data set's generation: KeyboardInterrupt reaches
     run_experiment, which turns it into one line and status 130 (the start-up case is a subprocess
     test in test_run_safety.py)."""
-    from infodropout.paper.cli.experiment import run_experiment
+    import infodropout.paper.cli.experiment as glue
+    from infodropout.paper.experiments import cifar
 
     class Interrupted:
-        def run_commandline(self):
+        def run_commandline(self, argv):
             raise KeyboardInterrupt
 
+    monkeypatch.setattr(glue, "build_experiment", lambda line, invocation=None: Interrupted())
+    monkeypatch.setattr(glue, "check_command_line", lambda *args: None)
+    monkeypatch.setattr(glue, "typed_keys", lambda *args: set())
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_experiment installs its own
     monkeypatch.setattr(sys, "argv", ["cifar.py", "test"])
     with pytest.raises(SystemExit) as exit_:
-        run_experiment(Interrupted())
+        glue.run_experiment(cifar.COMMAND_LINE)
     err = capsys.readouterr().err
     assert exit_.value.code == 130 and err.count("\n") == 1 and err.startswith("cifar.py: interrupted (Ctrl-C)")
 
@@ -151,7 +156,7 @@ def test_each_script_trains_by_its_row_of_the_protocols(script, row):
 
 
 def test_the_sweep_list_rules_take_the_builders_choices_and_shares():
-    from infodropout.paper.cli.config_rules import ALL_CNN_METHODS, FILTER_SHARE_LIST, words_of
+    from infodropout.paper.configs.rules import ALL_CNN_METHODS, FILTER_SHARE_LIST, words_of
 
     assert ALL_CNN_METHODS.description == "a non-empty list of information, binary, lognormal, none"
     assert ALL_CNN_METHODS.check("[information,binary]") and ALL_CNN_METHODS.check(["none"])

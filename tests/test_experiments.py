@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from infodropout.paper.cli.command_line import commands_of
+from infodropout.paper.cli.experiment import build_experiment
 from infodropout.paper.reproduction.plans import make_plan
 from infodropout.paper.reproduction.runner import step_module, step_process
 from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS, PointCommand
@@ -71,22 +72,23 @@ def test_the_scripts_at_the_top_are_thin_entry_points(name):
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_sacred_sees_the_experiment_as_when_it_was_a_script(name):
-    experiment = module(name).ex
+    experiment = build_experiment(module(name).COMMAND_LINE)
     assert experiment.path == name  # the experiment's name, in an observer's records
     assert experiment.base_dir == str(ROOT)  # sources named from the repository's top, as before
     assert Path(experiment.mainfile.filename) == ROOT / "infodropout" / "paper" / "experiments" / f"{name}.py"
-    assert experiment.module == f"infodropout.paper.experiments.{name}"
+    assert module(name).MODULE == f"infodropout.paper.experiments.{name}"
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_has_the_internal_point_command_once_and_help_leaves_it_out(name):
-    experiment = module(name).ex
+    experiment = build_experiment(module(name).COMMAND_LINE)
     assert [command for command, _ in experiment.gather_commands()].count(POINT_COMMAND) == 1
-    assert POINT_COMMAND not in commands_of(experiment) and POINT_COMMAND in commands_of(experiment, internal=True)
+    assert POINT_COMMAND not in commands_of(experiment, frozenset({POINT_COMMAND}))
+    assert POINT_COMMAND in commands_of(experiment)
     # The command's arguments are the entries the sweep gives it, so that sacred fills them in.
     command = dict(experiment.gather_commands())[POINT_COMMAND]
     assert set(inspect.signature(command).parameters) == {"_config", *POINT_KEYS}
-    assert experiment.point_functions  # each experiment's sweep points
+    assert module(name).POINT_FUNCTIONS  # each experiment's sweep points
 
 
 def test_each_sweep_command_runs_its_points_by_a_registered_function():
@@ -94,13 +96,32 @@ def test_each_sweep_command_runs_its_points_by_a_registered_function():
         source = inspect.getsource(module(name))
         for call in ("run_sweep(",):
             for line in (line for line in source.splitlines() if call in line and "import" not in line):
-                # The last argument is a PointCommand made by add_point_function, never a callable of the sweep's.
+                # The last argument is a PointCommand of a point function, never a callable of the sweep's.
                 assert "run_one" not in line and "lambda" not in line, (name, line)
     commands = {"cifar": {"measured_run", "probed_run"}, "cluttered": {"localised_run", "probed_run"},
                 "occluded": {"nuisance_run", "probed_run"}, "mnist_fc": {"train_test_and_probe"},
                 "vae": {"train_one"}}
     for name, functions in commands.items():
-        assert set(module(name).ex.point_functions) == functions, name
+        assert {function.__name__ for function in module(name).POINT_FUNCTIONS} == functions, name
+
+
+def test_nothing_is_done_when_an_experiment_is_imported(tmp_path):
+    # Importing an experiment (from a notebook, say) leaves the interpreter as it was: no sacred, no TensorFlow, the
+    # same excepthook, import machinery and command line.
+    code = ("import sys\nhook, finders, argv = sys.excepthook, list(sys.meta_path), list(sys.argv)\n"
+            "from infodropout.paper.experiments import cifar, cluttered, mnist_fc, occluded, vae, process_cifar\n"
+            "print(sys.excepthook is hook, sys.meta_path == finders, sys.argv == argv, "
+            "[m for m in ('sacred', 'tensorflow') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "[]"]
+
+
+def test_the_harness_reads_no_callers_frame_and_adds_no_import_finder():
+    for path in (ROOT / "infodropout" / "paper").rglob("*.py"):
+        text = path.read_text()
+        assert "inspect.stack" not in text and "meta_path" not in text and "f_globals" not in text, path
 
 
 def test_a_point_command_runs_the_experiments_module_with_the_point_and_its_result_file(tmp_path):

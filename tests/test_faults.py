@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, MAX_SEED, validate
+from infodropout.paper.configs.cifar import Config as CifarConfig
+from infodropout.paper.configs.rules import MAX_SEED, validate
+
+CIFAR_DEFAULTS, CIFAR_RULES = CifarConfig.defaults(), CifarConfig.rules()
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +47,7 @@ def test_seeds_must_fit_numpy_32_bits():
                                          ("widths", [16, 16]), ("ks", [1, 2, 1]), ("methods", "[binary,binary]"),
                                          ("filter_percentages", [0.1, 0.1]), ("learning_rates", [0.1, 0.1])])
 def test_a_sweep_list_with_a_repeated_value_is_refused(key, values):
-    from infodropout.paper.cli.config_rules import validate_together
+    from infodropout.paper.configs.rules import validate_together
 
     with pytest.raises(ValueError, match=f"{key}=.*appears more than once"):
         validate_together({**CIFAR_DEFAULTS, key: values}, CIFAR_DEFAULTS)

@@ -135,15 +135,17 @@ def test_print_config_is_coloured_on_a_terminal_only(tmp_path):
 
 
 def test_the_scripts_hide_tensorflows_start_up_lines_on_a_machine_without_gpu(tmp_path):
-    from infodropout.paper.cli.preflight import wants_gpu
+    from infodropout.paper.machine import gpu_visible
 
-    if wants_gpu():
+    if gpu_visible():
         pytest.skip("this machine has a GPU: TensorFlow's lines about it are kept")
     script = tmp_path / "probe.py"
     script.write_text(
         "import sys\nsys.path.insert(0, %r)\n"
-        "from infodropout.paper.cli import experiment, preflight\n"
-        "preflight.install_quiet_tensorflow_import()\n"
+        "from infodropout.paper.cli import preflight\n"
+        "from infodropout.paper.train.runs import import_tensorflow_quietly\n"
+        "preflight.quiet_tensorflow_environment()\n"  # what a script's main does first
+        "import_tensorflow_quietly()\n"  # what a command does once its data are read
         "import keras\nimport tensorflow as tf\n"
         "print(float(tf.constant(1.0) + 1), tf.__name__, tf.__file__ is not None, keras.__name__)\n" % str(ROOT))
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}

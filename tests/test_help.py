@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from infodropout.paper.cli import preflight
-from infodropout.paper.cli.config_rules import DESCRIPTIONS
 from infodropout.paper.cli.command_line import SACRED_COMMANDS, commands_of, summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +37,11 @@ def test_help_lists_the_commands_whole_before_sacreds_options(script, tmp_path):
     commands_at, options_at = text.index("\nCommands:\n"), text.index("\nOptions (sacred's):\n")
     assert commands_at < options_at and "--file_storage" in text[options_at:]
     section = " ".join(text[commands_at:options_at].split())
-    experiment = load(script).ex
-    commands = commands_of(experiment)
+    from infodropout.paper.cli.experiment import build_experiment
+    from infodropout.paper.train.sweeps import POINT_COMMAND
+
+    experiment = build_experiment(load(script).COMMAND_LINE)
+    commands = commands_of(experiment, frozenset({POINT_COMMAND}))
     assert "runs" in commands and "train" in commands and "test" in commands
     for name, function in commands.items():
         whole = summary(function)
@@ -61,8 +63,8 @@ def test_a_summary_is_the_whole_first_sentence():
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_key_of_every_script_has_a_description(script):
-    name = script[:-3]
-    missing = [key for key in load(script).DEFAULTS if not (DESCRIPTIONS.get((name, key)) or DESCRIPTIONS.get(key))]
+    descriptions = load(script).Config.descriptions()
+    missing = [key for key in load(script).DEFAULTS if not descriptions.get(key)]
     assert missing == []
 
 
@@ -75,11 +77,11 @@ def _word_runs(text: str, length: int = 4) -> set[tuple[str, ...]]:
 def test_no_key_says_the_same_thing_twice_in_print_config(script):
     # print_config shows a key's description, then its rule: a rule that restates the description printed the
     # same words twice on the line (jobs and threads did).
-    module, name = load(script), script[:-3]
+    module = load(script)
     repeated = {}
     for key in module.DEFAULTS:
-        description = DESCRIPTIONS.get((name, key)) or DESCRIPTIONS.get(key, "")
-        rule = module.RULES.get(key)
+        description = module.Config.descriptions()[key]
+        rule = module.Config.rules().get(key)
         shared = _word_runs(description) & _word_runs(rule.description) if rule else set()
         if shared:
             repeated[key] = sorted(" ".join(run) for run in shared)

@@ -59,7 +59,9 @@ def test_reproduce_lists_no_jobs_option_unless_given():
 
 
 def test_jobs_and_threads_are_not_part_of_a_run_name_and_threads_is_checked():
-    from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, COMMON_RULES
+    from infodropout.paper.configs.cifar import Config
+
+    CIFAR_DEFAULTS, COMMON_RULES = Config.defaults(), Config.rules()
 
     assert run_name("cifar", {**CIFAR_DEFAULTS, "jobs": 2, "threads": 1}, CIFAR_DEFAULTS) == "cifar"
     assert COMMON_RULES["threads"].check(0) and COMMON_RULES["threads"].check(3)

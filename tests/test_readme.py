@@ -71,12 +71,13 @@ def test_every_readme_command_has_valid_keys_and_says_whether_it_needs_a_downloa
     import importlib.util
     import io
 
-    from infodropout.paper.cli.experiment import quote_word_lists
+    from infodropout.paper.cli.experiment import build_experiment, quote_word_lists
 
     experiments = {}
     for script in SACRED_SCRIPTS:
         # The experiment's module, which ./<script> starts.
-        experiments[script] = importlib.import_module(f"infodropout.paper.experiments.{script[:-3]}").ex
+        experiments[script] = build_experiment(
+            importlib.import_module(f"infodropout.paper.experiments.{script[:-3]}").COMMAND_LINE)
     checked = 0
     for _, comments, script, args, comment in readme_commands():
         command = args[0] if args else ""

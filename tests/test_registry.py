@@ -360,7 +360,9 @@ def test_train_refuses_a_resume_under_other_numerics_before_tensorflow(tmp_path)
 
 
 def test_every_key_that_changes_a_runs_numbers_is_in_its_name_or_recorded_with_it():
-    from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS
+    from infodropout.paper.configs.cifar import Config
+
+    CIFAR_DEFAULTS = Config.defaults()
     from infodropout.paper.train.run_names import COMPUTATION_KEYS, MACHINE_KEYS
 
     config = {**CIFAR_DEFAULTS, "models_dir": "m"}

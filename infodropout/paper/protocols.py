@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-# The keyword arguments of infodropout.paper.cli.config_rules.training_defaults for each experiment's row.
+# The protocol of each experiment: the defaults of its config (infodropout.paper.configs.common.training_settings).
 # CIFAR-10 with All-CNN-32 (cifar.py, occluded.py).
 CIFAR = MappingProxyType(dict(batch_size=100, learning_rate=0.05, lr_drops=(80, 120, 160), epochs=200, beta=3.0,
                               weight_decay=0.001, max_alpha=0.7))

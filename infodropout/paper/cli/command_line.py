@@ -2,7 +2,8 @@
 whole summary, then sacred's options), one line for a mistyped command or a missing ``with``, and
 ``print_config`` with a description of every key.
 
-Part of the sacred glue (:mod:`infodropout.paper.cli.experiment`): it reads sacred's commands and options.
+Part of the sacred glue (:mod:`infodropout.paper.cli.experiment`): it reads sacred's commands and options, given
+what the glue knows of the experiment (its internal commands, its named configs) as arguments.
 """
 
 from __future__ import annotations
@@ -30,22 +31,20 @@ def summary(function: Callable) -> str:
     return match.group(1) if match else text
 
 
-def commands_of(experiment, internal: bool = False) -> dict[str, Callable]:
-    """The experiment's commands, the script's own first (in the order it defined them), then sacred's; those a
-    program runs rather than a user (``experiment.internal_commands``: a sweep's ``sweep_point``) only with
-    ``internal``."""
-    hidden = () if internal else getattr(experiment, "internal_commands", ())
+def commands_of(experiment, hidden: frozenset[str] = frozenset()) -> dict[str, Callable]:
+    """The experiment's commands, the script's own first (in the order it defined them), then sacred's, less
+    ``hidden``: those a program runs rather than a user (a sweep's ``sweep_point``)."""
     commands = {name: command for name, command in experiment.gather_commands() if name not in hidden}
     own = {name: command for name, command in commands.items() if name not in SACRED_COMMANDS + ("runs",)}
     shared = ("runs",) + SACRED_COMMANDS  # every script's: the registry's listing, then sacred's
     return {**own, **{name: commands[name] for name in shared if name in commands}}
 
 
-def help_text(experiment, script: str) -> str:
-    """``--help``: how to call the script, its docstring, its commands with their whole summaries, then
-    sacred's options (observers, log level, ...)."""
+def help_text(experiment, script: str, internal: frozenset[str] = frozenset()) -> str:
+    """``--help``: how to call the script, its docstring, its commands (less the ``internal`` ones) with their whole
+    summaries, then sacred's options (observers, log level, ...)."""
     width = min(shutil.get_terminal_size((100, 24)).columns, 110)
-    commands = commands_of(experiment)
+    commands = commands_of(experiment, internal)
     column = max(len(name) for name in commands) + 4
     lines = ["Usage:", f"  {script} COMMAND [with KEY=VALUE ...] [options]",
              f"  {script} help [COMMAND]      (a command's whole description)", f"  {script} (-h | --help)", ""]
@@ -57,7 +56,7 @@ def help_text(experiment, script: str) -> str:
                                    subsequent_indent=" " * column, break_on_hyphens=False, break_long_words=False))
     lines += ["", "KEY=VALUE sets a config entry (`print_config` lists every key with its description); a run is named",
               "by the entries that differ from their defaults, and `runs` lists the trained ones.", ""]
-    usage = experiment.get_usage()[1]
+    usage = experiment.get_usage(script)[1]
     options = usage[usage.find("Options:"):usage.find("Arguments:")].rstrip()
     lines += [options.replace("Options:", "Options (sacred's):", 1)] if "Options:" in usage else []
     return "\n".join(lines)
@@ -72,13 +71,15 @@ def option_arguments(experiment) -> set[str]:
     return flags
 
 
-def check_command_line(experiment, argv: list[str], script: str) -> str | None:
+def check_command_line(experiment, argv: list[str], script: str, internal: frozenset[str] = frozenset(),
+                       named_configs: frozenset[str] = frozenset()) -> str | None:
     """Refuse in one line, status 2, what sacred would answer with its usage block: an unknown command
     (with the closest one), updates without ``with``, or no command at all (which sacred would take for
-    ``train``, the default command, and start training unasked). Returns ``"help"`` where the script's help
-    is asked for (``-h``, ``--help``, ``help``), else None."""
-    commands = commands_of(experiment)
-    runnable = commands_of(experiment, internal=True)
+    ``train``, the default command, and start training unasked). ``internal`` commands run, unlisted;
+    ``named_configs`` are the experiment's. Returns ``"help"`` where the script's help is asked for (``-h``,
+    ``--help``, ``help``), else None."""
+    commands = commands_of(experiment, internal)
+    runnable = commands_of(experiment)
     takes_value = option_arguments(experiment)
     words, skip = [], False
     for token in argv[1:]:
@@ -112,7 +113,7 @@ def check_command_line(experiment, argv: list[str], script: str) -> str | None:
         fail(f"unknown command {first!r}: {hint}(commands: {', '.join(commands)}; `{script} --help` says what each does).")
     if len(words) > 1:
         extra = words[1]
-        what = f"before {extra}" if "=" in extra or extra in getattr(experiment, "valid_named_configs", ()) \
+        what = f"before {extra}" if "=" in extra or extra in named_configs \
             else f"before {extra!r}"
         fail(f"missing `with` {what}: `{script} {first} with {' '.join(words[1:])}`.")
     return None

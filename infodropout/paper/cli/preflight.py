@@ -1,17 +1,17 @@
-"""What the scripts check and set before anything heavy is imported: that this Python has the packages,
-and a quiet TensorFlow on a machine without a GPU.
+"""What the scripts check and set when they start (their ``main``), before anything heavy is imported: that this
+Python has the packages, a quiet TensorFlow on a machine without a GPU, and a Ctrl-C answered in one line.
 
 Standard library only, so that it runs (and says what to do) under a Python that lacks every package.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import sys
 from pathlib import Path
 
+from infodropout.paper.machine import gpu_visible
 from infodropout.paper.paths import REPO_ROOT
 
 # The packages a script needs before it can even parse its command line (sacred) or train (the rest).
@@ -51,72 +51,38 @@ def require_packages(script: str | None = None) -> None:
         sys.exit(1)
 
 
-def wants_gpu() -> bool:
-    """Whether TensorFlow could use a GPU here: an NVIDIA device node exists and CUDA_VISIBLE_DEVICES
-    does not hide every device."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    return any(Path("/dev").glob("nvidia[0-9]*"))
-
-
 def quiet_tensorflow_environment() -> None:
     """Before TensorFlow is imported: hide its C++ INFO and WARNING lines (TF_CPP_MIN_LOG_LEVEL=2);
     on a machine without a GPU also its errors (3), which are then only the failed search for CUDA
     (``failed call to cuInit``). A value the user set is kept."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if wants_gpu() else "3")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if gpu_visible() else "3")
 
 
-@contextlib.contextmanager
-def _stderr_to_devnull():
-    """Send the process's file descriptor 2 (C++ logging included) to /dev/null for a while."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
+INTERRUPTED = ("interrupted (Ctrl-C); nothing half-written was kept. Run the same command again to go on "
+               "(a training run resumes after its last completed epoch).")
 
 
-class _QuietLoader:
-    """Runs the wrapped loader's ``exec_module`` with stderr sent to /dev/null."""
+def install_interrupt_hook() -> None:
+    """Make a Ctrl-C that escapes every handler (during the imports of sacred and TensorFlow, before the command
+    line can catch it) end the script as one caught inside does: one line and status 130. Called by the scripts'
+    ``main``, never on import."""
+    previous = sys.excepthook
 
-    def __init__(self, loader):
-        self._loader = loader
+    def interrupted_quietly(kind, value, traceback) -> None:
+        if not issubclass(kind, KeyboardInterrupt):
+            previous(kind, value, traceback)
+            return
+        # The ``finally`` clauses that remove temporary files have already run by then.
+        print(f"{Path(sys.argv[0]).name}: {INTERRUPTED}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)  # Python would otherwise re-raise SIGINT on itself (status -2), not exit with 130
 
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        with _stderr_to_devnull():
-            self._loader.exec_module(module)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
-class _QuietTensorFlowFinder:
-    """A meta-path finder that makes the first ``import tensorflow``, wherever it happens (keras, the
-    training code), run with stderr silenced; then it removes itself."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
-            return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(self)
-        import importlib.machinery
-
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
-        return spec
+    sys.excepthook = interrupted_quietly
 
 
-def install_quiet_tensorflow_import() -> None:
-    """Where there is no GPU and TensorFlow is not yet imported, hide the C++ lines it writes while it is
-    imported ("Could not find cuda drivers", which its log level does not reach)."""
-    if "tensorflow" not in sys.modules and not wants_gpu() and not os.environ.get("INFODROPOUT_TF_VERBOSE"):
-        sys.meta_path.insert(0, _QuietTensorFlowFinder())
+def prepare(script: str | None = None) -> None:
+    """What a script does first, before sacred or TensorFlow is imported: check the packages, quiet TensorFlow's
+    C++ lines and catch a stray Ctrl-C."""
+    require_packages(script)
+    quiet_tensorflow_environment()
+    install_interrupt_hook()

@@ -27,15 +27,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from infodropout.paper.cli.config_rules import integer_at_least
-from infodropout.paper.cli.points import add_point_function
+from infodropout.paper.configs.common import MIN_CRITIC_STEPS
 from infodropout.paper.train.runs import load_checkpoint, markdown_table, train_and_test
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
-from infodropout.paper.train.sweeps import run_sweep
+from infodropout.paper.train.sweeps import PointCommand, run_sweep
 
 # Estimates are on at most this many test images.
 MAX_SAMPLES = 10_000
@@ -45,9 +45,6 @@ MAX_SAMPLES = 10_000
 # function of it: I(Pz; y) ≤ I(z; y), still a lower bound) and NDM a fixed random subset of the units (the
 # total correlation of a subset is at most that of all the units).
 MAX_CRITIC_DIMENSIONS = 64
-# The fewest optimiser steps of every critic (the estimators' own minimum), whatever estimator_epochs says. The
-# config's min_critic_steps; fewer only where a run tests the pipeline, not the estimates (the tiny plan).
-MIN_CRITIC_STEPS = 500
 # InfoNCE trains on batches this large (at most a quarter of its training pairs): its training bound cannot
 # exceed log of the batch. It is evaluated on all its held-out pairs at once (ceiling log K, K up to 4,096).
 INFONCE_BATCH = 512
@@ -213,14 +210,18 @@ def probe_table(result: Mapping) -> str:
     return markdown_table(["measure", "N (noisy)", "D (deterministic)"], rows)
 
 
-# The config entries of an experiment with the probe commands, and their rules.
-PROBE_DEFAULTS = dict(estimator_epochs=20, min_critic_steps=MIN_CRITIC_STEPS)
-PROBE_RULES = {"estimator_epochs": integer_at_least(1), "min_critic_steps": integer_at_least(1)}
+class ProbeCommands(NamedTuple):
+    """An experiment's probe commands, plain functions of its config: ``probe`` (one trained run), ``probe_sweep``
+    (every β of ``betas``) and ``probed_run`` (one point of the sweep, in its own process)."""
+
+    probe: Callable[..., dict]
+    probe_sweep: Callable[..., None]
+    probed_run: Callable[[Mapping], dict]
 
 
-def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Callable,
-                       build_network: Callable, nuisance: bool = False) -> None:
-    """Register ``probe`` (one trained run) and ``probe_sweep`` (every β of ``betas``) on ``experiment``."""
+def probe_commands(name: str, module: str, defaults: Mapping, load_data: Callable, build_network: Callable,
+                   nuisance: bool = False) -> ProbeCommands:
+    """The probe commands of the experiment ``name`` (its module ``module`` runs a sweep's points)."""
 
     def estimates(config, network, data) -> dict:
         return representation_estimates(network, data.x_test, data.y_test, config["batch_size"],
@@ -238,34 +239,34 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
         run = train_and_test(name, config, defaults, load_data, build_network)
         return estimates(config, run.network, run.data)
 
-    probed_point = add_point_function(experiment, probed_run)
+    probed_point = PointCommand(module, probed_run.__name__)
 
-    def probe(_config, _run):
+    def probe(config, log_scalar: Callable[..., None] | None = None) -> dict:
         """Independent estimates on the run trained `with` the same values: linear and MLP probe errors,
         MINE bounds of I(z; task) (and nuisance), NDM, each layer's KL vs MINE; plots/<run name>/probes.json."""
         from infodropout.paper.train.runs import seed_run, train_settings
 
-        check(_config)
-        network, data = load_checkpoint(name, _config, defaults, load_data)  # as tested
-        seed_run(train_settings(_config))
-        result = estimates(_config, network, data)
-        folder = Path(_config["plots_dir"]) / run_name(name, _config, defaults)
+        check(config)
+        network, data = load_checkpoint(name, config, defaults, load_data)  # as tested
+        seed_run(train_settings(config))
+        result = estimates(config, network, data)
+        folder = Path(config["plots_dir"]) / run_name(name, config, defaults)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "probes.json").write_text(json.dumps(result, indent=1) + "\n")
         for key, value in result.items():
-            if isinstance(value, float):
-                _run.log_scalar(f"probe.{key}", value)
+            if isinstance(value, float) and log_scalar is not None:
+                log_scalar(f"probe.{key}", value)
         print(probe_table(result))
         print(f"Wrote {folder / 'probes.json'}")
         return result
 
-    def probe_sweep(_config, _run):
+    def probe_sweep(config) -> None:
         """Train (or reuse) a run for each β of ``betas`` and gather its probe estimates into
         plots/<experiment>-probe-sweep<values>/results.json, with the figures of each against β."""
         from infodropout.paper.figures.plots import plot_series
 
-        check(_config)
-        results, folder = run_sweep(f"{name}-probe", _config, defaults, [{"beta": b} for b in _config["betas"]],
+        check(config)
+        results, folder = run_sweep(f"{name}-probe", config, defaults, [{"beta": b} for b in config["betas"]],
                                     probed_point)
         targets = ("task", "nuisance") if nuisance else ("task",)
         for target in targets:
@@ -289,5 +290,4 @@ def add_probe_commands(experiment, name: str, defaults: Mapping, load_data: Call
             print(probe_table(result))
         print(f"Wrote {folder}/results.json and its figures.")
 
-    experiment.command(probe)
-    experiment.command(probe_sweep)
+    return ProbeCommands(probe, probe_sweep, probed_run)

@@ -16,42 +16,24 @@ training images whitens only its own, keeping the whitening in datasets/fashion-
 ``cifar.dataset=fashion...`` and its numbers are Fashion-MNIST's, not CIFAR-10's.
 """
 
-# First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.cli.experiment import make_experiment, run_experiment
-from infodropout.paper.train.runs import add_classifier_commands, all_cnn_32_network, load_checkpoint, train_settings
-from infodropout.paper.cli.config_rules import (
-    ALL_CNN_METHODS, CIFAR_DEFAULTS, CIFAR_RULES, FILTER_SHARE_LIST, FOLDER, MNIST_RULES, SOFTPLUS, one_of,
-)
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from infodropout.paper.cli.experiment import CommandLine, run_experiment
+from infodropout.paper.cli.probes import probe_commands
+from infodropout.paper.configs.cifar import Config
+from infodropout.paper.configs.rules import word_list
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
-from infodropout.paper.cli.points import add_point_function
-from infodropout.paper.cli.probes import PROBE_DEFAULTS, PROBE_RULES, add_probe_commands
-
-DEFAULTS = dict(
-    **CIFAR_DEFAULTS,
-    dataset="cifar10",
-    sample_test=2000,
-    plots_dir="plots",
-    sweep_over="beta",
-    betas=[0.5, 1.0, 2.0, 3.0, 5.0],
-    filter_percentages=[0.1, 0.25, 0.5, 1.0],
-    methods=["information", "binary", "none"],
-    **PROBE_DEFAULTS,
-    # sweep: every point is trained once per seed; tables and figures give the mean and the seeds' spread.
-    seeds=[0],
+from infodropout.paper.train.runs import (
+    all_cnn_32_network, load_checkpoint, test_command, train_command, train_settings,
 )
-RULES = {
-    **CIFAR_RULES,
-    "dataset": one_of("cifar10", "sample", "fashion"),
-    "sample_test": MNIST_RULES["sample_test"],
-    "plots_dir": FOLDER,
-    "sweep_over": one_of("beta", "filter_percentage"),
-    **PROBE_RULES,
-    "filter_percentages": FILTER_SHARE_LIST,
-    "methods": ALL_CNN_METHODS,
-}
-# softplus: Softplus activations with the log-normal prior, as for figures 3b and 5.
-ex = make_experiment("cifar", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
+from infodropout.paper.train.sweeps import PointCommand
+
+# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+MODULE = __spec__.name if __spec__ else __name__
+DEFAULTS = Config.defaults()
 
 
 def load_data(config):
@@ -71,31 +53,39 @@ def load_data(config):
     return subset(data, config["num_train"], config["num_test"])
 
 
-add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
-add_probe_commands(ex, "cifar", DEFAULTS, load_data, all_cnn_32_network)  # probe, probe_sweep
+def train(config: Config, log_scalar: Callable | None = None) -> dict:
+    """Train with the config's values, save to models/<run name>.keras, then test."""
+    return train_command("cifar", config, DEFAULTS, load_data, all_cnn_32_network, log_scalar)
 
 
-@ex.command
-def correlation(_config, _run):
+def test(config: Config, log_scalar: Callable | None = None) -> dict:
+    """Test a trained run: the one named by the `with` values, or the one trained run they match (`runs` lists
+    them)."""
+    return test_command("cifar", config, DEFAULTS, load_data, log_scalar)
+
+
+probe, probe_sweep, probed_run = probe_commands("cifar", MODULE, DEFAULTS, load_data, all_cnn_32_network)
+
+
+def correlation(config: Config, log_scalar: Callable | None = None) -> float:
     """Total correlation (per unit) of the log of the noisy activations of the last dropout layer
     on the test set (SPEC §7; the paper's figure 5 uses Softplus)."""
-    if _config["dropout"] != "information":
+    if config["dropout"] != "information":
         fail("correlation reads the last Information Dropout layer: use dropout=information.")
-    network, data = load_checkpoint("cifar", _config, DEFAULTS, load_data)
+    network, data = load_checkpoint("cifar", config, DEFAULTS, load_data)
     try:
-        tc = last_layer_total_correlation(network, data.x_test, _config["batch_size"])
+        tc = last_layer_total_correlation(network, data.x_test, config["batch_size"])
     except ValueError as error:
         fail(f"{error} Use more test images (num_test) or fewer filters.", status=1)
-    for key, value in tc.items():
-        _run.log_scalar(key, value)
+    for key, value in tc.items() if log_scalar is not None else ():
+        log_scalar(key, value)
     print(f"Total correlation: {tc['total_correlation']:.6f} nats per unit, bias-corrected "
           f"(raw {tc['total_correlation_raw']:.6f} minus the estimator's bias {tc['total_correlation_bias']:.6f} "
           f"for independent Gaussian units at this many samples and units)")
     return tc['total_correlation']
 
 
-@ex.command
-def histograms(_config):
+def histograms(config: Config) -> None:
     """Figure 1: the histogram of the log of the last dropout layer's noisy activations on the test set
     against the proposed prior (log-uniform for ReLU, the learned log-normal for Softplus), into
     plots/<run name>/histogram.png and .pdf, with its summary (log z's mean and spread, the share of
@@ -112,25 +102,25 @@ def histograms(_config):
     from infodropout.noise_share import noise_free_log_activations, noise_variance_share
     from infodropout.paper.figures.plots import plot_activation_histogram
 
-    if _config["dropout"] != "information":
+    if config["dropout"] != "information":
         fail("histograms reads the last Information Dropout layer: use dropout=information.")
-    network, data = load_checkpoint("cifar", _config, DEFAULTS, load_data)
+    network, data = load_checkpoint("cifar", config, DEFAULTS, load_data)
     layer = information_dropout_layers(network)[-1]
-    readout = layer_readouts(network, data.x_test, layer=layer, batch_size=_config["batch_size"], noisy=True)
+    readout = layer_readouts(network, data.x_test, layer=layer, batch_size=config["batch_size"], noisy=True)
     log_z = readout["log_z"]
-    name = run_name("cifar", _config, DEFAULTS)
+    name = run_name("cifar", config, DEFAULTS)
     prior = {"prior_mean": float(layer.prior_mean.numpy()), "prior_std": float(layer.prior_std.numpy())} \
         if layer.prior == "log_normal" else {}
-    folder = Path(_config["plots_dir"]) / name
+    folder = Path(config["plots_dir"]) / name
     files = plot_activation_histogram(log_z, layer.prior, folder / "histogram", title=f"{name}: {layer.name}",
                                       **prior)
     from infodropout.paper.train.evaluation import training_error
 
     # Whether the network fits its training data: figure 1's claims are tested only on one that learned. The
     # network was read as tested (batch norm recalibrated), so this is the test protocol's training error.
-    train_error = training_error(network, data.x_train, data.y_train, train_settings(_config))
+    train_error = training_error(network, data.x_train, data.y_train, train_settings(config))
     # Whether the shape is the network's or the noise's: the same statistics on log f(x) with every noise off.
-    log_f = noise_free_log_activations(network, data.x_test, layer=layer, batch_size=_config["batch_size"])
+    log_f = noise_free_log_activations(network, data.x_test, layer=layer, batch_size=config["batch_size"])
     noise_free = {f"f_{key}": value for key, value in log_activation_shape(log_f).items()}
     summary = {"layer": layer.name, "prior": layer.prior, **prior, **log_activation_summary(log_z),
                **log_activation_shape(log_z), **noise_free, "noise_variance_share": noise_variance_share(readout),
@@ -191,26 +181,24 @@ def measured_run(config) -> dict:
     return sweep_result(config, train_and_test("cifar", config, DEFAULTS, load_data, all_cnn_32_network))
 
 
-MEASURED_RUN = add_point_function(ex, measured_run)
+MEASURED_RUN = PointCommand(MODULE, measured_run.__name__)
 
 
-@ex.command
-def sweep(_config, _run):
+def sweep(config: Config) -> None:
     """``sweep_over=beta``: figure 5, the test error and total correlation against each β of ``betas``.
     ``sweep_over=filter_percentage``: figures 3b and 6, the test error of each method of ``methods`` and
     the information through each dropout layer against each share of ``filter_percentages``. Runs are
     trained or reused; results.json and the figures go to plots/cifar-sweep<values>/."""
-    from infodropout.paper.cli.config_rules import word_list
     from infodropout.paper.train.sweeps import run_sweep, with_seeds
     from infodropout.paper.figures.plots import plot_error_by_method, plot_series
 
-    if _config["sweep_over"] == "beta":
-        points = [{"beta": b} for b in _config["betas"]]
+    if config["sweep_over"] == "beta":
+        points = [{"beta": b} for b in config["betas"]]
     else:
-        points = [{"filter_percentage": f, "dropout": m} for f in _config["filter_percentages"]
-                  for m in word_list(_config["methods"])]
-    results, folder = run_sweep("cifar", _config, DEFAULTS, with_seeds(points, _config["seeds"]), MEASURED_RUN)
-    if _config["sweep_over"] == "beta":
+        points = [{"filter_percentage": f, "dropout": m} for f in config["filter_percentages"]
+                  for m in word_list(config["methods"])]
+    results, folder = run_sweep("cifar", config, DEFAULTS, with_seeds(points, config["seeds"]), MEASURED_RUN)
+    if config["sweep_over"] == "beta":
         plot_series(results, "beta", {"error": "test error"}, folder / "figure5-error", "β", "test error (%)",
                     chance=90.0)
         plot_series(results, "beta", {"total_correlation": "bias-corrected",
@@ -218,7 +206,7 @@ def sweep(_config, _run):
                                       "total_correlation_bias": "bias of the raw estimate"},
                     folder / "figure5-tc", "β", "total correlation per unit (nats)")
     else:
-        plot_error_by_method(results, "filter_percentage", folder / "figure3b", word_list(_config["methods"]),
+        plot_error_by_method(results, "filter_percentage", folder / "figure3b", word_list(config["methods"]),
                              "share of the filters", chance=90.0)
         information = [r for r in results if r["dropout"] == "information"]
         layers = sorted({key.rsplit(".", 1)[0] for r in information for key in r if key.endswith(".total")})
@@ -228,10 +216,17 @@ def sweep(_config, _run):
     print(f"Wrote {folder}/results.json and its figures.")
 
 
+# The commands, in the order --help lists them; the first, train, is the default.
+COMMANDS = (train, test, probe, probe_sweep, correlation, histograms, sweep)
+POINT_FUNCTIONS = (probed_run, measured_run)
+# What the command line (sacred's, made when main runs) is made from.
+COMMAND_LINE = CommandLine("cifar", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
+
+
 def main() -> None:
     """The command line, as ``./cifar.py COMMAND with KEY=VALUE ...`` or
     ``python -m infodropout.paper.experiments.cifar COMMAND with KEY=VALUE ...``."""
-    run_experiment(ex)
+    run_experiment(COMMAND_LINE)
 
 
 if __name__ == "__main__":

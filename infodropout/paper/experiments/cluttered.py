@@ -10,37 +10,21 @@ The data are datasets/cluttered-{train,test}.npz, generated on first use from th
 ``-sample``, so that they never pass for the real data set); the authors' archive is read as it is.
 """
 
-# First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.cli.experiment import make_experiment, run_experiment
-from infodropout.paper.train.runs import add_classifier_commands, all_cnn_network, load_checkpoint
-from infodropout.paper.cli.config_rules import (
-    ALL_CNN_RULES, COMMON_RULES, FOLDER, SOFTPLUS, all_cnn_defaults, integer_at_least, one_of,
-)
-from infodropout.paper import protocols
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from infodropout.paper.cli.experiment import CommandLine, run_experiment
+from infodropout.paper.cli.probes import probe_commands
+from infodropout.paper.configs.cluttered import Config
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
-from infodropout.paper.cli.points import add_point_function
-from infodropout.paper.cli.probes import PROBE_DEFAULTS, PROBE_RULES, add_probe_commands
+from infodropout.paper.train.runs import all_cnn_network, load_checkpoint, test_command, train_command
+from infodropout.paper.train.sweeps import PointCommand
 
-DEFAULTS = dict(
-    **all_cnn_defaults(**protocols.CLUTTERED),
-    digits="mnist",
-    plot_images=5,
-    plots_dir="plots",
-    betas=[0.01, 0.05, 0.1, 0.5],
-    **PROBE_DEFAULTS,
-    # sweep: every β is trained once per seed; the figures give the mean and the seeds' spread.
-    seeds=[0],
-)
-RULES = {
-    **COMMON_RULES,
-    **ALL_CNN_RULES,
-    "digits": one_of("mnist", "sample"),
-    "plot_images": integer_at_least(1),
-    **PROBE_RULES,
-    "plots_dir": FOLDER,
-}
-ex = make_experiment("cluttered", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
+# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+MODULE = __spec__.name if __spec__ else __name__
+DEFAULTS = Config.defaults()
 
 
 def load_data(config):
@@ -55,8 +39,18 @@ def build_network(config, n_train):
     return all_cnn_network(all_cnn_96, config, n_train)
 
 
-add_classifier_commands(ex, DEFAULTS, load_data, build_network)
-add_probe_commands(ex, "cluttered", DEFAULTS, load_data, build_network)  # probe, probe_sweep
+def train(config: Config, log_scalar: Callable | None = None) -> dict:
+    """Train with the config's values, save to models/<run name>.keras, then test."""
+    return train_command("cluttered", config, DEFAULTS, load_data, build_network, log_scalar)
+
+
+def test(config: Config, log_scalar: Callable | None = None) -> dict:
+    """Test a trained run: the one named by the `with` values, or the one trained run they match (`runs` lists
+    them)."""
+    return test_command("cluttered", config, DEFAULTS, load_data, log_scalar)
+
+
+probe, probe_sweep, probed_run = probe_commands("cluttered", MODULE, DEFAULTS, load_data, build_network)
 
 
 def localisation(network, data, batch_size):
@@ -77,8 +71,7 @@ def localisation(network, data, batch_size):
                                                       field_ink_maps(data.x_test, network))]
 
 
-@ex.command
-def plot(_config, _run):
+def plot(config: Config, log_scalar: Callable | None = None):
     """KL heatmaps of the first ``plot_images`` test images (figures 2 and 7) into plots/<run name>/,
     and the localisation score of every dropout layer over the test set."""
     from pathlib import Path
@@ -86,19 +79,19 @@ def plot(_config, _run):
     from infodropout.paper.train.runs import markdown_table
     from infodropout.paper.figures.plots import plot_kl_heatmaps
 
-    if _config["dropout"] != "information":
+    if config["dropout"] != "information":
         fail("plot draws the KL of Information Dropout layers: use dropout=information.")
     # As tested (batch norm recalibrated), as `test` and `sweep` read it: the prediction shown is the one the
     # test error counts, and the maps and scores are those of the network `sweep` scores.
-    network, data = load_checkpoint("cluttered", _config, DEFAULTS, load_data)
-    name = run_name("cluttered", _config, DEFAULTS)
+    network, data = load_checkpoint("cluttered", config, DEFAULTS, load_data)
+    name = run_name("cluttered", config, DEFAULTS)
     import keras
     import numpy as np
 
     from infodropout.localisation import kl_heatmaps
 
-    maps, layers, scores = localisation(network, data, _config["batch_size"])
-    count = _config["plot_images"]
+    maps, layers, scores = localisation(network, data, config["batch_size"])
+    count = config["plot_images"]
     shown = data.x_test[:count]
     labels = data.y_test[:count]
     labels = labels.argmax(axis=-1) if labels.ndim > 1 else labels  # the authors' archives are one-hot
@@ -111,17 +104,17 @@ def plot(_config, _run):
                "a blank canvas: what it shows is the zero padding of the SAME convolutions alone, edge bands strongest "
                "on the bottom and right (stride 2 pads after the input only); read the same bands above as "
                "padding, not signal.")
-    files = plot_kl_heatmaps(shown, [m[:count] for m in maps], layers, Path(_config["plots_dir"]) / name,
-                             title=f"Cluttered MNIST, β = {_config['beta']:g}: KL divergence per position",
+    files = plot_kl_heatmaps(shown, [m[:count] for m in maps], layers, Path(config["plots_dir"]) / name,
+                             title=f"Cluttered MNIST, β = {config['beta']:g}: KL divergence per position",
                              boxes=None if data.boxes_test is None else data.boxes_test[:count],
                              blank_maps=blank_maps, caption=caption, labels=labels, predictions=predictions)
-    print(f"Wrote {len(files)} files to {Path(_config['plots_dir']) / name}")
+    print(f"Wrote {len(files)} files to {Path(config['plots_dir']) / name}")
     if scores is None:
         print("The data have no digit boxes (the authors' archive): no localisation score.")
         return None
     for layer, score in zip(layers, scores):
-        for key, value in score.items():
-            _run.log_scalar(f"{layer}.{key}", value)
+        for key, value in score.items() if log_scalar is not None else ():
+            log_scalar(f"{layer}.{key}", value)
     print(f"Localisation over {len(data.x_test)} test images:")
     print("(the cells that the convolutions' zero padding reaches left out; the baselines: ink, the same score of "
           "the images' own ink at the map's resolution; field ink, of the ink over each cell's receptive field)")
@@ -146,11 +139,10 @@ def localised_run(config) -> dict:
     return result
 
 
-LOCALISED_RUN = add_point_function(ex, localised_run)
+LOCALISED_RUN = PointCommand(MODULE, localised_run.__name__)
 
 
-@ex.command
-def sweep(_config, _run):
+def sweep(config: Config) -> None:
     """Train (or reuse) a run for each β of ``betas``, then plot its test error and every layer's
     localisation score against β into plots/cluttered-sweep<values>/. results.json holds the numbers:
     per run the test error, the training error (the test protocol on at most 10,000 training images) and
@@ -158,11 +150,11 @@ def sweep(_config, _run):
     from infodropout.paper.train.sweeps import run_sweep, with_seeds
     from infodropout.paper.figures.plots import plot_series
 
-    if _config["dropout"] != "information":
+    if config["dropout"] != "information":
         fail("sweep scores the KL of Information Dropout layers: use dropout=information.")
 
-    points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
-    results, folder = run_sweep("cluttered", _config, DEFAULTS, points, LOCALISED_RUN)
+    points = with_seeds([{"beta": b} for b in config["betas"]], config["seeds"])
+    results, folder = run_sweep("cluttered", config, DEFAULTS, points, LOCALISED_RUN)
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
     title = "Cluttered MNIST: localisation vs β (ink: the baseline)"
 
@@ -179,10 +171,17 @@ def sweep(_config, _run):
     print(f"Wrote {folder}/results.json and its figures.")
 
 
+# The commands, in the order --help lists them; the first, train, is the default.
+COMMANDS = (train, test, probe, probe_sweep, plot, sweep)
+POINT_FUNCTIONS = (probed_run, localised_run)
+# What the command line (sacred's, made when main runs) is made from.
+COMMAND_LINE = CommandLine("cluttered", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
+
+
 def main() -> None:
     """The command line, as ``./cluttered.py COMMAND with KEY=VALUE ...`` or
     ``python -m infodropout.paper.experiments.cluttered COMMAND with KEY=VALUE ...``."""
-    run_experiment(ex)
+    run_experiment(COMMAND_LINE)
 
 
 if __name__ == "__main__":

@@ -17,51 +17,25 @@ validation error, then trains it at that rate on the whole training set for each
 ``compare`` does.
 """
 
-# First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.cli.experiment import make_experiment, run_experiment
-from infodropout.paper.train.runs import add_classifier_commands, load_mnist_data, markdown_table, train_and_test
-from infodropout.paper.cli.points import add_point_function
-from infodropout.paper.cli.config_rules import (
-    COMMON_RULES, FOLDER, HELD_OUT, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list, words_of,
-)
-from infodropout.models import DENSE_DROPOUTS
-from infodropout.paper import protocols
+from __future__ import annotations
 
+from collections.abc import Callable
+
+from infodropout.models import DENSE_DROPOUTS
+from infodropout.paper.cli.experiment import CommandLine, run_experiment
+from infodropout.paper.configs.mnist_fc import Config
+from infodropout.paper.configs.rules import word_list
+from infodropout.paper.train.runs import (
+    import_tensorflow_quietly, load_mnist_data, markdown_table, test_command, train_and_test, train_command,
+)
+from infodropout.paper.train.sweeps import PointCommand
+
+# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+MODULE = __spec__.name if __spec__ else __name__
 METHODS = DENSE_DROPOUTS
 DEAD_UNIT_PROBE = 1000  # training images on which a dead unit's ReLU output is 0
 DEAD_LIMIT = 0.1  # a larger share of dead units in a layer flags a run as an optimisation failure
-DEFAULTS = dict(
-    dataset="mnist",
-    sample_test=2000,
-    dropout="information",
-    width=512,
-    nesterov=False,
-    widths=[64, 128, 256, 512, 1024],
-    seeds=[0, 1, 2],
-    plots_dir="plots",
-    methods=list(METHODS),
-    validation=0,  # training images held out (the last ones) to choose on; 0: none
-    learning_rates=[0.07, 0.02, 0.01],  # the rates choose_lr tries
-    # The paper gives the schedule; β, the batch size and the weight decay are our choices (docs/implementation-notes.md).
-    **training_defaults(**protocols.MNIST_FC),
-)
-RULES = {
-    **COMMON_RULES,
-    **MNIST_RULES,
-    "dataset": one_of("mnist", "sample", "fashion"),
-    "dropout": one_of(*METHODS),
-    "width": integer_at_least(1),
-    "nesterov": one_of(True, False),
-    "widths": Rule("a non-empty list of integers >= 1",
-                   lambda v: isinstance(v, (list, tuple)) and len(v) > 0
-                   and all(isinstance(w, int) and w >= 1 for w in v)),
-    "plots_dir": FOLDER,
-    "validation": HELD_OUT,
-    "learning_rates": Rule("a non-empty list of numbers > 0", lambda v: isinstance(v, (list, tuple)) and len(v) > 0
-                           and all(isinstance(r, (int, float)) and not isinstance(r, bool) and r > 0 for r in v)),
-    "methods": words_of(*METHODS),
-}
-ex = make_experiment("mnist_fc", DEFAULTS, RULES)
+DEFAULTS = Config.defaults()
 
 
 def build_network(config, n_train):
@@ -73,18 +47,28 @@ def build_network(config, n_train):
 
 def load_data(config):
     """MNIST (see load_mnist_data) less the ``validation`` training images held out."""
+    import_tensorflow_quietly()  # the split's module imports Keras
     from infodropout.paper.train.early_stopping import validation_split
 
     return validation_split(load_mnist_data(config), config["validation"])[0]
 
 
 def validation_data(config):
+    import_tensorflow_quietly()  # the split's module imports Keras
     from infodropout.paper.train.early_stopping import validation_split
 
     return validation_split(load_mnist_data(config), config["validation"])[1]
 
 
-add_classifier_commands(ex, DEFAULTS, load_data, build_network)
+def train(config: Config, log_scalar: Callable | None = None) -> dict:
+    """Train with the config's values, save to models/<run name>.keras, then test."""
+    return train_command("mnist_fc", config, DEFAULTS, load_data, build_network, log_scalar)
+
+
+def test(config: Config, log_scalar: Callable | None = None) -> dict:
+    """Test a trained run: the one named by the `with` values, or the one trained run they match (`runs` lists
+    them)."""
+    return test_command("mnist_fc", config, DEFAULTS, load_data, log_scalar)
 
 
 def train_test_and_probe(config) -> dict:
@@ -118,44 +102,42 @@ def train_test_and_probe(config) -> dict:
 
 
 # One point of compare, sweep and choose_lr, each in its own process.
-TRAIN_TEST_AND_PROBE = add_point_function(ex, train_test_and_probe)
+TRAIN_TEST_AND_PROBE = PointCommand(MODULE, train_test_and_probe.__name__)
 
 
-@ex.command
-def compare(_config, _run):
+def compare(config: Config, log_scalar: Callable | None = None) -> None:
     """Figure 3a: train every method of ``methods`` at every width of ``widths`` for every seed of
     ``seeds``; print the test errors (%) as a table (mean ± std over seeds) and draw them against the
     number of hidden units into plots/mnist_fc-sweep<values>/ (results.json holds every run)."""
-    figure3a(_config, _run)
+    figure3a(config, log_scalar)
 
 
-@ex.command
-def sweep(_config, _run):
+def sweep(config: Config, log_scalar: Callable | None = None) -> None:
     """The same as ``compare`` (figure 3a), under the name the other scripts give their sweeps."""
-    figure3a(_config, _run)
+    figure3a(config, log_scalar)
 
 
-def figure3a(_config, _run) -> None:
+def figure3a(config: Config, log_scalar: Callable | None = None) -> None:
     import numpy as np
 
     from infodropout.paper.train.sweeps import run_sweep
     from infodropout.paper.figures.plots import plot_error_by_method
 
-    methods = word_list(_config["methods"])
-    points = [{"width": w, "dropout": m, "seed": s} for w in _config["widths"] for m in methods for s in _config["seeds"]]
+    methods = word_list(config["methods"])
+    points = [{"width": w, "dropout": m, "seed": s} for w in config["widths"] for m in methods for s in config["seeds"]]
 
-    results, folder = run_sweep("mnist_fc", _config, DEFAULTS, points, TRAIN_TEST_AND_PROBE)
+    results, folder = run_sweep("mnist_fc", config, DEFAULTS, points, TRAIN_TEST_AND_PROBE)
     errors, dead = {}, {}
     for result in results:
         errors.setdefault((result["dropout"], result["width"]), []).append(result["error"])
         dead.setdefault((result["dropout"], result["width"]), []).append(result.get("dead_fraction_max", np.nan))
-    for (method, width), values in errors.items():
-        _run.log_scalar(f"error.{method}.{width}", float(np.mean(values)))
-    spread = len(_config["seeds"]) > 1
+    for (method, width), values in errors.items() if log_scalar is not None else ():
+        log_scalar(f"error.{method}.{width}", float(np.mean(values)))
+    spread = len(config["seeds"]) > 1
     print(markdown_table(
         ["hidden units"] + [f"{m} error %" for m in methods] + [f"{m} dead units % (worst layer)" for m in methods],
         [[w] + [f"{np.mean(errors[m, w]):.2f}" + (f" ± {np.std(errors[m, w], ddof=1):.2f}" if spread else "") for m in methods]
-         + [f"{100 * np.max(dead[m, w]):.1f}" for m in methods] for w in _config["widths"]],
+         + [f"{100 * np.max(dead[m, w]):.1f}" for m in methods] for w in config["widths"]],
     ))
     print(f"Dead units: ReLU output 0 on each of the first {DEAD_UNIT_PROBE} training images; above "
           f"{DEAD_LIMIT:.0%} a method's error reflects an optimisation failure, not its regularisation.")
@@ -163,8 +145,7 @@ def figure3a(_config, _run) -> None:
     print(f"Wrote {folder}/results.json and figure3a.png/.pdf.")
 
 
-@ex.command
-def choose_lr(_config, _run):
+def choose_lr(config: Config, log_scalar: Callable | None = None) -> None:
     """For every method of ``methods`` at every width of ``widths``, choose the learning rate among
     ``learning_rates`` on ``validation`` held-out training images (one run a rate, seed ``seed``): the rate with the
     lowest validation error. Then train each method and width at its chosen rate on the whole training set for every
@@ -181,22 +162,22 @@ def choose_lr(_config, _run):
     from infodropout.paper.errors import fail
     from infodropout.paper.train.sweeps import run_sweep
 
-    if not _config["validation"]:
+    if not config["validation"]:
         fail("choose_lr chooses on held-out training images: set validation=N (e.g. validation=1000).")
-    rates, methods, widths = list(_config["learning_rates"]), word_list(_config["methods"]), list(_config["widths"])
+    rates, methods, widths = list(config["learning_rates"]), word_list(config["methods"]), list(config["widths"])
     cells = [(method, width) for width in widths for method in methods]
-    trials = [{"dropout": method, "width": width, "learning_rate": rate, "validation": _config["validation"],
-               "seed": _config["seed"]} for method, width in cells for rate in rates]
-    results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials, TRAIN_TEST_AND_PROBE)
+    trials = [{"dropout": method, "width": width, "learning_rate": rate, "validation": config["validation"],
+               "seed": config["seed"]} for method, width in cells for rate in rates]
+    results, folder = run_sweep("mnist_fc-lr", config, DEFAULTS, trials, TRAIN_TEST_AND_PROBE)
     tried = {cell: [r for r in results if r["validation"] and (r["dropout"], r["width"]) == cell
                     and r["learning_rate"] in rates] for cell in cells}
     chosen = {cell: min(runs, key=lambda r: r["validation_error"])["learning_rate"] for cell, runs in tried.items()}
     tests = [{"dropout": method, "width": width, "learning_rate": chosen[method, width], "validation": 0, "seed": seed}
-             for method, width in cells for seed in _config["seeds"]]
-    results, folder = run_sweep("mnist_fc-lr", _config, DEFAULTS, trials + tests, TRAIN_TEST_AND_PROBE)
-    choice = {"validation": _config["validation"], "seed": _config["seed"], "learning_rates": rates,
-              "rule": f"the lowest error on the last {_config['validation']:,} training images (seed "
-                      f"{_config['seed']}); dead units recorded, not used to choose",
+             for method, width in cells for seed in config["seeds"]]
+    results, folder = run_sweep("mnist_fc-lr", config, DEFAULTS, trials + tests, TRAIN_TEST_AND_PROBE)
+    choice = {"validation": config["validation"], "seed": config["seed"], "learning_rates": rates,
+              "rule": f"the lowest error on the last {config['validation']:,} training images (seed "
+                      f"{config['seed']}); dead units recorded, not used to choose",
               "chosen": [{"dropout": method, "width": width, "learning_rate": chosen[method, width]}
                          for method, width in cells]}
     atomic_write(folder / "choice.json", lambda tmp: Path(tmp).write_text(json.dumps(choice, indent=1) + "\n"))
@@ -211,17 +192,25 @@ def choose_lr(_config, _run):
             + [chosen[method, width], f"{np.mean(errors):.2f}" + (f" ± {np.std(errors, ddof=1):.2f}" if len(errors) > 1
                                                                   else ""),
                f"{100 * max(r['dead_fraction_max'] for r in final):.1f}"])
-        _run.log_scalar(f"chosen_learning_rate.{method}.{width}", chosen[method, width])
+        if log_scalar is not None:
+            log_scalar(f"chosen_learning_rate.{method}.{width}", chosen[method, width])
     print(markdown_table(["method", "hidden units"] + [f"validation error % at {rate} (dead units %)" for rate in rates]
-                         + ["chosen", f"test error % over {len(_config['seeds'])} seed(s)",
+                         + ["chosen", f"test error % over {len(config['seeds'])} seed(s)",
                             "dead units % (worst layer and seed)"], rows))
     print(f"Chosen: {choice['rule']}. Wrote {folder}/results.json and choice.json.")
+
+
+# The commands, in the order --help lists them; the first, train, is the default.
+COMMANDS = (train, test, compare, sweep, choose_lr)
+POINT_FUNCTIONS = (train_test_and_probe,)
+# What the command line (sacred's, made when main runs) is made from.
+COMMAND_LINE = CommandLine("mnist_fc", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
 
 
 def main() -> None:
     """The command line, as ``./mnist_fc.py COMMAND with KEY=VALUE ...`` or
     ``python -m infodropout.paper.experiments.mnist_fc COMMAND with KEY=VALUE ...``."""
-    run_experiment(ex)
+    run_experiment(COMMAND_LINE)
 
 
 if __name__ == "__main__":

@@ -19,27 +19,24 @@ run to one). Its runs are named ``occluded.dataset=fashion...``.
     ./occluded.py sweep with dataset=fashion digits=sample betas=[0.1,1.0,10.0]
 """
 
-# First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.cli.experiment import make_experiment, run_experiment
-from infodropout.paper.train.runs import (
-    add_classifier_commands, all_cnn_32_network, fit_options, load_checkpoint, markdown_table,
-    seed_run, train_settings, training_failures,
-)
-from infodropout.paper.cli.config_rules import CIFAR_DEFAULTS, CIFAR_RULES, FOLDER, SOFTPLUS, integer_at_least, one_of
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from infodropout.paper.cli.experiment import CommandLine, run_experiment
+from infodropout.paper.cli.probes import probe_commands
+from infodropout.paper.configs.occluded import Config
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import checkpoint_path, run_name
-from infodropout.paper.cli.points import add_point_function
-from infodropout.paper.cli.probes import PROBE_DEFAULTS, PROBE_RULES, add_probe_commands
+from infodropout.paper.train.runs import (
+    all_cnn_32_network, fit_options, load_checkpoint, markdown_table, seed_run, test_command, train_command,
+    train_settings, training_failures,
+)
+from infodropout.paper.train.sweeps import PointCommand
 
-DEFAULTS = {**CIFAR_DEFAULTS, "probe_epochs": 20, "plots_dir": "plots", "betas": [0.1, 0.5, 1.0, 3.0, 10.0],
-            "dataset": "cifar10", "digits": "auto", **PROBE_DEFAULTS,
-            # sweep: every β is trained once per seed; the figure gives the mean and the seeds' spread.
-            "seeds": [0]}
-RULES = {**CIFAR_RULES, "probe_epochs": integer_at_least(1), **PROBE_RULES,
-         "plots_dir": FOLDER,
-         "dataset": one_of("cifar10", "fashion"),
-         "digits": one_of("auto", "mnist", "sample")}
-ex = make_experiment("occluded", DEFAULTS, RULES, named_configs={"softplus": SOFTPLUS})
+# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+MODULE = __spec__.name if __spec__ else __name__
+DEFAULTS = Config.defaults()
 
 
 def load_data(config):
@@ -57,8 +54,19 @@ def load_data(config):
     return subset(data, config["num_train"], config["num_test"])
 
 
-add_classifier_commands(ex, DEFAULTS, load_data, all_cnn_32_network)
-add_probe_commands(ex, "occluded", DEFAULTS, load_data, all_cnn_32_network, nuisance=True)  # probe, probe_sweep
+def train(config: Config, log_scalar: Callable | None = None) -> dict:
+    """Train with the config's values, save to models/<run name>.keras, then test."""
+    return train_command("occluded", config, DEFAULTS, load_data, all_cnn_32_network, log_scalar)
+
+
+def test(config: Config, log_scalar: Callable | None = None) -> dict:
+    """Test a trained run: the one named by the `with` values, or the one trained run they match (`runs` lists
+    them)."""
+    return test_command("occluded", config, DEFAULTS, load_data, log_scalar)
+
+
+probe, probe_sweep, probed_run = probe_commands("occluded", MODULE, DEFAULTS, load_data, all_cnn_32_network,
+                                                nuisance=True)
 
 
 def nuisance_errors(config, network, data) -> dict:
@@ -115,16 +123,15 @@ def error_table(results) -> str:
     return f"{errors}\n\n{baselines}"
 
 
-@ex.command
-def nuisance(_config, _run):
+def nuisance(config: Config, log_scalar: Callable | None = None) -> dict:
     """The nuisance probe of the run trained `with` the same values, and the main errors N and D."""
-    if _config["dropout"] == "none":
+    if config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
-    network, data = load_checkpoint("occluded", _config, DEFAULTS, load_data)  # as tested
-    results = nuisance_errors(_config, network, data)
-    for key, value in results.items():
-        _run.log_scalar(key, value)
-    print(error_table([{"beta": _config["beta"], "seed": _config["seed"], **results}]))
+    network, data = load_checkpoint("occluded", config, DEFAULTS, load_data)  # as tested
+    results = nuisance_errors(config, network, data)
+    for key, value in results.items() if log_scalar is not None else ():
+        log_scalar(key, value)
+    print(error_table([{"beta": config["beta"], "seed": config["seed"], **results}]))
     return results
 
 
@@ -138,38 +145,44 @@ def nuisance_run(config) -> dict:
     return {**nuisance_errors(config, run.network, run.data), "main_train_error_D": run.train_error}
 
 
-NUISANCE_RUN = add_point_function(ex, nuisance_run)
+NUISANCE_RUN = PointCommand(MODULE, nuisance_run.__name__)
 
 
-@ex.command
-def sweep(_config, _run):
+def sweep(config: Config) -> None:
     """Figure 4: train (or reuse) a run and its nuisance probe for each β of ``betas``, then plot the
     main error (N and D) and the nuisance error against β into plots/occluded-sweep<values>/."""
     from infodropout.paper.train.sweeps import run_sweep, with_seeds
     from infodropout.paper.figures.plots import plot_series
 
-    if _config["dropout"] == "none":
+    if config["dropout"] == "none":
         fail("the nuisance task reads the noisy representation: use dropout=information or binary.")
 
-    points = with_seeds([{"beta": b} for b in _config["betas"]], _config["seeds"])
-    results, folder = run_sweep("occluded", _config, DEFAULTS, points, NUISANCE_RUN)
+    points = with_seeds([{"beta": b} for b in config["betas"]], config["seeds"])
+    results, folder = run_sweep("occluded", config, DEFAULTS, points, NUISANCE_RUN)
     # Both tasks have 10 classes (chance: 90 % error); the nuisance, near chance, gets its own panel so
     # that one axis from 20 % to 90 % does not flatten it.
     plot_series(results, "beta", {"main_error_N": "main task (N)", "main_error_D": "main task (D)",
                                   "nuisance_error": "nuisance (digit)",
                                   "nuisance_train_error": "nuisance, probe's training set",
                                   "nuisance_error_random": "nuisance, untrained network"}, folder / "figure4", "β",
-                "test error (%)", "Occluded Fashion-MNIST" if _config["dataset"] == "fashion" else "Occluded CIFAR",
+                "test error (%)", "Occluded Fashion-MNIST" if config["dataset"] == "fashion" else "Occluded CIFAR",
                 chance=90.0, panels=[["main_error_N", "main_error_D"],
                                      ["nuisance_error", "nuisance_train_error", "nuisance_error_random"]])
     print(error_table(sorted(results, key=lambda r: (r["beta"], r.get("seed", 0)))))
     print(f"Wrote {folder}/results.json and figure4.png/.pdf.")
 
 
+# The commands, in the order --help lists them; the first, train, is the default.
+COMMANDS = (train, test, probe, probe_sweep, nuisance, sweep)
+POINT_FUNCTIONS = (probed_run, nuisance_run)
+# What the command line (sacred's, made when main runs) is made from.
+COMMAND_LINE = CommandLine("occluded", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
+
+
 def main() -> None:
     """The command line, as ``./occluded.py COMMAND with KEY=VALUE ...`` or
     ``python -m infodropout.paper.experiments.occluded COMMAND with KEY=VALUE ...``."""
-    run_experiment(ex)
+    run_experiment(COMMAND_LINE)
 
 
 if __name__ == "__main__":

@@ -21,17 +21,15 @@ import sys
 import time
 from pathlib import Path
 
-# First, standard library only: a Python without the packages is told in one line what to run.
-from infodropout.paper.cli.preflight import require_packages  # noqa: E402
-
-require_packages()  # one line on what to run, before a package is missing mid-import
-
-from infodropout.paper.data.loaders import build_cifar10  # noqa: E402
-
-from infodropout.paper.errors import DataError  # noqa: E402
+from infodropout.paper.cli.preflight import require_packages
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (``./process_cifar.py [folder] [--out OUT] [--base-url URL]``); returns the exit status."""
+    require_packages()  # one line on what to run, before a package is missing mid-import
+    from infodropout.paper.data.loaders import build_cifar10
+    from infodropout.paper.errors import DataError
+
     parser = argparse.ArgumentParser(description="Preprocess CIFAR-10 (per-image standardisation + ZCA) "
                                                  "into OUT/cifar10-{train,test}.npz.")
     parser.add_argument("folder", nargs="?", type=Path,

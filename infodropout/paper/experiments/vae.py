@@ -21,67 +21,33 @@ once. ``table`` trains every latent once per seed of ``seeds`` under the same ru
     ./vae.py table with validation=1000 patience=10 epochs=150 seeds=[0,1,2] binarize=epoch
 """
 
-# First: it checks the packages and quiets TensorFlow before anything else is imported.
-from infodropout.paper.cli.experiment import make_experiment, run_experiment
-from infodropout.paper.train.runs import (
-    checked_load, fit_options, load_checkpoint, load_mnist_data, markdown_table, seed_run, train_settings,
-    training_failures,
-)
-from infodropout.paper.cli.config_rules import (
-    COMMON_RULES, FOLDER, HELD_OUT, MNIST_RULES, Rule, integer_at_least, one_of, training_defaults, word_list, words_of,
-)
-from infodropout.paper import protocols
-from infodropout.paper.cli.points import add_point_function
-from infodropout.paper.train import registry
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from infodropout.paper.cli.experiment import CommandLine, run_experiment
+from infodropout.paper.configs.rules import word_list
+from infodropout.paper.configs.vae import Config
 from infodropout.paper.errors import fail
+from infodropout.paper.train import registry
 from infodropout.paper.train.run_names import checkpoint_path, run_name
+from infodropout.paper.train.runs import (
+    checked_load, fit_options, import_tensorflow_quietly, load_checkpoint, load_mnist_data, markdown_table, seed_run,
+    train_settings, training_failures,
+)
+from infodropout.paper.train.sweeps import PointCommand
+
+# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+MODULE = __spec__.name if __spec__ else __name__
+DEFAULTS = Config.defaults()
 
 # Table I of the paper: test lower bound (nats) for k = 1, 2, 3.
 PAPER = {"gaussian": {1: -98.8, 2: -99.0, 3: -98.7}, "information": {1: -100.0, 2: -99.1, 3: -99.1}}
-DEFAULTS = dict(
-    dataset="mnist",
-    sample_test=2000,
-    latent="gaussian",
-    prior="log_uniform",
-    k=1,
-    optimizer="adam",
-    test_samples=10,
-    ks=[1, 2, 3],
-    latents=["gaussian", "information"],
-    # table: every (k, latent) once per seed.
-    seeds=[0],
-    # fixed: the digits binarised once; epoch: the training digits binarised afresh each epoch.
-    binarize="fixed",
-    plots_dir="plots",
-    # 0: the paper's protocol, every epoch of the schedule; N: stop on the bound of N held-out training images.
-    validation=0,
-    patience=10,
-    # The paper gives the schedule (×0.1 at 30 and 120, 300 epochs) and β = 1; Adam at 1e-3 and the batch
-    # size are our choices (docs/implementation-notes.md).
-    **training_defaults(**protocols.VAE),
-)
-RULES = {
-    **COMMON_RULES,
-    **MNIST_RULES,
-    "latent": one_of("gaussian", "information"),
-    "prior": one_of("log_uniform", "log_normal"),
-    "latents": words_of("gaussian", "information"),
-    "k": integer_at_least(1),
-    "optimizer": one_of("adam", "sgd"),
-    "binarize": one_of("fixed", "epoch"),
-    "test_samples": integer_at_least(1),
-    "validation": HELD_OUT,
-    "patience": integer_at_least(1),
-    "ks": Rule("a non-empty list of integers >= 1",
-               lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(isinstance(k, int) and k >= 1 for k in v)),
-    "plots_dir": FOLDER,
-}
-ex = make_experiment("vae", DEFAULTS, RULES)
-
 
 def load_data(config):
     """The digits binarised once (training with seed 0, test with seed 1); with ``binarize=epoch`` the training
     digits stay in grey levels (see :func:`split_training_digits`)."""
+    import_tensorflow_quietly()  # infodropout.vae imports Keras
     from infodropout.paper.data.formats import Dataset
     from infodropout.vae import binarize
 
@@ -155,12 +121,13 @@ def train_one(config, log_scalar=None) -> dict:
 
 
 # One row of table, in its own process: train_one(config), its log_scalar left out as in the sweep's process.
-TRAIN_ONE = add_point_function(ex, train_one)
+TRAIN_ONE = PointCommand(MODULE, train_one.__name__)
 
 
-def report(bound, run) -> dict:
-    for key in ("elbo", "reconstruction", "kl"):
-        run.log_scalar(f"test.{key}", bound[key])
+def report(bound: dict, log_scalar: Callable | None = None) -> dict:
+    """Print the test bound (and where early stopping ended) and give its terms to ``log_scalar``."""
+    for key in ("elbo", "reconstruction", "kl") if log_scalar is not None else ():
+        log_scalar(f"test.{key}", bound[key])
     print(f"Test lower bound: {bound['elbo']:.2f} nats (E log p(x|z) {bound['reconstruction']:.2f}, KL {bound['kl']:.2f})")
     if "best_epoch" in bound:
         print(f"Best validation bound at epoch {bound['best_epoch']} of {bound['last_epoch']} trained "
@@ -168,46 +135,43 @@ def report(bound, run) -> dict:
     return bound
 
 
-@ex.main
-def train(_config, _run):
+def train(config: Config, log_scalar: Callable | None = None) -> dict:
     """Train with the config's values (resuming a stopped run), then print the test lower bound."""
-    return report(train_one(_config, _run.log_scalar), _run)
+    return report(train_one(config, log_scalar), log_scalar)
 
 
-@ex.command
-def test(_config, _run):
+def test(config: Config, log_scalar: Callable | None = None) -> dict:
     """The test lower bound of a trained run: the one named by the `with` values, or the one trained run they
     match (`runs` lists them)."""
     from infodropout.vae import variational_lower_bound
 
-    network, data = load_checkpoint("vae", _config, DEFAULTS, load_data)
-    bound = variational_lower_bound(network, data.x_test, _config["test_samples"], _config["batch_size"])
-    registry.record_test(checkpoint_path(_config["models_dir"], run_name("vae", _config, DEFAULTS)), bound,
-                         "vae", _config, DEFAULTS)
-    return report(bound, _run)
+    network, data = load_checkpoint("vae", config, DEFAULTS, load_data)
+    bound = variational_lower_bound(network, data.x_test, config["test_samples"], config["batch_size"])
+    registry.record_test(checkpoint_path(config["models_dir"], run_name("vae", config, DEFAULTS)), bound,
+                         "vae", config, DEFAULTS)
+    return report(bound, log_scalar)
 
 
-@ex.command
-def table(_config, _run):
+def table(config: Config, log_scalar: Callable | None = None) -> None:
     """Table I: the test lower bound for each k of ``ks`` and each latent of ``latents``, once per seed of
     ``seeds`` (the mean ± the seeds' spread), beside the paper's; every run is trained or reused under the same
     stopping rule, and results.json (a row per run, with its ``seed``) goes to plots/vae-sweep<values>/."""
     from infodropout.paper.train.sweeps import run_sweep
 
-    latents = word_list(_config["latents"])
-    if "gaussian" in latents and _config["prior"] != DEFAULTS["prior"]:
+    latents = word_list(config["latents"])
+    if "gaussian" in latents and config["prior"] != DEFAULTS["prior"]:
         fail("prior= applies to the Information latent only: add latents=[information].")
     from infodropout.paper.train.sweeps import with_seeds
 
-    points = with_seeds([{"k": k, "latent": latent} for k in _config["ks"] for latent in latents], _config["seeds"])
-    results, folder = run_sweep("vae", _config, DEFAULTS, points, TRAIN_ONE)
-    for r in results:
-        _run.log_scalar(f"elbo.{r['latent']}.{r['k']}.seed{r.get('seed', 0)}", r["elbo"])
+    points = with_seeds([{"k": k, "latent": latent} for k in config["ks"] for latent in latents], config["seeds"])
+    results, folder = run_sweep("vae", config, DEFAULTS, points, TRAIN_ONE)
+    for r in results if log_scalar is not None else ():
+        log_scalar(f"elbo.{r['latent']}.{r['k']}.seed{r.get('seed', 0)}", r["elbo"])
     print(markdown_table(
         ["k"] + [f"{latent} (ours)" for latent in latents] + [f"{latent} (paper)" for latent in latents],
         [[k] + [seeds_summary([r["elbo"] for r in results if (r["latent"], r["k"]) == (latent, k)])
                 for latent in latents] + [PAPER[latent].get(k, "–") for latent in latents]
-         for k in _config["ks"]]))
+         for k in config["ks"]]))
     for r in results:
         if "best_epoch" in r:
             print(f"{r['latent']}, k = {r['k']}, seed {r.get('seed', 0)}: best validation bound at epoch "
@@ -225,24 +189,30 @@ def seeds_summary(values) -> str:
     return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f} ({len(values)} seeds)"
 
 
-@ex.command
-def samples(_config):
+def samples(config: Config) -> None:
     """Reconstructions of test digits (and, for the Gaussian latent, decoded prior samples) into plots/."""
     from pathlib import Path
 
     from infodropout.paper.figures.plots import plot_vae_samples
 
-    network, data = load_checkpoint("vae", _config, DEFAULTS, load_data)
-    name = run_name("vae", _config, DEFAULTS)
-    files = plot_vae_samples(network, data.x_test[:10], Path(_config["plots_dir"]) / name,
-                             prior_samples=_config["latent"] == "gaussian", seed=_config["seed"])
+    network, data = load_checkpoint("vae", config, DEFAULTS, load_data)
+    name = run_name("vae", config, DEFAULTS)
+    files = plot_vae_samples(network, data.x_test[:10], Path(config["plots_dir"]) / name,
+                             prior_samples=config["latent"] == "gaussian", seed=config["seed"])
     print("Wrote " + ", ".join(str(f) for f in files))
+
+
+# The commands, in the order --help lists them; the first, train, is the default.
+COMMANDS = (train, test, table, samples)
+POINT_FUNCTIONS = (train_one,)
+# What the command line (sacred's, made when main runs) is made from.
+COMMAND_LINE = CommandLine("vae", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
 
 
 def main() -> None:
     """The command line, as ``./vae.py COMMAND with KEY=VALUE ...`` or
     ``python -m infodropout.paper.experiments.vae COMMAND with KEY=VALUE ...``."""
-    run_experiment(ex)
+    run_experiment(COMMAND_LINE)
 
 
 if __name__ == "__main__":

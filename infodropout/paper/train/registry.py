@@ -25,7 +25,7 @@ from pathlib import Path
 from infodropout.paper.train.checkpoint import TrainingState
 from infodropout.paper.errors import fail
 from infodropout.paper.machine import threads_in_use
-from infodropout.paper.train.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, computation_values, run_name
+from infodropout.paper.train.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, computation_values, differs, run_name
 
 RECORD_SUFFIX = ".run.json"
 # The end of a name too long for a file name (run_names.shortened).
@@ -43,8 +43,9 @@ def name_values(config: Mapping, defaults: Mapping) -> dict:
 
 
 def differing(values: Mapping, defaults: Mapping) -> dict:
-    """The entries of ``values`` that differ from their defaults: the ``key=value`` parts of a run's name."""
-    return {key: value for key, value in values.items() if not same_value(value, defaults.get(key, object()))}
+    """The entries of ``values`` that differ from their defaults: the ``key=value`` parts of a run's name, by the
+    name's own rule (:func:`infodropout.paper.train.run_names.differs`)."""
+    return {key: value for key, value in values.items() if key not in defaults or differs(value, defaults[key])}
 
 
 def record_training(checkpoint: str | os.PathLike, experiment: str, config: Mapping, defaults: Mapping,
@@ -225,8 +226,9 @@ def format_value(value) -> str:
 
 
 def same_value(a, b) -> bool:
-    """Config values compared as a user means them: 1 equals 1.0, a list equals the same tuple, but
-    True is not 1."""
+    """Whether a value a user typed is the one a run was trained with (which run a command reads, whether a resume
+    keeps its numerics): 1 equals 1.0, a list equals the same tuple, but True is not 1, as `nesterov=1` and
+    `nesterov=True` are runs of two names. Whether a value differs from its default is :func:`differs`."""
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     if isinstance(a, bool) or isinstance(b, bool):

@@ -39,9 +39,18 @@ def run_name(experiment: str, config: Mapping, defaults: Mapping) -> str:
     changed = [
         f".{key}={_name_value(config[key])}"
         for key in sorted(config)
-        if key in defaults and key not in NAME_EXCLUDED_KEYS and config[key] != defaults[key]
+        if key in defaults and key not in NAME_EXCLUDED_KEYS and differs(config[key], defaults[key])
     ]
     return shortened(experiment + "".join(changed))
+
+
+def differs(value, default) -> bool:
+    """Whether a config value differs from its default: the one rule of a run's name and of the registry's record of
+    it. Values compare as Python compares them (1 equals 1.0, and True equals 1: they are the same number to the
+    computation), lists and tuples item by item (a list typed and a tuple given from Python are the same value)."""
+    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
+        return len(value) != len(default) or any(differs(item, other) for item, other in zip(value, default))
+    return value != default
 
 
 # File systems allow 255 bytes a name; a run's files add up to 28 (".<name>.state.tmp.npz.XXXXXXXX.npz",

@@ -1,10 +1,11 @@
-"""What the scripts' commands do with a run: build its network, load its data, train and test it, load its
-checkpoint. Plain functions of the config's values; sacred is not imported here (the scripts register these
-through :mod:`infodropout.paper.cli.experiment`)."""
+"""What the experiments' commands do with a run: build its network, load its data, train and test it, load its
+checkpoint. Plain functions of the config (an experiment's typed config, or any mapping of its keys); sacred is not
+imported here (:mod:`infodropout.paper.cli.experiment` turns its command line into a config and calls these)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -12,12 +13,12 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from infodropout.paper.train import registry
 from infodropout.paper.errors import DataError, fail
+from infodropout.paper.machine import gpu_visible
 from infodropout.paper.data.formats import Dataset
 from infodropout.paper.train.run_names import checkpoint_path, run_name
 
 if TYPE_CHECKING:
     import keras
-    from sacred import Experiment
 
     from infodropout.paper.train.trainer import TrainSettings
 
@@ -92,6 +93,7 @@ def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping,
     path = checkpoint_path(config["models_dir"], run_name(experiment, config, defaults))
     if not path.exists():  # before TensorFlow is loaded, so that the answer comes at once
         fail(no_checkpoint_message(path), status=1)
+    import_tensorflow_quietly()
     from infodropout.paper.train.checkpoint import CheckpointError
     from infodropout.paper.train.evaluation import load_network, recalibrate_batch_norm
 
@@ -107,9 +109,32 @@ def load_checkpoint(experiment: str, config: Mapping, defaults: Mapping,
 def checked_load(load_data: Callable[[Mapping], Dataset], config: Mapping) -> Dataset:
     """``load_data(config)``, with a missing or malformed data file ending the program in one line."""
     try:
-        return load_data(config)
+        data = load_data(config)
     except DataError as error:
         fail(str(error) + offline_hint(config, str(error)), status=1)
+    # The data are there: TensorFlow comes next, and a missing file has been said without waiting for it.
+    import_tensorflow_quietly()
+    return data
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow, where it is not yet imported, with the C++ lines it writes on a machine without a GPU
+    ("Could not find cuda drivers", which its log level does not reach) sent to /dev/null; on a GPU, or with
+    ``INFODROPOUT_TF_VERBOSE`` set, as it is. A command calls it once it has checked what it can without TensorFlow
+    (its values, its checkpoint, its data files), where TensorFlow would first be imported: reading the data, seeding
+    the run, loading a network."""
+    if "tensorflow" in sys.modules or gpu_visible() or os.environ.get("INFODROPOUT_TF_VERBOSE"):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        import tensorflow  # noqa: F401
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def offline_hint(config: Mapping, message: str) -> str:
@@ -201,6 +226,7 @@ def seed_run(settings: "TrainSettings"):
 
     Also sets the run's dtype policy and returns its ``tf.distribute`` strategy, made first, since
     splitting the CPU into logical devices must come before TensorFlow starts."""
+    import_tensorflow_quietly()
     import keras
     import tensorflow as tf
 
@@ -251,40 +277,33 @@ def training_failures() -> Iterator[None]:
         fail(str(error), status=1)
 
 
-def add_classifier_commands(
-    experiment: Experiment,
-    defaults: Mapping,
-    load_data: Callable[[Mapping], Dataset],
-    build_network: Callable[[Mapping, int], "keras.Model"],
-) -> None:
-    """Register the ``train`` (then test; also the default command) and ``test`` commands that
-    every classification script shares."""
-    name = experiment.path
-
-    def train(_config, _run):
-        """Train with the config's values, save to models/<run name>.keras, then test."""
-        return _report(train_and_test(name, _config, defaults, load_data, build_network, _run.log_scalar).metrics,
-                       _run)
-
-    def test(_config, _run):
-        """Test a trained run: the one named by the `with` values, or the one trained run they match (`runs`
-        lists them)."""
-        from infodropout.paper.train.evaluation import evaluate_classifier
-
-        network, data = load_checkpoint(name, _config, defaults, load_data)  # batch norm recalibrated
-        metrics = evaluate_classifier(network, data.x_test, data.y_test, _config["batch_size"],
-                                      _config["weight_decay"], verbose=progress_verbosity(_config["verbose"]))
-        registry.record_test(checkpoint_path(_config["models_dir"], run_name(name, _config, defaults)), metrics,
-                             name, _config, defaults)
-        return _report(metrics, _run)
-
-    experiment.main(train)  # registers the command too
-    experiment.command(test)
+def train_command(experiment: str, config: Mapping, defaults: Mapping, load_data: Callable[[Mapping], Dataset],
+                  build_network: Callable[[Mapping, int], "keras.Model"],
+                  log_scalar: Callable[..., None] | None = None) -> dict:
+    """A classification experiment's ``train``: train with the config's values, save to models/<run name>.keras,
+    then test; returns the test metrics (each also given to ``log_scalar`` as ``test.<key>``)."""
+    return report_metrics(train_and_test(experiment, config, defaults, load_data, build_network, log_scalar).metrics,
+                          log_scalar)
 
 
-def _report(metrics: Mapping[str, float], run) -> dict:
+def test_command(experiment: str, config: Mapping, defaults: Mapping, load_data: Callable[[Mapping], Dataset],
+                 log_scalar: Callable[..., None] | None = None) -> dict:
+    """A classification experiment's ``test``: test the trained run the config names; returns its test metrics."""
+    from infodropout.paper.train.evaluation import evaluate_classifier
+
+    network, data = load_checkpoint(experiment, config, defaults, load_data)  # batch norm recalibrated
+    metrics = evaluate_classifier(network, data.x_test, data.y_test, config["batch_size"],
+                                  config["weight_decay"], verbose=progress_verbosity(config["verbose"]))
+    registry.record_test(checkpoint_path(config["models_dir"], run_name(experiment, config, defaults)), metrics,
+                         experiment, config, defaults)
+    return report_metrics(metrics, log_scalar)
+
+
+def report_metrics(metrics: Mapping[str, float], log_scalar: Callable[..., None] | None = None) -> dict:
+    """Print the test metrics on one line and give each to ``log_scalar`` (sacred's, under an observer)."""
     for key, value in metrics.items():
-        run.log_scalar(f"test.{key}", value)
+        if log_scalar is not None:
+            log_scalar(f"test.{key}", value)
     print("Test: " + "  ".join(f"{key} {value:.4f}" for key, value in metrics.items()))
     return dict(metrics)
 

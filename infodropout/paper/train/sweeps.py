@@ -3,10 +3,10 @@ so that an interrupted sweep loses nothing and a repeated one skips what is done
 
 Every point runs in its own process, as an explicit command of its experiment (:class:`PointCommand`):
 ``python -m <module> sweep_point with <config>.json function=<name> point=<file> result=<file>``. The experiment's
-function of that name (registered by :mod:`infodropout.paper.cli.points`) trains and tests the point's run as a
-sweep in one process did (the same function and values), under the run's own lock, resume and checkpoint, and
-:func:`run_point` writes its result to the file the sweep named; the sweep's own process is the one writer of
-results.json. A process per point also gives each run's memory back (its network, its data, TensorFlow's graphs)
+function of that name (one of its POINT_FUNCTIONS, run by the sweep_point command of its command line) trains and
+tests the point's run as a sweep in one process did (the same function and values), under the run's own lock,
+resume and checkpoint, and :func:`run_point` writes its result to the file the sweep named; the sweep's own
+process is the one writer of results.json. A process per point also gives each run's memory back (its network, its data, TensorFlow's graphs)
 when it ends, rather than holding every run's until the sweep ends.
 
 With ``jobs`` at 1 the points run one after another, each with the sweep's own config, threads included (0: every
