@@ -78,7 +78,7 @@ def sacred_command(function: Callable, config_class: type[ExperimentConfig]) -> 
     return command
 
 
-def point_command(point_functions: Sequence[Callable]) -> Callable:
+def point_command(point_functions: Sequence[Callable], config_class: type[ExperimentConfig]) -> Callable:
     """``sweep_point``: a sweep's point in a process of its own (see :class:`~.sweeps.PointCommand`)."""
     functions = {function.__name__: function for function in point_functions}
 
@@ -89,7 +89,8 @@ def point_command(point_functions: Sequence[Callable]) -> Callable:
         if function not in functions:
             fail(f"{POINT_COMMAND}: no point function {function!r} (this experiment has "
                  f"{', '.join(sorted(functions))}).")
-        run_point(functions[function], _config, point, result)
+        # The point's function gets the experiment's config of the sweep's values updated with the point's.
+        run_point(lambda values: functions[function](config_of(config_class, values)), _config, point, result)
 
     # sacred fills the arguments from the config entries of the same names: the sweep's command line gives them.
     return sweep_point
@@ -172,7 +173,7 @@ def build_experiment(line: CommandLine, invocation: _Invocation | None = None):
     for command in others:
         experiment.command(sacred_command(command, config_class))
     if line.point_functions:
-        experiment.command(point_command(line.point_functions), unobserved=True)
+        experiment.command(point_command(line.point_functions, config_class), unobserved=True)
     experiment.command(runs, unobserved=True)
     add_described_print_config(experiment, config_class.descriptions(), config_class.rules())
     return experiment
