@@ -323,8 +323,8 @@ MEDIUM_MEASURED_EPYC_AVX512_MINUTES = {
     # Its 2 runs at β = 0.04, at once, with their probes (on the trained and an untrained network), took 14.9 min,
     # with Occluded Fashion-MNIST's one-time preprocessing.
     "figure4-seeds": 14.9,
-    # Its 10 runs (β = 0 and 0.002, seeds 5-9) with their probes, 2 at once, took 16.2 min; with seeds 10-16 (14
-    # runs more) at that rate, 16.2 × 24 / 10.
+    # Its 10 runs (β = 0 and 0.002, seeds 5-9) with their probes, 2 at once, took 16.2 min; the whole step's 24 at
+    # that rate, 16.2 × 24 / 10. Seeds 10-16 (14 runs) took 39.8 min with two other sessions' tests on the cores.
     "figure4-overfit-seeds": 38.9,
     # Its 16 runs (β = 0 and 0.01, seeds 5-12), 2 at once, took 22.6 min.
     "figure5-overfit-seeds": 22.6,
