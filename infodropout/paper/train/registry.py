@@ -43,8 +43,7 @@ def name_values(config: Mapping, defaults: Mapping) -> dict:
 
 
 def differing(values: Mapping, defaults: Mapping) -> dict:
-    """The entries of ``values`` that differ from their defaults: the ``key=value`` parts of a run's name, by the
-    name's own rule (:func:`infodropout.paper.train.run_names.differs`)."""
+    """The entries of ``values`` that differ from their defaults: the parts of a run's name, by its rule, ``differs``."""
     return {key: value for key, value in values.items() if key not in defaults or differs(value, defaults[key])}
 
 
