@@ -488,6 +488,26 @@ def test_a_step_reads_the_folder_its_command_drew_into_whatever_the_modification
     assert report.results("table1") == [{"elbo": -2.0}]
 
 
+def test_a_step_reads_its_own_folder_not_a_newer_one_whose_name_lacks_a_value_it_ran_with(tmp_path):
+    import os
+
+    # The ledger's table1 ran with lr_drops=[120]; the plan's next command (the default drops, which a name does not
+    # spell) has begun a sweep beside it, newer on disk and half done. Its name agrees with the ledger's config
+    # vacuously (it spells no lr_drops): the folder that spells the value is the step's.
+    work = tmp_path / "work"
+    own = work / "table1" / "vae-sweep.dataset=sample.epochs=150.lr_drops=[120].validation=1000"
+    next_one = work / "table1" / "vae-sweep.dataset=sample.epochs=150.validation=1000"
+    for folder, elbo in ((own, -2.0), (next_one, -9.0)):
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps([{"elbo": elbo}]))
+    os.utime(next_one, (2e9, 2e9))
+    ledger = {"table1": {"status": "done", "argv": ["vae.py", "table", "with", "epochs=150", "lr_drops=[120]"],
+                         "seconds": 1, "finished": "now"}}
+    (work / "steps.json").write_text(json.dumps(ledger))
+    report = Report(make_plan("tiny", cifar10=False), work, tmp_path / "out")
+    assert report.results("table1") == [{"elbo": -2.0}]
+
+
 def test_the_report_says_when_and_where_its_steps_ran_not_only_where_it_was_written():
     from infodropout.paper.report.writer import provenance
     from infodropout.paper.reproduction.plans import Plan, Step

@@ -52,12 +52,17 @@ class Report:
     def folder(self, name: str) -> Path | None:
         """The folder a done step drew into (a sweep's or a run's), None if it has not run. Should a changed
         plan have left an older one beside it, the one whose settings agree with the config the step ran with in
-        the ledger; the newest among those (modification times alone are arbitrary in a fresh checkout)."""
+        the ledger and spells the most of its values; the newest among those (modification times alone are
+        arbitrary in a fresh checkout)."""
         folders = [p for p in (self.work / name).glob("*") if p.is_dir()] if self.done(name) else []
         ran = {key: command_value(value) for key, value in self.ran_config(name).items()}
         agreeing = [folder for folder in folders if all(ran.get(key, value) == value
                                                         for key, value in folder_settings(folder.name).items())]
-        return max(agreeing or folders, key=lambda folder: folder.stat().st_mtime) if folders else None
+        # A name spells only the values that differ from their defaults, so a folder that lacks a key the step ran
+        # with agrees vacuously (a sweep of the plan's next command, half done, beside the one the ledger records):
+        # the folder that spells the most of the step's values is its own.
+        return max(agreeing or folders, key=lambda folder: (len(folder_settings(folder.name).keys() & ran.keys()),
+                                                             folder.stat().st_mtime)) if folders else None
 
     def own_results(self, name: str) -> list[dict] | None:
         """The results step ``name`` itself left (its sweep's results.json), None where it has none."""
