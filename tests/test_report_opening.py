@@ -71,10 +71,11 @@ def test_the_medium_report_opens_with_plain_words_then_short_reasons_then_the_ru
     paper = [entry for entry in saved if entry["source"] == "paper"]
     opening = lines[first]
     # The paragraph's counts are the claims file's, and it names every claim of the paper with its verdict's group.
-    for verdict, word in (("holds", "hold"), ("fails", "fail")):
+    for verdict, word in (("holds", "hold"), ("fails", "fail"), ("inconclusive", "are inconclusive")):
         count = sum(entry["verdict"] == verdict for entry in paper)
-        if count:
-            assert re.search(rf"\b{count} {word}: ", opening), verdict
+        if count:  # "these 6 fail: ...", "this one fails: ..."
+            said = f"[Tt]his one {verdict.replace('inconclusive', 'is inconclusive')}" if count == 1 else f"{count} {word}"
+            assert re.search(rf"\b{said}[:,] ", opening), verdict
     for entry in paper:
         assert re.search(rf"[( ]{re.escape(entry['id'])}[;,)]", opening), entry["id"]
     # The verdict table's reasons are short; the rules come after it.

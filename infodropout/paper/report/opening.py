@@ -145,6 +145,11 @@ def _ids(judgements: Sequence[Judgement]) -> str:
     return "; ".join(named(j) for j in judgements)
 
 
+def _these(claims: Sequence, singular: str, plural: str) -> str:
+    """"these 6 fail" or "this one fails": the count of ``claims`` with its verb."""
+    return f"these {len(claims)} {plural}" if len(claims) != 1 else f"this one {singular}"
+
+
 def in_short(judgements: Sequence[Judgement], scale: str) -> str:
     """The report's answer in plain words: how many of the paper's claims held, failed, were inconclusive or could
     not be tested here, which, and why not."""
@@ -152,12 +157,13 @@ def in_short(judgements: Sequence[Judgement], scale: str) -> str:
     by = {v: [j for j in paper if j.verdict == v] for v in VERDICTS}
     text = [f"**In short.** Of the paper's {len(paper)} claims, at the {scale} scale,"]
     if by[HOLDS]:
-        text.append(f"these {len(by[HOLDS])} hold: {_ids(by[HOLDS])}.")
+        text.append(f"{_these(by[HOLDS], 'holds', 'hold')}: {_ids(by[HOLDS])}.")
     if by[FAILS]:
-        text.append(f"These {len(by[FAILS])} fail: {_ids(by[FAILS])}.")
+        text.append(f"{_these(by[FAILS], 'fails', 'fail').capitalize()}: {_ids(by[FAILS])}.")
     if by[INCONCLUSIVE]:
-        text.append(f"These {len(by[INCONCLUSIVE])} are inconclusive, their effect within what the spread between "
-                    f"seeds can hide: {_ids(by[INCONCLUSIVE])}.")
+        their = "its" if len(by[INCONCLUSIVE]) == 1 else "their"
+        text.append(f"{_these(by[INCONCLUSIVE], 'is', 'are').capitalize()} inconclusive, {their} effect within what "
+                    f"the spread between seeds can hide: {_ids(by[INCONCLUSIVE])}.")
     if by[NOT_TESTABLE]:
         groups: dict[str, list[str]] = {}
         for j in by[NOT_TESTABLE]:
@@ -165,7 +171,7 @@ def in_short(judgements: Sequence[Judgement], scale: str) -> str:
             why = ("what it reads was not recorded" if unmet is None or unmet.met is None
                    else PLAIN_UNMET.get(unmet.name, f"{unmet.name} was not met"))
             groups.setdefault(why, []).append(j.claim.id)
-        text.append(f"These {len(by[NOT_TESTABLE])} could not be tested here: " + "; ".join(
+        text.append(f"{_these(by[NOT_TESTABLE], 'could', 'could').capitalize()} not be tested here: " + "; ".join(
             f"{', '.join(ids)}, because {why}" for why, ids in groups.items()) + ".")
     added = len(judgements) - len(paper)
     if added:
