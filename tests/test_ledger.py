@@ -9,7 +9,8 @@ import pytest
 from infodropout.paper.reproduction.ledger import (
     command_line, entry_of, planned, ran_as_planned, read_ledger, record, same_data, typed,
 )
-from infodropout.paper.reproduction.plans import ROOT, SCALES, Step, command_value, make_plan
+from infodropout.paper.paths import REPO_ROOT as ROOT
+from infodropout.paper.reproduction.plans import SCALES, Step, command_value, make_plan
 from infodropout.paper.train.run_names import MACHINE_KEYS
 
 STEP = Step("figure5", "cifar", "sweep", ("softplus",),

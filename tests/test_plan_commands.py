@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from infodropout.paper.reproduction.plans import ROOT, Step, command_value, joined, make_plan
+from infodropout.paper.paths import REPO_ROOT as ROOT
+from infodropout.paper.reproduction.plans import Step, command_value, joined, make_plan
 from infodropout.paper.reproduction.ledger import ran_as_planned, read_ledger
 
 

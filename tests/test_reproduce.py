@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from infodropout.paper.reproduction.plans import ROOT, Plan, Step, cifar10_present, make_plan
+from infodropout.paper.paths import REPO_ROOT as ROOT
+from infodropout.paper.reproduction.plans import Plan, Step, cifar10_present, make_plan
 from infodropout.paper.reproduction.runner import default_work_dir, run_plan
 from infodropout.paper.reproduction.scales import (
     AVX2_SLOWDOWN, CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_ESTIMATED_AVX2_MINUTES, MEDIUM_ESTIMATED_MINUTES,

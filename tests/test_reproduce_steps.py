@@ -7,7 +7,8 @@ import shlex
 import subprocess
 import sys
 
-from infodropout.paper.reproduction.plans import ROOT, dependencies, make_plan
+from infodropout.paper.paths import REPO_ROOT as ROOT
+from infodropout.paper.reproduction.plans import dependencies, make_plan
 from infodropout.paper.reproduction.ledger import record
 
 

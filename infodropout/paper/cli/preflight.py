@@ -16,7 +16,6 @@ from infodropout.paper.paths import REPO_ROOT
 
 # The packages a script needs before it can even parse its command line (sacred) or train (the rest).
 REQUIRED = ("sacred", "tensorflow", "keras", "numpy", "scipy", "matplotlib")
-ROOT = REPO_ROOT
 
 
 def missing_packages(names=REQUIRED) -> list[str]:
@@ -31,13 +30,13 @@ def missing_packages(names=REQUIRED) -> list[str]:
 
 def how_to_run(script: str) -> str:
     """The one line that says how to run ``script`` with the project's packages."""
-    venv_python = ROOT / ".venv" / "bin" / "python"
+    venv_python = REPO_ROOT / ".venv" / "bin" / "python"
     if venv_python.exists():
         return (f"run it with the project's Python: {os.path.relpath(venv_python)} {script} ... "
                 f"(or `source {os.path.relpath(venv_python.parents[1])}/bin/activate` first; to use this Python "
-                f"instead: `pip install \".[paper]\"` in {ROOT})")
-    return (f"set up the project's Python first with `make setup` (in {ROOT}), then run "
-            f".venv/bin/python {script} ...; or, in a Python of your own, `pip install \".[paper]\"` in {ROOT} "
+                f"instead: `pip install \".[paper]\"` in {REPO_ROOT})")
+    return (f"set up the project's Python first with `make setup` (in {REPO_ROOT}), then run "
+            f".venv/bin/python {script} ...; or, in a Python of your own, `pip install \".[paper]\"` in {REPO_ROOT} "
             "(the library with the experiments' packages)")
 
 

@@ -381,6 +381,11 @@ def measure_5c(report: Report) -> tuple[str, str]:
                      f"{len(betas) - 1} β): {d.text()} points")
 
 
+# Said where figure 5's sweep predates the noise-free total correlation.
+NOISE_NOT_SEPARATED = ("whether the fall is the network's or the noise's is not measured (the sweep predates the "
+                       "noise-free total correlation)")
+
+
 def measure_5a(report: Report) -> tuple[str, str]:
     """log z's total correlation against β and, where the sweep measured it, the noise-free log f(x)'s on the same
     runs (CLAIMS.md): the noise is independent across units by construction, so a fall of log z's alone may be the
@@ -389,7 +394,7 @@ def measure_5a(report: Report) -> tuple[str, str]:
     on_z = trend(rows, "total_correlation", -1, label="total correlation per unit (nats)")
     if not any("total_correlation_f" in r for r in rows):
         unsettled("whether the fall is the network's or the noise's")
-        return on_z[0], f"{on_z[1]}; {noted(_noise_free_trend(rows))}"
+        return on_z[0], f"{on_z[1]}; {noted(NOISE_NOT_SEPARATED)}"
     on_f = trend(rows, "total_correlation_f", -1, label="noise-free log f(x), total correlation per unit (nats)")
     verdict, text = combine([on_z, on_f])
     share = _noise_shares(rows)
@@ -404,9 +409,3 @@ def _noise_shares(rows: Sequence[dict]) -> str:
         return ""
     return (f"the noise is {100 * shares[0].mean:.0f} % of log z's variance at β = {xs[0]:g} and "
             f"{100 * shares[1].mean:.0f} % at β = {xs[-1]:g}")
-
-
-def _noise_free_trend(rows: Sequence[dict]) -> str:
-    """Said where the sweep predates the noise-free total correlation."""
-    return ("whether the fall is the network's or the noise's is not measured (the sweep predates the "
-            "noise-free total correlation)")

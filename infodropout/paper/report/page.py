@@ -56,12 +56,13 @@ class Report:
         arbitrary in a fresh checkout)."""
         folders = [p for p in (self.work / name).glob("*") if p.is_dir()] if self.done(name) else []
         ran = {key: command_value(value) for key, value in self.ran_config(name).items()}
+        spelled = {folder: folder_settings(folder.name) for folder in folders}
         agreeing = [folder for folder in folders if all(ran.get(key, value) == value
-                                                        for key, value in folder_settings(folder.name).items())]
+                                                        for key, value in spelled[folder].items())]
         # A name spells only the values that differ from their defaults, so a folder that lacks a key the step ran
         # with agrees vacuously (a sweep of the plan's next command, half done, beside the one the ledger records):
         # the folder that spells the most of the step's values is its own.
-        return max(agreeing or folders, key=lambda folder: (len(folder_settings(folder.name).keys() & ran.keys()),
+        return max(agreeing or folders, key=lambda folder: (len(spelled[folder].keys() & ran.keys()),
                                                              folder.stat().st_mtime)) if folders else None
 
     def own_results(self, name: str) -> list[dict] | None:

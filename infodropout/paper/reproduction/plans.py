@@ -23,13 +23,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from infodropout.paper.protocols import CIFAR
-from infodropout.paper.paths import REPO_ROOT
 from infodropout.paper.reproduction.scales import (  # SCALES is read from here too (the script, the report)
     CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, OVERFIT_PROBE_EPOCHS, SCALES,
     SETTINGS, ConfigValue, replacing,
 )
 
-ROOT = REPO_ROOT  # the scripts live there
 
 # Every step's output is one line per epoch in its log, not a progress bar redrawn per batch.
 VERBOSE = 2

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from infodropout.paper.machine import describe_machine
 from infodropout.paper.reproduction.ledger import planned, ran_as_planned, read_ledger, record
-from infodropout.paper.reproduction.plans import ROOT, Plan
+from infodropout.paper.paths import REPO_ROOT
+from infodropout.paper.reproduction.plans import Plan
 
 
 def _format_seconds(seconds: float) -> str:
@@ -76,7 +77,7 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
         log = work / "logs" / f"{step.name}.log"
         start = time.perf_counter()
         with open(log, "w") as handle:
-            status = subprocess.run(step_process(python, argv), cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+            status = subprocess.run(step_process(python, argv), cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT,
                                     env=env).returncode
         seconds = time.perf_counter() - start
         if status in (130, -2):  # interrupted: stop the plan, as the step itself did
@@ -96,7 +97,7 @@ def run_plan(plan: Plan, work_dir: str | os.PathLike, echo: Callable[[str], None
 def steps_folder(work: Path) -> Path:
     """The folder the steps of work folder ``work`` (resolved) are given: inside the project relative to it, so that
     the commands of a committed work folder (the medium plan's) read the same in every clone."""
-    return work.relative_to(ROOT) if work.is_relative_to(ROOT) else work
+    return work.relative_to(REPO_ROOT) if work.is_relative_to(REPO_ROOT) else work
 
 
 def default_work_dir(scale: str) -> str:

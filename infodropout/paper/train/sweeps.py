@@ -52,7 +52,6 @@ _STARTUP_LINES = ("INFO - Running command", "INFO - Started")
 _SERIAL_QUIET_LINES = _STARTUP_LINES + ("INFO - Completed after", "ERROR - Failed after")
 
 # The folder that holds the package, which a point's process must import whatever its working folder.
-_PACKAGE_ROOT = REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ class _Point:
 def _point_environment(threads: int | None) -> dict:
     """A point's process's environment: the sweep's, with the package importable from any working folder,
     unbuffered output, and, where the points share the cores, each one's thread count."""
-    paths = [str(_PACKAGE_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    paths = [str(REPO_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(paths)}
     if threads is not None:
         env.update(OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
