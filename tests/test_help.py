@@ -148,7 +148,7 @@ def test_a_keras_backend_named_but_not_installed_is_named(tmp_path):
 
 
 def test_a_python_without_the_packages_is_told_the_pip_install_too(tmp_path, monkeypatch):
-    monkeypatch.setattr(preflight, "ROOT", tmp_path)  # no .venv here: a fresh clone
+    monkeypatch.setattr(preflight, "REPO_ROOT", tmp_path)  # no .venv here: a fresh clone
     fresh = preflight.how_to_run("cifar.py")
     assert "make setup" in fresh and 'pip install ".[paper]"' in fresh
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
