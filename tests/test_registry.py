@@ -1,4 +1,4 @@
-"""The run registry: the runs of a models folder read back from their names, records and histories; the run
+"""The run registry: the runs of a models folder read from their records and histories, never from their names; the run
 a user's few keys choose (one, several, none); `runs` and the checkpoint commands on the command line.
 
 The fast tests build runs from files (an empty ``.keras``, a history, a record): the registry reads no
@@ -49,25 +49,30 @@ def failure(models: Path, typed: dict) -> str:
     return caught.value.message
 
 
-def test_a_name_reads_back_as_its_values_and_other_files_are_not_runs():
+def test_a_runs_values_come_from_its_record_and_a_network_without_one_is_found_by_its_computed_name(tmp_path):
+    models = tmp_path / "models"
     values = {"beta": 0.5, "lr_drops": [1, 2], "dataset": "sample"}
-    name = run_name("toy", {**DEFAULTS, **values}, DEFAULTS)
-    assert name == "toy.beta=0.5.dataset=sample.lr_drops=[1,2]"
-    assert registry.parse_name("toy", name, DEFAULTS) == values
-    assert registry.parse_name("toy", "toy", DEFAULTS) == {}
-    assert registry.parse_name("toy", name + ".nuisance", DEFAULTS) is None  # a nuisance probe's checkpoint
-    assert registry.parse_name("toy", "toy.bta=0.5", DEFAULTS) is None  # no such key
-    assert registry.parse_name("toy", "toy.beta=high", DEFAULTS) is None  # a word where β is a number
-    assert registry.parse_name("toy", "toy.verbose=2", DEFAULTS) is None  # never part of a name
-    assert registry.parse_name("toy", "toy-sweep.beta=0.5", DEFAULTS) is None
+    recorded = fake_run(models, values, 3, record=True)
+    assert recorded.stem == "toy.beta=0.5.dataset=sample.lr_drops=[1,2]"
+    # The record, not the name, says what the run was trained with: a name whose parts read otherwise changes nothing.
+    record = registry.read_record(recorded)
+    registry.record_path(recorded).write_text(json.dumps({**record, "config": {**record["config"], "width": 32}}))
+    bare = fake_run(models, {"beta": 1.0, "seed": 1}, 2)  # trained before records were kept, stopped at epoch 2
+    (models / "toy.beta=1.0.nuisance.keras").write_bytes(b"")  # a nuisance probe's network: not a run of its own
+    (models / "other.beta=1.0.keras").write_bytes(b"")  # another experiment's
+    [run] = registry.trained_runs(models, "toy", DEFAULTS)
+    assert run.name == recorded.stem and run.config["width"] == 32 and run.keys == {**values, "width": 32}
+    # The values a user types compute the name of the run without a record: that one, its progress read.
+    found = resolve(models, {"beta": 1.0, "seed": 1})
+    assert found.run.name == bare.stem and found.updates == {} and found.note is None
+    assert found.run.keys == {"beta": 1.0, "seed": 1} and found.run.status() == "stopped at epoch 2 of 3"
+    assert found.run.unfinished_note().startswith(f"run {bare.stem} stopped at epoch 2 of 3")
 
 
 def test_the_listing_shows_keys_progress_and_test(tmp_path):
     models = tmp_path / "models"
     fake_run(models, {"beta": 0.5}, 3, record=True, test={"error": 12.345, "loss": 0.4})
-    fake_run(models, {"beta": 1.0, "seed": 1}, 2)  # trained before records were kept, stopped at epoch 2
-    (models / "toy.beta=1.0.nuisance.keras").write_bytes(b"")  # not a run of its own
-    (models / "other.beta=1.0.keras").write_bytes(b"")  # another experiment's
+    fake_run(models, {"beta": 1.0, "seed": 1}, 2, record=True)  # stopped at epoch 2
     runs = registry.trained_runs(models, "toy", DEFAULTS)
     assert [run.name for run in runs] == ["toy.beta=0.5", "toy.beta=1.0.seed=1"]
     tested, stopped = runs
@@ -84,15 +89,16 @@ def test_a_hashed_name_is_read_from_its_record(tmp_path):
     models = tmp_path / "models"
     long_drops = list(range(1, 80))  # a name past the file system's limit: hashed
     checkpoint = fake_run(models, {"lr_drops": long_drops, "beta": 0.25}, 3, record=True)
-    assert registry.HASHED.search(checkpoint.stem)
-    bare = fake_run(models, {"lr_drops": long_drops, "beta": 0.75}, 3)  # hashed, and no record
+    assert ".~" in checkpoint.stem
+    bare = fake_run(models, {"lr_drops": long_drops, "beta": 0.75}, 3)  # hashed, and no record: not listed
     runs = {run.name: run for run in registry.trained_runs(models, "toy", DEFAULTS)}
-    assert runs[checkpoint.stem].known and runs[checkpoint.stem].keys == {"beta": 0.25, "lr_drops": long_drops}
-    assert not runs[bare.stem].known and "values unknown" in runs[bare.stem].keys_text()
+    assert list(runs) == [checkpoint.stem] and runs[checkpoint.stem].keys == {"beta": 0.25, "lr_drops": long_drops}
     # Its keys choose it, and the values it was trained with come back whole.
     found = resolve(models, {"beta": 0.25})
     assert found.run.name == checkpoint.stem and found.updates["lr_drops"] == long_drops
     assert run_name("toy", {**DEFAULTS, **found.updates}, DEFAULTS) == checkpoint.stem  # the command finds its file
+    # The one without a record is found by every value it was trained with, which compute its name.
+    assert resolve(models, {"beta": 0.75, "lr_drops": long_drops}).run.name == bare.stem
 
 
 def test_a_folder_that_cannot_be_written_leaves_the_record_out_quietly(tmp_path):
@@ -105,7 +111,7 @@ def test_a_folder_that_cannot_be_written_leaves_the_record_out_quietly(tmp_path)
 def test_the_exact_name_wins_then_a_single_match_gives_its_whole_config(tmp_path):
     models = tmp_path / "models"
     fake_run(models, {"beta": 0.5, "epochs": 2, "lr_drops": [1]}, 2, record=True)
-    fake_run(models, {"beta": 1.0}, 3)
+    fake_run(models, {"beta": 1.0}, 3, record=True)
     exact = resolve(models, {"beta": 1.0})
     assert exact.updates == {} and exact.note is None and exact.run.name == "toy.beta=1.0"
     picked = resolve(models, {"beta": 0.5})
@@ -122,10 +128,10 @@ def test_the_exact_name_wins_then_a_single_match_gives_its_whole_config(tmp_path
 
 def test_several_matches_are_listed_one_line_each(tmp_path):
     models = tmp_path / "models"
-    fake_run(models, {"beta": 0.5, "seed": 1}, 3)
-    fake_run(models, {"beta": 0.5, "seed": 2}, 1)
-    fake_run(models, {"beta": 0.5, "seed": 1, "epochs": 2}, 2)  # epochs typed below, at its default: not this one
-    fake_run(models, {"beta": 2.0}, 3)
+    fake_run(models, {"beta": 0.5, "seed": 1}, 3, record=True)
+    fake_run(models, {"beta": 0.5, "seed": 2}, 1, record=True)
+    fake_run(models, {"beta": 0.5, "seed": 1, "epochs": 2}, 2, record=True)  # epochs typed below at its default: not it
+    fake_run(models, {"beta": 2.0}, 3, record=True)
     message = failure(models, {"beta": 0.5, "epochs": 3})
     lines = message.splitlines()
     assert lines[0].startswith("2 trained runs have beta=0.5 epochs=3")
@@ -135,8 +141,8 @@ def test_several_matches_are_listed_one_line_each(tmp_path):
 
 def test_no_match_names_the_closest_and_what_differs(tmp_path):
     models = tmp_path / "models"
-    fake_run(models, {"beta": 0.5, "dataset": "sample"}, 3)
-    fake_run(models, {"beta": 2.0, "width": 32}, 3)
+    fake_run(models, {"beta": 0.5, "dataset": "sample"}, 3, record=True)
+    fake_run(models, {"beta": 2.0, "width": 32}, 3, record=True)
     message = failure(models, {"beta": 0.7, "dataset": "sample"})
     assert len(message.splitlines()) == 1
     assert message.startswith("no trained toy run has beta=0.7 dataset=sample")
@@ -191,7 +197,8 @@ def test_runs_and_an_ambiguous_choice_answer_before_tensorflow(tmp_path):
     defaults = mnist_fc_defaults()
     fake_run(tmp_path / "models", {"dataset": "sample", "width": 32, "epochs": 1}, 1, "mnist_fc", record=True,
              test={"error": 40.0}, defaults=defaults)
-    fake_run(tmp_path / "models", {"dataset": "sample", "width": 64, "epochs": 2}, 1, "mnist_fc", defaults=defaults)
+    fake_run(tmp_path / "models", {"dataset": "sample", "width": 64, "epochs": 2}, 1, "mnist_fc", record=True,
+             defaults=defaults)
     listed, messages, imported = script("mnist_fc.py", "runs", cwd=tmp_path, importtime=True)
     assert listed.returncode == 0, messages
     lines = listed.stdout.strip().splitlines()

@@ -4,8 +4,9 @@ test result, and the choice of one run from the few keys a user remembers.
 Each run keeps ``<name>.run.json`` beside its ``<name>.keras``: the values its name is made of (the keys that
 differ from the defaults, which a long name hashed to ``.~<hex>`` no longer shows), every name-relevant value
 of its config, how and where its numbers are computed (the keys left out of its name that change them, which a
-resumed run is held to), the epoch its training ended at and its last test metrics. Runs trained before the record
-existed are read from their names. How far a run got is read from its ``<name>.history.jsonl``.
+resumed run is held to), the epoch its training ended at and its last test metrics. A run's values are read from its
+record, never parsed back from its name: a name is computed from a config (``run_names.run_name``), which is how a
+command finds the run its values name. How far a run got is read from its ``<name>.history.jsonl``.
 
 Plain Python, neither sacred nor TensorFlow: the scripts resolve a run in their config hook, before anything
 heavy is imported, so that a wrong guess is answered at once.
@@ -13,10 +14,8 @@ heavy is imported, so that a wrong guess is answered at once.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from numbers import Real
@@ -28,8 +27,6 @@ from infodropout.paper.machine import threads_in_use
 from infodropout.paper.train.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, computation_values, differs, run_name
 
 RECORD_SUFFIX = ".run.json"
-# The end of a name too long for a file name (run_names.shortened).
-HASHED = re.compile(r"\.~[0-9a-f]{16}$")
 
 
 def record_path(checkpoint: str | os.PathLike) -> Path:
@@ -172,7 +169,6 @@ class TrainedRun:
     checkpoint: Path
     keys: dict  # the values that differ from the defaults (its name's key=value parts)
     config: dict  # every name-relevant value it was trained with
-    known: bool  # False for a hashed name without a record: its values cannot be read back
     epochs_done: int
     epochs: int
     trained_epochs: int | None = None  # where its training ended normally, if the record says so
@@ -192,8 +188,6 @@ class TrainedRun:
         return f"stopped at epoch {self.epochs_done} of {self.epochs}"
 
     def keys_text(self) -> str:
-        if not self.known:
-            return f"(values unknown: a hashed name without its {RECORD_SUFFIX})"
         return " ".join(f"{key}={format_value(value)}" for key, value in self.keys.items()) or "(the defaults)"
 
     def test_text(self) -> str:
@@ -235,70 +229,24 @@ def same_value(a, b) -> bool:
     return a == b
 
 
-def parse_name(experiment: str, name: str, defaults: Mapping) -> dict | None:
-    """The differing keys a run's name spells out, or None if ``name`` is not a run of ``experiment`` with
-    these defaults (a nuisance probe's ``.nuisance`` file, a hashed name, another experiment's run)."""
-    if name == experiment:
-        return {}
-    if not name.startswith(experiment + ".") or ".~" in name:
-        return None
-    keys = {}
-    for part in re.split(r"\.(?=[A-Za-z_]\w*=)", name[len(experiment) + 1:]):
-        key, equals, text = part.partition("=")
-        if not equals or key not in defaults or key in NAME_EXCLUDED_KEYS:
-            return None
-        keys[key] = _parse_value(text)
-        if not _same_kind(keys[key], defaults[key]):
-            return None
-    # The name these values give must be the name itself (a value with dots of its own would not round-trip).
-    return keys if run_name(experiment, {**defaults, **keys}, defaults) == name else None
-
-
-def _parse_value(text: str):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        if text.startswith("[") and text.endswith("]"):  # a list of words, typed without quotes
-            return [word for word in text[1:-1].split(",") if word]
-        return text
-
-
-def _same_kind(value, default) -> bool:
-    def kind(v):
-        if isinstance(v, bool):
-            return bool
-        if isinstance(v, Real):
-            return Real
-        return list if isinstance(v, (list, tuple)) else type(v)
-
-    return kind(value) is kind(default)
-
-
 def trained_runs(models_dir: str | os.PathLike, experiment: str, defaults: Mapping) -> list[TrainedRun]:
-    """The runs of ``experiment`` in ``models_dir`` (each ``<name>.keras`` with a name of this experiment,
-    or a record saying so), sorted by name."""
+    """The runs of ``experiment`` in ``models_dir``: each ``<name>.keras`` whose record says it is a run of
+    ``experiment`` by that name, sorted by name. A network without a record is not listed (a nuisance probe's own, or
+    a run trained before records were kept, whose values only its name would tell): a command still finds such a run
+    by the name its values compute, and testing it gives it a record (:func:`record_test`)."""
     folder = Path(models_dir)
     if not folder.is_dir():
         return []
     runs = []
     for checkpoint in sorted(folder.glob(f"{experiment}*.keras")):
         record = read_record(checkpoint)
-        if record is not None and record.get("experiment") == experiment and record.get("name") == checkpoint.stem \
-                and isinstance(record.get("config"), dict):
-            config = {**name_values(defaults, defaults), **record["config"]}
-            keys = differing(name_values(config, defaults), defaults)
-            known = True
-        else:
-            keys = parse_name(experiment, checkpoint.stem, defaults)
-            known = keys is not None
-            if keys is None and not (checkpoint.stem.startswith(experiment + ".") and HASHED.search(checkpoint.stem)):
-                continue  # not a run of this experiment
-            keys = keys or {}
-            config = {**name_values(defaults, defaults), **keys}
-            record = record or {}
+        if record is None or record.get("experiment") != experiment or record.get("name") != checkpoint.stem \
+                or not isinstance(record.get("config"), dict):
+            continue
+        config = {**name_values(defaults, defaults), **record["config"]}
         runs.append(TrainedRun(
-            name=checkpoint.stem, checkpoint=checkpoint, keys=keys, config=config, known=known,
-            epochs_done=history_epochs(checkpoint), epochs=int(config.get("epochs", 0) or 0),
+            name=checkpoint.stem, checkpoint=checkpoint, keys=differing(name_values(config, defaults), defaults),
+            config=config, epochs_done=history_epochs(checkpoint), epochs=int(config.get("epochs", 0) or 0),
             trained_epochs=record.get("trained_epochs"), test=record.get("test") or {},
             test_epoch=record.get("test_epoch")))
     return runs
@@ -347,14 +295,13 @@ def resolve(experiment: str, config: Mapping, defaults: Mapping, typed: Iterable
     runs = trained_runs(models_dir, experiment, defaults)
     exact = next((run for run in runs if run.name == name), None)
     if path.exists():
-        if exact is None:  # a name the folder's listing could not read back: its progress all the same
-            exact = TrainedRun(name, path, {}, dict(config), False, history_epochs(path), int(config.get("epochs", 0)),
-                               (read_record(path) or {}).get("trained_epochs"))
+        if exact is None:  # a run without a record: the config its name is computed from is its own
+            exact = TrainedRun(name, path, differing(name_values(config, defaults), defaults), dict(config),
+                               history_epochs(path), int(config.get("epochs", 0)))
         return Resolution(exact, {}, None)
     wanted = {key: config[key] for key in sorted(set(typed)) if key in defaults and key not in NAME_EXCLUDED_KEYS}
     wanted_text = " ".join(f"{key}={format_value(value)}" for key, value in wanted.items())
-    known = [run for run in runs if run.known]
-    matches = [run for run in known if all(same_value(run.config.get(k), v) for k, v in wanted.items())]
+    matches = [run for run in runs if all(same_value(run.config.get(k), v) for k, v in wanted.items())]
     if len(matches) == 1:
         run = matches[0]
         with_text = f"with {wanted_text}" if wanted else "in the folder"
@@ -368,12 +315,8 @@ def resolve(experiment: str, config: Mapping, defaults: Mapping, typed: Iterable
     if not runs:
         fail(f"no checkpoint at {path} ({about}), and no trained {experiment} run in {models_dir}/. "
              + train_advice(experiment, config, defaults, wanted, script), status=1)
-    scored = sorted(known, key=lambda run: (sum(not same_value(run.config.get(k), v) for k, v in wanted.items()),
-                                            run.name))
-    if not scored:
-        fail(f"no checkpoint at {path} ({about}); the {len(runs)} {experiment} run(s) in {models_dir}/ have "
-             f"hashed names without their {RECORD_SUFFIX}: name every value as it was trained.", status=1)
-    closest = scored[0]
+    closest = min(runs, key=lambda run: (sum(not same_value(run.config.get(k), v) for k, v in wanted.items()),
+                                         run.name))
     differ = ", ".join(f"{k}={format_value(closest.config.get(k))} (not {format_value(v)})"
                        for k, v in wanted.items() if not same_value(closest.config.get(k), v))
     fail(f"no trained {experiment} run has {wanted_text} (no checkpoint at {path}); the closest, "
