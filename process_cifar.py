@@ -3,16 +3,13 @@
 
 Usage: ./process_cifar.py [PATH/cifar-10-batches-py] [--out datasets] [--base-url URL]
 
-The code is infodropout/paper/experiments/process_cifar.py, which also runs as
-``python -m infodropout.paper.experiments.process_cifar``; this file only starts it.
+The code is infodropout/paper/experiments/process_cifar.py (its config: infodropout/paper/configs/process_cifar.py);
+this file starts it as ``python -m infodropout.paper process_cifar`` does.
 """
 
-import sys
-from pathlib import Path
-
 if __name__ == "__main__":
-    # The package sits next to this script; make it importable whatever the working directory.
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from infodropout.paper.experiments.process_cifar import main
+    # Imported here, not at the top: importing this file runs nothing. The dispatcher checks the packages
+    # first, so that a Python without them is told in one line what to run rather than shown a traceback.
+    from infodropout.paper.__main__ import run
 
-    sys.exit(main())
+    run("process_cifar")
