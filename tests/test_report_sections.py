@@ -508,6 +508,15 @@ def test_a_step_reads_its_own_folder_not_a_newer_one_whose_name_lacks_a_value_it
     assert report.results("table1") == [{"elbo": -2.0}]
 
 
+def test_a_folder_spells_a_value_as_a_runs_name_computes_it_whole():
+    from infodropout.paper.report.page import spells
+
+    name = "cifar-sweep.beta=1.5.dataset=fashion.lr_drops=[3,5,6]"
+    assert spells(name, "beta", 1.5) and spells(name, "lr_drops", [3, 5, 6]) and spells(name, "dataset", "fashion")
+    assert not spells(name, "beta", 1)  # ".beta=1" begins the part, but the part is beta=1.5
+    assert not spells(name, "lr_drops", [3, 5]) and not spells(name, "dataset", "fash")
+
+
 def test_the_report_says_when_and_where_its_steps_ran_not_only_where_it_was_written():
     from infodropout.paper.report.writer import provenance
     from infodropout.paper.reproduction.plans import Plan, Step

@@ -8,15 +8,15 @@ figures it embeds next to it.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from infodropout.paper.figures.plots import ERROR_BAR
 from infodropout.paper.reproduction.ledger import command_line, read_ledger
-from infodropout.paper.reproduction.plans import Plan, command_value
+from infodropout.paper.reproduction.plans import Plan
 from infodropout.paper.report.verdicts import Measured, over_seeds
+from infodropout.paper.train.run_names import run_name
 
 
 class Report:
@@ -55,15 +55,15 @@ class Report:
         the ledger and spells the most of its values; the newest among those (modification times alone are
         arbitrary in a fresh checkout)."""
         folders = [p for p in (self.work / name).glob("*") if p.is_dir()] if self.done(name) else []
-        ran = {key: command_value(value) for key, value in self.ran_config(name).items()}
-        spelled = {folder: folder_settings(folder.name) for folder in folders}
-        agreeing = [folder for folder in folders if all(ran.get(key, value) == value
-                                                        for key, value in spelled[folder].items())]
+        ran = self.ran_config(name)
+        spelled = {folder: {key: spells(folder.name, key, value) for key, value in ran.items()
+                            if f".{key}=" in folder.name} for folder in folders}
+        agreeing = [folder for folder in folders if all(spelled[folder].values())]
         # A name spells only the values that differ from their defaults, so a folder that lacks a key the step ran
         # with agrees vacuously (a sweep of the plan's next command, half done, beside the one the ledger records):
         # the folder that spells the most of the step's values is its own.
-        return max(agreeing or folders, key=lambda folder: (len(spelled[folder].keys() & ran.keys()),
-                                                             folder.stat().st_mtime)) if folders else None
+        return max(agreeing or folders, key=lambda folder: (len(spelled[folder]), folder.stat().st_mtime)) \
+            if folders else None
 
     def own_results(self, name: str) -> list[dict] | None:
         """The results step ``name`` itself left (its sweep's results.json), None where it has none."""
@@ -158,10 +158,18 @@ class Report:
         return bool(absent)
 
 
-def folder_settings(name: str) -> dict[str, str]:
-    """The settings a run's folder name spells (``vae-sweep.epochs=150.lr_drops=[120]`` → epochs, lr_drops):
-    its dot-separated ``key=value`` parts, a dot inside a value (``beta=1.2``) kept."""
-    return dict(part.split("=", 1) for part in re.split(r"\.(?=[A-Za-z_]\w*=)", name) if "=" in part)
+def spells(folder_name: str, key: str, value) -> bool:
+    """Whether a folder's name that spells ``key`` spells it as ``value``: the part ``.key=value`` computed as a run's
+    name writes it (:func:`~infodropout.paper.train.run_names.run_name`), whole (the name ends there or the next
+    ``.key=`` part begins), never read back from the name."""
+    part = run_name("", {key: value}, {key: _ANY_OTHER})
+    start = folder_name.find(f".{key}=")
+    after = folder_name[start + len(part):]
+    next_key, equals, _ = after[1:].partition("=")
+    return folder_name.startswith(part, start) and (not after or after[0] == "." and next_key.isidentifier() and bool(equals))
+
+
+_ANY_OTHER = object()  # a default that no value equals: run_name spells every value against it
 
 
 def cell(value) -> str:
