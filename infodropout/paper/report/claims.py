@@ -385,13 +385,18 @@ def _reason(verdict: str, comparisons: list) -> str:
     deciding = [f"{label}: {d.text(3)}" for label, d, v in comparisons if v == verdict and d is not None]
     if not deciding:
         return ""
-    return (OPPOSITE if verdict == FAILS and not all("SESOI" in d for d in deciding) else "") + "; ".join(
-        deciding + notes)
+    return (OPPOSITE if verdict == FAILS and not too_small(verdict, comparisons) else "") + "; ".join(deciding + notes)
 
 
 # How a failing verdict's reason opens, unless every comparison that decided it failed by its smallest effect of
 # interest (which its label says): then the effect is not opposite to the claim, only too small for it.
 OPPOSITE = "opposite to the claim: "
+
+
+def too_small(verdict: str, comparisons: Sequence) -> bool:
+    """Whether a failing verdict failed only by its smallest effect of interest (see :data:`OPPOSITE`)."""
+    failing = [label for label, _, v in comparisons if v == FAILS]
+    return verdict == FAILS and bool(failing) and all("SESOI" in label for label in failing)
 
 
 def judge_all(report: Report, claims: Sequence[Claim] = CLAIMS) -> list[Judgement]:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infodropout.paper.report import preconditions as pre
+from infodropout.paper.report.claims import OPPOSITE, too_small
+from infodropout.paper.report.recorded import NOTE
 from infodropout.paper.report.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, VERDICTS, tally
 
 if TYPE_CHECKING:
@@ -70,10 +72,6 @@ PLAIN_UNMET = {
 }
 
 
-def plain(claim_id: str) -> str:
-    return PLAIN.get(claim_id, claim_id)
-
-
 def clip(text: str, limit: int = BRIEF) -> str:
     """``text`` cut to at most ``limit`` characters at the last "; " between clauses (outside brackets) that fits,
     else at the last space, with "…" where something was cut."""
@@ -110,27 +108,19 @@ def brief(judgement: Judgement) -> str:
     whole of it."""
     if judgement.verdict == NOT_TESTABLE:
         return clip(judgement.reason)
-    from infodropout.paper.report.recorded import NOTE
-
     deciding = [(label, d, v) for label, d, v in judgement.comparisons if v == judgement.verdict and v != NOTE]
     # How to read the comparisons (a reading revised after the runs, claims that read the same numbers) is kept
     # whole; the comparisons are cut to the room left.
     suffix = "; ".join([label for label, _, v in judgement.comparisons if v == NOTE]
                        + ([judgement.former] if judgement.former else []))
-    opposite = judgement.verdict == FAILS and not all("SESOI" in label for label, _, _ in deciding)
-    text = (("opposite to the claim: " if opposite else "") + "; ".join(_compact(*c) for c in deciding)
+    opposite = judgement.verdict == FAILS and not too_small(judgement.verdict, judgement.comparisons)
+    text = ((OPPOSITE if opposite else "") + "; ".join(_compact(*c) for c in deciding)
             if deciding else judgement.reason)
     if not suffix or suffix in text:
         return clip(text)
     if len(suffix) > BRIEF * 2 // 3:
         return clip(f"{text}; {suffix}")
     return f"{clip(text, BRIEF - len(suffix) - 2)}; {suffix}"
-
-
-def _too_small(judgement: Judgement) -> bool:
-    """Whether a failing claim failed only by its smallest effect of interest (its effect is not opposite)."""
-    failing = [label for label, _, v in judgement.comparisons if v == FAILS]
-    return judgement.verdict == FAILS and bool(failing) and all("SESOI" in label for label in failing)
 
 
 def _ids(judgements: Sequence[Judgement]) -> str:
@@ -140,8 +130,8 @@ def _ids(judgements: Sequence[Judgement]) -> str:
         qualified = ([f"by a reading revised after the runs; {j.former}"] if j.former else []) + (
             [f"leaving open {j.unsettled}"] if j.unsettled else []) + (
             [SEPARATE] if any(SEPARATE in label for label, _, _ in j.comparisons) else []) + (
-            ["no effect as large as its smallest effect of interest"] if _too_small(j) else [])
-        return f"{plain(j.claim.id)} ({'; '.join([j.claim.id, *qualified])})"
+            ["no effect as large as its smallest effect of interest"] if too_small(j.verdict, j.comparisons) else [])
+        return f"{PLAIN.get(j.claim.id, j.claim.id)} ({'; '.join([j.claim.id, *qualified])})"
     return "; ".join(named(j) for j in judgements)
 
 

@@ -206,11 +206,6 @@ def paper_value(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def mean_std(values: Sequence[float]) -> str:
-    measured = over_seeds(values)
-    return "n/a" if measured is None else str(measured)
-
-
 def grouped(results: Sequence[dict], key: str, by: Sequence[str]) -> dict[tuple, Measured | None]:
     """``key`` of the results over seeds, per value of the ``by`` entries (e.g. per β)."""
     groups: dict[tuple, list] = {}

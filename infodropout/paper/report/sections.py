@@ -11,9 +11,9 @@ from infodropout.paper.report.claims import F1, F2, F3A, F3B6, F4, F5, T1
 from infodropout.paper.report.measurements import FIGURE4_OVERFIT, FIGURE5_OVERFIT, PAPER_TABLE1
 from infodropout.paper.report.estimate_section import independent_estimates
 from infodropout.paper.report.opening import claims_table, sanity_table
-from infodropout.paper.report.page import Report, grouped, has_column, mean_std, occluded_title, paper_value
+from infodropout.paper.report.page import Report, grouped, has_column, occluded_title, paper_value
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT
-from infodropout.paper.report.size_measurements import PAPER_FC_RATE, rate_choice, rates_at_choice
+from infodropout.paper.report.size_measurements import PAPER_FC_RATE, chosen_rates, rate_choice
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
 
@@ -135,14 +135,11 @@ def _learning_rate_choice(report: Report, error: dict, dead: dict) -> None:
     if "figure3a-lr" not in report.steps:
         return
     report.add("### Learning rates chosen on held-out training images", "")
-    if not report.done("figure3a-lr"):
-        report.provenance("figure3a-lr")
-        report.missing("figure3a-lr")
-        return
     report.provenance("figure3a-lr")
-    results, choice = report.results("figure3a-lr"), rate_choice(report)
-    chosen = rates_at_choice(choice, results)
-    if results is None or not chosen:
+    if report.missing("figure3a-lr"):
+        return
+    results, choice, chosen = report.results("figure3a-lr"), rate_choice(report), chosen_rates(report)
+    if not chosen:
         report.add("*(no choice.json in the step's folder)*", "")
         return
     trials = [r for r in results if r.get("validation")]
@@ -162,7 +159,7 @@ def _learning_rate_choice(report: Report, error: dict, dead: dict) -> None:
     for (method, width), (rate, errors, worst) in sorted(chosen.items(), key=lambda item: (item[0][1], item[0][0])):
         at_paper = error.get((method, width))
         rows.append([method, width] + [validation(method, width, r) for r in rates]
-                    + [f"**{rate:g}**", mean_std(list(errors.values())), f"{100 * worst:.1f}",
+                    + [f"**{rate:g}**", _text(over_seeds(errors.values())), f"{100 * worst:.1f}",
                        "n/a" if at_paper is None else str(at_paper),
                        "n/a" if dead.get((method, width)) is None else f"{100 * dead[method, width]:.1f}"])
     report.table(["method", "hidden units"] + [f"validation error at {r:g} (dead)" for r in rates]

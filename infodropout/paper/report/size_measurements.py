@@ -54,14 +54,8 @@ def rate_choice(report: Report) -> dict | None:
 def chosen_rates(report: Report) -> dict[tuple[str, int], tuple[float, dict[int, float], float]]:
     """Figure 3a-lr's choice: per (method, width), the learning rate chosen on held-out training images, the test
     error by seed at it (whole training set) and the worst dead-unit share among those runs; {} where the step
-    has not run."""
-    return rates_at_choice(rate_choice(report), report.results("figure3a-lr"))
-
-
-def rates_at_choice(choice: dict | None, rows: list[dict] | None
-                    ) -> dict[tuple[str, int], tuple[float, dict[int, float], float]]:
-    """:func:`chosen_rates` from figure 3a-lr's choice.json and results as read. A choice.json of one method and
-    width (``chosen`` a number) is read as that one cell."""
+    has not run. A choice.json of one method and width (``chosen`` a number) is read as that one cell."""
+    choice, rows = rate_choice(report), report.results("figure3a-lr")
     if choice is None or rows is None:
         return {}
     cells = choice["chosen"] if isinstance(choice["chosen"], list) else \
@@ -217,6 +211,12 @@ def measure_3a3(report: Report) -> tuple[str, str]:
                      f"at every width, {former}: {every_width}")
 
 
+def gap(information: dict[int, float], other: dict[int, float]) -> dict[int, float]:
+    """Information's edge over ``other`` seed by seed (other's error − information's), over the seeds both have:
+    "especially on smaller networks" compares it between the two ends of the sizes (3a2, 3b)."""
+    return {seed: other[seed] - information[seed] for seed in set(information) & set(other)}
+
+
 def measure_3a2(report: Report) -> tuple[str, str]:
     comparison = fc_comparison(report, "binary")
     if len(comparison.paper) < 2:
@@ -224,9 +224,8 @@ def measure_3a2(report: Report) -> tuple[str, str]:
     small, large = min(comparison.paper), max(comparison.paper)
     judged_ends = small in comparison.judged and large in comparison.judged
     source = comparison.judged if judged_ends else comparison.paper
-    gap = {w: {s: source[w][1][s] - source[w][0][s] for s in set(source[w][0]) & set(source[w][1])}
-           for w in (small, large)}
-    verdict, text = compare("", paired(gap[small], gap[large]), +1, label=f"gap at {small} − at {large} units")
+    verdict, text = compare("", paired(gap(*source[small]), gap(*source[large])), +1,
+                            label=f"gap at {small} − at {large} units")
     text = f"at {comparison.at}: (binary − information) at {small} units minus at {large}: {text.strip()}"
     return (verdict, text) if judged_ends else (NOT_TESTABLE, text + " (an optimisation failure at either end: "
                                                                     "shown, not judged)")
@@ -363,12 +362,9 @@ def measure_3b(report: Report) -> tuple[str, str]:
     text = f"information − binary (points, non-inferiority margin +{CONV_MARGIN:g}): {text}"
     if len(judged_shares) >= 2:
         small, large = judged_shares[0], judged_shares[-1]
-        gap = {}
-        for share in (small, large):
-            info = seed_values(rows, "error", dropout="information", filter_percentage=share)
-            binary = seed_values(rows, "error", dropout="binary", filter_percentage=share)
-            gap[share] = {seed: binary[seed] - info[seed] for seed in set(info) & set(binary)}
-        fewer = compare("", paired(gap[small], gap[large]), +1, label=f"gap at share {small:g} − at {large:g}")
+        gaps = [gap(*(seed_values(rows, "error", dropout=method, filter_percentage=share)
+                      for method in ("information", "binary"))) for share in (small, large)]
+        fewer = compare("", paired(*gaps), +1, label=f"gap at share {small:g} − at {large:g}")
         verdict = combine([(verdict, ""), fewer])[0]
         text += f"; fewer filters: (binary − information) at share {small:g} minus at {large:g}: {fewer[1].strip()}"
     else:

@@ -1,22 +1,10 @@
 """Whether a claim of the paper holds, fails or cannot be told from the noise of our runs: standard errors.
 
-Every comparison in the report is between numbers measured over seeds, and is judged by a 95 % two-sided
-confidence interval:
-
-- a **difference of means** a − b with its Welch standard error √(s_a²/n_a + s_b²/n_b) and the
-  Welch–Satterthwaite degrees of freedom; where both sides were measured on the same seeds (same seed, same
-  data: two methods of one sweep, two layers of one run) the paired standard error of the per-seed differences
-  may be used instead, with n − 1 degrees of freedom — :class:`Difference` says which;
-- a **trend** over β or the share of filters as the least-squares slope of the value against log₂ x (the change
-  per doubling), fitted to every seed's point at once, with the slope's standard error from the residuals and
-  n − 2 degrees of freedom (n the number of points); where each x has one estimate with its own standard error
-  (a MINE or NDM bound) the slope is weighted by those errors and its interval uses the normal quantile.
-
-The interval is the estimate ± t₀.₉₇₅(dof) × its standard error. A claim **holds** where the interval lies
-wholly on the claimed side of 0, **fails** where it lies wholly on the other, and is **inconclusive** otherwise
-(and always where no standard error exists: one seed). A claim of equivalence ("within 1.5 nats") holds where
-the interval lies within the tolerance and fails where it lies wholly outside it. A claim made of several
-comparisons ("at every width") holds where all hold, fails where any fails, and is inconclusive otherwise.
+Every comparison in the report is between numbers measured over seeds, and is judged by a 95 % two-sided confidence
+interval: a difference of means (:func:`welch`, :func:`paired`), a trend as a slope over log₂ x (:func:`slope`), an
+estimate against a reference (:func:`one_sample`), each read by :func:`direction`, :func:`within` (equivalence) or
+:func:`not_worse` (non-inferiority), several at once by :func:`every`. The rule is stated once, in :data:`RULE`, the
+words the report prints.
 """
 
 from __future__ import annotations
@@ -122,15 +110,10 @@ def estimate(value: float | None, stderr: float | None) -> Measured | None:
     return Measured((float(value),), float(stderr)) if finite(value) and finite(stderr) else None
 
 
-def t_quantile(dof: float) -> float:
-    """The two-sided :data:`CONFIDENCE` quantile of Student's t with ``dof`` degrees of freedom (normal at ∞)."""
-    level = 0.5 + CONFIDENCE / 2
+def t_quantile(dof: float, level: float = 0.5 + CONFIDENCE / 2) -> float:
+    """The ``level`` quantile of Student's t with ``dof`` degrees of freedom (normal at ∞): by default the two-sided
+    :data:`CONFIDENCE` one; at :data:`POWER`, the one-sided quantile of the power an effect is detected with."""
     return float(stats.norm.ppf(level) if not np.isfinite(dof) else stats.t.ppf(level, dof))
-
-
-def power_quantile(dof: float) -> float:
-    """The one-sided :data:`POWER` quantile of Student's t with ``dof`` degrees of freedom (normal at ∞)."""
-    return float(stats.norm.ppf(POWER) if not np.isfinite(dof) else stats.t.ppf(POWER, dof))
 
 
 @dataclass(frozen=True)
@@ -169,7 +152,7 @@ class Difference:
         t_power(dof)) × the standard error; None without a standard error."""
         if self.interval is None:
             return None
-        return (t_quantile(self.dof) + power_quantile(self.dof)) * self.stderr
+        return (t_quantile(self.dof) + t_quantile(self.dof, POWER)) * self.stderr
 
     def stderr_with(self, seeds: int) -> tuple[float, float]:
         """The standard error and degrees of freedom the same comparison would have with ``seeds`` seeds a side
@@ -192,7 +175,7 @@ class Difference:
             return None
         for seeds in range(2, MOST_SEEDS + 1):
             stderr, dof = self.stderr_with(seeds)
-            if dof > 0 and (t_quantile(dof) + power_quantile(dof)) * stderr <= abs(effect):
+            if dof > 0 and (t_quantile(dof) + t_quantile(dof, POWER)) * stderr <= abs(effect):
                 return seeds
         return None
 
