@@ -380,6 +380,23 @@ def test_process_cifar_end_to_end(cifar_folder, tmp_path):
     np.testing.assert_allclose(dataset.x_train.mean(axis=0), 0.0, atol=1e-3)
 
 
+def test_process_cifar_from_python_with_a_config_object(cifar_folder, tmp_path, capsys):
+    # The command as a plain function of its typed config, as a notebook calls it: the same archives as the script's.
+    from infodropout.paper.experiments.process_cifar import Config, process
+
+    out = tmp_path / "datasets"
+    config = Config(folder=str(cifar_folder), datasets_dir=str(out))
+    assert process(config) == [out / "cifar10-train.npz", out / "cifar10-test.npz"]
+    assert "fitting ZCA" in capsys.readouterr().out
+    dataset = load_cifar10(str(out))
+    assert dataset.x_train.shape == (60, 32, 32, 3) and dataset.x_test.shape == (12, 32, 32, 3)
+    np.testing.assert_array_equal(dataset.y_train, read_cifar_folder(cifar_folder).y_train)
+    with pytest.raises(ValueError, match="datasets_dir"):
+        Config(datasets_dir="")  # checked when made, as every experiment's config
+    with pytest.raises(DataError, match="nowhere"):
+        process(config.replace(folder=str(tmp_path / "nowhere")))
+
+
 def test_process_cifar_bad_folder_is_one_line_error(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "process_cifar.py"), str(tmp_path / "nowhere")],
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)

@@ -140,6 +140,8 @@ def test_the_library_imports_without_the_harness_packages():
 # modules at the harness's root, shared by all), so that dependencies run one way. `report` runs the experiments as
 # processes by module name and reads their files; it imports none of them.
 HARNESS = "infodropout.paper"
+# `python -m infodropout.paper EXPERIMENT ...`, which every script at the repository's top calls.
+DISPATCHER = HARNESS + ".__main__"
 WING_READS = {
     "data": set(),
     "train": {"data"},
@@ -165,10 +167,12 @@ def test_the_harness_is_in_wings_and_each_wing_imports_only_those_below_it():
     harness = {name: path for name, path in MODULES.items() if name.startswith(HARNESS + ".")}
     wings = {path.parent.name for path in harness.values() if path.parent != PACKAGE / "paper"}
     assert wings == set(WING_READS), f"wings on disk {sorted(wings)}, declared {sorted(WING_READS)}"
-    roots = {name for name, path in harness.items() if path.parent == PACKAGE / "paper"}
+    roots = {name for name, path in harness.items() if path.parent == PACKAGE / "paper"} - {DISPATCHER}
     for name in roots:  # the shared modules at the root read no wing
         leaks = {m for m in _imports(harness[name]) if _wing(m)}
         assert not leaks, f"{name}, at the harness's root, imports the wings' {sorted(leaks)}"
+    # The dispatcher is the scripts' entry, above every wing: it reads the preflight and starts an experiment by name.
+    assert {_wing(m) for m in _imports(harness[DISPATCHER])} - {None} == {"cli"}
     for name, path in harness.items():
         wing = _wing(name)
         if wing is None:
