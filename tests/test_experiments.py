@@ -1,11 +1,13 @@
 """The experiments as modules of the package (infodropout.paper.experiments): each runs with ``python -m``, the
-scripts at the top only start them, sacred sees the same experiments as when they were scripts, a sweep's point is
-the experiments' own internal command, and the report's runner starts each step by module, not by a script's path."""
+scripts at the top only start them, sacred sees the same experiments as when they were scripts, a sweep's point
+process is handed the experiment's point function by module and name and its config as an object (no command of
+its own), and the report's runner starts each step by module, not by a script's path."""
 
 import ast
 import importlib
 import inspect
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ from infodropout.paper.cli.command_line import commands_of
 from infodropout.paper.cli.experiment import build_experiment
 from infodropout.paper.reproduction.plans import make_plan
 from infodropout.paper.reproduction.runner import step_module, step_process
-from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS, PointCommand
+from infodropout.paper.train.sweeps import PointFunction
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ["cifar", "cluttered", "occluded", "mnist_fc", "vae"]
@@ -81,29 +83,31 @@ def test_sacred_sees_the_experiment_as_when_it_was_a_script(name):
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_every_experiment_has_the_internal_point_command_once_and_help_leaves_it_out(name):
+def test_no_experiment_has_a_command_for_a_sweeps_point_and_its_config_crosses_to_a_process_whole(name):
     experiment = build_experiment(module(name).COMMAND_LINE)
-    assert [command for command, _ in experiment.gather_commands()].count(POINT_COMMAND) == 1
-    assert POINT_COMMAND not in commands_of(experiment, frozenset({POINT_COMMAND}))
-    assert POINT_COMMAND in commands_of(experiment)
-    # The command's arguments are the entries the sweep gives it, so that sacred fills them in.
-    command = dict(experiment.gather_commands())[POINT_COMMAND]
-    assert set(inspect.signature(command).parameters) == {"_config", *POINT_KEYS}
-    assert module(name).POINT_FUNCTIONS  # each experiment's sweep points
+    assert "sweep_point" not in dict(experiment.gather_commands())
+    # A point's process (spawned) is handed the config object itself: it pickles by its class, and comes back equal.
+    config = module(name).COMMAND_LINE.config(seed=3)
+    again = pickle.loads(pickle.dumps(config))
+    assert type(again) is type(config) and again == config and again.seed == 3
 
 
-def test_each_sweep_command_runs_its_points_by_a_registered_function():
+def test_each_sweep_runs_its_points_by_a_function_of_its_module_named_by_module_and_name():
+    functions = {"cifar": {"measured_run"}, "cluttered": {"localised_run"}, "occluded": {"nuisance_run"},
+                 "mnist_fc": {"train_test_and_probe"}, "vae": {"train_one"}}
     for name in EXPERIMENTS:
         source = inspect.getsource(module(name))
-        for call in ("run_sweep(",):
-            for line in (line for line in source.splitlines() if call in line and "import" not in line):
-                # The last argument is a PointCommand of a point function, never a callable of the sweep's.
-                assert "run_one" not in line and "lambda" not in line, (name, line)
-    commands = {"cifar": {"measured_run", "probed_run"}, "cluttered": {"localised_run", "probed_run"},
-                "occluded": {"nuisance_run", "probed_run"}, "mnist_fc": {"train_test_and_probe"},
-                "vae": {"train_one"}}
-    for name, functions in commands.items():
-        assert {function.__name__ for function in module(name).POINT_FUNCTIONS} == functions, name
+        for line in (line for line in source.splitlines() if "run_sweep(" in line and "import" not in line):
+            # The last argument is a PointFunction of a point function, never a callable of the sweep's.
+            assert "run_one" not in line and "lambda" not in line, (name, line)
+        named = [value for value in vars(module(name)).values() if isinstance(value, PointFunction)]
+        assert {point.name for point in named} == functions[name], name
+        for point in named:
+            assert point.module == f"infodropout.paper.experiments.{name}"
+            assert pickle.loads(pickle.dumps(point)).load() is getattr(module(name), point.name)
+    # The probe sweep's points: the function the probe commands made, under its name in the experiment's module.
+    for name in ("cifar", "cluttered", "occluded"):
+        assert PointFunction(module(name).MODULE, "probed_run").load() is module(name).probed_run
 
 
 def test_nothing_is_done_when_an_experiment_is_imported(tmp_path):
@@ -123,14 +127,6 @@ def test_the_harness_reads_no_callers_frame_and_adds_no_import_finder():
     for path in (ROOT / "infodropout" / "paper").rglob("*.py"):
         text = path.read_text()
         assert "inspect.stack" not in text and "meta_path" not in text and "f_globals" not in text, path
-
-
-def test_a_point_command_runs_the_experiments_module_with_the_point_and_its_result_file(tmp_path):
-    argv = PointCommand("infodropout.paper.experiments.vae", "train_one").argv(
-        tmp_path / "config.json", tmp_path / "point-1.json", tmp_path / "point-1.result.json")
-    assert argv == [sys.executable, "-m", "infodropout.paper.experiments.vae", "sweep_point", "with",
-                    str(tmp_path / "config.json"), "function=train_one", f"point={tmp_path / 'point-1.json'}",
-                    f"result={tmp_path / 'point-1.result.json'}"]
 
 
 def test_the_runner_starts_every_step_by_its_module_not_a_scripts_path():

@@ -38,10 +38,9 @@ def test_help_lists_the_commands_whole_before_sacreds_options(script, tmp_path):
     assert commands_at < options_at and "--file_storage" in text[options_at:]
     section = " ".join(text[commands_at:options_at].split())
     from infodropout.paper.cli.experiment import build_experiment
-    from infodropout.paper.train.sweeps import POINT_COMMAND
 
     experiment = build_experiment(load(script).COMMAND_LINE)
-    commands = commands_of(experiment, frozenset({POINT_COMMAND}))
+    commands = commands_of(experiment)
     assert "runs" in commands and "train" in commands and "test" in commands
     for name, function in commands.items():
         whole = summary(function)

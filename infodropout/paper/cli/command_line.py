@@ -3,7 +3,7 @@ whole summary, then sacred's options), one line for a mistyped command or a miss
 ``print_config`` with a description of every key.
 
 Part of the sacred glue (:mod:`infodropout.paper.cli.experiment`): it reads sacred's commands and options, given
-what the glue knows of the experiment (its internal commands, its named configs) as arguments.
+what the glue knows of the experiment (its named configs) as an argument.
 """
 
 from __future__ import annotations
@@ -31,20 +31,19 @@ def summary(function: Callable) -> str:
     return match.group(1) if match else text
 
 
-def commands_of(experiment, hidden: frozenset[str] = frozenset()) -> dict[str, Callable]:
-    """The experiment's commands, the script's own first (in the order it defined them), then sacred's, less
-    ``hidden``: those a program runs rather than a user (a sweep's ``sweep_point``)."""
-    commands = {name: command for name, command in experiment.gather_commands() if name not in hidden}
+def commands_of(experiment) -> dict[str, Callable]:
+    """The experiment's commands, the script's own first (in the order it defined them), then sacred's."""
+    commands = dict(experiment.gather_commands())
     own = {name: command for name, command in commands.items() if name not in SACRED_COMMANDS + ("runs",)}
     shared = ("runs",) + SACRED_COMMANDS  # every script's: the registry's listing, then sacred's
     return {**own, **{name: commands[name] for name in shared if name in commands}}
 
 
-def help_text(experiment, script: str, internal: frozenset[str] = frozenset()) -> str:
-    """``--help``: how to call the script, its docstring, its commands (less the ``internal`` ones) with their whole
-    summaries, then sacred's options (observers, log level, ...)."""
+def help_text(experiment, script: str) -> str:
+    """``--help``: how to call the script, its docstring, its commands with their whole summaries, then sacred's
+    options (observers, log level, ...)."""
     width = min(shutil.get_terminal_size((100, 24)).columns, 110)
-    commands = commands_of(experiment, internal)
+    commands = commands_of(experiment)
     column = max(len(name) for name in commands) + 4
     lines = ["Usage:", f"  {script} COMMAND [with KEY=VALUE ...] [options]",
              f"  {script} help [COMMAND]      (a command's whole description)", f"  {script} (-h | --help)", ""]
@@ -71,15 +70,13 @@ def option_arguments(experiment) -> set[str]:
     return flags
 
 
-def check_command_line(experiment, argv: list[str], script: str, internal: frozenset[str] = frozenset(),
+def check_command_line(experiment, argv: list[str], script: str,
                        named_configs: frozenset[str] = frozenset()) -> str | None:
     """Refuse in one line, status 2, what sacred would answer with its usage block: an unknown command
     (with the closest one), updates without ``with``, or no command at all (which sacred would take for
-    ``train``, the default command, and start training unasked). ``internal`` commands run, unlisted;
-    ``named_configs`` are the experiment's. Returns ``"help"`` where the script's help is asked for (``-h``,
-    ``--help``, ``help``), else None."""
-    commands = commands_of(experiment, internal)
-    runnable = commands_of(experiment)
+    ``train``, the default command, and start training unasked). ``named_configs`` are the experiment's. Returns
+    ``"help"`` where the script's help is asked for (``-h``, ``--help``, ``help``), else None."""
+    commands = commands_of(experiment)
     takes_value = option_arguments(experiment)
     words, skip = [], False
     for token in argv[1:]:
@@ -104,7 +101,7 @@ def check_command_line(experiment, argv: list[str], script: str, internal: froze
         if len(words) == 1:
             return "help"
         first, words = words[1], words[1:]
-    if first not in runnable:
+    if first not in commands:
         if "=" in first:
             fail(f"missing `with` before {first}: e.g. `{script} train with {' '.join(words)}` "
                  f"(commands: {', '.join(commands)}).")

@@ -29,21 +29,19 @@ from infodropout.paper.errors import CommandFailed, fail
 from infodropout.paper.paths import REPO_ROOT
 from infodropout.paper.train import registry
 from infodropout.paper.train.run_names import NAME_EXCLUDED_KEYS, checkpoint_path, differs, run_name
-from infodropout.paper.train.sweeps import POINT_COMMAND, POINT_KEYS, run_point
 
 
 @dataclass(frozen=True)
 class CommandLine:
     """What an experiment hands its command line: its name, its help text (the module's docstring), its source
-    file (sacred records it under an observer), its config class, its commands in the order ``--help`` lists them
-    (the first is the default, ``train``) and the functions a sweep runs each point with (``sweep_point``)."""
+    file (sacred records it under an observer), its config class and its commands in the order ``--help`` lists them
+    (the first is the default, ``train``)."""
 
     name: str
     doc: str
     source: str
     config: type[ExperimentConfig]
     commands: Sequence[Callable]
-    point_functions: Sequence[Callable] = ()
 
 
 @dataclass
@@ -59,8 +57,8 @@ class _Invocation:
 
 
 def config_of(config_class: type[ExperimentConfig], values: Mapping) -> ExperimentConfig:
-    """The experiment's config from sacred's config dict (a sweep point's own entries left out)."""
-    return config_class.from_values({key: value for key, value in values.items() if key not in POINT_KEYS})
+    """The experiment's config from sacred's config dict."""
+    return config_class.from_values(values)
 
 
 def sacred_command(function: Callable, config_class: type[ExperimentConfig]) -> Callable:
@@ -76,24 +74,6 @@ def sacred_command(function: Callable, config_class: type[ExperimentConfig]) -> 
     command.__name__ = command.__qualname__ = function.__name__
     command.__doc__ = function.__doc__
     return command
-
-
-def point_command(point_functions: Sequence[Callable], config_class: type[ExperimentConfig]) -> Callable:
-    """``sweep_point``: a sweep's point in a process of its own (see :class:`~.sweeps.PointCommand`)."""
-    functions = {function.__name__: function for function in point_functions}
-
-    def sweep_point(_config, function, point, result):
-        """Internal, run by a sweep in a process of its own for each point: the point's run trained (or reused)
-        and measured by the experiment's function ``function`` on the sweep's config updated with the values in the
-        file ``point``, its result written to the file ``result``."""
-        if function not in functions:
-            fail(f"{POINT_COMMAND}: no point function {function!r} (this experiment has "
-                 f"{', '.join(sorted(functions))}).")
-        # The point's function gets the experiment's config of the sweep's values updated with the point's.
-        run_point(lambda values: functions[function](config_of(config_class, values)), _config, point, result)
-
-    # sacred fills the arguments from the config entries of the same names: the sweep's command line gives them.
-    return sweep_point
 
 
 def build_experiment(line: CommandLine, invocation: _Invocation | None = None):
@@ -129,7 +109,7 @@ def build_experiment(line: CommandLine, invocation: _Invocation | None = None):
             warnings = config_of(config_class, config).warnings()
         except ValueError as error:
             fail(str(error))
-        for warning in warnings if command_name != POINT_COMMAND else ():  # the sweep itself warned once
+        for warning in warnings:
             print(f"{Path(sys.argv[0]).name}: warning: {warning}", file=sys.stderr)
         if command_name in CHECKPOINT_COMMANDS and "models_dir" in config:
             return _resolved_run(name, config, defaults, invocation.given(config, defaults))
@@ -172,8 +152,6 @@ def build_experiment(line: CommandLine, invocation: _Invocation | None = None):
     experiment.main(sacred_command(default, config_class))  # registers the command too
     for command in others:
         experiment.command(sacred_command(command, config_class))
-    if line.point_functions:
-        experiment.command(point_command(line.point_functions, config_class), unobserved=True)
     experiment.command(runs, unobserved=True)
     add_described_print_config(experiment, config_class.descriptions(), config_class.rules())
     return experiment
@@ -198,8 +176,6 @@ def check_config_keys(config_class: type[ExperimentConfig], argv: list[str]) -> 
     if "with" not in argv:
         return
     keys = frozenset(config_class.field_names())
-    if POINT_COMMAND in argv[1:argv.index("with")]:  # a sweep's point: its function, values and result file too
-        keys = keys | frozenset(POINT_KEYS)
     named = frozenset(config_class.named_configs)
     for update in argv[argv.index("with") + 1:]:
         if update.startswith("-"):  # sacred's options follow the updates
@@ -238,18 +214,14 @@ def written_since(start: float, folders) -> list[tuple[Path, str]]:
 
 
 class RedundantWarnings:
-    """Drops three of sacred's warnings: "No observers have been added to this run" (a run without observers
-    is the normal case; docs/experiments.md says how to add one, ``-F DIR``), "Changed type of config entry"
-    (``verbose=2`` over the default ``'auto'``: every value is checked against its rule instead) and "Added new
-    config entry" for the entries a sweep gives its point's process (``point=...``, the command's own arguments)."""
-
-    POINT_ENTRIES = tuple(f'Added new config entry: "{key}"' for key in POINT_KEYS)
+    """Drops two of sacred's warnings: "No observers have been added to this run" (a run without observers
+    is the normal case; docs/experiments.md says how to add one, ``-F DIR``) and "Changed type of config entry"
+    (``verbose=2`` over the default ``'auto'``: every value is checked against its rule instead)."""
 
     @staticmethod
     def filter(record) -> bool:
         message = record.getMessage()
-        return not ("No observers have been added" in message or message.startswith("Changed type of config entry")
-                    or message.startswith(RedundantWarnings.POINT_ENTRIES))
+        return not ("No observers have been added" in message or message.startswith("Changed type of config entry"))
 
 
 def quiet_logger(name: str):
@@ -305,11 +277,10 @@ def run_experiment(line: CommandLine) -> None:
     invocation = _Invocation()
     try:
         experiment = build_experiment(line, invocation)
-        internal = frozenset({POINT_COMMAND}) if line.point_functions else frozenset()
         named = frozenset(line.config.named_configs)
-        if check_command_line(experiment, argv, f"./{script}", internal, named) == "help":
+        if check_command_line(experiment, argv, f"./{script}", named) == "help":
             try:
-                print(help_text(experiment, script, internal), flush=True)
+                print(help_text(experiment, script), flush=True)
             except BrokenPipeError:  # `--help | head`: the reader has seen enough
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)

@@ -35,7 +35,7 @@ from infodropout.paper.configs.common import MIN_CRITIC_STEPS
 from infodropout.paper.train.runs import load_checkpoint, markdown_table, train_and_test
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
-from infodropout.paper.train.sweeps import PointCommand, run_sweep
+from infodropout.paper.train.sweeps import PointFunction, run_sweep
 
 # Estimates are on at most this many test images.
 MAX_SAMPLES = 10_000
@@ -221,7 +221,8 @@ class ProbeCommands(NamedTuple):
 
 def probe_commands(name: str, module: str, defaults: Mapping, load_data: Callable, build_network: Callable,
                    nuisance: bool = False) -> ProbeCommands:
-    """The probe commands of the experiment ``name`` (its module ``module`` runs a sweep's points)."""
+    """The probe commands of the experiment ``name``, whose module ``module`` holds ``probed_run`` under that name
+    (where a sweep's point process finds it)."""
 
     def estimates(config, network, data) -> dict:
         return representation_estimates(network, data.x_test, data.y_test, config["batch_size"],
@@ -239,7 +240,7 @@ def probe_commands(name: str, module: str, defaults: Mapping, load_data: Callabl
         run = train_and_test(name, config, defaults, load_data, build_network)
         return estimates(config, run.network, run.data)
 
-    probed_point = PointCommand(module, probed_run.__name__)
+    probed_point = PointFunction(module, probed_run.__name__)
 
     def probe(config, log_scalar: Callable[..., None] | None = None) -> dict:
         """Independent estimates on the run trained `with` the same values: linear and MLP probe errors,

@@ -29,9 +29,10 @@ from infodropout.paper.train.run_names import run_name
 from infodropout.paper.train.runs import (
     all_cnn_32_network, load_checkpoint, test_command, train_command, train_settings,
 )
-from infodropout.paper.train.sweeps import PointCommand
+from infodropout.paper.train.sweeps import PointFunction
 
-# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+# The module a sweep's point processes import the point functions from (this one's name also when it runs as
+# __main__).
 MODULE = __spec__.name if __spec__ else __name__
 DEFAULTS = Config.defaults()
 
@@ -181,7 +182,7 @@ def measured_run(config) -> dict:
     return sweep_result(config, train_and_test("cifar", config, DEFAULTS, load_data, all_cnn_32_network))
 
 
-MEASURED_RUN = PointCommand(MODULE, measured_run.__name__)
+MEASURED_RUN = PointFunction(MODULE, measured_run.__name__)
 
 
 def sweep(config: Config) -> None:
@@ -218,9 +219,8 @@ def sweep(config: Config) -> None:
 
 # The commands, in the order --help lists them; the first, train, is the default.
 COMMANDS = (train, test, probe, probe_sweep, correlation, histograms, sweep)
-POINT_FUNCTIONS = (probed_run, measured_run)
 # What the command line (sacred's, made when main runs) is made from.
-COMMAND_LINE = CommandLine("cifar", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
+COMMAND_LINE = CommandLine("cifar", __doc__, __file__, Config, COMMANDS)
 
 
 def main() -> None:

@@ -20,9 +20,10 @@ from infodropout.paper.configs.cluttered import Config
 from infodropout.paper.errors import fail
 from infodropout.paper.train.run_names import run_name
 from infodropout.paper.train.runs import all_cnn_network, load_checkpoint, test_command, train_command
-from infodropout.paper.train.sweeps import PointCommand
+from infodropout.paper.train.sweeps import PointFunction
 
-# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+# The module a sweep's point processes import the point functions from (this one's name also when it runs as
+# __main__).
 MODULE = __spec__.name if __spec__ else __name__
 DEFAULTS = Config.defaults()
 
@@ -139,7 +140,7 @@ def localised_run(config) -> dict:
     return result
 
 
-LOCALISED_RUN = PointCommand(MODULE, localised_run.__name__)
+LOCALISED_RUN = PointFunction(MODULE, localised_run.__name__)
 
 
 def sweep(config: Config) -> None:
@@ -173,9 +174,8 @@ def sweep(config: Config) -> None:
 
 # The commands, in the order --help lists them; the first, train, is the default.
 COMMANDS = (train, test, probe, probe_sweep, plot, sweep)
-POINT_FUNCTIONS = (probed_run, localised_run)
 # What the command line (sacred's, made when main runs) is made from.
-COMMAND_LINE = CommandLine("cluttered", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
+COMMAND_LINE = CommandLine("cluttered", __doc__, __file__, Config, COMMANDS)
 
 
 def main() -> None:

@@ -28,9 +28,10 @@ from infodropout.paper.configs.rules import word_list
 from infodropout.paper.train.runs import (
     import_tensorflow_quietly, load_mnist_data, markdown_table, test_command, train_and_test, train_command,
 )
-from infodropout.paper.train.sweeps import PointCommand
+from infodropout.paper.train.sweeps import PointFunction
 
-# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+# The module a sweep's point processes import the point functions from (this one's name also when it runs as
+# __main__).
 MODULE = __spec__.name if __spec__ else __name__
 METHODS = DENSE_DROPOUTS
 DEAD_UNIT_PROBE = 1000  # training images on which a dead unit's ReLU output is 0
@@ -102,7 +103,7 @@ def train_test_and_probe(config) -> dict:
 
 
 # One point of compare, sweep and choose_lr, each in its own process.
-TRAIN_TEST_AND_PROBE = PointCommand(MODULE, train_test_and_probe.__name__)
+TRAIN_TEST_AND_PROBE = PointFunction(MODULE, train_test_and_probe.__name__)
 
 
 def compare(config: Config, log_scalar: Callable | None = None) -> None:
@@ -202,9 +203,8 @@ def choose_lr(config: Config, log_scalar: Callable | None = None) -> None:
 
 # The commands, in the order --help lists them; the first, train, is the default.
 COMMANDS = (train, test, compare, sweep, choose_lr)
-POINT_FUNCTIONS = (train_test_and_probe,)
 # What the command line (sacred's, made when main runs) is made from.
-COMMAND_LINE = CommandLine("mnist_fc", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
+COMMAND_LINE = CommandLine("mnist_fc", __doc__, __file__, Config, COMMANDS)
 
 
 def main() -> None:

@@ -32,9 +32,10 @@ from infodropout.paper.train.runs import (
     all_cnn_32_network, fit_options, load_checkpoint, markdown_table, seed_run, test_command, train_command,
     train_settings, training_failures,
 )
-from infodropout.paper.train.sweeps import PointCommand
+from infodropout.paper.train.sweeps import PointFunction
 
-# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+# The module a sweep's point processes import the point functions from (this one's name also when it runs as
+# __main__).
 MODULE = __spec__.name if __spec__ else __name__
 DEFAULTS = Config.defaults()
 
@@ -145,7 +146,7 @@ def nuisance_run(config) -> dict:
     return {**nuisance_errors(config, run.network, run.data), "main_train_error_D": run.train_error}
 
 
-NUISANCE_RUN = PointCommand(MODULE, nuisance_run.__name__)
+NUISANCE_RUN = PointFunction(MODULE, nuisance_run.__name__)
 
 
 def sweep(config: Config) -> None:
@@ -174,9 +175,8 @@ def sweep(config: Config) -> None:
 
 # The commands, in the order --help lists them; the first, train, is the default.
 COMMANDS = (train, test, probe, probe_sweep, nuisance, sweep)
-POINT_FUNCTIONS = (probed_run, nuisance_run)
 # What the command line (sacred's, made when main runs) is made from.
-COMMAND_LINE = CommandLine("occluded", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
+COMMAND_LINE = CommandLine("occluded", __doc__, __file__, Config, COMMANDS)
 
 
 def main() -> None:

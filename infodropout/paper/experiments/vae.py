@@ -35,9 +35,10 @@ from infodropout.paper.train.runs import (
     checked_load, fit_options, import_tensorflow_quietly, load_checkpoint, load_mnist_data, markdown_table, seed_run,
     train_settings, training_failures,
 )
-from infodropout.paper.train.sweeps import PointCommand
+from infodropout.paper.train.sweeps import PointFunction
 
-# The module a sweep's points run with `python -m` (this one's name also when it runs as __main__).
+# The module a sweep's point processes import the point functions from (this one's name also when it runs as
+# __main__).
 MODULE = __spec__.name if __spec__ else __name__
 DEFAULTS = Config.defaults()
 
@@ -121,7 +122,7 @@ def train_one(config, log_scalar=None) -> dict:
 
 
 # One row of table, in its own process: train_one(config), its log_scalar left out as in the sweep's process.
-TRAIN_ONE = PointCommand(MODULE, train_one.__name__)
+TRAIN_ONE = PointFunction(MODULE, train_one.__name__)
 
 
 def report(bound: dict, log_scalar: Callable | None = None) -> dict:
@@ -204,9 +205,8 @@ def samples(config: Config) -> None:
 
 # The commands, in the order --help lists them; the first, train, is the default.
 COMMANDS = (train, test, table, samples)
-POINT_FUNCTIONS = (train_one,)
 # What the command line (sacred's, made when main runs) is made from.
-COMMAND_LINE = CommandLine("vae", __doc__, __file__, Config, COMMANDS, POINT_FUNCTIONS)
+COMMAND_LINE = CommandLine("vae", __doc__, __file__, Config, COMMANDS)
 
 
 def main() -> None:

@@ -1,19 +1,23 @@
 """Sweeps: one run per point (and seed), with the results kept in one JSON file rewritten after every point,
 so that an interrupted sweep loses nothing and a repeated one skips what is done.
 
-Every point runs in its own process, as an explicit command of its experiment (:class:`PointCommand`):
-``python -m <module> sweep_point with <config>.json function=<name> point=<file> result=<file>``. The experiment's
-function of that name (one of its POINT_FUNCTIONS, run by the sweep_point command of its command line) trains and
-tests the point's run as a sweep in one process did (the same function and values), under the run's own lock,
-resume and checkpoint, and :func:`run_point` writes its result to the file the sweep named; the sweep's own
-process is the one writer of results.json. A process per point also gives each run's memory back (its network, its data, TensorFlow's graphs)
-when it ends, rather than holding every run's until the sweep ends.
+Every point runs in a fresh process of its own (multiprocessing's ``spawn``: a new interpreter, never a fork of the
+sweep's, so that no point inherits another's TensorFlow state, and each run's memory, its network, its data and
+TensorFlow's graphs, is given back when it ends rather than held until the sweep ends). The process is handed two
+Python objects: the point's config (the experiment's typed config, the sweep's with the point's values and its
+share of the machine) and the experiment's point function (:class:`PointFunction`). It calls the function, which
+trains and tests the point's run as a sweep in one process would (the same function and values), under the run's
+own lock, resume and checkpoint, and sends its result back; nothing is parsed from a command line or a file. The
+sweep's own process is the one writer of results.json.
 
-With ``jobs`` at 1 the points run one after another, each with the sweep's own config, threads included (0: every
-core), on the sweep's own terminal: the numbers of the same runs in the sweep's own process, to the last bit, and a
-failed point ends the sweep with its own line and status. With ``jobs`` above 1 that many run at once: the cores are
-divided among the processes (TensorFlow's and OpenMP's thread counts), each line a point's process prints is shown
-prefixed by its point, ``[beta=0.5 seed=1] ...``, and a failed point does not stop the others.
+How many processes run at once and how many threads each uses are decided once, when the sweep starts
+(:func:`infodropout.paper.machine.parallel_jobs` and :func:`~infodropout.paper.machine.threads_per_job`). With
+``jobs`` at 1 the points run one after another, each with the sweep's own config, threads included (0: every core),
+on the sweep's own terminal: the numbers of the same runs in the sweep's own process, to the last bit, and a failed
+point ends the sweep with its own line and status. With ``jobs`` above 1 that many run at once: the cores are divided
+among the processes (TensorFlow's and OpenMP's thread counts, in each process's environment from its start, before
+TensorFlow is imported), each line a point's process prints is shown prefixed by its point,
+``[beta=0.5 seed=1] ...``, and a failed point does not stop the others.
 With fewer threads a process sums float32 values in another order, so its run is not bit-identical to the
 serial sweep's (every core) and drifts from it over epochs of SGD (tools/time_jobs.py records both).
 The thread count is a config entry, ``threads``: each point's process gets the cores / jobs (or ``threads`` where
@@ -22,64 +26,61 @@ set), and ``jobs=1 threads=<that share>`` gives the same numbers to the last bit
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import multiprocessing
 import os
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NamedTuple, Protocol
 
-from infodropout.paper.errors import fail
-from infodropout.paper.machine import available_cores, parallel_jobs, threads_per_job
-from infodropout.paper.paths import REPO_ROOT
+from infodropout.paper.errors import CommandFailed, fail
+from infodropout.paper.machine import available_cores, parallel_jobs, set_threads, threads_per_job
 from infodropout.paper.train.run_names import run_name
 
-# The experiments' command that runs one point, and the entries it is given beside the sweep's config: the name of
-# the per-point function, the file of the point's values (JSON) and the file its result goes to.
-POINT_COMMAND = "sweep_point"
-POINT_KEYS = ("function", "point", "result")
+# A fresh interpreter per point, whatever the platform's default start method (a fork would copy the sweep's state).
+_PROCESSES = multiprocessing.get_context("spawn")
 
-# Lines of sacred's start-up log that every point's process prints: noise once per point, so not relayed. One after
-# another, its end too: the sweep's own lines frame each point, as when the points ran in the sweep's process.
-_STARTUP_LINES = ("INFO - Running command", "INFO - Started")
-_SERIAL_QUIET_LINES = _STARTUP_LINES + ("INFO - Completed after", "ERROR - Failed after")
+# How long a point's process has to stop after SIGTERM (its current compiled call, then its files) before it is killed.
+_STOP_SECONDS = 120
 
-# The folder that holds the package, which a point's process must import whatever its working folder.
+
+class SweepConfig(Protocol):
+    """What a sweep needs of an experiment's config (:class:`infodropout.paper.configs.base.ExperimentConfig`): its
+    values as a mapping, and a validated copy with some of them changed."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+    def replace(self, **changes: Any) -> "SweepConfig": ...
 
 
 @dataclass(frozen=True)
-class PointCommand:
-    """How a sweep runs one of its points: the experiment's module (run with ``python -m``) and the name its
-    per-point function is registered under (a function of the point's whole config that returns its results)."""
+class PointFunction:
+    """An experiment's per-point function (a function of the point's whole config that returns its results), named
+    by its module and its name there, which a point's fresh process imports: the experiment's module may be the
+    sweep's ``__main__``, and a function made inside another (a probe's) pickles by neither."""
 
     module: str
-    function: str
+    name: str
 
-    def argv(self, config_file: Path, point_file: Path, result_file: Path) -> list[str]:
-        """The point's process: the sweep's config from ``config_file``, the point's values from ``point_file``."""
-        return [sys.executable, "-m", self.module, POINT_COMMAND, "with", str(config_file),
-                f"function={self.function}", f"point={point_file}", f"result={result_file}"]
+    def load(self) -> Callable[[Any], dict]:
+        return getattr(importlib.import_module(self.module), self.name)
 
 
-def run_point(function: Callable[[Mapping], dict], config: Mapping, point_file: str | os.PathLike,
-              result_file: str | os.PathLike) -> dict:
-    """In a point's own process: ``function`` on the config updated with the point's values (read from
-    ``point_file``), as the sweep would have called it, and its result, after the point's values, written atomically
-    to ``result_file``. Returns that result."""
-    from infodropout.paper.train.checkpoint import atomic_write
+class _Outcome(NamedTuple):
+    """What a point's process sends back: its result, or why it has none (the message a command would end with, and
+    its exit status)."""
 
-    point = json.loads(Path(point_file).read_text())
-    values = {key: value for key, value in config.items() if key not in POINT_KEYS}
-    result = {**point, **function({**values, **point})}
-    atomic_write(Path(result_file), lambda tmp: Path(tmp).write_text(json.dumps(result) + "\n"))
-    return result
+    result: dict | None
+    message: str = ""
+    status: int = 0
 
 
 def with_seeds(points: list[dict], seeds: Sequence[int]) -> list[dict]:
@@ -94,10 +95,10 @@ def point_label(point: Mapping) -> str:
     return " ".join(f"{key}={value}" for key, value in point.items())
 
 
-def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[dict],
-              point_command: PointCommand) -> tuple[list[dict], Path]:
-    """Run each point (e.g. ``{"beta": 0.1}``) in its own process with ``point_command`` (the experiment's
-    function of the sweep's config updated with the point) and keep the results, one dict per point, in
+def run_sweep(experiment: str, config: SweepConfig, defaults: Mapping, points: list[dict],
+              function: PointFunction) -> tuple[list[dict], Path]:
+    """Run ``function`` for each point (e.g. ``{"beta": 0.1}``), each in a process of its own, on the sweep's
+    ``config`` (the experiment's typed config) updated with the point, and keep the results, one dict per point, in
     ``plots/<experiment>-sweep<values>/results.json``, rewritten after every point: an interrupted sweep loses
     nothing, and running it again skips the points already done (each run itself is also resumed or reused from
     models/). With ``config["jobs"]`` above 1 (0: one per core) that many points run at once (see the module's
@@ -113,8 +114,29 @@ def run_sweep(experiment: str, config: Mapping, defaults: Mapping, points: list[
                        for result in results)]
     if not todo:
         return results, folder
-    jobs = parallel_jobs(config.get("jobs", 1), len(todo))
-    return _run_in_processes(point_command, config, todo, len(points), results, path, jobs), folder
+    # The machine's share, decided once for every point.
+    jobs = parallel_jobs(config["jobs"], len(todo))
+    if jobs > 1:
+        threads = config["threads"] or threads_per_job(jobs)
+        # Progress bars do not read through a pipe, so one line per epoch (verbose=2) unless the user asked for
+        # silence. The thread count goes into the config too, so that `jobs=1 threads=<share>` repeats a point's
+        # numbers.
+        shared = {"jobs": 1, "threads": threads, "verbose": 0 if config["verbose"] == 0 else 2}
+        print(f"Sweep: {len(todo)} of {len(points)} points to run, {jobs} at a time, {threads} thread(s) each "
+              f"({available_cores()} cores); {len(results)} done before.", flush=True)
+    else:
+        # The sweep's own threads and verbosity: each point computes what it computed in the sweep's process.
+        threads, shared = None, {"jobs": 1}
+    configs = {number: _point_config(config, point, shared) for number, point in todo}
+    return _run_in_processes(function, configs, todo, len(points), results, path, jobs, threads), folder
+
+
+def _point_config(config: SweepConfig, point: dict, shared: dict) -> SweepConfig:
+    """The config a point's process is handed: the sweep's, with its share of the machine and the point's values."""
+    try:
+        return config.replace(**shared, **point)
+    except ValueError as error:
+        fail(f"sweep point [{point_label(point)}]: {error}")
 
 
 def _write_results(path: Path, results: list[dict]) -> None:
@@ -127,87 +149,130 @@ def _write_results(path: Path, results: list[dict]) -> None:
              "to gather them.", status=1)
 
 
+def _point_process(function: PointFunction, config: SweepConfig, results: Connection,
+                   output: Connection | None) -> None:
+    """A point's process: ``function`` on ``config``, its outcome sent on ``results``, its exit status the one the
+    command would have ended with. ``output``, at once with other points: where its stdout and stderr go (the sweep
+    prefixes each line), TensorFlow's C++ lines included."""
+    if output is not None:
+        os.dup2(output.fileno(), 1)
+        os.dup2(output.fileno(), 2)
+        output.close()
+    try:
+        if config["threads"] > 0:  # before the function's first TensorFlow op, as a script does for its command
+            set_threads(config["threads"])
+        outcome = _Outcome(function.load()(config))
+    except CommandFailed as failure:
+        outcome = _Outcome(None, failure.message, failure.code)
+    except KeyboardInterrupt:
+        outcome = _Outcome(None, "interrupted; nothing half-written was kept (a training run resumes after its last "
+                                  "completed epoch).", 130)
+    except Exception as error:  # a bug: its traceback, and its last line for the sweep to name
+        traceback.print_exc()
+        outcome = _Outcome(None, f"{type(error).__name__}: {error}", 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    results.send(outcome)
+    results.close()
+    sys.exit(outcome.status)
+
+
+@contextlib.contextmanager
+def _environment(updates: Mapping[str, str]) -> Iterator[None]:
+    """``updates`` in this process's environment while inside: a process spawned there starts with them (spawn
+    takes no environment of its own)."""
+    saved = {key: os.environ.get(key) for key in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 class _Point:
     """One point running in its own process. At once with others (``prefixed``), its output is relayed line by
-    line with its label; one after another, it writes to the sweep's own output, its stderr relayed as it comes
-    but for its last line, which is its message if it fails (:attr:`last_line`)."""
+    line with its label; one after another, it writes to the sweep's own output."""
 
-    def __init__(self, number: int, point: dict, argv: list[str], env: dict, result: Path, lock: threading.Lock,
-                 prefixed: bool):
-        self.number, self.point, self.result, self.prefixed = number, point, result, prefixed
-        self.label = point_label(point)
-        self.last_line = ""
-        self.process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE if prefixed else None,
-                                        stderr=subprocess.STDOUT if prefixed else subprocess.PIPE, text=True,
-                                        bufsize=1, errors="replace")
-        stream, out = (self.process.stdout, sys.stdout) if prefixed else (self.process.stderr, sys.stderr)
-        self.relay = threading.Thread(target=self._relay, args=(stream, out, lock), daemon=True)
-        self.relay.start()
+    def __init__(self, number: int, point: dict, config: SweepConfig, function: PointFunction, threads: int | None,
+                 lock: threading.Lock, prefixed: bool):
+        self.number, self.point, self.label, self.prefixed = number, point, point_label(point), prefixed
+        self.outcome: _Outcome | None = None
+        self.results, sender = _PROCESSES.Pipe(duplex=False)
+        reader, output = _PROCESSES.Pipe(duplex=False) if prefixed else (None, None)
+        self.process = _PROCESSES.Process(target=_point_process, args=(function, config, sender, output),
+                                          name=f"sweep point {self.label}")
+        # Unbuffered output, so that each line reaches the sweep as it is printed; where the points share the
+        # cores, each one's thread count, read by TensorFlow and OpenMP when they start.
+        environment = {"PYTHONUNBUFFERED": "1"}
+        if threads is not None:
+            environment.update(OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
+                               TF_NUM_INTEROP_THREADS=str(threads))
+        with _environment(environment):
+            self.process.start()
+        sender.close()  # the process's copy is its own: its end reads as the end of the pipe here
+        self.relay = None
+        if reader is not None:
+            output.close()
+            stream = open(os.dup(reader.fileno()), encoding="utf-8", errors="replace")
+            reader.close()
+            self.relay = threading.Thread(target=self._relay, args=(stream, lock), daemon=True)
+            self.relay.start()
 
-    def _relay(self, stream: TextIO, out: TextIO, lock: threading.Lock) -> None:
-        quiet = _STARTUP_LINES if self.prefixed else _SERIAL_QUIET_LINES
-        for line in stream:
-            line = line.rstrip("\n")
-            if not line.strip() or line.startswith(quiet):
-                continue
-            if self.prefixed:
-                shown = f"[{self.label}] {line}"
-            elif self.last_line:
-                # One after another, each line is shown when the next comes: the last, if the point fails, is its
-                # message, which the sweep itself says last.
-                shown = self.last_line
-            else:
-                shown = None
-            self.last_line = line
-            if shown is not None:
-                with lock:
-                    out.write(shown + "\n")
-                    out.flush()
+    def _relay(self, stream, lock: threading.Lock) -> None:
+        with stream:
+            for line in stream:
+                line = line.rstrip("\n")
+                if line.strip():
+                    with lock:
+                        sys.stdout.write(f"[{self.label}] {line}\n")
+                        sys.stdout.flush()
 
-    def release_last_line(self) -> None:
-        """One after another, a point that ended well: its held-back last line is shown after all."""
-        if not self.prefixed and self.last_line:
-            sys.stderr.write(self.last_line + "\n")
-            sys.stderr.flush()
+    def receive(self) -> None:
+        """The outcome, where the process has sent it (or ended without it)."""
+        if self.results.closed or not self.results.poll():
+            return
+        try:
+            self.outcome = self.results.recv()
+        except EOFError:
+            pass
+        self.results.close()
+
+    def end(self, timeout: float | None = None) -> None:
+        """Wait for the process (killed after ``timeout``), its outcome and its last lines."""
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join()
+        self.receive()
+        if self.relay is not None:
+            self.relay.join(timeout=5)
+
+    @property
+    def status(self) -> int:
+        """The point's exit status: the command's (130: interrupted), or minus the signal that ended it."""
+        return self.outcome.status if self.outcome is not None else self.process.exitcode
+
+    def message(self) -> str:
+        """Why the point has no result: its own message, or how its process ended."""
+        if self.outcome is not None and self.outcome.message:
+            return self.outcome.message
+        status = self.process.exitcode
+        return f"exit {status}" if status > 0 else f"signal {-status}" if status < 0 else "no result sent"
 
 
-def _point_environment(threads: int | None) -> dict:
-    """A point's process's environment: the sweep's, with the package importable from any working folder,
-    unbuffered output, and, where the points share the cores, each one's thread count."""
-    paths = [str(REPO_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(paths)}
-    if threads is not None:
-        env.update(OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
-                   TF_NUM_INTEROP_THREADS=str(threads))
-    return env
-
-
-def _run_in_processes(point_command: PointCommand, config: Mapping, todo: list[tuple[int, dict]], total: int,
-                      results: list[dict], path: Path, jobs: int) -> list[dict]:
-    """Run the points of ``todo`` ``jobs`` at a time, each in its own process; add each result to
-    ``results`` (the points' order kept) and rewrite ``path`` as each one ends. At once, a point that fails does
-    not stop the others; the sweep then ends with one line naming each failed point and its last line. One after
-    another, a point that fails ends the sweep with its own line and status, as it did in the sweep's process."""
+def _run_in_processes(function: PointFunction, configs: dict[int, SweepConfig], todo: list[tuple[int, dict]],
+                      total: int, results: list[dict], path: Path, jobs: int, threads: int | None) -> list[dict]:
+    """Run the points of ``todo`` (each with its config of ``configs``) ``jobs`` at a time, each in its own process
+    (``threads`` per process where they share the cores); add each result to ``results`` (the points' order kept)
+    and rewrite ``path`` as each one ends. At once, a point that fails does not stop the others; the sweep then ends
+    with one line naming each failed point and its message. One after another, a point that fails ends the sweep
+    with its own line and status, as it did in the sweep's process."""
     parallel = jobs > 1
-    cores = available_cores()
-    if parallel:
-        threads = config.get("threads") or threads_per_job(jobs, cores)
-        # Progress bars do not read through a pipe, so one line per epoch (verbose=2) unless the user asked for
-        # silence. The thread count goes into the config too, so that `jobs=1 threads=<share>` repeats a point's
-        # numbers.
-        child_config = {**config, "jobs": 1, "threads": threads, "verbose": 0 if config.get("verbose") == 0 else 2}
-        env = _point_environment(threads)
-        print(f"Sweep: {len(todo)} of {total} points to run, {jobs} at a time, {threads} thread(s) each "
-              f"({cores} cores); {len(results)} done before.", flush=True)
-    else:
-        # The sweep's own config, threads and verbosity: each point computes what it computed in the sweep's process.
-        child_config, env = {**config, "jobs": 1}, _point_environment(None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The points' config and results in a private folder of the system's: its path has no "=", which sacred
-    # would read as a config entry after `with` (the sweep's folder name has them).
-    scratch = Path(tempfile.mkdtemp(prefix="infodropout-sweep-"))
-    config_file = scratch / "config.json"
-    config_file.write_text(json.dumps(child_config))
     lock = threading.Lock()
     pending, running, new, failed = list(todo), [], {}, []
     kept = list(results)
@@ -219,58 +284,60 @@ def _run_in_processes(point_command: PointCommand, config: Mapping, todo: list[t
         while pending or running:
             while pending and len(running) < jobs:
                 number, point = pending.pop(0)
-                point_file, result = scratch / f"point-{number}.json", scratch / f"point-{number}.result.json"
-                point_file.write_text(json.dumps(point))
-                result.unlink(missing_ok=True)
                 with lock:
                     done = f"started; {len(kept)} done" if parallel else f"{len(kept)} done"
                     print(f"Sweep point {number}/{total}: {point_label(point)} ({done}).", flush=True)
-                running.append(_Point(number, point, point_command.argv(config_file, point_file, result), env, result,
-                                      lock, prefixed=parallel))
-            time.sleep(0.2 if parallel else 0.05)
-            for job in [job for job in running if job.process.poll() is not None]:
+                running.append(_Point(number, point, configs[number], function, threads, lock, prefixed=parallel))
+            # Until a process ends or sends its outcome (read at once: a full pipe would hold its process).
+            wait([job.process.sentinel for job in running] + [job.results for job in running if not job.results.closed])
+            for job in running:
+                job.receive()
+            for job in [job for job in running if job.process.exitcode is not None]:
                 running.remove(job)
-                job.relay.join()
-                status = job.process.returncode
-                if status == 0 and job.result.exists():
-                    job.release_last_line()
-                    new[job.number] = json.loads(job.result.read_text())
+                job.end()
+                if job.outcome is not None and job.outcome.result is not None:
+                    # Through JSON, as results.json keeps it: a sweep run now and one read back give the same rows.
+                    new[job.number] = json.loads(json.dumps({**job.point, **job.outcome.result}))
                     kept = results + [new[number] for number in sorted(new)]
                     _write_results(path, kept)
-                elif status in (130, -2):
+                elif job.status in (130, -signal.SIGINT):
+                    _say_stopped(job)
                     raise KeyboardInterrupt
                 elif parallel:
-                    failed.append((job, status))
+                    failed.append(job)
                 else:
-                    _serial_failure(job, status, path)
+                    _serial_failure(job, path)
     except KeyboardInterrupt:
         _stop(running)
         raise
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
         if previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
     if failed:
         fail(f"{len(failed)} of {len(todo)} sweep points failed: "
-             + "; ".join(f"[{job.label}] {job.last_line or f'exit {status}'}" for job, status in failed)
+             + "; ".join(f"[{job.label}] {job.message()}" for job in failed)
              + f". The {len(new)} that ended are kept in {path}; run the same command again to retry the others.",
              status=1)
     return kept
 
 
-def _serial_failure(job: _Point, status: int, path: Path) -> None:
-    """One after another, a point that failed ends the sweep with the point's own last line (its message, said by
-    the sweep's process after sacred's lines, as when the point ran there) and the point's status."""
-    program = f"{Path(sys.argv[0]).name}: "
-    if status > 0 and job.last_line:
-        fail(job.last_line.removeprefix(program), status=status)
-    how = f"exit {status}" if status > 0 else f"signal {-status}" if status < 0 else "no result written"
-    fail(f"sweep point [{job.label}] ended ({how}) without a message; the points before it are kept in {path}: "
-         "run the same command again to go on.", status=1)
+def _serial_failure(job: _Point, path: Path) -> None:
+    """One after another, a point that failed ends the sweep with the point's own message and status (said by the
+    sweep's process, as when the point ran there)."""
+    if job.outcome is not None and job.outcome.message:
+        fail(job.outcome.message, status=job.outcome.status)
+    fail(f"sweep point [{job.label}] ended ({job.message()}) without a message; the points before it are kept in "
+         f"{path}: run the same command again to go on.", status=1)
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _say_stopped(job: _Point) -> None:
+    """What a stopped point kept (its message: the last completed epoch), said by the sweep."""
+    if job.outcome is not None and job.outcome.message:
+        print(f"[{job.label}] {job.outcome.message}", file=sys.stderr, flush=True)
 
 
 def _stop(running: list[_Point]) -> None:
@@ -279,15 +346,11 @@ def _stop(running: list[_Point]) -> None:
     written atomically, and a dead process's lock is taken over). SIGTERM, not SIGINT: a process started
     in the background may ignore SIGINT outside training."""
     for job in running:
-        if job.process.poll() is None:
-            job.process.send_signal(signal.SIGTERM)
+        if job.process.exitcode is None:
+            job.process.terminate()
     for job in running:
-        try:
-            job.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            job.process.kill()
-            job.process.wait()
-        job.relay.join(timeout=5)
+        job.end(timeout=_STOP_SECONDS)
+        _say_stopped(job)
 
 
 def read_sweep_results(path: Path) -> list[dict]:
