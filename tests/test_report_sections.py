@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infodropout.paper.report.claims import CLAIMS, SANITY, judge, judge_all
+from infodropout.paper.report.claims import CLAIMS, F3A, F4, F5, SANITY, T1, judge, judge_all
 from infodropout.paper.report.page import Report
 from infodropout.paper.reproduction.plans import make_plan
-from infodropout.paper.report.sections import figure3a, figure4, figure5, table1
+from infodropout.paper.report.sections import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_figure3a_verdicts_by_welch_standard_errors(tmp_path):
     assert "-10.00 ± 0.82 SE, 95 % CI [-12.27, -7.73] at 64" in judgement.measured  # t(4) = 2.776
     assert all(c.met for c in judgement.conditions)
     report.judgements = judge_all(report)
-    figure3a(report)
+    write_section(report, F3A)
     text = "\n".join(report.lines)
     assert "| 64 | 10.00 ± 1.00 / 5.00 ± 0.00 | 20.00 ± 1.00 / 5.00 ± 0.00 |" in text  # test / training error
     assert "| 3a4 (added) |" in text and "| 3a1 |" in text
@@ -111,7 +111,7 @@ def test_an_optimisation_failure_moves_figure3a_to_the_chosen_rates_or_leaves_th
     gap = verdict(report, "3a2")
     assert "+2.40 ± 0.29 SE, paired" in gap.measured and gap.verdict == "holds"
     report.judgements = judge_all(report)
-    figure3a(report)
+    write_section(report, F3A)
     text = "\n".join(report.lines)
     assert "| binary | 32 | 20.00 (0) | 12.00 (0) | **0.01** | 13.00 ± 1.00 | 20.0 | 26.00 ± 1.00 | 37.5 |" in text
 
@@ -165,7 +165,7 @@ def test_figure5_table_shows_the_corrected_total_correlation_with_its_bias_and_b
     results = [{"beta": b, "seed": 0, "error": 5.0 + b, "total_correlation": tc, "total_correlation_raw": tc + 0.28,
                 "total_correlation_bias": 0.28} for b, tc in [(0.0, 0.4), (0.016, 0.3), (0.3, 0.2), (1.0, 0.1)]]
     report = report_with_steps(tmp_path, {"figure5": results})
-    figure5(report)
+    write_section(report, F5)
     text = "\n".join(report.lines)
     assert "bias of the raw value" in text and "| 0.3 | 5.30 | not measured | 0.20 | 0.48 | 0.28 |" in text
     assert "| 0 | 5.00 |" in text
@@ -195,7 +195,7 @@ def test_probe_fits_and_the_random_network_baseline(tmp_path):
     (tmp_path / "work" / "figure4" / "sweep" / "results.json").write_text(json.dumps(rows))
     assert verdict(report, "4a").verdict == "not testable here"
     report.judgements = judge_all(report)
-    figure4(report)
+    write_section(report, F4)
     assert "| nuisance probe training error (%) | nuisance, random network (%) |" in "\n".join(report.lines)
 
 
@@ -214,7 +214,7 @@ def test_table1_judges_the_latents_over_seeds_against_the_tolerance(tmp_path):
     assert absolute.verdict == "not testable here"
     assert "trained on 7,000 digits, the paper on 60,000" in absolute.conditions[0].reason
     report.judgements = judge_all(report)
-    table1(report)
+    write_section(report, T1)
     text = "\n".join(report.lines)
     assert "| 1 | -110.0 ± 0.3 (3) | -98.8 | -110.5 ± 0.2 (3) | -100.0 | n/a |" in text
     assert "| T1abs |" in text
@@ -321,7 +321,6 @@ def probe_rows(mine: dict, nuisance: dict | None = None):
 
 
 def test_kl_above_mine_is_a_sanity_check_that_can_fail_and_leaves_failed_bounds_out(tmp_path):
-    from infodropout.paper.report.sections import independent_estimates
 
     # β = 3.0 has a MINE bound (9.0) above the KL (5.0): the check fails there, and says so.
     report = report_with_steps(tmp_path, {"probes-figure5": probe_rows({0.5: 2.0, 1.0: 2.0, 3.0: 9.0})}, cifar10=True)
@@ -332,7 +331,7 @@ def test_kl_above_mine_is_a_sanity_check_that_can_fail_and_leaves_failed_bounds_
     check = verdict(report, "KL≥MINE figure5")
     assert check.verdict == "holds" and "left out: 1 failed estimate(s) (not a number)" in check.measured
     report.judgements, report.sanity = judge_all(report), judge_all(report, SANITY)
-    independent_estimates(report)
+    write_section(report, "Independent estimates")
     text = "\n".join(report.lines)
     assert "| 0.50 | failed estimate |" not in text and "5.00 / failed estimate" in text
     assert "Sanity checks (a bound or a fit that can hardly fail; not claims, not counted)" in text

@@ -328,7 +328,8 @@ CLAIMS: tuple[Claim, ...] = (
 SANITY: tuple[Claim, ...] = (
     Claim("1b-fit", F1, "the learned prior's μ and σ match log z's mean and spread (they are fitted to it)", ADDED,
           (), "|mean − μ| ≤ σ/2, std/σ in [0.5, 2]", sanity_1b_fit, ("figure1-softplus",)),
-    *(Claim(f"KL≥MINE {name.removeprefix('probes-')}", "Independent estimates",
+    # Shown under their probe step's own table, in the section of the independent estimates.
+    *(Claim(f"KL≥MINE {name.removeprefix('probes-')}", name,
             "each layer's KL is at least the information it lets through", ADDED, (),
             "KL against the MINE lower bound of I(x; z), per β and layer (1.96 standard errors)", kl_above_mine(name),
             (name,)) for name in ("probes-figure5", "probes-figure4", "probes-figure2")),

@@ -84,4 +84,4 @@ def independent_estimates(report: Report) -> None:
         runs = human_title(folder.name) if folder is not None else title
         report.figure(name, "ndm.png", f"NDM vs β, {title}", title=f"NDM vs β: {runs}")
         report.figure(name, "kl-vs-mine.png", f"KL vs MINE per layer, {title}", title=f"KL vs MINE per layer: {runs}")
-        sanity_table(report, "Independent estimates", name)
+        sanity_table(report, name)

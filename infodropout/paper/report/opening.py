@@ -254,9 +254,9 @@ def claims_table(report: Report, section: str) -> None:
                    j.measured, verdict_text(j)] for j in judged])
 
 
-def sanity_table(report: Report, section: str, step: str | None = None) -> None:
-    """The sanity checks of ``section`` (of ``step`` where given): shown, but neither claims nor counted."""
-    judged = [j for j in report.sanity if j.claim.section == section and (step is None or step in j.claim.steps)]
+def sanity_table(report: Report, section: str) -> None:
+    """The sanity checks of ``section`` (a figure's, or a probe step's): shown, but neither claims nor counted."""
+    judged = [j for j in report.sanity if j.claim.section == section]
     if not judged:
         return
     report.add("Sanity checks (a bound or a fit that can hardly fail; not claims, not counted):", "")

@@ -91,21 +91,17 @@ class Report:
         if folder is None or not (folder / filename).exists():
             self.add(f"*(figure {filename} of step {name} not drawn)*", "")
             return
-        source = (folder / filename).resolve()
+        source, target = (folder / filename).resolve(), self.figures / f"{name}-{filename}"
         if title:
             from infodropout.paper.figures.titles import retitle
 
-            target = retitle(source, self.figures / f"{name}-{filename}", title)
-            self.copied.add(target)
-            self.add(f"![{caption}]({self.figures.name}/{target.name})", "")
-            return
-        if source.is_relative_to(self.out.resolve()):
+            retitle(source, target, title)
+        elif source.is_relative_to(self.out.resolve()):
             self.add(f"![{caption}]({source.relative_to(self.out.resolve()).as_posix()})", "")
             return
-        target = self.figures / f"{name}-{filename}"
-        shutil.copyfile(source, target)
-        self.copied.add(target)
-        self.add(f"![{caption}]({self.figures.name}/{target.name})", "")
+        else:
+            shutil.copyfile(source, target)
+        self.drawn(target, caption)
 
     def drawn(self, path: Path, caption: str) -> None:
         """Embed a figure the report drew itself into its figures folder."""

@@ -1,5 +1,6 @@
 """The report's sections: per figure and table of the paper, what our runs measured (tables, figures), then the
-judged claims of that figure (:mod:`infodropout.paper.report.claims`, judged once before the sections are written)."""
+judged claims of that figure (:mod:`infodropout.paper.report.claims`, judged once before the sections are written)
+and its sanity checks (:func:`write_section`)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,6 @@ def figure1(report: Report) -> None:
     if rows:
         report.table(["network", "mean of log z", "std of log z", "units at 0 (%)", "prior μ", "prior σ",
                       "KS to uniform (5–95 %)", "KS to normal", "skew", "excess kurtosis", "training error (%)"], rows)
-    claims_table(report, F1)
-    sanity_table(report, F1)
 
 
 # ------------------------------------------------------------------------------------------ figures 2 and 7
@@ -58,7 +57,6 @@ def figure2(report: Report) -> None:
                if step.name.startswith("figure2-beta")]
     results = report.opened("figure2-sweep", *(f"figure2-beta{b}" for b in plotted))
     if results is None:
-        claims_table(report, F2)
         return
     betas = sorted({r["beta"] for r in results})
     layers = sorted({key.split(".")[0] for r in results for key in r if key.endswith(".mass_inside")})
@@ -83,7 +81,6 @@ def figure2(report: Report) -> None:
                "the zero padding of the SAME convolutions draws alone. The heatmaps are seed 0's.", "")
     for beta in plotted:
         report.figure(f"figure2-beta{beta}", "heatmaps.png", f"KL heatmaps at β = {beta}")
-    claims_table(report, F2)
 
 
 # ------------------------------------------------------------------------------------------------ figure 3a
@@ -92,7 +89,6 @@ def figure3a(report: Report) -> None:
     report.add("## Figure 3a: MNIST, fully connected network, error vs hidden units", "")
     results = report.opened("figure3a")
     if results is None:
-        claims_table(report, F3A)
         return
     methods = [m for m in ("information", "binary", "lognormal", "none") if any(r["dropout"] == m for r in results)]
     widths = sorted({r["width"] for r in results})
@@ -125,7 +121,6 @@ def figure3a(report: Report) -> None:
         report.table(["hidden units"] + layers,
                      [[w] + [_text(alpha[layer].get(("information", w)), 3) for layer in layers] for w in widths])
     _learning_rate_choice(report, error, dead)
-    claims_table(report, F3A)
 
 
 def _learning_rate_choice(report: Report, error: dict, dead: dict) -> None:
@@ -179,7 +174,6 @@ def table1(report: Report) -> None:
     results = list(report.results("table1") or [])
     results += [{**r, "latent": "information-log-normal"} for r in report.results("table1-log-normal") or []]
     if report.missing("table1") or not results:
-        claims_table(report, T1)
         return
     ks = sorted({r["k"] for r in results})
     latents = [latent for latent in LATENT_LABELS if any(r["latent"] == latent for r in results)]
@@ -234,7 +228,6 @@ def table1(report: Report) -> None:
                    "are not the paper's (T1abs below).", "")
     report.figure("vae-samples-gaussian", "samples.png", "VAE samples, Gaussian latent")
     report.figure("vae-samples-information", "samples.png", "VAE reconstructions, Information latent")
-    claims_table(report, T1)
 
 
 # ------------------------------------------------------------------------------------------ figures 3b and 6
@@ -243,7 +236,6 @@ def figure3b_6(report: Report) -> None:
     report.add("## Figures 3b and 6: All-CNN-32 (Softplus) vs the share of the filters", "")
     results = report.opened("figure3b-6")
     if results is None:
-        claims_table(report, F3B6)
         return
     methods = [m for m in ("information", "binary", "none") if any(r["dropout"] == m for r in results)]
     shares = sorted({r["filter_percentage"] for r in results})
@@ -268,7 +260,6 @@ def figure3b_6(report: Report) -> None:
                   + [_text(kl[layer, "per_unit"].get((s,))) for layer in layers] for s in info_shares])
     report.figure("figure3b-6", "figure6-total.png", "Figure 6a")
     report.figure("figure3b-6", "figure6-per_unit.png", "Figure 6b")
-    claims_table(report, F3B6)
 
 
 # ------------------------------------------------------------------------------------------------- figure 5
@@ -286,7 +277,6 @@ def figure5(report: Report) -> None:
     report.add("## Figure 5: test error and total correlation vs β (All-CNN-32, Softplus)", "")
     results = report.opened("figure5")
     if results is None:
-        claims_table(report, F5)
         return
     _beta_table(report, results, [("error", "test error (%)"), ("train_error", "training error (%)"),
                                   ("total_correlation", "total correlation per unit, bias-corrected (nats)"),
@@ -298,7 +288,6 @@ def figure5(report: Report) -> None:
     report.figure("figure5", "figure5-error.png", "Figure 5, test error")
     report.figure("figure5", "figure5-tc.png", "Figure 5, total correlation")
     _overfit_setting(report, FIGURE5_OVERFIT[0], [("error", "test error (%)"), ("train_error", "training error (%)")])
-    claims_table(report, F5)
 
 
 def _overfit_setting(report: Report, step: str, columns: Sequence[tuple[str, str]]) -> None:
@@ -326,11 +315,9 @@ def figure4(report: Report) -> None:
     report.add(f"## Figure 4: {occluded_title(report)}, main task and nuisance error vs β", "")
     if "figure4" in report.plan.skipped:
         report.add(f"Not run at this scale: {report.plan.skipped['figure4']}.", "")
-        claims_table(report, F4)
         return
     results = report.opened("figure4")
     if results is None:
-        claims_table(report, F4)
         return
     if occluded_title(report) == "Occluded Fashion-MNIST":
         report.add("Each Fashion-MNIST image (the main task: its clothing class) is occluded by an MNIST digit (the "
@@ -342,10 +329,17 @@ def figure4(report: Report) -> None:
                "representation.", "")
     report.figure("figure4", "figure4.png", "Figure 4")
     _overfit_setting(report, FIGURE4_OVERFIT[0], FIGURE4_COLUMNS[:3])
-    claims_table(report, F4)
 
 
 SECTIONS: tuple[tuple[str, Callable[[Report], None]], ...] = (
     (F1, figure1), (F2, figure2), (F3A, figure3a), (F3B6, figure3b_6), (F4, figure4), (F5, figure5), (T1, table1),
     ("Independent estimates", independent_estimates),
 )
+
+
+def write_section(report: Report, title: str) -> None:
+    """Section ``title``: what the runs measured, closed, whatever it found, by the figure's judged claims and its
+    sanity checks."""
+    dict(SECTIONS)[title](report)
+    claims_table(report, title)
+    sanity_table(report, title)

@@ -22,7 +22,7 @@ from infodropout.paper.report.page import Report, duration, report_name
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT, LEARNED_BOUND, PROBE_MARGIN
 from infodropout.paper.reproduction.plans import Plan, Step
 from infodropout.paper.report.settling import at_most, settling_rows
-from infodropout.paper.report.sections import SECTIONS
+from infodropout.paper.report.sections import SECTIONS, write_section
 from infodropout.paper.report.verdicts import RULE
 
 PRECONDITIONS = (
@@ -80,8 +80,8 @@ def write_report(plan: Plan, work_dir: str | os.PathLike, out_dir: str | os.Path
     body = Report(plan, work, out)
     body.ledger = report.ledger
     body.judgements, body.sanity = judge_all(body, CLAIMS), judge_all(body, SANITY)
-    for _, section in SECTIONS:
-        section(body)
+    for title, _ in SECTIONS:
+        write_section(body, title)
     records = [j.record() for j in body.judgements]
     claims_path = out / f"claims-{plan.scale}.json"
     claims_path.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
