@@ -149,7 +149,7 @@ WING_READS = {
     "configs": {"data"},
     "cli": {"data", "train", "figures", "configs"},
     "experiments": {"data", "train", "figures", "cli", "configs"},
-    "reproduction": {"train"},
+    "reproduction": {"train", "configs"},
     "report": {"train", "figures", "reproduction"},
     "perf": {"train"},
 }

@@ -63,3 +63,46 @@ def test_a_scale_is_the_one_below_it_with_its_changes():
     # What a scale does not change is the one below it, down to the same objects.
     assert SETTINGS["small"]["ks"] is SETTINGS["tiny"]["ks"]
     assert SETTINGS["medium"]["overfit"] is SETTINGS["small"]["overfit"]
+
+
+def test_every_step_of_every_plan_is_a_valid_typed_config_of_its_experiment():
+    from infodropout.paper.reproduction.plans import SCALES, config_class
+
+    for scale in SCALES:
+        for cifar10 in (False, True):
+            for step in make_plan(scale, cifar10).steps:
+                config = step.experiment_config  # made (so checked) by make_plan too
+                assert isinstance(config, config_class(step.experiment))
+                named = config_class(step.experiment).named_configs
+                for key, value in {**{k: v for name in step.configs for k, v in named[name].items()},
+                                   **step.config}.items():
+                    assert config[key] == value, (scale, step.name, key)
+
+
+def test_a_scale_value_its_experiment_would_refuse_fails_when_the_plan_is_made(monkeypatch):
+    from infodropout.paper.reproduction import plans
+    from infodropout.paper.reproduction.scales import TINY, derive
+
+    monkeypatch.setitem(plans.SETTINGS, "tiny", derive(TINY, cluttered=derive(TINY["cluttered"], betta=1.0)))
+    with pytest.raises(TypeError, match="no config key 'betta'"):
+        make_plan("tiny", cifar10=False)
+    monkeypatch.setitem(plans.SETTINGS, "tiny", derive(TINY, mnist=derive(TINY["mnist"], epochs=0)))
+    with pytest.raises(ValueError, match="invalid config value epochs=0"):
+        make_plan("tiny", cifar10=False)
+
+
+def test_a_scales_beta_is_derived_from_the_images_it_trains_on():
+    from infodropout.paper.protocols import CIFAR, PAPER_TRAIN_IMAGES
+    from infodropout.paper.reproduction.scales import SETTINGS, paper_betas, with_paper_beta, with_paper_betas
+
+    # The one rule: β × images / the paper's 50,000, read from the settings' own num_train.
+    assert with_paper_beta({"dataset": "fashion", "num_train": 10000}) == {"dataset": "fashion", "num_train": 10000,
+                                                                          "beta": 0.6}
+    assert with_paper_betas({"num_train": 1000, "betas": [9.0], "seed": 1}, [0, 1, 10]) == {
+        "num_train": 1000, "betas": [0.0, 0.02, 0.2], "seed": 1}
+    assert paper_betas([0.01, 0.5], 8000) == [0.0016, 0.08]
+    for scale in ("small", "medium"):
+        for group in ("cifar_sample", "cifar_real", "cifar_fashion"):
+            settings = SETTINGS[scale].get(group)
+            if settings:
+                assert settings["beta"] == pytest.approx(CIFAR["beta"] * settings["num_train"] / PAPER_TRAIN_IMAGES)

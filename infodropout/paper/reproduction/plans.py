@@ -16,13 +16,14 @@ is absent; ``tiny`` is a few minutes, for testing the pipeline only.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from infodropout.paper.protocols import CIFAR
+from infodropout.paper.configs.base import ExperimentConfig
 from infodropout.paper.reproduction.scales import (  # SCALES is read from here too (the script, the report)
     CIFAR_STAND_IN, FASHION_STAND_IN, MEDIUM_EXPECTED_MINUTES, OCCLUDED_FASHION_STAND_IN, OVERFIT_PROBE_EPOCHS, SCALES,
     SETTINGS, ConfigValue, replacing,
@@ -33,6 +34,11 @@ from infodropout.paper.reproduction.scales import (  # SCALES is read from here 
 VERBOSE = 2
 
 Config = Mapping[str, ConfigValue]
+
+
+def config_class(experiment: str) -> type[ExperimentConfig]:
+    """The typed config of ``experiment`` (``infodropout.paper.configs.<experiment>.Config``)."""
+    return importlib.import_module(f"infodropout.paper.configs.{experiment}").Config
 
 
 def command_value(value: ConfigValue) -> str:
@@ -70,6 +76,15 @@ class Step:
     def __post_init__(self) -> None:
         if self.experiment.endswith(".py"):
             raise ValueError(f"a step's experiment is the script's name without .py, got {self.experiment!r}")
+
+    @property
+    def experiment_config(self) -> ExperimentConfig:
+        """The step's typed config, as its command makes it: the experiment's defaults, overridden by its named
+        configs' values, then by the step's own; checked by the config's rules (ValueError, or TypeError for a key the
+        experiment does not have)."""
+        cls = config_class(self.experiment)
+        named = {key: value for name in self.configs for key, value in cls.named_configs[name].items()}
+        return cls.from_values({**named, **self.config})
 
     @property
     def script(self) -> str:
@@ -169,7 +184,8 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
                               {"sweep_over": "beta", "betas": s.get("fig5_overfit_betas", [])}), stand_in),
         cifar_step("figure3b-6", "sweep", {"sweep_over": "filter_percentage", "filter_percentages": s["fig3b_filters"],
                                            "methods": s["fig3b_methods"]}, seeds("fig3b_seeds"), softplus=True),
-        *([cifar_step("alpha-cap", "sweep", {"sweep_over": "beta", "betas": [cifar.get("beta", CIFAR["beta"])],
+        # At the scale's β (the protocol's where it sets none), as its typed config reads it.
+        *([cifar_step("alpha-cap", "sweep", {"sweep_over": "beta", "betas": [config_class("cifar")(**cifar).beta],
                                              "filter_percentage": s["fig5_filters"], "max_alpha": s["alpha_cap"]},
                       seeds("fig5_seeds"), softplus=True)] if "alpha_cap" in s else []),
         cifar_step("figure1-softplus", "histograms", fig1, softplus=True),
@@ -206,6 +222,8 @@ def make_plan(scale: str, cifar10: bool) -> Plan:
                                  extends=base if extends else ""))
     if scale == "medium":
         steps = [replace(step, expected_s=60.0 * MEDIUM_EXPECTED_MINUTES[step.name]) for step in steps]
+    for step in steps:  # a scale's value that its experiment would refuse fails here, before any step runs
+        step.experiment_config
     return Plan(scale, tuple(steps), skipped)
 
 
