@@ -244,11 +244,15 @@ def test_a_trained_run_is_listed_and_found_by_a_subset_of_its_keys(tmp_path):
     assert error(tested.stdout) == error(trained.stdout)
     record = json.loads(next(models.glob("*.run.json")).read_text())
     assert record["test_epoch"] == 1 and record["test"]["error"] == error(tested.stdout)
-    # The same network under a name that asks for 2 epochs: a run that stopped at epoch 1 of 2.
+    # The same network under a name that asks for 2 epochs, with the record its training began: a run that stopped
+    # at epoch 1 of 2.
     stem = "mnist_fc.dataset=sample.epochs=1.num_test=100.num_train=200.width=16"
     unfinished = stem.replace("epochs=1", "epochs=2")
     for suffix in (".keras", ".history.jsonl"):
         os.link(models / f"{stem}{suffix}", models / f"{unfinished}{suffix}")
+    begun = {key: value for key, value in record.items() if key not in ("test", "test_epoch", "trained_epochs")}
+    begun.update(name=unfinished, config={**record["config"], "epochs": 2}, keys={**record["keys"], "epochs": 2})
+    (models / f"{unfinished}.run.json").write_text(json.dumps(begun))
     tested, messages, _ = script("mnist_fc.py", "test", "with", "width=16", "epochs=2", f"models_dir={models}",
                                  "verbose=0", cwd=tmp_path)
     assert tested.returncode == 0, messages
