@@ -101,6 +101,11 @@ def test_a_scales_beta_is_derived_from_the_images_it_trains_on():
     assert with_paper_betas({"num_train": 1000, "betas": [9.0], "seed": 1}, [0, 1, 10]) == {
         "num_train": 1000, "betas": [0.0, 0.02, 0.2], "seed": 1}
     assert paper_betas([0.01, 0.5], 8000) == [0.0016, 0.08]
+    # Cluttered MNIST's β stand for the paper's on the embedded sample's training canvases, as the data wing has them.
+    from infodropout.paper.data.formats import CLUTTERED_SIZES
+    from infodropout.paper.reproduction.scales import CLUTTERED_SAMPLE_CANVASES
+
+    assert CLUTTERED_SAMPLE_CANVASES == CLUTTERED_SIZES["sample"][0]
     for scale in ("small", "medium"):
         for group in ("cifar_sample", "cifar_real", "cifar_fashion"):
             settings = SETTINGS[scale].get(group)

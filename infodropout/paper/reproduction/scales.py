@@ -1,7 +1,11 @@
 """What each scale of the reproduction runs: the settings every experiment adds to its script's defaults at
 the tiny, small, medium and full scales, why they are what they are (the notes the report prints), the stand-ins
 for data that is absent, and the medium plan's step times (measured or estimated), from which
-:mod:`infodropout.paper.reproduction.plans` makes its plans."""
+:mod:`infodropout.paper.reproduction.plans` makes its plans.
+
+Each scale is the one below it with its changes (:func:`derive`). A β that stands for the paper's on fewer training
+images is derived from those images by one rule (:func:`paper_betas`, :func:`with_paper_beta`), never written beside
+them; the plan checks every step's values as its experiment's typed config."""
 
 from __future__ import annotations
 
