@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from infodropout.paper.cli.command_line import commands_of
 from infodropout.paper.cli.experiment import build_experiment
 from infodropout.paper.reproduction.plans import make_plan
 from infodropout.paper.reproduction.runner import step_module, step_process

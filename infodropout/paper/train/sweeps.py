@@ -134,7 +134,7 @@ def run_sweep(experiment: str, config: SweepConfig, defaults: Mapping, points: l
 def _point_config(config: SweepConfig, point: dict, shared: dict) -> SweepConfig:
     """The config a point's process is handed: the sweep's, with its share of the machine and the point's values."""
     try:
-        return config.replace(**shared, **point)
+        return config.replace(**{**shared, **point})
     except ValueError as error:
         fail(f"sweep point [{point_label(point)}]: {error}")
 
