@@ -342,9 +342,6 @@ MEDIUM_MEASURED_MINUTES = {
 AVX2_SLOWDOWN = 2.7
 # The steps added or changed since, not yet measured in a medium plan: estimated for the same host, in minutes.
 MEDIUM_ESTIMATED_MINUTES = {
-    # 5 runs a latent at k = 1, as k = 1's 6 runs of table1 (8.2 min) and of table1-log-normal (6.8 min) took at the
-    # former schedule.
-    "table1-seeds": 7.0, "table1-log-normal-seeds": 6.0,
     # Figure 4's measured 28 min had a 5-epoch probe through the network; its probe is now 15 epochs on the
     # features (computed once), and a probe on the untrained network once a seed: about 5 min more (an estimate).
     "figure4": 33.0,
@@ -357,10 +354,6 @@ MEDIUM_ESTIMATED_AVX2_MINUTES = {
     # Gaussian latent at k = 3 trains longest: 16-30 min a run); k = 1's 6 runs took 8.2 min on the AVX-512 host:
     # × AVX2_SLOWDOWN, 22.1.
     "table1": 82.8,
-    # At the former schedule, its 6 runs at k = 2 and 3 (3 seeds), 2 at once, took about 54 min over two sittings
-    # (36 min, stopped, then 17.7 min: the finished runs were kept, two resumed from their saved state); k = 1's 3
-    # runs took 6.8 min on the AVX-512 host: × AVX2_SLOWDOWN, 18.4.
-    "table1-log-normal": 72.1,
 }
 # The steps measured on 2 AMD EPYC cores with AVX-512 on 2026-12-07 (the ledger's times; cpu_description() named the
 # vector unit), in minutes: an AVX2 host is taken to need AVX2_SLOWDOWN times as long (a factor measured against an
@@ -379,6 +372,11 @@ MEDIUM_MEASURED_EPYC_AVX512_MINUTES = {
     # Its first 4 runs, 2 at once, took 18.1 min (with Fashion-MNIST's one-time preprocessing and another
     # session's tests on the cores); its latest invocation, the 8 seeds added (7-14), 16.9 min.
     "figure3b-6-seeds": 16.9,
+    # Table I's log-normal latent at the paper's drops: its 9 runs, 2 at once, took 67.8 min in one invocation
+    # (2026-12-08, with other sessions' tests on the cores).
+    "table1-log-normal": 67.8,
+    # 5 runs at k = 1 (seeds 3-7) of the Gaussian and of the log-normal latent, 2 at once: 10.2 and 11.0 min.
+    "table1-seeds": 10.2, "table1-log-normal-seeds": 11.0,
 }
 # The steps measured on 2 cores of the AVX2 host type itself (AMD EPYC), 2026-12-06/07, in minutes (the ledger's times).
 MEDIUM_MEASURED_AVX2_MINUTES = {
