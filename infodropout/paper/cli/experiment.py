@@ -56,11 +56,6 @@ class _Invocation:
         return set(self.typed) | {key for key in defaults if key in config and differs(config[key], defaults[key])}
 
 
-def config_of(config_class: type[ExperimentConfig], values: Mapping) -> ExperimentConfig:
-    """The experiment's config from sacred's config dict."""
-    return config_class.from_values(values)
-
-
 def sacred_command(function: Callable, config_class: type[ExperimentConfig]) -> Callable:
     """The sacred command that calls ``function`` (a plain function of the config, with a ``log_scalar`` keyword
     where it logs metrics) with the config sacred's dict makes. It keeps ``function``'s name and docstring, which
@@ -68,7 +63,7 @@ def sacred_command(function: Callable, config_class: type[ExperimentConfig]) -> 
     logs = "log_scalar" in inspect.signature(function).parameters
 
     def command(_config, _run):
-        config = config_of(config_class, _config)
+        config = config_class.from_values(_config)
         return function(config, log_scalar=_run.log_scalar) if logs else function(config)
 
     command.__name__ = command.__qualname__ = function.__name__
@@ -106,7 +101,7 @@ def build_experiment(line: CommandLine, invocation: _Invocation | None = None):
     @experiment.config_hook
     def _validate(config, command_name, logger):
         try:
-            warnings = config_of(config_class, config).warnings()
+            warnings = config_class.from_values(config).warnings()
         except ValueError as error:
             fail(str(error))
         for warning in warnings:
