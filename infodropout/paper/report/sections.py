@@ -14,7 +14,7 @@ from infodropout.paper.report.estimate_section import independent_estimates
 from infodropout.paper.report.opening import claims_table, sanity_table
 from infodropout.paper.report.page import Report, grouped, has_column, occluded_title, paper_value
 from infodropout.paper.report.preconditions import CHANCE_ERROR, DEAD_LIMIT
-from infodropout.paper.report.size_measurements import PAPER_FC_RATE, chosen_rates, rate_choice
+from infodropout.paper.report.size_measurements import PAPER_FC_RATE, rate_choice, rates_at_choice
 from infodropout.paper.report.verdicts import Measured, over_seeds
 
 
@@ -133,7 +133,8 @@ def _learning_rate_choice(report: Report, error: dict, dead: dict) -> None:
     report.provenance("figure3a-lr")
     if report.missing("figure3a-lr"):
         return
-    results, choice, chosen = report.results("figure3a-lr"), rate_choice(report), chosen_rates(report)
+    results, choice = report.results("figure3a-lr"), rate_choice(report)
+    chosen = rates_at_choice(choice, results)
     if not chosen:
         report.add("*(no choice.json in the step's folder)*", "")
         return

@@ -54,8 +54,14 @@ def rate_choice(report: Report) -> dict | None:
 def chosen_rates(report: Report) -> dict[tuple[str, int], tuple[float, dict[int, float], float]]:
     """Figure 3a-lr's choice: per (method, width), the learning rate chosen on held-out training images, the test
     error by seed at it (whole training set) and the worst dead-unit share among those runs; {} where the step
-    has not run. A choice.json of one method and width (``chosen`` a number) is read as that one cell."""
-    choice, rows = rate_choice(report), report.results("figure3a-lr")
+    has not run."""
+    return rates_at_choice(rate_choice(report), report.results("figure3a-lr"))
+
+
+def rates_at_choice(choice: dict | None, rows: list[dict] | None
+                    ) -> dict[tuple[str, int], tuple[float, dict[int, float], float]]:
+    """:func:`chosen_rates` from figure 3a-lr's choice.json and results as already read (a section that shows both
+    reads each once). A choice.json of one method and width (``chosen`` a number) is read as that one cell."""
     if choice is None or rows is None:
         return {}
     cells = choice["chosen"] if isinstance(choice["chosen"], list) else \
